@@ -1,0 +1,380 @@
+//! The kernel backend: applies `Op`s with rtnetlink and nix, runs commands and probes
+//! inside namespaces. Async stays in here: a current-thread runtime, `block_on` at the
+//! boundary.
+
+pub mod netlink;
+pub mod netns;
+pub mod probe;
+pub mod process;
+pub mod sysctl;
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::net::{IpAddr, SocketAddr};
+use std::os::fd::{AsFd, AsRawFd};
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use tokio::runtime::Runtime;
+
+use crate::backend::{Backend, Command, ExecResult, HttpResponse, LinkInfo, PingResult};
+use crate::error::{Error, Result};
+use crate::op::{link_label, ns_label, Ns, Op};
+use netlink::Conn;
+
+/// One namespace netscript has opened: its file (kept open so the fd stays valid for
+/// `setns` and IFLA_NET_NS_FD) and its netlink connection.
+struct Space {
+    file: File,
+    conn: Conn,
+}
+
+pub struct KernelBackend {
+    rt: Runtime,
+    spaces: HashMap<Ns, Space>,
+    children: HashMap<u32, Child>,
+}
+
+fn nl_err(what: impl Into<String>, e: rtnetlink::Error) -> Error {
+    match netlink::errno(&e) {
+        Some(n) => Error::from_errno(what, n),
+        None => Error::Other(format!("{}: {e}", what.into())),
+    }
+}
+
+impl KernelBackend {
+    pub fn new() -> Result<KernelBackend> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .enable_time()
+            .build()
+            .map_err(|e| Error::os("starting the netlink runtime", e))?;
+        let file = File::open("/proc/thread-self/ns/net").map_err(|e| Error::os("the host namespace", e))?;
+        let sock = netns::netlink_socket().map_err(|e| Error::os("opening a netlink socket", e))?;
+        let conn = Conn::new(&rt, sock).map_err(|e| Error::os("opening a netlink socket", e))?;
+        let mut spaces = HashMap::new();
+        spaces.insert(None, Space { file, conn });
+        Ok(KernelBackend {
+            rt,
+            spaces,
+            children: HashMap::new(),
+        })
+    }
+
+    /// The namespace's entry, opened on first use.
+    fn space(&mut self, ns: &Ns) -> Result<&Space> {
+        if !self.spaces.contains_key(ns) {
+            let name = ns.as_deref().expect("the host namespace is always open");
+            let file = netns::open(name)?;
+            let sock = netns::socket_in(&file).map_err(|e| Error::os(ns_label(ns), e))?;
+            let conn = Conn::new(&self.rt, sock).map_err(|e| Error::os(ns_label(ns), e))?;
+            self.spaces.insert(ns.clone(), Space { file, conn });
+        }
+        Ok(&self.spaces[ns])
+    }
+
+    fn handle(&mut self, ns: &Ns) -> Result<rtnetlink::Handle> {
+        Ok(self.space(ns)?.conn.handle.clone())
+    }
+
+    fn forget(&mut self, ns: &Ns) {
+        if let Some(s) = self.spaces.remove(ns) {
+            s.conn.close(&self.rt);
+        }
+    }
+
+    /// Run `f` inside `ns`: directly for the host namespace, otherwise on a thread that
+    /// has entered it.
+    fn within<T: Send>(&mut self, ns: &Ns, f: impl FnOnce() -> T + Send) -> Result<T> {
+        if ns.is_none() {
+            return Ok(f());
+        }
+        let space = self.space(ns)?;
+        netns::in_netns(space.file.as_fd(), f).map_err(|e| Error::os(format!("entering {}", ns_label(ns)), e))
+    }
+
+    fn index(&mut self, ns: &Ns, name: &str) -> Result<u32> {
+        let h = self.handle(ns)?;
+        self.rt
+            .block_on(netlink::index_of(&h, name))
+            .map_err(|e| nl_err(link_label(ns, name), e))?
+            .ok_or_else(|| Error::Missing(link_label(ns, name)))
+    }
+
+    fn set_link(&mut self, ns: &Ns, name: &str, f: impl FnOnce(rtnetlink::LinkMessageBuilder<rtnetlink::LinkUnspec>) -> rtnetlink::LinkMessageBuilder<rtnetlink::LinkUnspec>) -> Result<()> {
+        let h = self.handle(ns)?;
+        let msg = f(netlink::by_name(name)).build();
+        self.rt
+            .block_on(netlink::set(&h, msg))
+            .map_err(|e| nl_err(link_label(ns, name), e))
+    }
+
+    fn ns_fd(&mut self, ns: &Ns) -> Result<i32> {
+        Ok(self.space(ns)?.file.as_raw_fd())
+    }
+
+    fn apply_op(&mut self, op: &Op) -> Result<()> {
+        match op {
+            Op::NetnsAdd { name } => {
+                let (file, sock) = netns::create(name)?;
+                let conn = Conn::new(&self.rt, sock).map_err(|e| Error::os(format!("namespace {name:?}"), e))?;
+                let ns = Some(name.clone());
+                self.spaces.insert(ns.clone(), Space { file, conn });
+                // lo is always index 1 in a new namespace.
+                let h = self.handle(&ns)?;
+                let msg = rtnetlink::LinkUnspec::new_with_index(1).up().build();
+                self.rt.block_on(netlink::set(&h, msg)).map_err(|e| nl_err(link_label(&ns, "lo"), e))
+            }
+            Op::NetnsDel { name } => {
+                let ns = Some(name.clone());
+                self.forget(&ns);
+                netns::delete(name)
+            }
+            Op::VethAdd { a, a_ns, b, b_ns, mtu } => {
+                let a_fd = None;
+                let b_fd = if b_ns != a_ns { Some(self.ns_fd(b_ns)?) } else { None };
+                let h = self.handle(a_ns)?;
+                let msg = netlink::veth_message(a, a_fd, b, b_fd, *mtu);
+                self.rt.block_on(h.link().add(msg).execute()).map_err(|e| match netlink::errno(&e) {
+                    Some(libc::EEXIST) => Error::Exists(format!(
+                        "{} or {}",
+                        link_label(a_ns, a),
+                        link_label(b_ns, b)
+                    )),
+                    _ => nl_err(format!("veth {a:?}/{b:?}"), e),
+                })
+            }
+            Op::BridgeAdd { ns, name } => {
+                let h = self.handle(ns)?;
+                let msg = rtnetlink::LinkBridge::new(name).build();
+                self.rt
+                    .block_on(h.link().add(msg).execute())
+                    .map_err(|e| nl_err(link_label(ns, name), e))
+            }
+            Op::LinkDel { ns, name } => {
+                let h = self.handle(ns)?;
+                self.rt
+                    .block_on(netlink::del(&h, name))
+                    .map_err(|e| nl_err(link_label(ns, name), e))
+            }
+            Op::LinkSet { ns, name, up } => self.set_link(ns, name, |b| if *up { b.up() } else { b.down() }),
+            Op::LinkMtu { ns, name, mtu } => self.set_link(ns, name, |b| b.mtu(*mtu)),
+            Op::LinkMaster { ns, name, master } => match master {
+                Some(m) => {
+                    let idx = self.index(ns, m)?;
+                    self.set_link(ns, name, |b| b.controller(idx))
+                }
+                None => self.set_link(ns, name, |b| b.nocontroller()),
+            },
+            Op::LinkMove { ns, name, to } => {
+                let fd = self.ns_fd(to)?;
+                self.set_link(ns, name, |b| b.setns_by_fd(fd))
+            }
+            Op::AddrAdd { ns, dev, cidr } | Op::AddrDel { ns, dev, cidr } => {
+                let idx = self.index(ns, dev)?;
+                let h = self.handle(ns)?;
+                let what = format!("address {cidr} on {}", link_label(ns, dev));
+                let r = if matches!(op, Op::AddrAdd { .. }) {
+                    self.rt.block_on(netlink::addr_add(&h, idx, cidr))
+                } else {
+                    self.rt.block_on(netlink::addr_del(&h, idx, cidr))
+                };
+                r.map_err(|e| nl_err(what, e))
+            }
+            Op::RouteAdd { ns, route } | Op::RouteDel { ns, route } => {
+                let dev = match &route.dev {
+                    Some(d) => Some(self.index(ns, d)?),
+                    None => None,
+                };
+                let h = self.handle(ns)?;
+                let msg = netlink::route_message(route, dev);
+                let dst = route.dst.map(|d| d.to_string()).unwrap_or_else(|| "default".into());
+                let what = format!("route {dst} in {}", ns_label(ns));
+                let r = if matches!(op, Op::RouteAdd { .. }) {
+                    self.rt.block_on(h.route().add(msg).execute())
+                } else {
+                    self.rt.block_on(h.route().del(msg).execute())
+                };
+                r.map_err(|e| match netlink::errno(&e) {
+                    Some(libc::ENETUNREACH) => Error::Other(format!(
+                        "{what}: gateway {} is not on a network directly connected to {}",
+                        route.via.map(|v| v.to_string()).unwrap_or_default(),
+                        ns_label(ns)
+                    )),
+                    Some(libc::ESRCH) if matches!(op, Op::RouteDel { .. }) => Error::Missing(what.clone()),
+                    _ => nl_err(what.clone(), e),
+                })
+            }
+            Op::Sysctl { ns, key, value } => {
+                let (k, v) = (key.clone(), value.clone());
+                self.within(ns, move || sysctl::write(&k, &v))?
+                    .map_err(|e| Error::os(format!("sysctl {key} in {}", ns_label(ns)), e))
+            }
+        }
+    }
+}
+
+impl Backend for KernelBackend {
+    fn apply(&mut self, op: &Op) -> Result<()> {
+        #[cfg(debug_assertions)]
+        crate::fault::maybe_fail(op)?;
+        self.apply_op(op)
+    }
+
+    fn restore_op(&mut self, op: &Op) -> Result<Option<Op>> {
+        Ok(match op {
+            Op::LinkSet { ns, name, .. } => {
+                let l = self.link(ns, name)?;
+                Some(Op::LinkSet { ns: ns.clone(), name: name.clone(), up: l.up })
+            }
+            Op::LinkMtu { ns, name, .. } => {
+                let l = self.link(ns, name)?;
+                Some(Op::LinkMtu { ns: ns.clone(), name: name.clone(), mtu: l.mtu })
+            }
+            Op::LinkMaster { ns, name, .. } => {
+                let l = self.link(ns, name)?;
+                Some(Op::LinkMaster { ns: ns.clone(), name: name.clone(), master: l.master })
+            }
+            Op::Sysctl { ns, key, .. } => {
+                let value = self.sysctl(ns, key)?;
+                Some(Op::Sysctl { ns: ns.clone(), key: key.clone(), value })
+            }
+            other => other.inverse(),
+        })
+    }
+
+    fn netns_exists(&mut self, name: &str) -> bool {
+        netns::path(name).exists()
+    }
+
+    fn netns_list(&mut self) -> Result<Vec<String>> {
+        netns::list()
+    }
+
+    fn netns_inode(&mut self, ns: &Ns) -> Result<u64> {
+        let s = self.space(ns)?;
+        netns::inode(&s.file).map_err(|e| Error::os(ns_label(ns), e))
+    }
+
+    fn link(&mut self, ns: &Ns, name: &str) -> Result<LinkInfo> {
+        let h = self.handle(ns)?;
+        self.rt
+            .block_on(async {
+                match netlink::get_link(&h, name).await? {
+                    Some(m) => Ok(Some(netlink::link_info(&h, &m).await?)),
+                    None => Ok(None),
+                }
+            })
+            .map_err(|e| nl_err(link_label(ns, name), e))?
+            .ok_or_else(|| Error::Missing(link_label(ns, name)))
+    }
+
+    fn sysctl(&mut self, ns: &Ns, key: &str) -> Result<String> {
+        let k = key.to_string();
+        self.within(ns, move || sysctl::read(&k))?.map_err(|e| match e.raw_os_error() {
+            Some(libc::ENOENT) => Error::Missing(format!("sysctl {key} in {}", ns_label(ns))),
+            _ => Error::os(format!("sysctl {key} in {}", ns_label(ns)), e),
+        })
+    }
+
+    fn wait_gone(&mut self, links: &[(Ns, String)]) {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        for (ns, name) in links {
+            let Ok(h) = self.handle(ns) else { continue };
+            while Instant::now() < deadline {
+                match self.rt.block_on(netlink::get_link(&h, name)) {
+                    Ok(Some(_)) => std::thread::sleep(Duration::from_millis(2)),
+                    _ => break,
+                }
+            }
+        }
+    }
+
+    fn exec(&mut self, ns: &Ns, cmd: &Command) -> Result<ExecResult> {
+        let c = match ns {
+            None => process::command(cmd, None),
+            Some(name) => process::command(cmd, Some((name, &self.space(ns)?.file))),
+        };
+        let prog = cmd.argv()[0].clone();
+        let out = process::output(c).map_err(|e| Error::os(format!("running {prog:?} in {}", ns_label(ns)), e))?;
+        Ok(ExecResult {
+            code: out.status.code().map(i64::from).unwrap_or_else(|| 128 + std::os::unix::process::ExitStatusExt::signal(&out.status).unwrap_or(0) as i64),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        })
+    }
+
+    fn start(&mut self, ns: &Ns, cmd: &Command) -> Result<u32> {
+        let mut c = match ns {
+            None => process::command(cmd, None),
+            Some(name) => process::command(cmd, Some((name, &self.space(ns)?.file))),
+        };
+        c.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
+        // Its own process group, so a Ctrl-C at the terminal goes to netscript, which
+        // then stops it in order.
+        std::os::unix::process::CommandExt::process_group(&mut c, 0);
+        let prog = cmd.argv()[0].clone();
+        let child = c.spawn().map_err(|e| Error::os(format!("starting {prog:?} in {}", ns_label(ns)), e))?;
+        let pid = child.id();
+        self.children.insert(pid, child);
+        Ok(pid)
+    }
+
+    fn proc_running(&mut self, pid: u32) -> bool {
+        match self.children.get_mut(&pid) {
+            Some(c) => matches!(c.try_wait(), Ok(None)),
+            None => nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), None).is_ok(),
+        }
+    }
+
+    fn proc_wait(&mut self, pid: u32) -> Result<i64> {
+        let c = self
+            .children
+            .get_mut(&pid)
+            .ok_or_else(|| Error::Missing(format!("process {pid}")))?;
+        let st = c.wait().map_err(|e| Error::os(format!("process {pid}"), e))?;
+        Ok(st.code().map(i64::from).unwrap_or(-1))
+    }
+
+    fn proc_kill(&mut self, pid: u32) -> Result<()> {
+        use nix::sys::signal::{kill, Signal};
+        let p = nix::unistd::Pid::from_raw(pid as i32);
+        match self.children.get_mut(&pid) {
+            Some(c) => {
+                if matches!(c.try_wait(), Ok(Some(_))) {
+                    return Ok(());
+                }
+                let _ = kill(p, Signal::SIGTERM);
+                let deadline = Instant::now() + Duration::from_millis(500);
+                while Instant::now() < deadline {
+                    if matches!(c.try_wait(), Ok(Some(_))) {
+                        return Ok(());
+                    }
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                let _ = c.kill();
+                let _ = c.wait();
+                Ok(())
+            }
+            None => match kill(p, Signal::SIGTERM) {
+                Ok(()) | Err(nix::errno::Errno::ESRCH) => Ok(()),
+                Err(e) => Err(Error::os(format!("process {pid}"), e.into())),
+            },
+        }
+    }
+
+    fn ping(&mut self, ns: &Ns, dst: IpAddr, count: u32, timeout_ms: u64) -> Result<PingResult> {
+        self.within(ns, move || probe::ping(dst, count, Duration::from_millis(timeout_ms)))?
+            .map_err(|e| Error::os(format!("ping {dst} from {}", ns_label(ns)), e))
+    }
+
+    fn connect(&mut self, ns: &Ns, dst: SocketAddr, timeout_ms: u64) -> Result<bool> {
+        self.within(ns, move || probe::connect(dst, Duration::from_millis(timeout_ms)))
+    }
+
+    fn http_get(&mut self, ns: &Ns, url: &str) -> Result<HttpResponse> {
+        let (addr, host, path) = probe::parse_url(url).map_err(Error::Invalid)?;
+        self.within(ns, move || probe::http_get(addr, &host, &path, Duration::from_secs(2)))?
+            .map_err(|e| Error::os(format!("GET {url} from {}", ns_label(ns)), e))
+    }
+}

@@ -1,0 +1,235 @@
+//! rtnetlink requests: links, addresses, routes. One `Handle` per namespace, bound to
+//! it by the socket it was built from. Set and delete requests name links by
+//! IFLA_IFNAME so they need no lookup; a lookup asks for one link, never dumps all.
+
+use std::net::IpAddr;
+use std::os::fd::{FromRawFd, IntoRawFd, OwnedFd, RawFd};
+
+use futures::TryStreamExt;
+use rtnetlink::packet_route::address::AddressAttribute;
+use rtnetlink::packet_route::link::{
+    InfoData, InfoKind, InfoVeth, LinkAttribute, LinkFlags, LinkInfo as NlLinkInfo, LinkMessage,
+};
+use rtnetlink::packet_route::route::{RouteAddress, RouteAttribute, RouteMessage, RouteProtocol, RouteScope};
+use rtnetlink::sys::TokioSocket;
+use rtnetlink::{Handle, LinkMessageBuilder, LinkUnspec, LinkVeth, RouteMessageBuilder};
+use tokio::runtime::Runtime;
+use tokio::task::JoinHandle;
+
+use crate::backend::LinkInfo;
+use crate::names::Cidr;
+use crate::op::Route;
+
+/// A netlink connection bound to one namespace.
+pub struct Conn {
+    pub handle: Handle,
+    task: JoinHandle<()>,
+}
+
+impl Conn {
+    pub fn new(rt: &Runtime, sock: OwnedFd) -> std::io::Result<Conn> {
+        let _guard = rt.enter();
+        // SAFETY: the fd is a fresh netlink socket we own.
+        let sock = unsafe { TokioSocket::from_raw_fd(sock.into_raw_fd()) };
+        let (conn, handle, _) = rtnetlink::from_socket(sock);
+        let task = rt.spawn(conn);
+        Ok(Conn { handle, task })
+    }
+
+    /// Drop the connection and its socket (which holds a reference to its namespace).
+    pub fn close(self, rt: &Runtime) {
+        self.task.abort();
+        let _ = rt.block_on(self.task);
+    }
+}
+
+/// The errno of a kernel refusal (positive), if it was one.
+pub fn errno(e: &rtnetlink::Error) -> Option<i32> {
+    match e {
+        rtnetlink::Error::NetlinkError(m) => Some(m.raw_code().abs()),
+        _ => None,
+    }
+}
+
+pub fn io_error(e: rtnetlink::Error) -> std::io::Error {
+    match e {
+        rtnetlink::Error::NetlinkError(m) => m.to_io(),
+        other => std::io::Error::other(other.to_string()),
+    }
+}
+
+pub async fn get_link(h: &Handle, name: &str) -> Result<Option<LinkMessage>, rtnetlink::Error> {
+    match h.link().get().match_name(name).execute().try_next().await {
+        Ok(m) => Ok(m),
+        Err(e) if errno(&e) == Some(libc::ENODEV) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+pub async fn get_link_by_index(h: &Handle, index: u32) -> Result<Option<LinkMessage>, rtnetlink::Error> {
+    match h.link().get().match_index(index).execute().try_next().await {
+        Ok(m) => Ok(m),
+        Err(e) if errno(&e) == Some(libc::ENODEV) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+pub fn veth_message(a: &str, a_fd: Option<RawFd>, b: &str, b_fd: Option<RawFd>, mtu: Option<u32>) -> LinkMessage {
+    let mut peer = LinkUnspec::new_with_name(b);
+    if let Some(fd) = b_fd {
+        peer = peer.setns_by_fd(fd);
+    }
+    if let Some(m) = mtu {
+        peer = peer.mtu(m);
+    }
+    let mut msg = LinkVeth::new(a, b).set_info_data(InfoData::Veth(InfoVeth::Peer(peer.build())));
+    if let Some(fd) = a_fd {
+        msg = msg.setns_by_fd(fd);
+    }
+    if let Some(m) = mtu {
+        msg = msg.mtu(m);
+    }
+    msg.build()
+}
+
+pub fn by_name(name: &str) -> LinkMessageBuilder<LinkUnspec> {
+    LinkUnspec::new_with_name(name)
+}
+
+pub async fn set(h: &Handle, msg: LinkMessage) -> Result<(), rtnetlink::Error> {
+    h.link().set(msg).execute().await
+}
+
+pub async fn del(h: &Handle, name: &str) -> Result<(), rtnetlink::Error> {
+    h.link().del_with_message(by_name(name).build()).execute().await
+}
+
+pub async fn index_of(h: &Handle, name: &str) -> Result<Option<u32>, rtnetlink::Error> {
+    Ok(get_link(h, name).await?.map(|m| m.header.index))
+}
+
+pub async fn addr_add(h: &Handle, index: u32, c: &Cidr) -> Result<(), rtnetlink::Error> {
+    h.address().add(index, c.addr, c.prefix).execute().await
+}
+
+pub async fn addr_del(h: &Handle, index: u32, c: &Cidr) -> Result<(), rtnetlink::Error> {
+    let mut req = h.address().get().set_link_index_filter(index).set_address_filter(c.addr).execute();
+    while let Some(m) = req.try_next().await? {
+        if m.header.prefix_len == c.prefix {
+            return h.address().del(m).execute().await;
+        }
+    }
+    Err(rtnetlink::Error::NetlinkError({
+        let mut e = rtnetlink::packet_core::ErrorMessage::default();
+        e.code = std::num::NonZeroI32::new(-libc::EADDRNOTAVAIL);
+        e
+    }))
+}
+
+/// The route message `ip route add` would send: proto boot, scope link for a route
+/// through a device with no gateway, scope universe otherwise.
+pub fn route_message(r: &Route, dev_index: Option<u32>) -> RouteMessage {
+    let mut b = RouteMessageBuilder::<IpAddr>::new();
+    let msg = b.get_mut();
+    msg.header.address_family = if r.v6 {
+        rtnetlink::packet_route::AddressFamily::Inet6
+    } else {
+        rtnetlink::packet_route::AddressFamily::Inet
+    };
+    msg.header.protocol = RouteProtocol::Boot;
+    msg.header.scope = if r.via.is_none() && !r.v6 { RouteScope::Link } else { RouteScope::Universe };
+    if let Some(d) = r.dst {
+        msg.header.destination_prefix_length = d.prefix;
+        msg.attributes.push(RouteAttribute::Destination(RouteAddress::from(d.addr)));
+    }
+    if let Some(v) = r.via {
+        msg.attributes.push(RouteAttribute::Gateway(RouteAddress::from(v)));
+    }
+    if let Some(i) = dev_index {
+        msg.attributes.push(RouteAttribute::Oif(i));
+    }
+    if let Some(m) = r.metric {
+        msg.attributes.push(RouteAttribute::Priority(m));
+    }
+    b.build()
+}
+
+pub fn kind_of(m: &LinkMessage) -> String {
+    for a in &m.attributes {
+        if let LinkAttribute::LinkInfo(infos) = a {
+            for i in infos {
+                if let NlLinkInfo::Kind(k) = i {
+                    return match k {
+                        InfoKind::Other(s) => s.clone(),
+                        k => k.to_string(),
+                    };
+                }
+            }
+        }
+    }
+    if m.header.index == 1 || m.attributes.iter().any(|a| matches!(a, LinkAttribute::IfName(n) if n == "lo")) {
+        "loopback".into()
+    } else {
+        "device".into()
+    }
+}
+
+pub fn name_of(m: &LinkMessage) -> String {
+    m.attributes
+        .iter()
+        .find_map(|a| match a {
+            LinkAttribute::IfName(n) => Some(n.clone()),
+            _ => None,
+        })
+        .unwrap_or_default()
+}
+
+/// Turn a link message into what `ip link` shows. `resolve` names a link by index
+/// in the same namespace (for the master and a same-namespace veth peer).
+pub async fn link_info(h: &Handle, m: &LinkMessage) -> Result<LinkInfo, rtnetlink::Error> {
+    let mut info = LinkInfo {
+        name: name_of(m),
+        index: m.header.index,
+        kind: kind_of(m),
+        up: m.header.flags.contains(LinkFlags::Up),
+        ..Default::default()
+    };
+    let mut peer_index = None;
+    let mut peer_elsewhere = false;
+    for a in &m.attributes {
+        match a {
+            LinkAttribute::Mtu(v) => info.mtu = *v,
+            LinkAttribute::Address(mac) => {
+                info.mac = mac.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":")
+            }
+            LinkAttribute::Controller(i) => {
+                info.master = get_link_by_index(h, *i).await?.map(|l| name_of(&l));
+            }
+            LinkAttribute::Link(i) => peer_index = Some(*i),
+            LinkAttribute::LinkNetNsId(_) => peer_elsewhere = true,
+            _ => {}
+        }
+    }
+    if info.kind == "veth" && !peer_elsewhere {
+        if let Some(i) = peer_index {
+            info.peer = get_link_by_index(h, i).await?.map(|l| name_of(&l));
+        }
+    }
+    let mut addrs = h.address().get().set_link_index_filter(m.header.index).execute();
+    while let Some(a) = addrs.try_next().await? {
+        let addr = a.attributes.iter().find_map(|x| match x {
+            AddressAttribute::Local(ip) => Some(*ip),
+            _ => None,
+        });
+        let addr = addr.or_else(|| {
+            a.attributes.iter().find_map(|x| match x {
+                AddressAttribute::Address(ip) => Some(*ip),
+                _ => None,
+            })
+        });
+        if let Some(ip) = addr {
+            info.addrs.push(Cidr { addr: ip, prefix: a.header.prefix_len });
+        }
+    }
+    Ok(info)
+}

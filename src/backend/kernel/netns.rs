@@ -1,0 +1,148 @@
+//! Named network namespaces exactly as `ip netns add` makes them: a bind mount of a
+//! namespace file onto /run/netns/NAME. Work inside another namespace happens on a
+//! short-lived thread that `setns()`s; the calling thread never moves.
+
+use std::fs::{self, File, OpenOptions};
+use std::io;
+use std::os::fd::{AsFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::path::PathBuf;
+use std::sync::Once;
+
+use nix::mount::{mount, umount2, MntFlags, MsFlags};
+use nix::sched::{setns, unshare, CloneFlags};
+
+use crate::error::{Error, Result};
+
+pub const NETNS_DIR: &str = "/run/netns";
+
+pub fn path(name: &str) -> PathBuf {
+    PathBuf::from(NETNS_DIR).join(name)
+}
+
+fn label(name: &str) -> String {
+    format!("namespace {name:?}")
+}
+
+/// Run `f` on a fresh thread inside the namespace `fd`.
+pub fn in_netns<T: Send>(fd: BorrowedFd<'_>, f: impl FnOnce() -> T + Send) -> io::Result<T> {
+    std::thread::scope(|s| {
+        s.spawn(move || {
+            setns(fd, CloneFlags::CLONE_NEWNET)?;
+            Ok(f())
+        })
+        .join()
+        .map_err(|_| io::Error::other("namespace worker thread panicked"))?
+    })
+}
+
+/// A netlink route socket opened in the calling thread's namespace; it stays bound there.
+pub fn netlink_socket() -> io::Result<OwnedFd> {
+    let fd = unsafe {
+        libc::socket(
+            libc::AF_NETLINK,
+            libc::SOCK_RAW | libc::SOCK_CLOEXEC,
+            libc::NETLINK_ROUTE,
+        )
+    };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// As `ip netns add` does once: make /run/netns a shared mount point, so the namespace
+/// mounts under it show in mount namespaces made later (`ip netns exec` makes one).
+fn prepare_dir() -> io::Result<()> {
+    static ONCE: Once = Once::new();
+    let mut result = Ok(());
+    ONCE.call_once(|| {
+        result = (|| {
+            fs::create_dir_all(NETNS_DIR)?;
+            let shared = MsFlags::MS_SHARED | MsFlags::MS_REC;
+            if mount(None::<&str>, NETNS_DIR, None::<&str>, shared, None::<&str>).is_err() {
+                mount(
+                    Some(NETNS_DIR),
+                    NETNS_DIR,
+                    None::<&str>,
+                    MsFlags::MS_BIND | MsFlags::MS_REC,
+                    None::<&str>,
+                )?;
+                mount(None::<&str>, NETNS_DIR, None::<&str>, shared, None::<&str>)?;
+            }
+            Ok(())
+        })();
+    });
+    result
+}
+
+/// Create the named namespace. Returns its file and a netlink socket opened inside it.
+pub fn create(name: &str) -> Result<(File, OwnedFd)> {
+    prepare_dir().map_err(|e| Error::os(format!("preparing {NETNS_DIR}"), e))?;
+    let p = path(name);
+    OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&p)
+        .map_err(|e| Error::os(label(name), e))?;
+    let made = std::thread::scope(|s| {
+        s.spawn(|| -> io::Result<(File, OwnedFd)> {
+            unshare(CloneFlags::CLONE_NEWNET)?;
+            // /proc/self would name the main thread's namespace, not this thread's.
+            let own = "/proc/thread-self/ns/net";
+            mount(Some(own), &p, None::<&str>, MsFlags::MS_BIND, None::<&str>)?;
+            Ok((File::open(own)?, netlink_socket()?))
+        })
+        .join()
+        .unwrap_or_else(|_| Err(io::Error::other("namespace worker thread panicked")))
+    });
+    made.map_err(|e| {
+        let _ = umount2(&p, MntFlags::MNT_DETACH);
+        let _ = fs::remove_file(&p);
+        Error::os(format!("creating {}", label(name)), e)
+    })
+}
+
+/// Open an existing named namespace (made by netscript or by `ip netns add`).
+pub fn open(name: &str) -> Result<File> {
+    File::open(path(name)).map_err(|e| match e.raw_os_error() {
+        Some(libc::ENOENT) => Error::Missing(label(name)),
+        _ => Error::os(label(name), e),
+    })
+}
+
+/// A netlink socket inside the namespace `ns`.
+pub fn socket_in(ns: &File) -> io::Result<OwnedFd> {
+    in_netns(ns.as_fd(), netlink_socket)?
+}
+
+/// `ip netns del NAME`: unmount and remove the name. The namespace itself goes away when
+/// nothing holds it any more (the caller drops its own handles first).
+pub fn delete(name: &str) -> Result<()> {
+    let p = path(name);
+    if !p.exists() {
+        return Err(Error::Missing(label(name)));
+    }
+    umount2(&p, MntFlags::MNT_DETACH)
+        .map_err(|e| Error::os(label(name), io::Error::from(e)))?;
+    fs::remove_file(&p).map_err(|e| Error::os(label(name), e))
+}
+
+pub fn list() -> Result<Vec<String>> {
+    let mut names = vec![];
+    match fs::read_dir(NETNS_DIR) {
+        Ok(rd) => {
+            for e in rd.flatten() {
+                names.push(e.file_name().to_string_lossy().into_owned());
+            }
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(e) => return Err(Error::os(NETNS_DIR, e)),
+    }
+    names.sort();
+    Ok(names)
+}
+
+pub fn inode(f: &File) -> io::Result<u64> {
+    use std::os::unix::fs::MetadataExt;
+    Ok(f.metadata()?.ino())
+}

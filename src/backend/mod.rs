@@ -1,0 +1,90 @@
+//! Backends apply `Op`s and answer questions about the network. The script layer talks
+//! only to this trait; the kernel backend talks only to the kernel.
+
+pub mod kernel;
+
+use std::net::{IpAddr, SocketAddr};
+
+use crate::error::Result;
+use crate::names::Cidr;
+use crate::op::{Ns, Op};
+
+/// What `ip link` shows about one link.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct LinkInfo {
+    pub name: String,
+    pub index: u32,
+    pub kind: String,
+    pub up: bool,
+    pub mac: String,
+    pub mtu: u32,
+    pub master: Option<String>,
+    /// The name of the other end of a veth, when that end is in the same namespace,
+    /// or its name looked up in the namespaces netscript knows.
+    pub peer: Option<String>,
+    pub addrs: Vec<Cidr>,
+}
+
+/// A command to run inside a namespace: an argv (no shell) or a `/bin/sh -c` string.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Command {
+    Argv(Vec<String>),
+    Shell(String),
+}
+
+impl Command {
+    pub fn argv(&self) -> Vec<String> {
+        match self {
+            Command::Argv(v) => v.clone(),
+            Command::Shell(s) => vec!["/bin/sh".into(), "-c".into(), s.clone()],
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ExecResult {
+    pub code: i64,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PingResult {
+    pub sent: u32,
+    pub received: u32,
+    pub rtt_ms: Vec<f64>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct HttpResponse {
+    pub status: i64,
+    pub body: String,
+}
+
+pub trait Backend {
+    /// Make the change. On error nothing of this op stays applied.
+    fn apply(&mut self, op: &Op) -> Result<()>;
+    /// For a state change (`Op::needs_prior_state`), the op that restores the state
+    /// as it is now, read before `op` is applied.
+    fn restore_op(&mut self, op: &Op) -> Result<Option<Op>>;
+
+    fn netns_exists(&mut self, name: &str) -> bool;
+    fn netns_list(&mut self) -> Result<Vec<String>>;
+    fn netns_inode(&mut self, ns: &Ns) -> Result<u64>;
+    fn link(&mut self, ns: &Ns, name: &str) -> Result<LinkInfo>;
+    fn sysctl(&mut self, ns: &Ns, key: &str) -> Result<String>;
+    /// Wait until these links are really gone (veth ends whose peer went with a
+    /// deleted namespace disappear a little after the delete returns).
+    fn wait_gone(&mut self, links: &[(Ns, String)]);
+
+    fn exec(&mut self, ns: &Ns, cmd: &Command) -> Result<ExecResult>;
+    /// Start a background process; returns its pid.
+    fn start(&mut self, ns: &Ns, cmd: &Command) -> Result<u32>;
+    fn proc_running(&mut self, pid: u32) -> bool;
+    fn proc_wait(&mut self, pid: u32) -> Result<i64>;
+    fn proc_kill(&mut self, pid: u32) -> Result<()>;
+
+    fn ping(&mut self, ns: &Ns, dst: IpAddr, count: u32, timeout_ms: u64) -> Result<PingResult>;
+    fn connect(&mut self, ns: &Ns, dst: SocketAddr, timeout_ms: u64) -> Result<bool>;
+    fn http_get(&mut self, ns: &Ns, url: &str) -> Result<HttpResponse>;
+}

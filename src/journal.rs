@@ -1,0 +1,422 @@
+//! The write-ahead journal: every op is written, with its undo, before it is applied.
+//! Rollback and `netscript down` compute the undo from it: newest first, but not a blind
+//! replay, since what lives inside a namespace that is being deleted goes with it.
+
+use std::collections::HashSet;
+use std::fs::{self, File, OpenOptions};
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::op::{Ns, Op};
+
+pub const RUN_DIR: &str = "/run/netscript";
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Entry {
+    pub op: Op,
+    /// What restores the state from before `op` (`None`: nothing to undo, or the op
+    /// acted on something this lab created, which goes away as a whole).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub undo: Option<Op>,
+}
+
+/// A link this lab created, followed to where it is now.
+#[derive(Clone, Debug)]
+struct Made {
+    ns: Ns,
+    name: String,
+    /// For a veth: the other end, followed likewise.
+    peer: Option<(Ns, String)>,
+    alive: bool,
+}
+
+/// What a run of ops created: namespaces and links, with their current location.
+#[derive(Default, Debug)]
+pub struct Owned {
+    namespaces: HashSet<String>,
+    links: Vec<Made>,
+    /// For each op recorded: the index in `links` it created, if it created one.
+    created: Vec<Option<usize>>,
+    /// For each op recorded: whether it acted inside something this lab created.
+    inside_own: Vec<bool>,
+}
+
+impl Owned {
+    fn find(&self, ns: &Ns, name: &str) -> Option<(usize, bool)> {
+        self.links.iter().enumerate().find_map(|(i, m)| {
+            if !m.alive {
+                return None;
+            }
+            if &m.ns == ns && m.name == name {
+                Some((i, true))
+            } else if m.peer.as_ref().is_some_and(|(pn, pname)| pn == ns && pname == name) {
+                Some((i, false))
+            } else {
+                None
+            }
+        })
+    }
+
+    pub fn owns_ns(&self, ns: &Ns) -> bool {
+        ns.as_ref().is_some_and(|n| self.namespaces.contains(n))
+    }
+
+    pub fn owns_link(&self, ns: &Ns, name: &str) -> bool {
+        self.find(ns, name).is_some()
+    }
+
+    /// Whether `op` acts on something this lab created (so undoing that thing undoes it).
+    pub fn covers(&self, op: &Op) -> bool {
+        let ns = op.ns();
+        if matches!(op, Op::NetnsAdd { .. } | Op::NetnsDel { .. }) {
+            return false;
+        }
+        if self.owns_ns(&ns) {
+            return true;
+        }
+        if let Some(l) = op.link() {
+            return self.owns_link(&ns, l);
+        }
+        if let Op::RouteAdd { route, .. } = op {
+            if let Some(d) = &route.dev {
+                return self.owns_link(&ns, d);
+            }
+        }
+        false
+    }
+
+    pub fn record(&mut self, op: &Op) {
+        self.inside_own.push(self.covers(op));
+        let mut created = None;
+        match op {
+            Op::NetnsAdd { name } => {
+                self.namespaces.insert(name.clone());
+            }
+            Op::NetnsDel { name } => {
+                self.namespaces.remove(name);
+                let gone = Some(name.clone());
+                for m in &mut self.links {
+                    if m.ns == gone || m.peer.as_ref().is_some_and(|(n, _)| *n == gone) {
+                        m.alive = false;
+                    }
+                }
+            }
+            Op::VethAdd { a, a_ns, b, b_ns, .. } => {
+                self.links.push(Made {
+                    ns: a_ns.clone(),
+                    name: a.clone(),
+                    peer: Some((b_ns.clone(), b.clone())),
+                    alive: true,
+                });
+                created = Some(self.links.len() - 1);
+            }
+            Op::BridgeAdd { ns, name } => {
+                self.links.push(Made {
+                    ns: ns.clone(),
+                    name: name.clone(),
+                    peer: None,
+                    alive: true,
+                });
+                created = Some(self.links.len() - 1);
+            }
+            Op::LinkMove { ns, name, to } => {
+                if let Some((i, is_a)) = self.find(ns, name) {
+                    if is_a {
+                        self.links[i].ns = to.clone();
+                    } else if let Some(p) = &mut self.links[i].peer {
+                        p.0 = to.clone();
+                    }
+                }
+            }
+            Op::LinkDel { ns, name } => {
+                if let Some((i, _)) = self.find(ns, name) {
+                    self.links[i].alive = false;
+                }
+            }
+            _ => {}
+        }
+        self.created.push(created);
+    }
+
+    pub fn len(&self) -> usize {
+        self.created.len()
+    }
+}
+
+/// The undo of `entries`, newest first, and the links to wait for afterwards (veth ends
+/// in surviving namespaces whose peer goes with a deleted namespace).
+pub fn undo_plan(entries: &[Entry]) -> (Vec<Op>, Vec<(Ns, String)>) {
+    let mut owned = Owned::default();
+    for e in entries {
+        owned.record(&e.op);
+    }
+    let doomed = |ns: &Ns| owned.owns_ns(ns);
+    let mut undo = vec![];
+    let mut wait = vec![];
+    for (i, e) in entries.iter().enumerate().rev() {
+        if let Some(li) = owned.created[i] {
+            let m = &owned.links[li];
+            if !m.alive {
+                continue;
+            }
+            let ends: Vec<&(Ns, String)> = m.peer.iter().collect();
+            let a_doomed = doomed(&m.ns);
+            let b_doomed = ends.iter().any(|(n, _)| doomed(n));
+            match (a_doomed, b_doomed) {
+                (false, false) => undo.push(Op::LinkDel {
+                    ns: m.ns.clone(),
+                    name: m.name.clone(),
+                }),
+                (true, false) => wait.extend(ends.into_iter().cloned()),
+                (false, true) => wait.push((m.ns.clone(), m.name.clone())),
+                (true, true) => {}
+            }
+            continue;
+        }
+        match &e.op {
+            Op::NetnsAdd { name } if owned.namespaces.contains(name) => undo.push(Op::NetnsDel { name: name.clone() }),
+            Op::NetnsAdd { .. } => {}
+            // Moves of our own links are followed, not undone: the link is deleted where it is.
+            _ if owned.inside_own[i] => {}
+            Op::LinkMove { ns, name, .. } if owned.owns_link(ns, name) => {}
+            _ => undo.extend(e.undo.clone()),
+        }
+    }
+    (undo, wait)
+}
+
+/// One lab's journal file under /run/netscript.
+pub struct Journal {
+    path: Option<PathBuf>,
+    file: Option<File>,
+    /// Entries of this run (earlier runs of the same lab stay in the file, untouched).
+    pub entries: Vec<Entry>,
+    /// File length before this run wrote anything.
+    start_len: u64,
+    pub owned: Owned,
+    last_len: u64,
+}
+
+impl Journal {
+    /// A journal kept only in memory (for `plan`, `-e` in tests, and unit tests).
+    pub fn in_memory() -> Journal {
+        Journal {
+            path: None,
+            file: None,
+            entries: vec![],
+            start_len: 0,
+            owned: Owned::default(),
+            last_len: 0,
+        }
+    }
+
+    pub fn path_for(lab: &str) -> PathBuf {
+        Path::new(RUN_DIR).join(format!("{lab}.journal"))
+    }
+
+    pub fn for_lab(lab: &str) -> Journal {
+        let mut j = Journal::in_memory();
+        j.path = Some(Journal::path_for(lab));
+        j
+    }
+
+    fn file(&mut self) -> Result<&mut File> {
+        if self.file.is_none() {
+            if let Some(p) = &self.path {
+                fs::create_dir_all(RUN_DIR).map_err(|e| Error::os(RUN_DIR, e))?;
+                let f = OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(p)
+                    .map_err(|e| Error::os(p.display().to_string(), e))?;
+                self.start_len = f.metadata().map(|m| m.len()).unwrap_or(0);
+                self.last_len = self.start_len;
+                self.file = Some(f);
+            }
+        }
+        Ok(self.file.as_mut().expect("a journal with a path has a file"))
+    }
+
+    /// Write `op` and its undo before the op is applied.
+    pub fn append(&mut self, op: &Op, undo: Option<Op>) -> Result<()> {
+        let entry = Entry { op: op.clone(), undo };
+        if self.path.is_some() {
+            let mut line = serde_json::to_string(&entry).expect("ops serialize");
+            line.push('\n');
+            let f = self.file()?;
+            let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+            f.write_all(line.as_bytes()).map_err(|e| Error::os("writing the journal", e))?;
+            self.last_len = len;
+        }
+        self.owned.record(op);
+        self.entries.push(entry);
+        Ok(())
+    }
+
+    /// The last appended op failed and left nothing: take it back out.
+    pub fn retract(&mut self) {
+        if let Some(f) = &mut self.file {
+            let _ = f.set_len(self.last_len);
+        }
+        self.entries.pop();
+        // Rebuild ownership without the failed op.
+        let mut owned = Owned::default();
+        for e in &self.entries {
+            owned.record(&e.op);
+        }
+        self.owned = owned;
+    }
+
+    /// After this run's changes were undone: drop them from the file too.
+    pub fn forget_run(&mut self) {
+        if let Some(f) = &mut self.file {
+            let _ = f.set_len(self.start_len);
+            if self.start_len == 0 {
+                if let Some(p) = &self.path {
+                    let _ = fs::remove_file(p);
+                }
+            }
+        }
+        self.file = None;
+        self.entries.clear();
+        self.owned = Owned::default();
+    }
+
+    /// Every entry of a lab's journal file, all runs.
+    pub fn load(lab: &str) -> Result<Option<Vec<Entry>>> {
+        let p = Journal::path_for(lab);
+        let f = match File::open(&p) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(Error::os(p.display().to_string(), e)),
+        };
+        let mut out = vec![];
+        for (n, line) in BufReader::new(f).lines().enumerate() {
+            let line = line.map_err(|e| Error::os(p.display().to_string(), e))?;
+            if line.trim().is_empty() {
+                continue;
+            }
+            match serde_json::from_str(&line) {
+                Ok(e) => out.push(e),
+                // A line cut short by a kill mid-write: the op was never applied.
+                Err(_) if n > 0 => break,
+                Err(e) => return Err(Error::Other(format!("{}: line {}: {e}", p.display(), n + 1))),
+            }
+        }
+        Ok(Some(out))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::op::Route;
+
+    fn s(x: &str) -> Ns {
+        Some(x.into())
+    }
+
+    fn entries(ops: Vec<(Op, Option<Op>)>) -> Vec<Entry> {
+        ops.into_iter().map(|(op, undo)| Entry { op, undo }).collect()
+    }
+
+    fn seed_container(n: &str) -> Vec<(Op, Option<Op>)> {
+        let v = format!("veth-{n}");
+        let br = format!("veth-{n}-br");
+        let ops = vec![
+            Op::NetnsAdd { name: n.into() },
+            Op::VethAdd { a: v.clone(), a_ns: None, b: br.clone(), b_ns: None, mtu: None },
+            Op::LinkMove { ns: None, name: v.clone(), to: s(n) },
+            Op::LinkMaster { ns: None, name: br.clone(), master: Some("br0".into()) },
+            Op::LinkSet { ns: None, name: br.clone(), up: true },
+            Op::AddrAdd { ns: s(n), dev: v.clone(), cidr: "10.100.0.2/24".parse().unwrap() },
+            Op::RouteAdd {
+                ns: s(n),
+                route: Route { dst: None, v6: false, via: Some("10.100.0.1".parse().unwrap()), dev: None, metric: None },
+            },
+        ];
+        ops.into_iter().map(|op| (op.clone(), op.inverse())).collect()
+    }
+
+    #[test]
+    fn namespaces_take_their_insides_with_them() {
+        let mut ops = vec![(Op::BridgeAdd { ns: None, name: "br0".into() }, None)];
+        ops.extend(seed_container("c1"));
+        ops.push((
+            Op::Sysctl { ns: None, key: "net.ipv4.ip_forward".into(), value: "1".into() },
+            Some(Op::Sysctl { ns: None, key: "net.ipv4.ip_forward".into(), value: "0".into() }),
+        ));
+        let (undo, wait) = undo_plan(&entries(ops));
+        assert_eq!(
+            undo,
+            vec![
+                Op::Sysctl { ns: None, key: "net.ipv4.ip_forward".into(), value: "0".into() },
+                Op::NetnsDel { name: "c1".into() },
+                Op::LinkDel { ns: None, name: "br0".into() },
+            ]
+        );
+        // The bridge-side end goes with c1's end, a moment after c1 is deleted.
+        assert_eq!(wait, vec![(None, "veth-c1-br".to_string())]);
+    }
+
+    #[test]
+    fn foreign_objects_get_their_state_back_and_are_never_deleted() {
+        // A link "eth9" that was there before: we moved it and set it up.
+        let ops = vec![
+            (Op::NetnsAdd { name: "x".into() }, None),
+            (
+                Op::LinkSet { ns: None, name: "eth9".into(), up: true },
+                Some(Op::LinkSet { ns: None, name: "eth9".into(), up: false }),
+            ),
+            (
+                Op::LinkMove { ns: None, name: "eth9".into(), to: s("x") },
+                Some(Op::LinkMove { ns: s("x"), name: "eth9".into(), to: None }),
+            ),
+        ];
+        let (undo, _) = undo_plan(&entries(ops));
+        assert_eq!(
+            undo,
+            vec![
+                Op::LinkMove { ns: s("x"), name: "eth9".into(), to: None },
+                Op::LinkSet { ns: None, name: "eth9".into(), up: false },
+                Op::NetnsDel { name: "x".into() },
+            ]
+        );
+    }
+
+    #[test]
+    fn explicit_deletions_are_not_undone_twice() {
+        let mut ops = seed_container("c1");
+        ops.push((Op::NetnsDel { name: "c1".into() }, None));
+        let (undo, wait) = undo_plan(&entries(ops));
+        assert!(undo.is_empty(), "{undo:?}");
+        assert!(wait.is_empty());
+        let ops = vec![
+            (Op::VethAdd { a: "a".into(), a_ns: None, b: "b".into(), b_ns: None, mtu: None }, None),
+            (Op::LinkDel { ns: None, name: "b".into() }, None),
+        ];
+        assert!(undo_plan(&entries(ops)).0.is_empty());
+    }
+
+    #[test]
+    fn links_between_surviving_namespaces_are_deleted() {
+        let ops = vec![(Op::VethAdd { a: "a".into(), a_ns: None, b: "b".into(), b_ns: s("old"), mtu: Some(1400) }, None)];
+        assert_eq!(undo_plan(&entries(ops)).0, vec![Op::LinkDel { ns: None, name: "a".into() }]);
+    }
+
+    #[test]
+    fn ownership_follows_moves() {
+        let mut o = Owned::default();
+        for (op, _) in seed_container("c1") {
+            o.record(&op);
+        }
+        assert!(o.owns_link(&s("c1"), "veth-c1"));
+        assert!(!o.owns_link(&None, "veth-c1"));
+        assert!(o.owns_link(&None, "veth-c1-br"));
+        assert!(o.covers(&Op::Sysctl { ns: s("c1"), key: "k".into(), value: "v".into() }));
+        assert!(!o.covers(&Op::Sysctl { ns: None, key: "k".into(), value: "v".into() }));
+    }
+}

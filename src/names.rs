@@ -1,0 +1,207 @@
+//! Validation and parsing of the values scripts pass in: interface and namespace names,
+//! addresses, CIDRs, routes. Everything here runs before the kernel is touched.
+
+use std::fmt;
+use std::net::IpAddr;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+fn check_name(kind: &str, s: &str, max: usize) -> Result<(), String> {
+    if s.is_empty() {
+        return Err(format!("{kind} name is empty"));
+    }
+    if s.len() > max {
+        return Err(format!(
+            "{kind} name {s:?} is {} bytes long; the limit is {max}",
+            s.len()
+        ));
+    }
+    if s == "." || s == ".." {
+        return Err(format!("{kind} name {s:?} is not allowed"));
+    }
+    if let Some(c) = s.chars().find(|c| *c == '/' || c.is_whitespace() || *c == '\0') {
+        return Err(format!("{kind} name {s:?} contains {c:?}"));
+    }
+    Ok(())
+}
+
+/// An interface name: 1–15 bytes (IFNAMSIZ - 1), no `/`, whitespace or NUL.
+pub fn ifname(s: &str) -> Result<(), String> {
+    check_name("interface", s, 15)
+}
+
+/// A namespace name: 1–255 bytes (a file name under /run/netns), no `/`, whitespace or NUL.
+pub fn nsname(s: &str) -> Result<(), String> {
+    check_name("namespace", s, 255)
+}
+
+/// An address with a prefix length, as `ip addr` writes it (`10.0.0.1/24`, `fd00::1/64`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Cidr {
+    pub addr: IpAddr,
+    pub prefix: u8,
+}
+
+impl Cidr {
+    pub fn max_prefix(addr: &IpAddr) -> u8 {
+        if addr.is_ipv4() {
+            32
+        } else {
+            128
+        }
+    }
+
+    /// The network this address is in (host bits cleared).
+    pub fn network(&self) -> Cidr {
+        let addr = match self.addr {
+            IpAddr::V4(a) => {
+                let mask = u32::MAX.checked_shl(32 - self.prefix as u32).unwrap_or(0);
+                IpAddr::V4((u32::from(a) & mask).into())
+            }
+            IpAddr::V6(a) => {
+                let mask = u128::MAX.checked_shl(128 - self.prefix as u32).unwrap_or(0);
+                IpAddr::V6((u128::from(a) & mask).into())
+            }
+        };
+        Cidr {
+            addr,
+            prefix: self.prefix,
+        }
+    }
+
+    pub fn contains(&self, ip: &IpAddr) -> bool {
+        ip.is_ipv4() == self.addr.is_ipv4()
+            && Cidr {
+                addr: *ip,
+                prefix: self.prefix,
+            }
+            .network()
+                == self.network()
+    }
+
+    pub fn is_host(&self) -> bool {
+        self.prefix == Self::max_prefix(&self.addr)
+    }
+}
+
+impl FromStr for Cidr {
+    type Err = String;
+    /// Accepts `ADDR/LEN` and a plain `ADDR` (a host: /32 or /128).
+    fn from_str(s: &str) -> Result<Self, String> {
+        let (a, p) = match s.split_once('/') {
+            Some((a, p)) => (a, Some(p)),
+            None => (s, None),
+        };
+        let addr: IpAddr = a
+            .parse()
+            .map_err(|_| format!("{s:?} is not an address in CIDR form (like \"10.0.0.1/24\")"))?;
+        let max = Cidr::max_prefix(&addr);
+        let prefix = match p {
+            None => max,
+            Some(p) => match p.parse::<u8>() {
+                Ok(n) if n <= max => n,
+                _ => return Err(format!("{s:?} has an invalid prefix length (0..={max})")),
+            },
+        };
+        Ok(Cidr { addr, prefix })
+    }
+}
+
+impl TryFrom<String> for Cidr {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        s.parse()
+    }
+}
+
+impl From<Cidr> for String {
+    fn from(c: Cidr) -> String {
+        c.to_string()
+    }
+}
+
+impl fmt::Display for Cidr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.addr, self.prefix)
+    }
+}
+
+/// A single address (`10.0.0.2`, `fd00::2`).
+pub fn ip(s: &str) -> Result<IpAddr, String> {
+    s.parse()
+        .map_err(|_| format!("{s:?} is not an IP address"))
+}
+
+/// A route destination: `"default"` or a network in CIDR form with no host bits set.
+pub fn route_dst(s: &str) -> Result<Option<Cidr>, String> {
+    if s == "default" {
+        return Ok(None);
+    }
+    let c: Cidr = s.parse()?;
+    if c.network() != c {
+        return Err(format!(
+            "{s:?} has host bits set; the network is {}",
+            c.network()
+        ));
+    }
+    Ok(Some(c))
+}
+
+/// `ip:port` (IPv6 as `[addr]:port`).
+pub fn socket_addr(s: &str) -> Result<std::net::SocketAddr, String> {
+    s.parse()
+        .map_err(|_| format!("{s:?} is not an address and port (like \"10.0.0.2:80\")"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn interface_names() {
+        assert!(ifname("veth-red").is_ok());
+        assert!(ifname("abcdefghijklmno").is_ok());
+        let e = ifname("abcdefghijklmnop").unwrap_err();
+        assert!(e.contains("16 bytes") && e.contains("limit is 15"), "{e}");
+        assert!(ifname("").unwrap_err().contains("empty"));
+        assert!(ifname("a/b").unwrap_err().contains("'/'"));
+        assert!(ifname("a b").is_err());
+        assert!(ifname("a\0b").is_err());
+        assert!(ifname("..").is_err());
+        assert!(ifname(".").is_err());
+    }
+
+    #[test]
+    fn namespace_names() {
+        assert!(nsname("red").is_ok());
+        assert!(nsname(&"x".repeat(255)).is_ok());
+        assert!(nsname(&"x".repeat(256)).is_err());
+        assert!(nsname("../etc").unwrap_err().contains("'/'"));
+        assert!(nsname("a\tb").is_err());
+    }
+
+    #[test]
+    fn cidrs() {
+        let c: Cidr = "10.0.0.1/24".parse().unwrap();
+        assert_eq!(c.to_string(), "10.0.0.1/24");
+        assert_eq!(c.network().to_string(), "10.0.0.0/24");
+        assert!(c.contains(&"10.0.0.200".parse().unwrap()));
+        assert!(!c.contains(&"10.0.1.1".parse().unwrap()));
+        assert_eq!("10.0.0.2".parse::<Cidr>().unwrap().prefix, 32);
+        assert_eq!("fd00::1/64".parse::<Cidr>().unwrap().network().to_string(), "fd00::/64");
+        assert!("10.0.0.1/33".parse::<Cidr>().unwrap_err().contains("prefix"));
+        assert!("10.0.0/24".parse::<Cidr>().unwrap_err().contains("CIDR"));
+        assert!("fd00::1/129".parse::<Cidr>().is_err());
+        assert_eq!("0.0.0.0/0".parse::<Cidr>().unwrap().network().prefix, 0);
+    }
+
+    #[test]
+    fn route_destinations() {
+        assert_eq!(route_dst("default").unwrap(), None);
+        assert!(route_dst("10.0.0.0/24").unwrap().is_some());
+        assert!(route_dst("10.0.0.1/24").unwrap_err().contains("host bits"));
+        assert!(route_dst("nonsense").is_err());
+    }
+}

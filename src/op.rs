@@ -1,0 +1,389 @@
+//! The `Op` vocabulary: every change netscript makes to a network is one `Op`.
+//! An `Op` renders itself as the equivalent shell command (for `--trace` and `plan`),
+//! knows the namespace and link it acts on, and knows its inverse where that needs no
+//! knowledge of prior state.
+
+use std::fmt::Write;
+use std::net::IpAddr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::names::Cidr;
+
+/// A namespace: `None` is the one netscript started in (`host()`), `Some(name)` a named one.
+pub type Ns = Option<String>;
+
+/// How messages name a namespace: `"red"`, or `the host namespace`.
+pub fn ns_label(ns: &Ns) -> String {
+    match ns {
+        None => "the host namespace".into(),
+        Some(n) => format!("namespace {n:?}"),
+    }
+}
+
+/// How messages name a link: `link "br0"` in the host, `link "veth-red" in namespace "red"`.
+pub fn link_label(ns: &Ns, name: &str) -> String {
+    match ns {
+        None => format!("link {name:?}"),
+        Some(n) => format!("link {name:?} in namespace {n:?}"),
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Route {
+    /// `None` is the default route.
+    pub dst: Option<Cidr>,
+    pub v6: bool,
+    pub via: Option<IpAddr>,
+    pub dev: Option<String>,
+    pub metric: Option<u32>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Op {
+    /// `ip netns add NAME` and `lo` up inside.
+    NetnsAdd { name: String },
+    NetnsDel { name: String },
+    /// `ip link add A type veth peer name B`, each end created directly in its namespace.
+    VethAdd {
+        a: String,
+        a_ns: Ns,
+        b: String,
+        b_ns: Ns,
+        mtu: Option<u32>,
+    },
+    /// `ip link add NAME type bridge` and up.
+    BridgeAdd { ns: Ns, name: String },
+    LinkDel { ns: Ns, name: String },
+    LinkSet { ns: Ns, name: String, up: bool },
+    LinkMtu { ns: Ns, name: String, mtu: u32 },
+    /// `ip link set DEV master BR`, or `nomaster` for `None`.
+    LinkMaster {
+        ns: Ns,
+        name: String,
+        master: Option<String>,
+    },
+    /// `ip link set DEV netns TO`.
+    LinkMove { ns: Ns, name: String, to: Ns },
+    AddrAdd { ns: Ns, dev: String, cidr: Cidr },
+    AddrDel { ns: Ns, dev: String, cidr: Cidr },
+    RouteAdd { ns: Ns, route: Route },
+    RouteDel { ns: Ns, route: Route },
+    /// `sysctl -w KEY=VALUE`, key in dotted form.
+    Sysctl { ns: Ns, key: String, value: String },
+}
+
+fn ip_cmd(ns: &Ns) -> String {
+    match ns {
+        None => "ip".into(),
+        Some(n) => format!("ip -n {}", shell_word(n)),
+    }
+}
+
+fn netns_clause(ns: &Ns) -> String {
+    match ns {
+        None => String::new(),
+        Some(n) => format!(" netns {}", shell_word(n)),
+    }
+}
+
+/// Quote a word for a POSIX shell only when it needs it.
+pub fn shell_word(s: &str) -> String {
+    if !s.is_empty()
+        && s
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:=@%+,".contains(c))
+    {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
+impl Route {
+    fn render(&self, verb: &str, ns: &Ns) -> String {
+        let mut s = ip_cmd(ns);
+        if self.v6 {
+            s.push_str(" -6");
+        }
+        let dst = self
+            .dst
+            .map(|d| d.to_string())
+            .unwrap_or_else(|| "default".into());
+        write!(s, " route {verb} {dst}").unwrap();
+        if let Some(v) = self.via {
+            write!(s, " via {v}").unwrap();
+        }
+        if let Some(d) = &self.dev {
+            write!(s, " dev {}", shell_word(d)).unwrap();
+        }
+        if let Some(m) = self.metric {
+            write!(s, " metric {m}").unwrap();
+        }
+        s
+    }
+}
+
+impl Op {
+    /// The equivalent shell commands, one per line, runnable with `sh -e`.
+    pub fn render(&self) -> Vec<String> {
+        match self {
+            Op::NetnsAdd { name } => vec![
+                format!("ip netns add {}", shell_word(name)),
+                format!("ip -n {} link set lo up", shell_word(name)),
+            ],
+            Op::NetnsDel { name } => vec![format!("ip netns del {}", shell_word(name))],
+            Op::VethAdd {
+                a,
+                a_ns,
+                b,
+                b_ns,
+                mtu,
+            } => {
+                let m = mtu.map(|m| format!(" mtu {m}")).unwrap_or_default();
+                vec![format!(
+                    "ip link add {}{m}{} type veth peer name {}{m}{}",
+                    shell_word(a),
+                    netns_clause(a_ns),
+                    shell_word(b),
+                    netns_clause(b_ns)
+                )]
+            }
+            Op::BridgeAdd { ns, name } => vec![
+                format!("{} link add {} type bridge", ip_cmd(ns), shell_word(name)),
+                format!("{} link set {} up", ip_cmd(ns), shell_word(name)),
+            ],
+            Op::LinkDel { ns, name } => {
+                vec![format!("{} link del {}", ip_cmd(ns), shell_word(name))]
+            }
+            Op::LinkSet { ns, name, up } => vec![format!(
+                "{} link set {} {}",
+                ip_cmd(ns),
+                shell_word(name),
+                if *up { "up" } else { "down" }
+            )],
+            Op::LinkMtu { ns, name, mtu } => vec![format!(
+                "{} link set {} mtu {mtu}",
+                ip_cmd(ns),
+                shell_word(name)
+            )],
+            Op::LinkMaster { ns, name, master } => vec![match master {
+                Some(m) => format!(
+                    "{} link set {} master {}",
+                    ip_cmd(ns),
+                    shell_word(name),
+                    shell_word(m)
+                ),
+                None => format!("{} link set {} nomaster", ip_cmd(ns), shell_word(name)),
+            }],
+            Op::LinkMove { ns, name, to } => vec![format!(
+                "{} link set {} netns {}",
+                ip_cmd(ns),
+                shell_word(name),
+                match to {
+                    // `ip link set DEV netns 1` moves to the namespace of PID 1: the
+                    // closest shell spelling of "back to the host namespace".
+                    None => "1".to_string(),
+                    Some(t) => shell_word(t),
+                }
+            )],
+            Op::AddrAdd { ns, dev, cidr } => vec![format!(
+                "{} addr add {cidr} dev {}",
+                ip_cmd(ns),
+                shell_word(dev)
+            )],
+            Op::AddrDel { ns, dev, cidr } => vec![format!(
+                "{} addr del {cidr} dev {}",
+                ip_cmd(ns),
+                shell_word(dev)
+            )],
+            Op::RouteAdd { ns, route } => vec![route.render("add", ns)],
+            Op::RouteDel { ns, route } => vec![route.render("del", ns)],
+            Op::Sysctl { ns, key, value } => {
+                let w = format!("sysctl -qw {}={}", shell_word(key), shell_word(value));
+                vec![match ns {
+                    None => w,
+                    Some(n) => format!("ip netns exec {} {w}", shell_word(n)),
+                }]
+            }
+        }
+    }
+
+    /// The namespace this op acts in (for a veth, the namespace of end `a`).
+    pub fn ns(&self) -> Ns {
+        match self {
+            Op::NetnsAdd { name } | Op::NetnsDel { name } => Some(name.clone()),
+            Op::VethAdd { a_ns, .. } => a_ns.clone(),
+            Op::BridgeAdd { ns, .. }
+            | Op::LinkDel { ns, .. }
+            | Op::LinkSet { ns, .. }
+            | Op::LinkMtu { ns, .. }
+            | Op::LinkMaster { ns, .. }
+            | Op::LinkMove { ns, .. }
+            | Op::AddrAdd { ns, .. }
+            | Op::AddrDel { ns, .. }
+            | Op::RouteAdd { ns, .. }
+            | Op::RouteDel { ns, .. }
+            | Op::Sysctl { ns, .. } => ns.clone(),
+        }
+    }
+
+    /// The link this op changes, if it changes one.
+    pub fn link(&self) -> Option<&str> {
+        match self {
+            Op::LinkDel { name, .. }
+            | Op::LinkSet { name, .. }
+            | Op::LinkMtu { name, .. }
+            | Op::LinkMaster { name, .. }
+            | Op::LinkMove { name, .. } => Some(name),
+            Op::AddrAdd { dev, .. } | Op::AddrDel { dev, .. } => Some(dev),
+            _ => None,
+        }
+    }
+
+    /// The inverse of this op when it does not depend on the state before it
+    /// (`None` for deletions, which cannot be undone, and for state changes,
+    /// whose inverse the session reads from the backend before applying).
+    pub fn inverse(&self) -> Option<Op> {
+        Some(match self {
+            Op::NetnsAdd { name } => Op::NetnsDel { name: name.clone() },
+            Op::VethAdd { a, a_ns, .. } => Op::LinkDel {
+                ns: a_ns.clone(),
+                name: a.clone(),
+            },
+            Op::BridgeAdd { ns, name } => Op::LinkDel {
+                ns: ns.clone(),
+                name: name.clone(),
+            },
+            Op::LinkMove { ns, name, to } => Op::LinkMove {
+                ns: to.clone(),
+                name: name.clone(),
+                to: ns.clone(),
+            },
+            Op::AddrAdd { ns, dev, cidr } => Op::AddrDel {
+                ns: ns.clone(),
+                dev: dev.clone(),
+                cidr: *cidr,
+            },
+            Op::AddrDel { ns, dev, cidr } => Op::AddrAdd {
+                ns: ns.clone(),
+                dev: dev.clone(),
+                cidr: *cidr,
+            },
+            Op::RouteAdd { ns, route } => Op::RouteDel {
+                ns: ns.clone(),
+                route: route.clone(),
+            },
+            Op::NetnsDel { .. }
+            | Op::LinkDel { .. }
+            | Op::RouteDel { .. }
+            | Op::LinkSet { .. }
+            | Op::LinkMtu { .. }
+            | Op::LinkMaster { .. }
+            | Op::Sysctl { .. } => return None,
+        })
+    }
+
+    /// State changes whose inverse depends on the state before them.
+    pub fn needs_prior_state(&self) -> bool {
+        matches!(
+            self,
+            Op::LinkSet { .. } | Op::LinkMtu { .. } | Op::LinkMaster { .. } | Op::Sysctl { .. }
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(x: &str) -> Ns {
+        Some(x.into())
+    }
+
+    #[test]
+    fn renders_like_iproute2() {
+        let op = Op::VethAdd {
+            a: "veth-red".into(),
+            a_ns: s("red"),
+            b: "veth-blue".into(),
+            b_ns: s("blue"),
+            mtu: Some(1400),
+        };
+        assert_eq!(
+            op.render(),
+            ["ip link add veth-red mtu 1400 netns red type veth peer name veth-blue mtu 1400 netns blue"]
+        );
+        let op = Op::RouteAdd {
+            ns: s("c1"),
+            route: Route {
+                dst: None,
+                v6: false,
+                via: Some("10.100.0.1".parse().unwrap()),
+                dev: None,
+                metric: None,
+            },
+        };
+        assert_eq!(op.render(), ["ip -n c1 route add default via 10.100.0.1"]);
+        let op = Op::Sysctl {
+            ns: None,
+            key: "net.ipv4.ip_forward".into(),
+            value: "1".into(),
+        };
+        assert_eq!(op.render(), ["sysctl -qw net.ipv4.ip_forward=1"]);
+        let op = Op::AddrAdd {
+            ns: None,
+            dev: "br0".into(),
+            cidr: "10.100.0.1/24".parse().unwrap(),
+        };
+        assert_eq!(op.render(), ["ip addr add 10.100.0.1/24 dev br0"]);
+        assert_eq!(
+            Op::NetnsAdd { name: "a b".into() }.render()[0],
+            "ip netns add 'a b'"
+        );
+    }
+
+    #[test]
+    fn inverses() {
+        let add = Op::AddrAdd {
+            ns: s("red"),
+            dev: "veth-red".into(),
+            cidr: "10.0.0.1/24".parse().unwrap(),
+        };
+        assert_eq!(add.inverse().unwrap().inverse().unwrap(), add);
+        let mv = Op::LinkMove {
+            ns: None,
+            name: "veth-red".into(),
+            to: s("red"),
+        };
+        assert_eq!(
+            mv.inverse().unwrap().render(),
+            ["ip -n red link set veth-red netns 1"]
+        );
+        assert!(Op::NetnsDel { name: "x".into() }.inverse().is_none());
+        assert!(Op::Sysctl {
+            ns: None,
+            key: "k".into(),
+            value: "1".into()
+        }
+        .needs_prior_state());
+    }
+
+    #[test]
+    fn journal_form_round_trips() {
+        let op = Op::RouteAdd {
+            ns: None,
+            route: Route {
+                dst: Some("10.0.0.0/24".parse().unwrap()),
+                v6: false,
+                via: None,
+                dev: Some("br0".into()),
+                metric: Some(5),
+            },
+        };
+        let j = serde_json::to_string(&op).unwrap();
+        assert!(j.contains("\"op\":\"route_add\""), "{j}");
+        assert_eq!(serde_json::from_str::<Op>(&j).unwrap(), op);
+    }
+}

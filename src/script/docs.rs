@@ -1,0 +1,77 @@
+//! The reference of every script function: signature, the `ip` / `nft` / shell command
+//! it stands for, and an example. `netscript doc`, `help()` and error messages for wrong
+//! argument types all read it.
+
+pub struct Doc {
+    pub name: &'static str,
+    /// Call forms; `ns.` marks a `Netns` method that also exists as a function on `host()`.
+    pub forms: &'static [&'static str],
+    /// The iproute2 / shell equivalent.
+    pub equivalent: &'static str,
+    pub example: &'static str,
+}
+
+macro_rules! doc {
+    ($name:literal, [$($form:literal),*], $eq:literal, $ex:literal) => {
+        Doc { name: $name, forms: &[$($form),*], equivalent: $eq, example: $ex }
+    };
+}
+
+pub const DOCS: &[Doc] = &[
+    doc!("netns", ["netns(name) -> Netns"], "ip netns add NAME; ip -n NAME link set lo up", r#"let red = netns("red");"#),
+    doc!("netns_open", ["netns_open(name) -> Netns"], "(use a namespace made by ip netns add)", r#"let red = netns_open("red");"#),
+    doc!("netns_exists", ["netns_exists(name) -> bool"], "test -e /run/netns/NAME", r#"if netns_exists("red") { netns_delete("red"); }"#),
+    doc!("netns_list", ["netns_list() -> [string]"], "ip netns list", r#"print(netns_list());"#),
+    doc!("netns_delete", ["netns_delete(name | Netns)"], "ip netns del NAME", r#"netns_delete("red");"#),
+    doc!("host", ["host() -> Netns"], "(the namespace netscript started in)", r#"host().forward(true);"#),
+    doc!("veth", ["veth(a, b) -> Veth", "veth(a, b, #{ a_ns, b_ns, mtu }) -> Veth", "ns.veth(a, b[, opts]) -> Veth"],
+        "ip link add A [netns NS] type veth peer name B [netns NS]",
+        r#"let v = veth("veth-red", "veth-blue", #{ a_ns: "red", b_ns: "blue" });"#),
+    doc!("bridge", ["bridge(name) -> Link", "bridge(name, cidr) -> Link", "ns.bridge(name[, cidr]) -> Link"],
+        "ip link add NAME type bridge; ip addr add CIDR dev NAME; ip link set NAME up", r#"let br = bridge("br0", "10.100.0.1/24");"#),
+    doc!("link", ["link(name) -> Link", "ns.link(name) -> Link"], "ip [-n NS] link show DEV", r#"let l = red.link("veth-red");"#),
+    doc!("up", ["ns.up(link)", "link.up()"], "ip [-n NS] link set DEV up", r#"red.up("veth-red");"#),
+    doc!("down", ["ns.down(link)", "link.down()"], "ip [-n NS] link set DEV down", r#"red.down("veth-red");"#),
+    doc!("addr", ["ns.addr(link, cidr)", "link.addr(cidr)"], "ip [-n NS] addr add CIDR dev DEV", r#"red.addr("veth-red", "10.0.0.1/24");"#),
+    doc!("mtu", ["link.mtu(n)"], "ip link set DEV mtu N", r#"link("br0").mtu(1400);"#),
+    doc!("master", ["link.master(bridge)"], "ip link set DEV master BR", r#"link("veth-c1-br").master("br0");"#),
+    doc!("nomaster", ["link.nomaster()"], "ip link set DEV nomaster", r#"link("veth-c1-br").nomaster();"#),
+    doc!("move_to", ["link.move_to(ns) -> Link"], "ip link set DEV netns NS", r#"link("veth-red").move_to("red");"#),
+    doc!("delete", ["link.delete()"], "ip link del DEV", r#"link("br0").delete();"#),
+    doc!("route", ["ns.route(dst, via)", "ns.route(dst, #{ via, dev, metric })"],
+        "ip [-n NS] route add DST via VIA [dev DEV] [metric M]", r#"c1.route("default", "10.100.0.1");"#),
+    doc!("forward", ["ns.forward(bool)"], "sysctl -w net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1", r#"forward(true);"#),
+    doc!("sysctl", ["ns.sysctl(key) -> string", "ns.sysctl(key, value)"], "ip netns exec NS sysctl [-w] KEY[=VALUE]",
+        r#"red.sysctl("net.ipv4.conf.all.rp_filter", 0);"#),
+    doc!("exec", ["ns.exec(argv | string) -> #{ code, stdout, stderr }"], "ip netns exec NS CMD...", r#"let r = red.exec(["ip", "addr"]);"#),
+    doc!("start", ["ns.start(cmd) -> Proc", "ns.start(cmd, #{ detach }) -> Proc"], "ip netns exec NS CMD... &",
+        r#"let web = red.start("python3 -m http.server 80");"#),
+    doc!("ping", ["ns.ping(addr) -> bool", "ns.ping(addr, #{ count, timeout_ms }) -> #{ sent, received, rtt_ms }"],
+        "ip netns exec NS ping -c 1 -W 1 ADDR", r#"assert(red.ping("10.0.0.2"));"#),
+    doc!("connect", ["ns.connect(\"ip:port\") -> bool"], "ip netns exec NS nc -z -w 1 IP PORT", r#"assert(blue.connect("10.0.0.1:80"));"#),
+    doc!("http_get", ["ns.http_get(url) -> #{ status, body }"], "ip netns exec NS curl URL", r#"let r = c2.http_get("http://10.100.0.2/");"#),
+    doc!("teardown", ["teardown()"], "(undo everything this run created)", r#"teardown();"#),
+    doc!("assert", ["assert(cond)", "assert(cond, message)"], "test COND || exit 1", r#"assert(red.ping("10.0.0.2"), "red reaches blue");"#),
+    doc!("sleep", ["sleep(ms)"], "sleep SECONDS", r#"sleep(100);"#),
+];
+
+pub fn find(name: &str) -> Option<&'static Doc> {
+    DOCS.iter().find(|d| d.name == name)
+}
+
+/// The message for a call no function matches: usually a wrong argument type.
+pub fn not_found(sig: &str) -> String {
+    let name = sig.split(|c: char| c == '(' || c.is_whitespace()).next().unwrap_or(sig);
+    let shown = sig
+        .replace("&str | ImmutableString | String", "string")
+        .replace("ImmutableString", "string")
+        .replace("i64", "integer")
+        .replace(" (", "(");
+    match find(name) {
+        Some(d) => format!(
+            "{shown}: wrong number or types of arguments; {name} is called as {}",
+            d.forms.join(" or ")
+        ),
+        None => format!("{shown}: no such function"),
+    }
+}

@@ -1,0 +1,166 @@
+//! Links: veth, bridge, link, and the `Link` and `Veth` handles.
+
+use rhai::{Dynamic, Engine, Map};
+
+use super::{call, fail, to_link, to_ns, Ctx, Link, Netns, Opts, RhaiResult, Veth};
+use crate::names::{self, Cidr};
+use crate::ns_fn;
+use crate::op::{Ns, Op};
+
+fn veth(cx: &Ctx, c: &str, default_ns: &Ns, a: &str, b: &str, opts: Map) -> RhaiResult<Veth> {
+    let o = Opts::new(c, opts, &["a_ns", "b_ns", "mtu"])?;
+    names::ifname(a).map_err(|e| fail(c, e))?;
+    names::ifname(b).map_err(|e| fail(c, e))?;
+    let a_ns = o.ns("a_ns")?.unwrap_or_else(|| default_ns.clone());
+    let b_ns = o.ns("b_ns")?.unwrap_or_else(|| default_ns.clone());
+    if a == b && a_ns == b_ns {
+        return Err(fail(c, "the two ends need different names"));
+    }
+    let mtu = o.int("mtu", 68, 65535)?.map(|m| m as u32);
+    cx.borrow_mut()
+        .apply(Op::VethAdd {
+            a: a.into(),
+            a_ns: a_ns.clone(),
+            b: b.into(),
+            b_ns: b_ns.clone(),
+            mtu,
+        })
+        .map_err(|e| fail(c, e))?;
+    Ok(Veth {
+        a: Link { ns: a_ns, name: a.into() },
+        b: Link { ns: b_ns, name: b.into() },
+    })
+}
+
+fn bridge(cx: &Ctx, c: &str, ns: &Ns, name: &str, cidr: Option<&str>) -> RhaiResult<Link> {
+    names::ifname(name).map_err(|e| fail(c, e))?;
+    let cidr: Option<Cidr> = cidr.map(|s| s.parse().map_err(|e| fail(c, e))).transpose()?;
+    let mut s = cx.borrow_mut();
+    s.apply(Op::BridgeAdd { ns: ns.clone(), name: name.into() })
+        .map_err(|e| fail(c, e))?;
+    if let Some(cidr) = cidr {
+        s.apply(Op::AddrAdd { ns: ns.clone(), dev: name.into(), cidr })
+            .map_err(|e| fail(c, e))?;
+    }
+    Ok(Link { ns: ns.clone(), name: name.into() })
+}
+
+/// A handle to an existing link (checked now, so a typo fails at its own line).
+fn existing(cx: &Ctx, c: &str, ns: &Ns, name: &str) -> RhaiResult<Link> {
+    names::ifname(name).map_err(|e| fail(c, e))?;
+    cx.borrow_mut().backend.link(ns, name).map_err(|e| fail(c, e))?;
+    Ok(Link { ns: ns.clone(), name: name.into() })
+}
+
+fn link_call(l: &Link, name: &str, args: &[Dynamic]) -> String {
+    let a: Vec<String> = args.iter().map(super::show).collect();
+    format!("{l}.{name}({})", a.join(", "))
+}
+
+fn set(cx: &Ctx, c: &str, op: Op) -> RhaiResult<()> {
+    cx.borrow_mut().apply(op).map_err(|e| fail(c, e))
+}
+
+pub fn register(engine: &mut Engine, ctx: &Ctx) {
+    // ip link add A type veth peer name B
+    ns_fn!(engine, ctx, "veth", |cx, ns, a: &str, b: &str| -> Veth {
+        let c = call(Some(&ns), "veth", &[a.into(), b.into()]);
+        veth(cx, &c, &ns.ns, a, b, Map::new())
+    });
+    ns_fn!(engine, ctx, "veth", |cx, ns, a: &str, b: &str, opts: Map| -> Veth {
+        let c = call(Some(&ns), "veth", &[a.into(), b.into(), opts.clone().into()]);
+        veth(cx, &c, &ns.ns, a, b, opts)
+    });
+    // ip link add NAME type bridge; ip link set NAME up
+    ns_fn!(engine, ctx, "bridge", |cx, ns, name: &str| -> Link {
+        let c = call(Some(&ns), "bridge", &[name.into()]);
+        bridge(cx, &c, &ns.ns, name, None)
+    });
+    ns_fn!(engine, ctx, "bridge", |cx, ns, name: &str, cidr: &str| -> Link {
+        let c = call(Some(&ns), "bridge", &[name.into(), cidr.into()]);
+        bridge(cx, &c, &ns.ns, name, Some(cidr))
+    });
+    // ip link show DEV
+    ns_fn!(engine, ctx, "link", |cx, ns, name: &str| -> Link {
+        let c = call(Some(&ns), "link", &[name.into()]);
+        existing(cx, &c, &ns.ns, name)
+    });
+    // ip link set DEV up / down
+    ns_fn!(engine, ctx, "up", |cx, ns, l: Dynamic| -> () {
+        let c = call(Some(&ns), "up", &[l.clone()]);
+        let name = to_link(&c, &ns.ns, &l)?;
+        set(cx, &c, Op::LinkSet { ns: ns.ns, name, up: true })
+    });
+    ns_fn!(engine, ctx, "down", |cx, ns, l: Dynamic| -> () {
+        let c = call(Some(&ns), "down", &[l.clone()]);
+        let name = to_link(&c, &ns.ns, &l)?;
+        set(cx, &c, Op::LinkSet { ns: ns.ns, name, up: false })
+    });
+
+    engine.register_get("a", |v: &mut Veth| v.a.clone());
+    engine.register_get("b", |v: &mut Veth| v.b.clone());
+    engine.register_get("name", |l: &mut Link| l.name.clone());
+    engine.register_get("ns", |l: &mut Link| Netns { ns: l.ns.clone() });
+    for (prop, pick) in [
+        ("kind", (|i: crate::backend::LinkInfo| Dynamic::from(i.kind)) as fn(crate::backend::LinkInfo) -> Dynamic),
+        ("mac", |i| Dynamic::from(i.mac)),
+        ("peer", |i| i.peer.map(Dynamic::from).unwrap_or(Dynamic::UNIT)),
+    ] {
+        let cx = ctx.clone();
+        engine.register_get(prop, move |l: &mut Link| -> RhaiResult<Dynamic> {
+            let info = cx
+                .borrow_mut()
+                .backend
+                .link(&l.ns, &l.name)
+                .map_err(|e| fail(&format!("{l}.{prop}"), e))?;
+            Ok(pick(info))
+        });
+    }
+
+    let cx = ctx.clone();
+    engine.register_fn("up", move |l: &mut Link| -> RhaiResult<()> {
+        set(&cx, &link_call(l, "up", &[]), Op::LinkSet { ns: l.ns.clone(), name: l.name.clone(), up: true })
+    });
+    let cx = ctx.clone();
+    engine.register_fn("down", move |l: &mut Link| -> RhaiResult<()> {
+        set(&cx, &link_call(l, "down", &[]), Op::LinkSet { ns: l.ns.clone(), name: l.name.clone(), up: false })
+    });
+    let cx = ctx.clone();
+    engine.register_fn("addr", move |l: &mut Link, cidr: &str| -> RhaiResult<()> {
+        let c = link_call(l, "addr", &[cidr.into()]);
+        let cidr: Cidr = cidr.parse().map_err(|e| fail(&c, e))?;
+        set(&cx, &c, Op::AddrAdd { ns: l.ns.clone(), dev: l.name.clone(), cidr })
+    });
+    let cx = ctx.clone();
+    engine.register_fn("mtu", move |l: &mut Link, mtu: i64| -> RhaiResult<()> {
+        let c = link_call(l, "mtu", &[mtu.into()]);
+        if !(68..=65535).contains(&mtu) {
+            return Err(fail(&c, format!("MTU {mtu} is out of range (68..=65535)")));
+        }
+        set(&cx, &c, Op::LinkMtu { ns: l.ns.clone(), name: l.name.clone(), mtu: mtu as u32 })
+    });
+    let cx = ctx.clone();
+    engine.register_fn("master", move |l: &mut Link, br: Dynamic| -> RhaiResult<()> {
+        let c = link_call(l, "master", &[br.clone()]);
+        let master = to_link(&c, &l.ns, &br)?;
+        set(&cx, &c, Op::LinkMaster { ns: l.ns.clone(), name: l.name.clone(), master: Some(master) })
+    });
+    let cx = ctx.clone();
+    engine.register_fn("nomaster", move |l: &mut Link| -> RhaiResult<()> {
+        set(&cx, &link_call(l, "nomaster", &[]), Op::LinkMaster { ns: l.ns.clone(), name: l.name.clone(), master: None })
+    });
+    let cx = ctx.clone();
+    engine.register_fn("move_to", move |l: &mut Link, to: Dynamic| -> RhaiResult<Link> {
+        let c = link_call(l, "move_to", &[to.clone()]);
+        let to = to_ns(&c, "the namespace", &to)?;
+        if to == l.ns {
+            return Err(fail(&c, format!("{l} is already there")));
+        }
+        set(&cx, &c, Op::LinkMove { ns: l.ns.clone(), name: l.name.clone(), to: to.clone() })?;
+        Ok(Link { ns: to, name: l.name.clone() })
+    });
+    let cx = ctx.clone();
+    engine.register_fn("delete", move |l: &mut Link| -> RhaiResult<()> {
+        set(&cx, &link_call(l, "delete", &[]), Op::LinkDel { ns: l.ns.clone(), name: l.name.clone() })
+    });
+}

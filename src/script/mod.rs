@@ -1,0 +1,329 @@
+//! The Rhai engine. Bindings only convert arguments, build `Op`s and hand them to the
+//! session; they know nothing of netlink. One file per area.
+
+mod docs;
+mod link;
+mod netns;
+mod probe;
+mod process;
+mod route;
+
+pub use docs::{Doc, DOCS};
+
+use std::cell::RefCell;
+use std::fmt;
+use std::rc::Rc;
+
+use rhai::{Dynamic, Engine, EvalAltResult, Map, Position};
+
+use crate::names;
+use crate::op::Ns;
+use crate::session::Session;
+
+pub type Ctx = Rc<RefCell<Session>>;
+pub type RhaiResult<T> = Result<T, Box<EvalAltResult>>;
+
+/// A network namespace: `host()` or a named one.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Netns {
+    pub ns: Ns,
+}
+
+impl Netns {
+    pub fn host() -> Netns {
+        Netns { ns: None }
+    }
+    pub fn name(&self) -> String {
+        self.ns.clone().unwrap_or_else(|| "host".into())
+    }
+}
+
+impl fmt::Display for Netns {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.ns {
+            None => write!(f, "Netns(host)"),
+            Some(n) => write!(f, "Netns({n:?})"),
+        }
+    }
+}
+
+/// A link, by name, in a namespace.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Link {
+    pub ns: Ns,
+    pub name: String,
+}
+
+impl fmt::Display for Link {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.ns {
+            None => write!(f, "Link({:?})", self.name),
+            Some(n) => write!(f, "Link({:?} in {n})", self.name),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Veth {
+    pub a: Link,
+    pub b: Link,
+}
+
+impl fmt::Display for Veth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Veth({} <=> {})", self.a, self.b)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Proc {
+    pub pid: u32,
+}
+
+/// The error a script sees: the call, then what and why.
+pub fn fail(call: &str, msg: impl fmt::Display) -> Box<EvalAltResult> {
+    format!("{call}: {msg}").into()
+}
+
+/// How a value appears in an error message.
+pub fn show(d: &Dynamic) -> String {
+    if let Some(s) = d.clone().try_cast::<String>() {
+        return format!("{s:?}");
+    }
+    if let Some(n) = d.clone().try_cast::<Netns>() {
+        return n.to_string();
+    }
+    if let Some(l) = d.clone().try_cast::<Link>() {
+        return l.to_string();
+    }
+    if let Some(m) = d.clone().try_cast::<Map>() {
+        let inner: Vec<String> = m.iter().map(|(k, v)| format!("{k}: {}", show(v))).collect();
+        return format!("#{{ {} }}", inner.join(", "));
+    }
+    if let Some(a) = d.clone().try_cast::<rhai::Array>() {
+        let inner: Vec<String> = a.iter().map(show).collect();
+        return format!("[{}]", inner.join(", "));
+    }
+    d.to_string()
+}
+
+/// `name(args)` for a function, `recv.name(args)` for a method.
+pub fn call(recv: Option<&Netns>, name: &str, args: &[Dynamic]) -> String {
+    let args: Vec<String> = args.iter().map(show).collect();
+    match recv {
+        Some(n) => match &n.ns {
+            None => format!("{name}({})", args.join(", ")),
+            Some(ns) => format!("{ns}.{name}({})", args.join(", ")),
+        },
+        None => format!("{name}({})", args.join(", ")),
+    }
+}
+
+/// A namespace argument: a `Netns` handle or a name.
+pub fn to_ns(call: &str, what: &str, d: &Dynamic) -> RhaiResult<Ns> {
+    if let Some(n) = d.clone().try_cast::<Netns>() {
+        return Ok(n.ns);
+    }
+    if let Some(s) = d.clone().try_cast::<String>() {
+        names::nsname(&s).map_err(|e| fail(call, format!("{what}: {e}")))?;
+        return Ok(Some(s));
+    }
+    Err(fail(call, format!("{what} must be a Netns or a namespace name, not {}", d.type_name())))
+}
+
+/// A link argument, in the namespace `ns`: a `Link` handle there, or a name.
+pub fn to_link(call: &str, ns: &Ns, d: &Dynamic) -> RhaiResult<String> {
+    if let Some(l) = d.clone().try_cast::<Link>() {
+        if &l.ns != ns {
+            return Err(fail(
+                call,
+                format!("{l} is not in {}", crate::op::ns_label(ns)),
+            ));
+        }
+        return Ok(l.name);
+    }
+    if let Some(s) = d.clone().try_cast::<String>() {
+        names::ifname(&s).map_err(|e| fail(call, e))?;
+        return Ok(s);
+    }
+    Err(fail(call, format!("the link must be a Link or an interface name, not {}", d.type_name())))
+}
+
+pub fn to_str(call: &str, what: &str, d: &Dynamic) -> RhaiResult<String> {
+    d.clone()
+        .try_cast::<String>()
+        .ok_or_else(|| fail(call, format!("{what} must be a string, not {}", d.type_name())))
+}
+
+/// Option maps: unknown keys are errors, not ignored.
+pub struct Opts<'a> {
+    call: &'a str,
+    map: Map,
+}
+
+impl<'a> Opts<'a> {
+    pub fn new(call: &'a str, map: Map, known: &[&str]) -> RhaiResult<Opts<'a>> {
+        if let Some(k) = map.keys().find(|k| !known.contains(&k.as_str())) {
+            return Err(fail(
+                call,
+                format!("unknown option {:?} (known: {})", k.as_str(), known.join(", ")),
+            ));
+        }
+        Ok(Opts { call, map })
+    }
+
+    pub fn get(&self, key: &str) -> Option<Dynamic> {
+        self.map.get(key).filter(|v| !v.is_unit()).cloned()
+    }
+
+    pub fn str(&self, key: &str) -> RhaiResult<Option<String>> {
+        self.get(key).map(|v| to_str(self.call, key, &v)).transpose()
+    }
+
+    pub fn int(&self, key: &str, min: i64, max: i64) -> RhaiResult<Option<i64>> {
+        let Some(v) = self.get(key) else { return Ok(None) };
+        let n = v
+            .as_int()
+            .map_err(|t| fail(self.call, format!("option {key} must be an integer, not {t}")))?;
+        if n < min || n > max {
+            return Err(fail(self.call, format!("option {key} = {n} is out of range ({min}..={max})")));
+        }
+        Ok(Some(n))
+    }
+
+    pub fn bool(&self, key: &str) -> RhaiResult<Option<bool>> {
+        let Some(v) = self.get(key) else { return Ok(None) };
+        v.as_bool()
+            .map(Some)
+            .map_err(|t| fail(self.call, format!("option {key} must be true or false, not {t}")))
+    }
+
+    pub fn ns(&self, key: &str) -> RhaiResult<Option<Ns>> {
+        self.get(key).map(|v| to_ns(self.call, key, &v)).transpose()
+    }
+}
+
+/// Register `name(Netns, args..)` as a method and `name(args..)` acting on `host()`.
+#[macro_export]
+macro_rules! ns_fn {
+    ($engine:expr, $ctx:expr, $name:literal, |$c:ident, $ns:ident $(, $arg:ident : $ty:ty)*| -> $ret:ty $body:block) => {{
+        let cx = $ctx.clone();
+        $engine.register_fn($name, move |$ns: &mut $crate::script::Netns $(, $arg: $ty)*| -> $crate::script::RhaiResult<$ret> {
+            let $c = &cx;
+            let $ns: $crate::script::Netns = $ns.clone();
+            $body
+        });
+        let cx = $ctx.clone();
+        $engine.register_fn($name, move |$($arg: $ty),*| -> $crate::script::RhaiResult<$ret> {
+            let $c = &cx;
+            let $ns = $crate::script::Netns::host();
+            $body
+        });
+    }};
+}
+
+pub fn build_engine(ctx: &Ctx, args: Vec<String>) -> (Engine, rhai::Scope<'static>) {
+    let mut engine = Engine::new();
+    engine.set_max_expr_depths(256, 256);
+    engine.register_type_with_name::<Netns>("Netns");
+    engine.register_type_with_name::<Link>("Link");
+    engine.register_type_with_name::<Veth>("Veth");
+    engine.register_type_with_name::<Proc>("Proc");
+    for name in ["to_string", "to_debug"] {
+        engine.register_fn(name, |n: &mut Netns| n.to_string());
+        engine.register_fn(name, |l: &mut Link| l.to_string());
+        engine.register_fn(name, |v: &mut Veth| v.to_string());
+        engine.register_fn(name, |p: &mut Proc| format!("Proc({})", p.pid));
+    }
+    engine.register_fn("==", |a: Netns, b: Netns| a == b);
+    engine.register_fn("==", |a: Link, b: Link| a == b);
+    engine.register_fn("assert", |c: bool| -> RhaiResult<()> {
+        if c {
+            Ok(())
+        } else {
+            Err("assertion failed".into())
+        }
+    });
+    engine.register_fn("assert", |c: bool, msg: &str| -> RhaiResult<()> {
+        if c {
+            Ok(())
+        } else {
+            Err(format!("assertion failed: {msg}").into())
+        }
+    });
+    engine.register_fn("sleep", |ms: i64| {
+        std::thread::sleep(std::time::Duration::from_millis(ms.max(0) as u64))
+    });
+    let cx = ctx.clone();
+    engine.register_fn("teardown", move || -> RhaiResult<()> {
+        let errors = cx.borrow_mut().teardown();
+        match errors.is_empty() {
+            true => Ok(()),
+            false => Err(fail(
+                "teardown()",
+                errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; "),
+            )),
+        }
+    });
+    netns::register(&mut engine, ctx);
+    link::register(&mut engine, ctx);
+    route::register(&mut engine, ctx);
+    process::register(&mut engine, ctx);
+    probe::register(&mut engine, ctx);
+    engine.on_progress(|_| {
+        crate::signals::interrupted().then(|| Dynamic::from("interrupted"))
+    });
+
+    let mut scope = rhai::Scope::new();
+    let args: rhai::Array = args.into_iter().map(Dynamic::from).collect();
+    scope.push_constant("ARGS", args);
+    (engine, scope)
+}
+
+/// Where an error happened and what it says, looking through the wrappers Rhai puts
+/// around errors raised inside functions and modules.
+pub struct ScriptError {
+    pub source: Option<String>,
+    pub pos: Position,
+    pub message: String,
+}
+
+pub fn explain(err: &EvalAltResult) -> ScriptError {
+    let mut source = None;
+    let mut e = err;
+    loop {
+        match e {
+            EvalAltResult::ErrorInFunctionCall(_, src, inner, _) => {
+                if !src.is_empty() {
+                    source = Some(src.clone());
+                }
+                e = inner;
+            }
+            EvalAltResult::ErrorInModule(name, inner, _) => {
+                source = Some(name.clone());
+                e = inner;
+            }
+            _ => break,
+        }
+    }
+    let pos = e.position();
+    let message = match e {
+        EvalAltResult::ErrorRuntime(d, _) => d.to_string(),
+        EvalAltResult::ErrorTerminated(_, _) => "interrupted".into(),
+        EvalAltResult::ErrorFunctionNotFound(sig, _) => docs::not_found(sig),
+        other => {
+            let text = other.to_string();
+            let suffix = format!(" ({pos})");
+            text.strip_suffix(&suffix).map(str::to_string).unwrap_or(text)
+        }
+    };
+    ScriptError { source, pos, message }
+}
+
+/// A result as `-e` and the REPL print it: strings bare, everything else as in messages.
+pub fn show_value(d: &Dynamic) -> String {
+    match d.clone().try_cast::<String>() {
+        Some(s) => s,
+        None => show(d),
+    }
+}

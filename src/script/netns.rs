@@ -1,0 +1,65 @@
+//! Namespaces: netns, netns_open, netns_exists, netns_list, netns_delete, host(),
+//! and the `Netns` properties.
+
+use rhai::{Dynamic, Engine};
+
+use super::{call, fail, to_ns, Ctx, Netns, RhaiResult};
+use crate::names;
+use crate::op::Op;
+
+pub fn register(engine: &mut Engine, ctx: &Ctx) {
+    // ip netns add NAME (+ lo up)
+    let cx = ctx.clone();
+    engine.register_fn("netns", move |name: &str| -> RhaiResult<Netns> {
+        let c = call(None, "netns", &[name.into()]);
+        names::nsname(name).map_err(|e| fail(&c, e))?;
+        cx.borrow_mut()
+            .apply(Op::NetnsAdd { name: name.into() })
+            .map_err(|e| fail(&c, e))?;
+        Ok(Netns { ns: Some(name.into()) })
+    });
+
+    let cx = ctx.clone();
+    engine.register_fn("netns_open", move |name: &str| -> RhaiResult<Netns> {
+        let c = call(None, "netns_open", &[name.into()]);
+        names::nsname(name).map_err(|e| fail(&c, e))?;
+        if !cx.borrow_mut().backend.netns_exists(name) {
+            return Err(fail(&c, format!("namespace {name:?} does not exist")));
+        }
+        Ok(Netns { ns: Some(name.into()) })
+    });
+
+    let cx = ctx.clone();
+    engine.register_fn("netns_exists", move |name: &str| -> RhaiResult<bool> {
+        let c = call(None, "netns_exists", &[name.into()]);
+        names::nsname(name).map_err(|e| fail(&c, e))?;
+        Ok(cx.borrow_mut().backend.netns_exists(name))
+    });
+
+    let cx = ctx.clone();
+    engine.register_fn("netns_list", move || -> RhaiResult<rhai::Array> {
+        let list = cx.borrow_mut().backend.netns_list().map_err(|e| fail("netns_list()", e))?;
+        Ok(list.into_iter().map(Dynamic::from).collect())
+    });
+
+    // ip netns del NAME
+    let cx = ctx.clone();
+    engine.register_fn("netns_delete", move |ns: Dynamic| -> RhaiResult<()> {
+        let c = call(None, "netns_delete", &[ns.clone()]);
+        let Some(name) = to_ns(&c, "the namespace", &ns)? else {
+            return Err(fail(&c, "the host namespace cannot be deleted"));
+        };
+        cx.borrow_mut().apply(Op::NetnsDel { name }).map_err(|e| fail(&c, e))
+    });
+
+    engine.register_fn("host", Netns::host);
+    engine.register_get("name", |n: &mut Netns| n.name());
+    let cx = ctx.clone();
+    engine.register_get("inode", move |n: &mut Netns| -> RhaiResult<i64> {
+        cx.borrow_mut()
+            .backend
+            .netns_inode(&n.ns)
+            .map(|i| i as i64)
+            .map_err(|e| fail(&format!("{n}.inode"), e))
+    });
+}
