@@ -197,9 +197,8 @@ impl KernelBackend {
                 };
                 r.map_err(|e| match netlink::errno(&e) {
                     Some(libc::ENETUNREACH) => Error::Other(format!(
-                        "{what}: gateway {} is not on a network directly connected to {}",
+                        "{what}: gateway {} is not on a directly connected network",
                         route.via.map(|v| v.to_string()).unwrap_or_default(),
-                        ns_label(ns)
                     )),
                     Some(libc::ESRCH) if matches!(op, Op::RouteDel { .. }) => Error::Missing(what.clone()),
                     _ => nl_err(what.clone(), e),
