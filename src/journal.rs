@@ -140,39 +140,29 @@ impl Owned {
         }
         self.created.push(created);
     }
-
-    pub fn len(&self) -> usize {
-        self.created.len()
-    }
 }
 
-/// The undo of `entries`, newest first, and the links to wait for afterwards (veth ends
-/// in surviving namespaces whose peer goes with a deleted namespace).
-pub fn undo_plan(entries: &[Entry]) -> (Vec<Op>, Vec<(Ns, String)>) {
+/// The undo of `entries`, newest first.
+pub fn undo_plan(entries: &[Entry]) -> Vec<Op> {
     let mut owned = Owned::default();
     for e in entries {
         owned.record(&e.op);
     }
     let doomed = |ns: &Ns| owned.owns_ns(ns);
     let mut undo = vec![];
-    let mut wait = vec![];
     for (i, e) in entries.iter().enumerate().rev() {
         if let Some(li) = owned.created[i] {
             let m = &owned.links[li];
             if !m.alive {
                 continue;
             }
-            let ends: Vec<&(Ns, String)> = m.peer.iter().collect();
-            let a_doomed = doomed(&m.ns);
-            let b_doomed = ends.iter().any(|(n, _)| doomed(n));
-            match (a_doomed, b_doomed) {
-                (false, false) => undo.push(Op::LinkDel {
+            // A veth with an end in a namespace being deleted goes with it.
+            let with_ns = doomed(&m.ns) || m.peer.as_ref().is_some_and(|(n, _)| doomed(n));
+            if !with_ns {
+                undo.push(Op::LinkDel {
                     ns: m.ns.clone(),
                     name: m.name.clone(),
-                }),
-                (true, false) => wait.extend(ends.into_iter().cloned()),
-                (false, true) => wait.push((m.ns.clone(), m.name.clone())),
-                (true, true) => {}
+                });
             }
             continue;
         }
@@ -185,7 +175,7 @@ pub fn undo_plan(entries: &[Entry]) -> (Vec<Op>, Vec<(Ns, String)>) {
             _ => undo.extend(e.undo.clone()),
         }
     }
-    (undo, wait)
+    undo
 }
 
 /// One lab's journal file under /run/netscript.
@@ -349,7 +339,8 @@ mod tests {
             Op::Sysctl { ns: None, key: "net.ipv4.ip_forward".into(), value: "1".into() },
             Some(Op::Sysctl { ns: None, key: "net.ipv4.ip_forward".into(), value: "0".into() }),
         ));
-        let (undo, wait) = undo_plan(&entries(ops));
+        let undo = undo_plan(&entries(ops));
+        // The bridge-side end goes with c1's end: no delete of its own.
         assert_eq!(
             undo,
             vec![
@@ -358,8 +349,6 @@ mod tests {
                 Op::LinkDel { ns: None, name: "br0".into() },
             ]
         );
-        // The bridge-side end goes with c1's end, a moment after c1 is deleted.
-        assert_eq!(wait, vec![(None, "veth-c1-br".to_string())]);
     }
 
     #[test]
@@ -376,7 +365,7 @@ mod tests {
                 Some(Op::LinkMove { ns: s("x"), name: "eth9".into(), to: None }),
             ),
         ];
-        let (undo, _) = undo_plan(&entries(ops));
+        let undo = undo_plan(&entries(ops));
         assert_eq!(
             undo,
             vec![
@@ -391,20 +380,19 @@ mod tests {
     fn explicit_deletions_are_not_undone_twice() {
         let mut ops = seed_container("c1");
         ops.push((Op::NetnsDel { name: "c1".into() }, None));
-        let (undo, wait) = undo_plan(&entries(ops));
+        let undo = undo_plan(&entries(ops));
         assert!(undo.is_empty(), "{undo:?}");
-        assert!(wait.is_empty());
         let ops = vec![
             (Op::VethAdd { a: "a".into(), a_ns: None, b: "b".into(), b_ns: None, mtu: None }, None),
             (Op::LinkDel { ns: None, name: "b".into() }, None),
         ];
-        assert!(undo_plan(&entries(ops)).0.is_empty());
+        assert!(undo_plan(&entries(ops)).is_empty());
     }
 
     #[test]
     fn links_between_surviving_namespaces_are_deleted() {
         let ops = vec![(Op::VethAdd { a: "a".into(), a_ns: None, b: "b".into(), b_ns: s("old"), mtu: Some(1400) }, None)];
-        assert_eq!(undo_plan(&entries(ops)).0, vec![Op::LinkDel { ns: None, name: "a".into() }]);
+        assert_eq!(undo_plan(&entries(ops)), vec![Op::LinkDel { ns: None, name: "a".into() }]);
     }
 
     #[test]

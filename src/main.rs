@@ -4,6 +4,7 @@ mod backend;
 mod error;
 #[cfg(debug_assertions)]
 mod fault;
+mod firewall;
 mod journal;
 mod names;
 mod op;

@@ -8,6 +8,7 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
+use crate::firewall::{Rule, TABLE};
 use crate::names::Cidr;
 
 /// A namespace: `None` is the one netscript started in (`host()`), `Some(name)` a named one.
@@ -72,6 +73,19 @@ pub enum Op {
     RouteDel { ns: Ns, route: Route },
     /// `sysctl -w KEY=VALUE`, key in dotted form.
     Sysctl { ns: Ns, key: String, value: String },
+    /// Rules added to netscript's nftables table in one transaction.
+    NftAdd { ns: Ns, rules: Vec<Rule> },
+    /// Those rules deleted again (the table too, once it holds none of ours).
+    NftDel { ns: Ns, rules: Vec<Rule> },
+}
+
+/// `nft ...` (or `ip netns exec NS nft ...`) with the arguments quoted as one word.
+fn nft(ns: &Ns, args: &str) -> String {
+    let prefix = match ns {
+        None => String::new(),
+        Some(n) => format!("ip netns exec {} ", shell_word(n)),
+    };
+    format!("{prefix}nft {}", shell_word(args))
 }
 
 fn ip_cmd(ns: &Ns) -> String {
@@ -207,6 +221,32 @@ impl Op {
                     Some(n) => format!("ip netns exec {} {w}", shell_word(n)),
                 }]
             }
+            Op::NftAdd { ns, rules } => {
+                let mut lines = vec![nft(ns, &format!("add table inet {TABLE}"))];
+                let mut chains = vec![];
+                for r in rules {
+                    if !chains.contains(&r.chain) {
+                        chains.push(r.chain);
+                        lines.push(nft(ns, &r.chain.declaration()));
+                    }
+                }
+                for r in rules {
+                    lines.push(nft(ns, &format!("add rule inet {TABLE} {} {}", r.chain.name(), r.text())));
+                }
+                lines
+            }
+            Op::NftDel { ns, rules } => rules
+                .iter()
+                .map(|r| {
+                    let chain = format!("inet {TABLE} {}", r.chain.name());
+                    let find = format!(
+                        "$({} | sed -n 's/.*comment \"{}\" # handle //p')",
+                        nft(ns, &format!("-a list chain {chain}")),
+                        r.id
+                    );
+                    format!("{} {find}", nft(ns, &format!("delete rule {chain} handle")))
+                })
+                .collect(),
         }
     }
 
@@ -225,7 +265,9 @@ impl Op {
             | Op::AddrDel { ns, .. }
             | Op::RouteAdd { ns, .. }
             | Op::RouteDel { ns, .. }
-            | Op::Sysctl { ns, .. } => ns.clone(),
+            | Op::Sysctl { ns, .. }
+            | Op::NftAdd { ns, .. }
+            | Op::NftDel { ns, .. } => ns.clone(),
         }
     }
 
@@ -275,7 +317,12 @@ impl Op {
                 ns: ns.clone(),
                 route: route.clone(),
             },
+            Op::NftAdd { ns, rules } => Op::NftDel {
+                ns: ns.clone(),
+                rules: rules.clone(),
+            },
             Op::NetnsDel { .. }
+            | Op::NftDel { .. }
             | Op::LinkDel { .. }
             | Op::RouteDel { .. }
             | Op::LinkSet { .. }

@@ -4,7 +4,7 @@
 use crate::backend::Backend;
 use crate::error::{Error, Result};
 use crate::journal::{undo_plan, Journal};
-use crate::op::{Ns, Op};
+use crate::op::Op;
 
 pub struct Session {
     pub backend: Box<dyn Backend>,
@@ -63,15 +63,15 @@ impl Session {
     /// returns them all.
     pub fn teardown(&mut self) -> Vec<Error> {
         self.stop_processes();
-        let (undo, wait) = undo_plan(&self.journal.entries);
-        let errors = undo_ops(self.backend.as_mut(), &undo, &wait, self.trace);
+        let undo = undo_plan(&self.journal.entries);
+        let errors = undo_ops(self.backend.as_mut(), &undo, self.trace);
         self.journal.forget_run();
         errors
     }
 }
 
 /// Apply an undo plan; an object already gone is not an error.
-pub fn undo_ops(backend: &mut dyn Backend, undo: &[Op], wait: &[(Ns, String)], trace: bool) -> Vec<Error> {
+pub fn undo_ops(backend: &mut dyn Backend, undo: &[Op], trace: bool) -> Vec<Error> {
     let mut errors = vec![];
     for op in undo {
         if trace {
@@ -85,6 +85,6 @@ pub fn undo_ops(backend: &mut dyn Backend, undo: &[Op], wait: &[(Ns, String)], t
             Err(e) => errors.push(e),
         }
     }
-    backend.wait_gone(wait);
+    backend.settle();
     errors
 }

@@ -73,9 +73,12 @@ pub trait Backend {
     fn netns_inode(&mut self, ns: &Ns) -> Result<u64>;
     fn link(&mut self, ns: &Ns, name: &str) -> Result<LinkInfo>;
     fn sysctl(&mut self, ns: &Ns, key: &str) -> Result<String>;
-    /// Wait until these links are really gone (veth ends whose peer went with a
-    /// deleted namespace disappear a little after the delete returns).
-    fn wait_gone(&mut self, links: &[(Ns, String)]);
+    /// netscript's nftables rules in `ns`, as `nft list table` prints them.
+    fn rules(&mut self, ns: &Ns) -> Result<String>;
+    /// Wait until what was deleted is really gone: a veth end whose peer went with a
+    /// deleted namespace disappears a little after the delete returns, and its name is
+    /// taken until then.
+    fn settle(&mut self);
 
     fn exec(&mut self, ns: &Ns, cmd: &Command) -> Result<ExecResult>;
     /// Start a background process; returns its pid.

@@ -2,6 +2,7 @@
 //! session; they know nothing of netlink. One file per area.
 
 mod docs;
+mod firewall;
 mod link;
 mod netns;
 mod probe;
@@ -270,6 +271,7 @@ pub fn build_engine(ctx: &Ctx, args: Vec<String>) -> (Engine, rhai::Scope<'stati
     route::register(&mut engine, ctx);
     process::register(&mut engine, ctx);
     probe::register(&mut engine, ctx);
+    firewall::register(&mut engine, ctx);
     engine.on_progress(|_| {
         crate::signals::interrupted().then(|| Dynamic::from("interrupted"))
     });

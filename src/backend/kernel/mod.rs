@@ -4,6 +4,7 @@
 
 pub mod netlink;
 pub mod netns;
+pub mod nft;
 pub mod probe;
 pub mod process;
 pub mod sysctl;
@@ -33,6 +34,8 @@ pub struct KernelBackend {
     rt: Runtime,
     spaces: HashMap<Ns, Space>,
     children: HashMap<u32, Child>,
+    /// Host-side veth ends that go away once deleted namespaces are cleaned up.
+    pending: Vec<String>,
 }
 
 fn nl_err(what: impl Into<String>, e: rtnetlink::Error) -> Error {
@@ -58,6 +61,7 @@ impl KernelBackend {
             rt,
             spaces,
             children: HashMap::new(),
+            pending: vec![],
         })
     }
 
@@ -113,7 +117,19 @@ impl KernelBackend {
         Ok(self.space(ns)?.file.as_raw_fd())
     }
 
+    /// Host-side veth ends whose peer is inside `ns` (they go when `ns` goes).
+    fn host_peers(&mut self, ns: &Ns) -> Result<Vec<String>> {
+        let h = self.handle(ns)?;
+        let host = self.handle(&None)?;
+        self.rt
+            .block_on(netlink::peers_in(&h, &host))
+            .map_err(|e| nl_err(ns_label(ns), e))
+    }
+
     fn apply_op(&mut self, op: &Op) -> Result<()> {
+        if matches!(op, Op::VethAdd { .. } | Op::BridgeAdd { .. } | Op::NetnsAdd { .. }) {
+            self.settle();
+        }
         match op {
             Op::NetnsAdd { name } => {
                 let (file, sock) = netns::create(name)?;
@@ -127,8 +143,14 @@ impl KernelBackend {
             }
             Op::NetnsDel { name } => {
                 let ns = Some(name.clone());
+                if !netns::path(name).exists() {
+                    return Err(Error::Missing(ns_label(&ns)));
+                }
+                let peers = self.host_peers(&ns).unwrap_or_default();
                 self.forget(&ns);
-                netns::delete(name)
+                netns::delete(name)?;
+                self.pending.extend(peers);
+                Ok(())
             }
             Op::VethAdd { a, a_ns, b, b_ns, mtu } => {
                 let a_fd = None;
@@ -204,6 +226,14 @@ impl KernelBackend {
                     _ => nl_err(what.clone(), e),
                 })
             }
+            Op::NftAdd { ns, rules } => {
+                let rules = rules.clone();
+                self.within(ns, move || nft::add(&rules))?
+            }
+            Op::NftDel { ns, rules } => {
+                let rules = rules.clone();
+                self.within(ns, move || nft::delete(&rules))?
+            }
             Op::Sysctl { ns, key, value } => {
                 let (k, v) = (key.clone(), value.clone());
                 self.within(ns, move || sysctl::write(&k, &v))?
@@ -276,13 +306,20 @@ impl Backend for KernelBackend {
         })
     }
 
-    fn wait_gone(&mut self, links: &[(Ns, String)]) {
+    fn rules(&mut self, ns: &Ns) -> Result<String> {
+        self.within(ns, nft::text)?
+    }
+
+    fn settle(&mut self) {
+        if self.pending.is_empty() {
+            return;
+        }
+        let Ok(h) = self.handle(&None) else { return };
         let deadline = Instant::now() + Duration::from_secs(5);
-        for (ns, name) in links {
-            let Ok(h) = self.handle(ns) else { continue };
+        for name in std::mem::take(&mut self.pending) {
             while Instant::now() < deadline {
-                match self.rt.block_on(netlink::get_link(&h, name)) {
-                    Ok(Some(_)) => std::thread::sleep(Duration::from_millis(2)),
+                match self.rt.block_on(netlink::get_link(&h, &name)) {
+                    Ok(Some(_)) => std::thread::sleep(Duration::from_millis(1)),
                     _ => break,
                 }
             }

@@ -51,11 +51,30 @@ pub fn errno(e: &rtnetlink::Error) -> Option<i32> {
     }
 }
 
-pub fn io_error(e: rtnetlink::Error) -> std::io::Error {
-    match e {
-        rtnetlink::Error::NetlinkError(m) => m.to_io(),
-        other => std::io::Error::other(other.to_string()),
+/// Names of the veth ends in `host` whose peer is a veth in the namespace of `h`.
+pub async fn peers_in(h: &Handle, host: &Handle) -> Result<Vec<String>, rtnetlink::Error> {
+    let mut out = vec![];
+    let mut links = h.link().get().execute();
+    let mut inside = vec![];
+    while let Some(m) = links.try_next().await? {
+        let elsewhere = m.attributes.iter().any(|a| matches!(a, LinkAttribute::LinkNetNsId(_)));
+        let peer = m.attributes.iter().find_map(|a| match a {
+            LinkAttribute::Link(i) => Some(*i),
+            _ => None,
+        });
+        if let (true, Some(p), "veth") = (elsewhere, peer, kind_of(&m).as_str()) {
+            inside.push((m.header.index, p));
+        }
     }
+    for (index, peer) in inside {
+        if let Some(p) = get_link_by_index(host, peer).await? {
+            let back = p.attributes.iter().any(|a| matches!(a, LinkAttribute::Link(i) if *i == index));
+            if back && kind_of(&p) == "veth" {
+                out.push(name_of(&p));
+            }
+        }
+    }
+    Ok(out)
 }
 
 pub async fn get_link(h: &Handle, name: &str) -> Result<Option<LinkMessage>, rtnetlink::Error> {
