@@ -81,6 +81,21 @@ impl Cidr {
                 == self.network()
     }
 
+    /// The `n`-th address of this network, with the same prefix (`10.0.0.0/24`, 5 →
+    /// `10.0.0.5/24`); `None` when the network has no such host.
+    pub fn nth(&self, n: u128) -> Option<Cidr> {
+        let net = self.network();
+        let size: u128 = 1u128.checked_shl((Cidr::max_prefix(&self.addr) - self.prefix) as u32).unwrap_or(u128::MAX);
+        if n >= size {
+            return None;
+        }
+        let addr = match net.addr {
+            IpAddr::V4(a) => IpAddr::V4(((u32::from(a) as u128 + n) as u32).into()),
+            IpAddr::V6(a) => IpAddr::V6((u128::from(a) + n).into()),
+        };
+        Some(Cidr { addr, prefix: self.prefix })
+    }
+
     pub fn is_host(&self) -> bool {
         self.prefix == Self::max_prefix(&self.addr)
     }
@@ -195,6 +210,10 @@ mod tests {
         assert!("10.0.0/24".parse::<Cidr>().unwrap_err().contains("CIDR"));
         assert!("fd00::1/129".parse::<Cidr>().is_err());
         assert_eq!("0.0.0.0/0".parse::<Cidr>().unwrap().network().prefix, 0);
+        let c: Cidr = "10.100.0.1/16".parse().unwrap();
+        assert_eq!(c.nth(258).unwrap().to_string(), "10.100.1.2/16");
+        assert!(c.nth(65536).is_none());
+        assert_eq!("fd00::1/64".parse::<Cidr>().unwrap().nth(16).unwrap().to_string(), "fd00::10/64");
     }
 
     #[test]

@@ -96,6 +96,7 @@ pub fn run(file: &str, source: &str, args: Vec<String>, opts: &RunOpts, print_re
     match result {
         Ok(v) => {
             s.stop_processes();
+            s.backend.settle();
             if print_result && !v.is_unit() {
                 println!("{}", script::show_value(&v));
             }

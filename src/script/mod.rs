@@ -255,6 +255,26 @@ pub fn build_engine(ctx: &Ctx, args: Vec<String>) -> (Engine, rhai::Scope<'stati
     engine.register_fn("sleep", |ms: i64| {
         std::thread::sleep(std::time::Duration::from_millis(ms.max(0) as u64))
     });
+    // Address arithmetic for labs of N containers.
+    engine.register_fn("cidr_host", |cidr: &str, n: i64| -> RhaiResult<String> {
+        let c = call(None, "cidr_host", &[cidr.into(), n.into()]);
+        let parsed: crate::names::Cidr = cidr.parse().map_err(|e| fail(&c, e))?;
+        u128::try_from(n)
+            .ok()
+            .and_then(|n| parsed.nth(n))
+            .map(|h| h.to_string())
+            .ok_or_else(|| fail(&c, format!("{} has no host number {n}", parsed.network())))
+    });
+    engine.register_fn("cidr_network", |cidr: &str| -> RhaiResult<String> {
+        let c = call(None, "cidr_network", &[cidr.into()]);
+        let parsed: crate::names::Cidr = cidr.parse().map_err(|e| fail(&c, e))?;
+        Ok(parsed.network().to_string())
+    });
+    engine.register_fn("cidr_addr", |cidr: &str| -> RhaiResult<String> {
+        let c = call(None, "cidr_addr", &[cidr.into()]);
+        let parsed: crate::names::Cidr = cidr.parse().map_err(|e| fail(&c, e))?;
+        Ok(parsed.addr.to_string())
+    });
     let cx = ctx.clone();
     engine.register_fn("teardown", move || -> RhaiResult<()> {
         let errors = cx.borrow_mut().teardown();
