@@ -71,7 +71,8 @@ impl Owned {
     /// Whether `op` acts on something this lab created (so undoing that thing undoes it).
     pub fn covers(&self, op: &Op) -> bool {
         let ns = op.ns();
-        if matches!(op, Op::NetnsAdd { .. } | Op::NetnsDel { .. }) {
+        // A process outlives its namespace's name: it is always stopped on its own.
+        if matches!(op, Op::NetnsAdd { .. } | Op::NetnsDel { .. } | Op::ProcStarted { .. }) {
             return false;
         }
         if self.owns_ns(&ns) {
@@ -393,6 +394,21 @@ mod tests {
     fn links_between_surviving_namespaces_are_deleted() {
         let ops = vec![(Op::VethAdd { a: "a".into(), a_ns: None, b: "b".into(), b_ns: s("old"), mtu: Some(1400) }, None)];
         assert_eq!(undo_plan(&entries(ops)), vec![Op::LinkDel { ns: None, name: "a".into() }]);
+    }
+
+    #[test]
+    fn processes_are_stopped_before_their_namespace_goes() {
+        let ops = vec![
+            (Op::NetnsAdd { name: "c1".into() }, None),
+            (
+                Op::ProcStarted { ns: s("c1"), pid: 42, start: 7, argv: vec!["sleep".into(), "9".into()] },
+                Some(Op::ProcStop { pid: 42, start: 7 }),
+            ),
+        ];
+        assert_eq!(
+            undo_plan(&entries(ops)),
+            vec![Op::ProcStop { pid: 42, start: 7 }, Op::NetnsDel { name: "c1".into() }]
+        );
     }
 
     #[test]

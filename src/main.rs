@@ -6,6 +6,7 @@ mod error;
 mod fault;
 mod firewall;
 mod journal;
+mod lab;
 mod names;
 mod op;
 mod run;
@@ -48,6 +49,9 @@ struct Cli {
     /// Lab name (default: the script's file stem)
     #[arg(long, value_name = "NAME")]
     lab: Option<String>,
+    /// Machine-readable output (for ls)
+    #[arg(long, global = true)]
+    json: bool,
     /// Evaluate CODE and print the result
     #[arg(short = 'e', value_name = "CODE", conflicts_with = "file")]
     eval: Option<String>,
@@ -64,6 +68,10 @@ enum Cmd {
     Check { file: PathBuf },
     /// Print the API reference (all functions, or one)
     Doc { name: Option<String> },
+    /// Tear a lab down: undo, newest first, what its runs built
+    Down { lab: String },
+    /// List the labs that are up
+    Ls,
 }
 
 fn read(file: &Path) -> Result<String, ExitCode> {
@@ -99,6 +107,13 @@ fn main() -> ExitCode {
             };
         }
         Some(Cmd::Doc { name }) => return doc(name.as_deref()),
+        Some(Cmd::Ls) => return ls(cli.json),
+        Some(Cmd::Down { lab }) => {
+            if let Err(c) = enter(&cli) {
+                return c;
+            }
+            return down(lab, cli.trace);
+        }
         None => {}
     }
     if cli.file.is_none() && cli.eval.is_none() {
@@ -109,14 +124,8 @@ fn main() -> ExitCode {
         Ok(l) => l,
         Err(c) => return c,
     };
-    if cli.sandbox {
-        if let Err(e) = sandbox::enter() {
-            eprintln!("netscript: --sandbox: {e}");
-            return ExitCode::from(1);
-        }
-    } else if !sandbox::privileged() {
-        eprintln!("{PRIVILEGES}");
-        return ExitCode::from(1);
+    if let Err(c) = enter(&cli) {
+        return c;
     }
     let opts = run::RunOpts {
         trace: cli.trace,
@@ -134,6 +143,82 @@ fn main() -> ExitCode {
         (None, None) => unreachable!("checked above"),
     };
     ExitCode::from(code as u8)
+}
+
+/// Into the sandbox (`--sandbox`), or check that we may change the network.
+fn enter(cli: &Cli) -> Result<(), ExitCode> {
+    if cli.sandbox {
+        sandbox::enter().map_err(|e| {
+            eprintln!("netscript: --sandbox: {e}");
+            ExitCode::from(1)
+        })
+    } else if !sandbox::privileged() {
+        eprintln!("{PRIVILEGES}");
+        Err(ExitCode::from(1))
+    } else {
+        Ok(())
+    }
+}
+
+fn down(lab: &str, trace: bool) -> ExitCode {
+    if let Err(e) = names::nsname(lab) {
+        eprintln!("netscript down: invalid lab name: {e}");
+        return ExitCode::from(2);
+    }
+    let mut backend = match backend::kernel::KernelBackend::new() {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("netscript down: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match lab::down(lab, &mut backend, trace) {
+        Ok(lab::DownResult::Done { undone }) => {
+            println!("lab {lab:?} is down ({undone} changes undone)");
+            ExitCode::SUCCESS
+        }
+        Ok(lab::DownResult::AlreadyDown) => {
+            println!("lab {lab:?} is already down");
+            ExitCode::SUCCESS
+        }
+        Err(errors) => {
+            for e in errors {
+                eprintln!("netscript down {lab}: {e}");
+            }
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn ls(json: bool) -> ExitCode {
+    let labs = match lab::list() {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("netscript ls: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    if json {
+        let v: Vec<serde_json::Value> = labs
+            .iter()
+            .map(|l| {
+                serde_json::json!({ "lab": l.name, "namespaces": l.namespaces, "links": l.links,
+                    "rules": l.rules, "processes": l.processes, "age_secs": l.age_secs })
+            })
+            .collect();
+        println!("{}", serde_json::Value::Array(v));
+    } else if labs.is_empty() {
+        println!("no labs are up");
+    } else {
+        println!("{:<20} {:>10} {:>6} {:>6} {:>10} {:>6}", "LAB", "NAMESPACES", "LINKS", "RULES", "PROCESSES", "AGE");
+        for l in labs {
+            println!(
+                "{:<20} {:>10} {:>6} {:>6} {:>10} {:>6}",
+                l.name, l.namespaces, l.links, l.rules, l.processes, lab::age(l.age_secs)
+            );
+        }
+    }
+    ExitCode::SUCCESS
 }
 
 fn doc(name: Option<&str>) -> ExitCode {

@@ -73,6 +73,12 @@ pub enum Op {
     RouteDel { ns: Ns, route: Route },
     /// `sysctl -w KEY=VALUE`, key in dotted form.
     Sysctl { ns: Ns, key: String, value: String },
+    /// A process the script started (journaled so `down` can stop it even after the
+    /// run that started it was killed). `start` is its start time in clock ticks after
+    /// boot, which tells it apart from a later process with the same pid.
+    ProcStarted { ns: Ns, pid: u32, start: u64, argv: Vec<String> },
+    /// Stop that process, if it is still the same one.
+    ProcStop { pid: u32, start: u64 },
     /// Rules added to netscript's nftables table in one transaction.
     NftAdd { ns: Ns, rules: Vec<Rule> },
     /// Those rules deleted again (the table too, once it holds none of ours).
@@ -221,6 +227,14 @@ impl Op {
                     Some(n) => format!("ip netns exec {} {w}", shell_word(n)),
                 }]
             }
+            Op::ProcStarted { ns, argv, .. } => {
+                let cmd: Vec<String> = argv.iter().map(|a| shell_word(a)).collect();
+                vec![match ns {
+                    None => format!("{} &", cmd.join(" ")),
+                    Some(n) => format!("ip netns exec {} {} &", shell_word(n), cmd.join(" ")),
+                }]
+            }
+            Op::ProcStop { pid, .. } => vec![format!("kill {pid}")],
             Op::NftAdd { ns, rules } => {
                 let mut lines = vec![nft(ns, &format!("add table inet {TABLE}"))];
                 let mut chains = vec![];
@@ -267,7 +281,9 @@ impl Op {
             | Op::RouteDel { ns, .. }
             | Op::Sysctl { ns, .. }
             | Op::NftAdd { ns, .. }
-            | Op::NftDel { ns, .. } => ns.clone(),
+            | Op::NftDel { ns, .. }
+            | Op::ProcStarted { ns, .. } => ns.clone(),
+            Op::ProcStop { .. } => None,
         }
     }
 
@@ -317,11 +333,16 @@ impl Op {
                 ns: ns.clone(),
                 route: route.clone(),
             },
+            Op::ProcStarted { pid, start, .. } => Op::ProcStop {
+                pid: *pid,
+                start: *start,
+            },
             Op::NftAdd { ns, rules } => Op::NftDel {
                 ns: ns.clone(),
                 rules: rules.clone(),
             },
             Op::NetnsDel { .. }
+            | Op::ProcStop { .. }
             | Op::NftDel { .. }
             | Op::LinkDel { .. }
             | Op::RouteDel { .. }

@@ -22,13 +22,23 @@ pub struct RunOpts {
     pub lab: String,
 }
 
-/// Print an error the way compilers do: `FILE:LINE:COL: error: MESSAGE`, the line, a caret.
+/// Print an error the way compilers do: `FILE:LINE:COL: error: MESSAGE`, the line, a
+/// caret, then where it was called from when it happened inside a function.
 pub fn report(file: &str, source: &str, err: &script::ScriptError) {
-    let (file, src) = match &err.source {
-        Some(s) if s != file => (s.as_str(), None),
-        _ => (file, Some(source)),
+    let text_of = |f: &Option<String>| -> (String, Option<String>) {
+        match f {
+            Some(s) if s != file => (s.clone(), crate::stdlib::source_of(s)),
+            _ => (file.to_string(), Some(source.to_string())),
+        }
     };
-    print_at(file, src, err.pos, &err.message);
+    let (f, text) = text_of(&err.source);
+    print_at(&f, text.as_deref(), err.pos, &err.message);
+    for (caller, pos, name) in err.calls.iter().rev() {
+        let (f, _) = text_of(caller);
+        if let Some(line) = pos.line() {
+            eprintln!("  note: in {name}(), called from {f}:{line}:{}", pos.position().unwrap_or(1));
+        }
+    }
 }
 
 pub fn print_at(file: &str, source: Option<&str>, pos: Position, message: &str) {
@@ -77,6 +87,13 @@ pub fn compile(engine: &Engine, file: &str, source: &str) -> Result<AST, ()> {
 
 /// Run `source` (from `file`) to the end; returns the exit code.
 pub fn run(file: &str, source: &str, args: Vec<String>, opts: &RunOpts, print_result: bool) -> i32 {
+    let _lock = match crate::lab::lock(&opts.lab) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("netscript: {e}");
+            return 1;
+        }
+    };
     let session = match kernel_session(opts) {
         Ok(s) => s,
         Err(e) => {
@@ -91,7 +108,11 @@ pub fn run(file: &str, source: &str, args: Vec<String>, opts: &RunOpts, print_re
         return 1;
     };
     crate::signals::install();
-    let result = engine.eval_ast_with_scope::<Dynamic>(&mut scope, &ast);
+    let result = match engine.eval_ast_with_scope::<Dynamic>(&mut scope, &ast) {
+        // A signal that arrived after the last step still means: do not keep the lab.
+        Ok(_) if crate::signals::interrupted() => Err(script::INTERRUPTED.into()),
+        r => r,
+    };
     let mut s = ctx.borrow_mut();
     match result {
         Ok(v) => {
@@ -101,8 +122,11 @@ pub fn run(file: &str, source: &str, args: Vec<String>, opts: &RunOpts, print_re
                 println!("{}", script::show_value(&v));
             }
             if opts.rm {
-                return finish_teardown(&mut s, "--rm");
+                let code = finish_teardown(&mut s, "--rm");
+                crate::lab::mark_down(&opts.lab);
+                return code;
             }
+            crate::lab::clear_down_mark(&opts.lab);
             0
         }
         Err(e) => {

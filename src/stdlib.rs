@@ -32,6 +32,15 @@ impl ModuleResolver for Resolver {
     }
 }
 
+/// The text of a module file an error points into (a shipped module, or a file).
+pub fn source_of(name: &str) -> Option<String> {
+    MODULES
+        .iter()
+        .find(|(n, _)| format!("stdlib/{n}.rhai") == name)
+        .map(|(_, t)| t.to_string())
+        .or_else(|| std::fs::read_to_string(name).ok())
+}
+
 pub fn install(engine: &mut Engine, script_dir: Option<&Path>) {
     let base = match script_dir {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),

@@ -83,6 +83,8 @@ pub trait Backend {
     fn exec(&mut self, ns: &Ns, cmd: &Command) -> Result<ExecResult>;
     /// Start a background process; returns its pid.
     fn start(&mut self, ns: &Ns, cmd: &Command) -> Result<u32>;
+    /// The start time that identifies this process (see `Op::ProcStarted`).
+    fn proc_start_time(&mut self, pid: u32) -> u64;
     fn proc_running(&mut self, pid: u32) -> bool;
     fn proc_wait(&mut self, pid: u32) -> Result<i64>;
     fn proc_kill(&mut self, pid: u32) -> Result<()>;

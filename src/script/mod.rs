@@ -22,6 +22,8 @@ use crate::op::Ns;
 use crate::session::Session;
 
 pub type Ctx = Rc<RefCell<Session>>;
+
+pub const INTERRUPTED: &str = "interrupted by a signal";
 pub type RhaiResult<T> = Result<T, Box<EvalAltResult>>;
 
 /// A network namespace: `host()` or a named one.
@@ -252,8 +254,19 @@ pub fn build_engine(ctx: &Ctx, args: Vec<String>) -> (Engine, rhai::Scope<'stati
             Err(format!("assertion failed: {msg}").into())
         }
     });
-    engine.register_fn("sleep", |ms: i64| {
-        std::thread::sleep(std::time::Duration::from_millis(ms.max(0) as u64))
+    // In slices, so Ctrl-C and SIGTERM stop a sleeping script promptly.
+    engine.register_fn("sleep", |ms: i64| -> RhaiResult<()> {
+        let end = std::time::Instant::now() + std::time::Duration::from_millis(ms.max(0) as u64);
+        loop {
+            if crate::signals::interrupted() {
+                return Err(INTERRUPTED.into());
+            }
+            let left = end.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                return Ok(());
+            }
+            std::thread::sleep(left.min(std::time::Duration::from_millis(20)));
+        }
     });
     // Address arithmetic for labs of N containers.
     engine.register_fn("cidr_host", |cidr: &str, n: i64| -> RhaiResult<String> {
@@ -305,23 +318,29 @@ pub fn build_engine(ctx: &Ctx, args: Vec<String>) -> (Engine, rhai::Scope<'stati
 /// Where an error happened and what it says, looking through the wrappers Rhai puts
 /// around errors raised inside functions and modules.
 pub struct ScriptError {
+    /// The file the error is in (`None`: the script itself).
     pub source: Option<String>,
     pub pos: Position,
     pub message: String,
+    /// The calls that led there, outermost first: (file, position, function).
+    pub calls: Vec<(Option<String>, Position, String)>,
 }
 
 pub fn explain(err: &EvalAltResult) -> ScriptError {
-    let mut source = None;
+    let mut source: Option<String> = None;
+    let mut calls = vec![];
     let mut e = err;
     loop {
         match e {
-            EvalAltResult::ErrorInFunctionCall(_, src, inner, _) => {
+            EvalAltResult::ErrorInFunctionCall(name, src, inner, pos) => {
+                calls.push((source.clone(), *pos, name.clone()));
                 if !src.is_empty() {
                     source = Some(src.clone());
                 }
                 e = inner;
             }
-            EvalAltResult::ErrorInModule(name, inner, _) => {
+            EvalAltResult::ErrorInModule(name, inner, pos) => {
+                calls.push((source.clone(), *pos, format!("import {name:?}")));
                 source = Some(name.clone());
                 e = inner;
             }
@@ -331,7 +350,7 @@ pub fn explain(err: &EvalAltResult) -> ScriptError {
     let pos = e.position();
     let message = match e {
         EvalAltResult::ErrorRuntime(d, _) => d.to_string(),
-        EvalAltResult::ErrorTerminated(_, _) => "interrupted".into(),
+        EvalAltResult::ErrorTerminated(_, _) => INTERRUPTED.into(),
         EvalAltResult::ErrorFunctionNotFound(sig, _) => docs::not_found(sig),
         other => {
             let text = other.to_string();
@@ -339,7 +358,7 @@ pub fn explain(err: &EvalAltResult) -> ScriptError {
             text.strip_suffix(&suffix).map(str::to_string).unwrap_or(text)
         }
     };
-    ScriptError { source, pos, message }
+    ScriptError { source, pos, message, calls }
 }
 
 /// A result as `-e` and the REPL print it: strings bare, everything else as in messages.

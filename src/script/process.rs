@@ -5,6 +5,7 @@ use rhai::{Dynamic, Engine, Map};
 use super::{call, fail, Ctx, Opts, Proc, RhaiResult};
 use crate::backend::Command;
 use crate::ns_fn;
+use crate::op::Op;
 
 fn command(c: &str, cmd: &Dynamic) -> RhaiResult<Command> {
     if let Some(s) = cmd.clone().try_cast::<String>() {
@@ -33,6 +34,9 @@ fn start(cx: &Ctx, c: &str, ns: &super::Netns, cmd: &Dynamic, opts: Map) -> Rhai
     let mut s = cx.borrow_mut();
     let pid = s.backend.start(&ns.ns, &cmd).map_err(|e| fail(c, e))?;
     s.procs.push((pid, detach));
+    let start = s.backend.proc_start_time(pid);
+    s.apply(Op::ProcStarted { ns: ns.ns.clone(), pid, start, argv: cmd.argv() })
+        .map_err(|e| fail(c, e))?;
     Ok(Proc { pid })
 }
 

@@ -226,6 +226,15 @@ impl KernelBackend {
                     _ => nl_err(what.clone(), e),
                 })
             }
+            // Started by `start`; the op only records it.
+            Op::ProcStarted { .. } => Ok(()),
+            Op::ProcStop { pid, start } => {
+                if process::start_time(*pid) == Some(*start) {
+                    self.proc_kill(*pid)
+                } else {
+                    Err(Error::Missing(format!("process {pid}")))
+                }
+            }
             Op::NftAdd { ns, rules } => {
                 let rules = rules.clone();
                 self.within(ns, move || nft::add(&rules))?
@@ -356,6 +365,10 @@ impl Backend for KernelBackend {
         Ok(pid)
     }
 
+    fn proc_start_time(&mut self, pid: u32) -> u64 {
+        process::start_time(pid).unwrap_or(0)
+    }
+
     fn proc_running(&mut self, pid: u32) -> bool {
         match self.children.get_mut(&pid) {
             Some(c) => matches!(c.try_wait(), Ok(None)),
@@ -372,31 +385,35 @@ impl Backend for KernelBackend {
         Ok(st.code().map(i64::from).unwrap_or(-1))
     }
 
+    /// SIGTERM to the process's group (a shell and what it started), SIGKILL after 0.5 s.
     fn proc_kill(&mut self, pid: u32) -> Result<()> {
-        use nix::sys::signal::{kill, Signal};
-        let p = nix::unistd::Pid::from_raw(pid as i32);
-        match self.children.get_mut(&pid) {
-            Some(c) => {
-                if matches!(c.try_wait(), Ok(Some(_))) {
-                    return Ok(());
-                }
-                let _ = kill(p, Signal::SIGTERM);
-                let deadline = Instant::now() + Duration::from_millis(500);
-                while Instant::now() < deadline {
-                    if matches!(c.try_wait(), Ok(Some(_))) {
-                        return Ok(());
-                    }
-                    std::thread::sleep(Duration::from_millis(5));
-                }
-                let _ = c.kill();
-                let _ = c.wait();
-                Ok(())
-            }
-            None => match kill(p, Signal::SIGTERM) {
-                Ok(()) | Err(nix::errno::Errno::ESRCH) => Ok(()),
-                Err(e) => Err(Error::os(format!("process {pid}"), e.into())),
-            },
+        use nix::sys::signal::{killpg, Signal};
+        let group = nix::unistd::Pid::from_raw(pid as i32);
+        let mut child = self.children.remove(&pid);
+        let mut gone = || match &mut child {
+            Some(c) => matches!(c.try_wait(), Ok(Some(_))),
+            None => process::start_time(pid).is_none(),
+        };
+        if gone() {
+            return Ok(());
         }
+        match killpg(group, Signal::SIGTERM) {
+            Ok(()) => {}
+            Err(nix::errno::Errno::ESRCH) => return Ok(()),
+            Err(e) => return Err(Error::os(format!("process {pid}"), e.into())),
+        }
+        let deadline = Instant::now() + Duration::from_millis(500);
+        while Instant::now() < deadline {
+            if gone() {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let _ = killpg(group, Signal::SIGKILL);
+        if let Some(c) = &mut child {
+            let _ = c.wait();
+        }
+        Ok(())
     }
 
     fn ping(&mut self, ns: &Ns, dst: IpAddr, count: u32, timeout_ms: u64) -> Result<PingResult> {

@@ -60,6 +60,14 @@ pub fn command(cmd: &Cmd, ns: Option<(&str, &File)>) -> Command {
     c
 }
 
+/// A process's start time (clock ticks after boot, field 22 of /proc/PID/stat).
+pub fn start_time(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) may hold spaces; fields after it are plain.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    rest.split(' ').nth(19)?.parse().ok()
+}
+
 pub fn output(mut c: Command) -> std::io::Result<std::process::Output> {
     c.stdin(Stdio::null()).output()
 }

@@ -1,0 +1,129 @@
+//! Labs: what a successful run leaves up, one journal each under /run/netscript.
+//! A lock per lab keeps two runs of the same lab apart; `down` undoes a lab from its
+//! journal; `ls` lists the labs that are up.
+
+use std::fs::{self, File, OpenOptions};
+use std::os::fd::AsRawFd;
+use std::path::PathBuf;
+use std::time::SystemTime;
+
+use crate::backend::Backend;
+use crate::error::{Error, Result};
+use crate::journal::{undo_plan, Entry, Journal, RUN_DIR};
+use crate::op::Op;
+use crate::session::undo_ops;
+
+fn path(lab: &str, ext: &str) -> PathBuf {
+    PathBuf::from(RUN_DIR).join(format!("{lab}.{ext}"))
+}
+
+/// Held while a run or a `down` works on a lab; released when dropped (or the process dies).
+pub struct Lock(#[allow(dead_code)] File);
+
+pub fn lock(lab: &str) -> Result<Lock> {
+    fs::create_dir_all(RUN_DIR).map_err(|e| Error::os(RUN_DIR, e))?;
+    let p = path(lab, "lock");
+    let f = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&p)
+        .map_err(|e| Error::os(p.display().to_string(), e))?;
+    // SAFETY: flock on an fd we own.
+    if unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+        return Err(Error::Other(format!(
+            "lab {lab:?} is in use by another netscript run; wait for it, or pick another name with --lab"
+        )));
+    }
+    Ok(Lock(f))
+}
+
+/// Mark a lab as torn down, so a later `down` can say it already is.
+pub fn mark_down(lab: &str) {
+    let _ = fs::write(path(lab, "down"), b"");
+}
+
+pub fn clear_down_mark(lab: &str) {
+    let _ = fs::remove_file(path(lab, "down"));
+}
+
+pub enum DownResult {
+    Done { undone: usize },
+    AlreadyDown,
+}
+
+/// Undo a lab from its journal, newest first; objects already gone are fine.
+pub fn down(lab: &str, backend: &mut dyn Backend, trace: bool) -> Result<DownResult, Vec<Error>> {
+    let _lock = lock(lab).map_err(|e| vec![e])?;
+    let entries = match Journal::load(lab).map_err(|e| vec![e])? {
+        Some(e) => e,
+        None if path(lab, "down").exists() => return Ok(DownResult::AlreadyDown),
+        None => return Err(vec![Error::Other(format!("there is no lab named {lab:?} (see netscript ls)"))]),
+    };
+    let undo = undo_plan(&entries);
+    let errors = undo_ops(backend, &undo, trace);
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let _ = fs::remove_file(Journal::path_for(lab));
+    mark_down(lab);
+    Ok(DownResult::Done { undone: undo.len() })
+}
+
+pub struct LabInfo {
+    pub name: String,
+    pub namespaces: usize,
+    pub links: usize,
+    pub rules: usize,
+    pub processes: usize,
+    pub age_secs: u64,
+}
+
+fn count(entries: &[Entry]) -> (usize, usize, usize, usize) {
+    let mut c = (0usize, 0usize, 0usize, 0usize);
+    for e in entries {
+        match &e.op {
+            Op::NetnsAdd { .. } => c.0 += 1,
+            Op::NetnsDel { .. } => c.0 = c.0.saturating_sub(1),
+            Op::VethAdd { .. } | Op::BridgeAdd { .. } => c.1 += 1,
+            Op::NftAdd { rules, .. } => c.2 += rules.len(),
+            Op::ProcStarted { .. } => c.3 += 1,
+            _ => {}
+        }
+    }
+    c
+}
+
+pub fn list() -> Result<Vec<LabInfo>> {
+    let mut out = vec![];
+    let rd = match fs::read_dir(RUN_DIR) {
+        Ok(rd) => rd,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+        Err(e) => return Err(Error::os(RUN_DIR, e)),
+    };
+    for e in rd.flatten() {
+        let file = e.file_name().to_string_lossy().into_owned();
+        let Some(name) = file.strip_suffix(".journal") else { continue };
+        let entries = Journal::load(name)?.unwrap_or_default();
+        let (namespaces, links, rules, processes) = count(&entries);
+        let age_secs = e
+            .metadata()
+            .and_then(|m| m.created().or_else(|_| m.modified()))
+            .ok()
+            .and_then(|t| SystemTime::now().duration_since(t).ok())
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        out.push(LabInfo { name: name.to_string(), namespaces, links, rules, processes, age_secs });
+    }
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(out)
+}
+
+pub fn age(secs: u64) -> String {
+    match secs {
+        s if s < 60 => format!("{s}s"),
+        s if s < 3600 => format!("{}m", s / 60),
+        s if s < 86400 => format!("{}h", s / 3600),
+        s => format!("{}d", s / 86400),
+    }
+}
