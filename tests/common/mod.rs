@@ -277,12 +277,12 @@ pub fn find_route<'a>(routes: &'a Value, dst: &str) -> &'a Value {
 
 /// `dump_state` output reduced to what must be the same however it was built: per
 /// namespace, the links (name, kind, mtu, up, master), their non-link-local addresses,
-/// routes (dst, gateway, dev, protocol, scope, metric, type) and ip_forward.
+/// routes (dst, gateway, dev, protocol, scope, metric, type; not fe80::/64) and ip_forward.
 pub fn normalized_state(run: &Run) -> BTreeMap<String, Value> {
     let s = run.sections();
     let mut out = BTreeMap::new();
     for (key, text) in &s.map {
-        let Some((what, ns)) = key.split_once(':') else { continue };
+        let Some((what, _ns)) = key.split_once(':') else { continue };
         let v = match what {
             "link" => {
                 let mut links: Vec<Value> = json(text)
@@ -321,6 +321,8 @@ pub fn normalized_state(run: &Run) -> BTreeMap<String, Value> {
                     .as_array()
                     .unwrap()
                     .iter()
+                    // Link-local routes come and go with carrier and addrconf timing.
+                    .filter(|r| !r["dst"].as_str().unwrap_or("").starts_with("fe80:"))
                     .map(|r| {
                         serde_json::json!({
                             "dst": r["dst"], "gateway": r["gateway"], "dev": r["dev"],

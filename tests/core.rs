@@ -1,0 +1,707 @@
+//! The core API against the real kernel: each test runs netscript inside `sandbox_sh`
+//! (without `--sandbox`) and checks what it built with `ip -j`, `ip netns exec`, `stat`
+//! and real traffic. Tests that only need netscript's own view use `--sandbox`.
+
+mod common;
+
+use common::*;
+
+/// Rhai's `trim()` trims in place and returns `()`: this returns the trimmed string.
+const TRIMMED: &str = "fn trimmed(s) { s.trim(); s }";
+
+fn with_trimmed(code: &str) -> String {
+    format!("{TRIMMED}\n{code}")
+}
+
+/// The shell words for `netscript -e CODE` (CODE quoted for sh).
+fn e(code: &str) -> String {
+    format!("netscript -e {}", q(code))
+}
+
+// ---------------------------------------------------------------- namespaces
+
+#[test]
+fn netns_is_usable_by_ip_netns_and_lo_is_up() {
+    let run = sh_ok(&format!(
+        r#"{}
+echo @@link; ip netns exec x ip -j link
+echo @@list; ip netns list | cut -d' ' -f1
+echo @@stat; stat -L -c %i /run/netns/x
+echo @@inode; {}
+echo @@readlink; ip netns exec x readlink /proc/self/ns/net
+echo @@name; {}"#,
+        e(r#"netns("x");"#),
+        e(r#"netns_open("x").inode"#),
+        e(r#"netns_open("x").name"#),
+    ));
+    let s = run.sections();
+    let links = s.json("link");
+    assert_eq!(link_names(&links), ["lo"]);
+    assert!(has_flag(find_link(&links, "lo"), "UP"), "lo is up: {links}");
+    assert_eq!(s.text("list"), "x");
+    let inode = s.text("stat");
+    assert!(inode.parse::<u64>().is_ok(), "{run}");
+    assert_eq!(s.text("inode"), inode, ".inode is the inode of /run/netns/x");
+    assert_eq!(s.text("readlink"), format!("net:[{inode}]"));
+    assert_eq!(s.text("name"), "x");
+}
+
+#[test]
+fn netns_open_works_on_a_namespace_made_by_ip() {
+    let run = sh_ok(&format!(
+        r#"ip netns add y
+echo @@stat; stat -L -c %i /run/netns/y
+echo @@open; {}
+ip -n y link show lo >/dev/null"#,
+        e(&with_trimmed(r#"let y = netns_open("y");
+             let out = y.exec(["readlink", "/proc/self/ns/net"]);
+             print(y.name);
+             print(y.inode);
+             print(trimmed(out.stdout));
+             print(y.inode != host().inode);"#)),
+    ));
+    let s = run.sections();
+    let inode = s.text("stat");
+    assert_eq!(s.text("open"), format!("y\n{inode}\nnet:[{inode}]\ntrue"));
+}
+
+#[test]
+fn netns_exists_list_delete() {
+    let run = sh_ok(&format!(
+        r#"{}
+echo @@after-script; ip netns list | cut -d' ' -f1 | sort
+ip netns add z
+echo @@delete; {}
+echo @@after-delete; ip netns list | cut -d' ' -f1 | sort
+echo @@host; {}"#,
+        e(r#"netns("a"); netns("b"); netns("c");
+             assert(netns_list() == ["a", "b", "c"], `list: ${netns_list()}`);
+             netns_delete("b");
+             assert(netns_list() == ["a", "c"], `list after delete: ${netns_list()}`);
+             print(netns_exists("a"));
+             print(netns_exists("b"));"#),
+        e(r#"netns_delete(netns_open("z")); netns_exists("z")"#),
+        e(r#"host().name"#),
+    ));
+    let s = run.sections();
+    assert_eq!(s.text(""), "true\nfalse");
+    assert_eq!(s.text("after-script"), "a\nc");
+    assert_eq!(s.text("delete"), "false");
+    assert_eq!(s.text("after-delete"), "a\nc", "z (made by `ip netns add`) is deleted");
+    assert_eq!(s.text("host"), "host");
+}
+
+// ---------------------------------------------------------------- links
+
+#[test]
+fn veth_with_namespaces_and_mtu() {
+    let run = sh_ok(&format!(
+        r#"{}
+echo @@a; ip -d -j -n a link
+echo @@b; ip -d -j -n b link
+echo @@host; ip -d -j link"#,
+        e(r#"let a = netns("a");
+             netns("b");
+             veth("va", "vb", #{ a_ns: a, b_ns: "b", mtu: 1400 });
+             veth("h0", "n0", #{ b_ns: a });"#),
+    ));
+    let s = run.sections();
+    let (a, b, host) = (s.json("a"), s.json("b"), s.json("host"));
+    assert_eq!(link_names(&a), ["lo", "n0", "va"]);
+    assert_eq!(link_names(&b), ["lo", "vb"]);
+    assert_eq!(link_names(&host), ["h0", "lo"], "an end without a namespace is in the host");
+    for (list, name) in [(&a, "va"), (&b, "vb")] {
+        let l = find_link(list, name);
+        assert_eq!(l["mtu"], 1400, "mtu applies to both ends: {l}");
+        assert_eq!(l["linkinfo"]["info_kind"], "veth", "{l}");
+    }
+    assert_eq!(find_link(&host, "h0")["mtu"], 1500);
+}
+
+#[test]
+fn ns_veth_creates_both_ends_in_the_namespace() {
+    let run = sh_ok(&format!(
+        r#"{}
+echo @@n; ip -d -j -n n link
+echo @@host; ip -j link"#,
+        e(r#"let n = netns("n");
+             n.veth("x0", "x1");
+             n.veth("y0", "y1", #{ mtu: 9000 });"#),
+    ));
+    let s = run.sections();
+    let n = s.json("n");
+    assert_eq!(link_names(&n), ["lo", "x0", "x1", "y0", "y1"]);
+    assert_eq!(find_link(&n, "y1")["mtu"], 9000);
+    assert_eq!(link_names(&s.json("host")), ["lo"]);
+}
+
+#[test]
+fn link_properties_match_ip_link() {
+    let run = sh_ok(&format!(
+        r#"echo @@props; {}
+echo @@link; ip -j -n n link"#,
+        e(r#"let n = netns("n");
+             let v = n.veth("p0", "p1");
+             let br = n.bridge("br0");
+             print(v.a.peer);
+             print(v.b.peer);
+             print(v.a.kind);
+             print(br.kind);
+             print(v.a.mac);
+             print(n.link("p1").mac);
+             print(v.a.name);
+             print(v.b.ns.name);
+             print(v.a.ns == n);"#),
+    ));
+    let s = run.sections();
+    let links = s.json("link");
+    let mac0 = find_link(&links, "p0")["address"].as_str().unwrap().to_string();
+    let mac1 = find_link(&links, "p1")["address"].as_str().unwrap().to_string();
+    assert_eq!(s.text("props"), format!("p1\np0\nveth\nbridge\n{mac0}\n{mac1}\np0\nn\ntrue"));
+}
+
+#[test]
+fn bridge_master_nomaster_move_delete_mtu() {
+    let run = sh_ok(&format!(
+        r#"{}
+echo @@link; ip -d -j link
+echo @@addr; ip -j addr
+echo @@n-link; ip -d -j -n n link
+echo @@n-addr; ip -j -n n addr"#,
+        e(r#"let br = bridge("br0", "10.100.0.1/24");
+             let v = veth("v0", "v1");
+             v.a.master(br);
+             v.b.master("br0");
+             v.b.nomaster();
+             link("v1").mtu(1300);
+             let n = netns("n");
+             let m = veth("m0", "m1").b.move_to(n);
+             assert(m.ns == n && m.name == "m1");
+             m.up();
+             veth("d0", "d1").a.delete();
+             n.bridge("br1", "10.5.0.1/24");"#),
+    ));
+    let s = run.sections();
+    let links = s.json("link");
+    assert_eq!(link_names(&links), ["br0", "lo", "m0", "v0", "v1"], "d0/d1 deleted, m1 moved");
+    let br0 = find_link(&links, "br0");
+    assert_eq!(br0["linkinfo"]["info_kind"], "bridge", "{br0}");
+    assert!(has_flag(br0, "UP"), "bridge() brings it up: {br0}");
+    assert_eq!(addrs_of(&s.json("addr"), "br0"), ["10.100.0.1/24"]);
+    assert_eq!(find_link(&links, "v0")["master"], "br0");
+    let v1 = find_link(&links, "v1");
+    assert!(v1.get("master").is_none(), "nomaster cleared it: {v1}");
+    assert_eq!(v1["mtu"], 1300);
+    let n = s.json("n-link");
+    assert_eq!(link_names(&n), ["br1", "lo", "m1"]);
+    assert!(has_flag(find_link(&n, "m1"), "UP"), "the handle move_to returned works");
+    let br1 = find_link(&n, "br1");
+    assert_eq!(br1["linkinfo"]["info_kind"], "bridge");
+    assert!(has_flag(br1, "UP"));
+    assert_eq!(addrs_of(&s.json("n-addr"), "br1"), ["10.5.0.1/24"]);
+}
+
+#[test]
+fn bridge_carries_traffic_between_namespaces() {
+    // The seed's bridge topology in miniature, with the traffic check on both sides.
+    let out = eval_ok(
+        r#"bridge("br0", "10.100.0.1/24");
+           for i in 1..=2 {
+               let c = netns(`c${i}`);
+               let v = veth(`e${i}`, `e${i}-br`, #{ a_ns: c });
+               v.b.master("br0");
+               v.b.up();
+               v.a.addr(`10.100.0.${i + 1}/24`);
+               v.a.up();
+           }
+           print(netns_open("c1").ping("10.100.0.3"));
+           print(netns_open("c2").ping("10.100.0.1"));
+           print(netns_open("c1").ping("10.100.0.9"));"#,
+    );
+    assert_eq!(out, "true\ntrue\nfalse");
+}
+
+// ---------------------------------------------------------------- IPv6 and routes
+
+#[test]
+fn ipv6_addresses_ping_and_routes() {
+    let run = sh_ok(&format!(
+        r#"echo @@script; {}
+echo @@a-addr; ip -j -n a addr
+echo @@a-route; ip -d -j -6 -n a route
+echo @@b-route; ip -d -j -6 -n b route
+echo @@ping; {}
+ip netns exec b python3 -m http.server 8000 --bind fd00::2 >/dev/null 2>&1 &
+SRV=$!
+trap 'kill $SRV 2>/dev/null || true' EXIT
+echo @@http; wait_http a 'http://[fd00::2]:8000/'
+echo @@connect; {}"#,
+        e(r#"let a = netns("a");
+             let b = netns("b");
+             for ns in [a, b] {
+                 ns.sysctl("net.ipv6.conf.all.accept_dad", 0);
+                 ns.sysctl("net.ipv6.conf.default.accept_dad", 0);
+             }
+             let v = veth("va", "vb", #{ a_ns: a, b_ns: b });
+             v.a.addr("fd00::1/64");
+             v.b.addr("fd00::2/64");
+             v.a.up();
+             v.b.up();
+             let ok = false;
+             for i in 0..50 {
+                 if a.ping("fd00::2") { ok = true; break; }
+                 sleep(100);
+             }
+             print(ok);
+             b.route("default", "fd00::1");
+             a.route("fd00:9::/64", #{ via: "fd00::2", metric: 7 });"#),
+        e(r#"netns_open("b").ping("fd00::1", #{ count: 2, timeout_ms: 1000 }).received"#),
+        e(r#"netns_open("a").connect("[fd00::2]:8000")"#),
+    ));
+    let s = run.sections();
+    assert_eq!(s.text("script"), "true", "ping over IPv6 works\n{run}");
+    assert_eq!(addrs_of(&s.json("a-addr"), "va"), ["fd00::1/64"]);
+    let default = find_route(&s.json("b-route"), "default").clone();
+    assert_eq!(default["gateway"], "fd00::1", "{default}");
+    assert_eq!(default["dev"], "vb", "{default}");
+    assert_eq!(default["protocol"], "boot", "{default}");
+    let r9 = find_route(&s.json("a-route"), "fd00:9::/64").clone();
+    assert_eq!(r9["gateway"], "fd00::2", "{r9}");
+    assert_eq!(r9["metric"], 7, "{r9}");
+    assert_eq!(s.text("ping"), "2");
+    assert_eq!(s.text("http"), "HTTP 200");
+    assert_eq!(s.text("connect"), "true");
+}
+
+#[test]
+fn routes_with_dev_metric_and_gateway() {
+    let run = sh_ok(&format!(
+        r#"{}
+echo @@route; ip -d -j -n n route"#,
+        e(r#"let n = netns("n");
+             let v = n.veth("veth0", "veth1");
+             v.a.addr("10.0.0.2/24");
+             v.a.up();
+             v.b.up();
+             n.route("10.9.0.0/16", #{ dev: "veth0", metric: 50 });
+             n.route("default", "10.0.0.1");
+             n.route("10.8.0.0/16", #{ via: "10.0.0.3", dev: v.a });"#),
+    ));
+    let routes = run.sections().json("route");
+    let r9 = find_route(&routes, "10.9.0.0/16");
+    assert_eq!(r9["dev"], "veth0", "{r9}");
+    assert_eq!(r9["metric"], 50, "{r9}");
+    assert!(r9.get("gateway").is_none(), "{r9}");
+    assert_eq!(r9["scope"], "link", "a device route is scope link, as with `ip route add`: {r9}");
+    assert_eq!(r9["protocol"], "boot", "{r9}");
+    let d = find_route(&routes, "default");
+    assert_eq!(d["gateway"], "10.0.0.1", "{d}");
+    assert_eq!(d["dev"], "veth0", "{d}");
+    assert_eq!(d["protocol"], "boot", "{d}");
+    assert_eq!(d["scope"], "global", "{d}");
+    assert!(d.get("metric").is_none(), "{d}");
+    let r8 = find_route(&routes, "10.8.0.0/16");
+    assert_eq!(r8["gateway"], "10.0.0.3", "{r8}");
+    assert_eq!(r8["dev"], "veth0", "{r8}");
+}
+
+// ---------------------------------------------------------------- sysctls
+
+#[test]
+fn forward_sets_ip_forward_in_that_namespace_only() {
+    let run = sh_ok(&format!(
+        r#"echo @@before; cat /proc/sys/net/ipv4/ip_forward
+echo @@script; {}
+echo @@ns; ip netns exec n cat /proc/sys/net/ipv4/ip_forward /proc/sys/net/ipv6/conf/all/forwarding
+echo @@other; ip netns exec o cat /proc/sys/net/ipv4/ip_forward
+echo @@host; cat /proc/sys/net/ipv4/ip_forward /proc/sys/net/ipv6/conf/all/forwarding
+{}
+echo @@off; ip netns exec n cat /proc/sys/net/ipv4/ip_forward /proc/sys/net/ipv6/conf/all/forwarding"#,
+        e(r#"let n = netns("n");
+             netns("o");
+             n.forward(true);
+             n.sysctl("net.ipv4.ip_forward")"#),
+        e(r#"netns_open("n").forward(false)"#),
+    ));
+    let s = run.sections();
+    assert_eq!(s.text("before"), "0");
+    assert_eq!(s.text("script"), "1");
+    assert_eq!(s.text("ns"), "1\n1");
+    assert_eq!(s.text("other"), "0");
+    assert_eq!(s.text("host"), "0\n0", "the sandbox's own forwarding is unchanged");
+    assert_eq!(s.text("off"), "0\n0");
+}
+
+#[test]
+fn sysctl_reads_and_writes_inside_the_namespace() {
+    let run = sh_ok(&format!(
+        r#"echo @@script; {}
+echo @@ns; ip netns exec n sysctl -n net.ipv4.ip_default_ttl net.ipv4.conf.all.rp_filter
+echo @@host; sysctl -n net.ipv4.ip_default_ttl"#,
+        e(r#"let n = netns("n");
+             print(n.sysctl("net.ipv4.ip_default_ttl"));
+             n.sysctl("net.ipv4.ip_default_ttl", 33);
+             print(n.sysctl("net/ipv4/ip_default_ttl"));
+             n.sysctl("net/ipv4/conf/all/rp_filter", "2");
+             print(n.sysctl("/proc/sys/net/ipv4/conf/all/rp_filter"));
+             print(sysctl("net.ipv4.ip_default_ttl"));"#),
+    ));
+    let s = run.sections();
+    assert_eq!(s.text("script"), "64\n33\n2\n64");
+    assert_eq!(s.text("ns"), "33\n2");
+    assert_eq!(s.text("host"), "64");
+}
+
+// ---------------------------------------------------------------- commands
+
+#[test]
+fn exec_returns_code_stdout_stderr() {
+    let out = eval_ok(&with_trimmed(
+        r#"let n = netns("n");
+           let r = n.exec(["sh", "-c", "echo out; echo err >&2; exit 3"]);
+           print(r.code);
+           print(trimmed(r.stdout));
+           print(trimmed(r.stderr));
+           print(trimmed(n.exec("echo $0").stdout));
+           print(n.exec("exit 5").code);
+           print(n.exec(["true"]).code);"#,
+    ));
+    assert_eq!(out, "3\nout\nerr\n/bin/sh\n5\n0");
+}
+
+#[test]
+fn exec_sees_the_namespace_own_sys_and_links() {
+    let out = eval_ok(&with_trimmed(
+        r#"veth("hostonly0", "hostonly1");
+           let n = netns("n");
+           n.veth("inner0", "inner1");
+           print(trimmed(n.exec("ls /sys/class/net | tr '\n' ' '").stdout));
+           print(trimmed(host().exec("ls /sys/class/net | tr '\n' ' '").stdout));
+           print(trimmed(n.exec(["readlink", "/proc/self/ns/net"]).stdout) == `net:[${n.inode}]`);"#,
+    ));
+    assert_eq!(out, "inner0 inner1 lo\nhostonly0 hostonly1 lo\ntrue");
+}
+
+#[test]
+fn start_returns_a_proc() {
+    let out = eval_ok(&with_trimmed(
+        r#"let n = netns("n");
+           let p = n.start(["sleep", "300"]);
+           print(p.pid > 0);
+           print(p.running());
+           let ns = trimmed(n.exec(`readlink /proc/${p.pid}/ns/net`).stdout);
+           print(ns == `net:[${n.inode}]`);
+           p.kill();
+           print(p.running());
+           let q = n.start(["sh", "-c", "exit 7"]);
+           print(q.wait());
+           print(q.running());
+           let r = n.start("echo hi >/dev/null; exit 4");
+           print(r.wait());"#,
+    ));
+    assert_eq!(out, "true\ntrue\ntrue\nfalse\n7\nfalse\n4");
+}
+
+#[test]
+fn started_processes_stop_when_the_script_ends_unless_detached() {
+    let run = sh_ok(&format!(
+        r#"P=$({})
+echo @@pid; echo $P
+gone=no
+for i in $(seq 100); do kill -0 "$P" 2>/dev/null || {{ gone=yes; break; }}; sleep 0.1; done
+echo @@gone; echo $gone
+D=$({})
+echo @@detached
+if kill -0 "$D" 2>/dev/null; then echo alive; kill "$D"; else echo gone; fi"#,
+        e(r#"let p = netns("n").start(["sleep", "300"]); assert(p.running()); print(p.pid)"#),
+        e(r#"let p = netns("d").start(["sleep", "300"], #{ detach: true }); print(p.pid)"#),
+    ));
+    let s = run.sections();
+    assert!(s.text("pid").parse::<u32>().is_ok(), "{run}");
+    assert_eq!(s.text("gone"), "yes", "the non-detached process was stopped\n{run}");
+    assert_eq!(s.text("detached"), "alive", "a detached process outlives the script\n{run}");
+}
+
+// ---------------------------------------------------------------- probes
+
+/// red (10.0.0.1) <-> blue (10.0.0.2), as a script prefix.
+const RED_BLUE: &str = r#"
+    let red = netns("red");
+    let blue = netns("blue");
+    let v = veth("veth-red", "veth-blue", #{ a_ns: red, b_ns: blue });
+    v.a.addr("10.0.0.1/24");
+    v.b.addr("10.0.0.2/24");
+    v.a.up();
+    v.b.up();
+"#;
+
+#[test]
+fn ping_with_options_returns_counts() {
+    let out = eval_ok(&format!(
+        r#"{RED_BLUE}
+        let r = red.ping("10.0.0.2", #{{ count: 3, timeout_ms: 500 }});
+        print(r.sent);
+        print(r.received);
+        print(type_of(r.rtt_ms));
+        print(r.rtt_ms >= 0.0);
+        let u = red.ping("10.0.0.99", #{{ count: 2, timeout_ms: 300 }});
+        print(u.sent);
+        print(u.received);
+        print(red.ping("10.0.0.2"));
+        print(red.ping("10.0.0.99"));
+        print(red.ping("203.0.113.1"));
+        print(host().ping("10.0.0.1"));"#
+    ));
+    assert_eq!(out, "3\n3\nf64\ntrue\n2\n0\ntrue\nfalse\nfalse\nfalse");
+}
+
+#[test]
+fn connect_true_and_false() {
+    let out = eval_ok(&format!(
+        r#"import "lab" as lab;
+        {RED_BLUE}
+        blue.start(["python3", "-m", "http.server", "8000", "--bind", "10.0.0.2"]);
+        print(lab::wait_connect(red, "10.0.0.2:8000"));
+        print(red.connect("10.0.0.2:8000"));
+        print(red.connect("10.0.0.2:8001"));
+        print(red.connect("10.0.0.99:8000"));
+        print(host().connect("10.0.0.2:8000"));"#
+    ));
+    assert_eq!(out, "true\ntrue\nfalse\nfalse\nfalse");
+}
+
+// ---------------------------------------------------------------- --trace
+
+/// A lab touching most operations (and never moving a link to the host: replayed with
+/// `sh`, `netns 1` would mean PID 1's namespace).
+const TRACE_LAB: &str = r#"
+let red = netns("red");
+let blue = netns("blue");
+let v = veth("veth-red", "veth-blue");
+v.a.move_to(red);
+v.b.move_to(blue);
+red.addr("veth-red", "10.0.0.1/24");
+blue.addr("veth-blue", "10.0.0.2/24");
+red.up("veth-red");
+blue.up("veth-blue");
+let w = veth("wa", "wb", #{ a_ns: red, b_ns: "blue", mtu: 1400 });
+w.a.addr("fd00:1::1/64");
+w.b.addr("fd00:1::2/64");
+w.a.up();
+w.b.up();
+let br = blue.bridge("br0", "10.2.0.1/24");
+let p = blue.veth("p0", "p1");
+p.a.master(br);
+p.a.up();
+p.a.mtu(1300);
+red.route("default", "10.0.0.2");
+red.route("10.9.0.0/16", #{ dev: "veth-red", metric: 50 });
+red.route("fd00:9::/64", #{ via: "fd00:1::2" });
+blue.forward(true);
+blue.sysctl("net.ipv4.ip_default_ttl", 33);
+let h = veth("hx", "hy", #{ b_ns: red });
+addr("hx", "10.3.0.1/24");
+up("hx");
+link("hx").mtu(1450);
+"#;
+
+#[test]
+fn trace_prints_ip_commands_that_rebuild_the_same_state() {
+    let traced = sh_ok(&format!(
+        r#"netscript --trace -e {} 2>$T/err >/dev/null
+echo @@trace; grep '^+ ' $T/err
+dump_state"#,
+        q(TRACE_LAB)
+    ));
+    let commands = Sections::parse(&traced.stdout).text("trace").to_string();
+    let commands: Vec<&str> = commands.lines().map(|l| l.strip_prefix("+ ").unwrap()).collect();
+    for expected in [
+        "ip netns add red",
+        "ip link add veth-red type veth peer name veth-blue",
+        "ip link set veth-red netns red",
+        "ip -n red addr add 10.0.0.1/24 dev veth-red",
+        "ip -n red link set veth-red up",
+    ] {
+        assert!(commands.contains(&expected), "trace lacks `{expected}`\n{traced}");
+    }
+    let replayed = sh_ok(&format!("sh -e -x <<'EOF'\n{}\nEOF\ndump_state", commands.join("\n")));
+    let (a, b) = (normalized_state(&traced), normalized_state(&replayed));
+    assert!(a.contains_key("link:red") && a.contains_key("route:blue"), "{a:#?}");
+    for key in a.keys().chain(b.keys()) {
+        assert_eq!(
+            a.get(key),
+            b.get(key),
+            "{key} differs between the traced run (left) and the replayed trace (right)\n{replayed}"
+        );
+    }
+}
+
+#[test]
+fn trace_short_flag_and_stdout_untouched() {
+    let run = eval(r#"netns("red"); veth("a", "b"); 42"#);
+    assert_eq!(run.code, 0, "{run}");
+    assert!(run.stderr.is_empty(), "no trace without -x\n{run}");
+    let run = sandboxed(&["-x", "-e", r#"netns("red"); veth("a", "b"); 42"#]).success();
+    assert_eq!(run.stdout.trim(), "42", "trace goes to stderr only\n{run}");
+    assert_eq!(
+        run.stderr_lines_with("+ "),
+        ["ip netns add red", "ip -n red link set lo up", "ip link add a type veth peer name b"],
+        "{run}"
+    );
+}
+
+// ---------------------------------------------------------------- rollback
+
+/// Builds a bit of everything, then fails with `failure`.
+fn rollback_script(failure: &str) -> String {
+    format!(
+        r#"let red = netns("red");
+let blue = netns("blue");
+let v = veth("veth-red", "veth-blue", #{{ a_ns: red, b_ns: blue }});
+v.a.addr("10.0.0.1/24");
+v.a.up();
+let br = bridge("br0", "10.100.0.1/24");
+let h = veth("h0", "h1");
+h.a.master(br);
+h.b.move_to(red);
+addr("lo", "10.77.0.1/32");
+route("10.66.0.0/16", #{{ dev: "lo" }});
+forward(true);
+sysctl("net.ipv4.ip_default_ttl", 33);
+let p = red.start(["sleep", "300"]);
+print(p.pid);
+print(sysctl("net.ipv4.ip_forward"));
+print(sysctl("net.ipv4.ip_default_ttl"));
+{failure}
+print("not reached");
+"#
+    )
+}
+
+fn check_rollback(failure: &str, message: &str) {
+    let script = TempScript::new("rollback", &rollback_script(failure));
+    let run = sh_ok(&format!(
+        r#"sysctl -qw net.ipv4.ip_default_ttl=77
+rc=0; netscript {} >$T/out 2>$T/err || rc=$?
+echo @@rc; echo $rc
+echo @@out; cat $T/out
+echo @@err; cat $T/err
+echo @@list; ip netns list
+echo @@link; ip -j link
+echo @@addr; ip -j addr
+echo @@route; ip -j route
+echo @@forward; cat /proc/sys/net/ipv4/ip_forward /proc/sys/net/ipv6/conf/all/forwarding
+echo @@ttl; cat /proc/sys/net/ipv4/ip_default_ttl
+echo @@proc
+P=$(head -n1 $T/out)
+gone=no
+for i in $(seq 100); do kill -0 "$P" 2>/dev/null || {{ gone=yes; break; }}; sleep 0.1; done
+echo $gone"#,
+        q(script.path())
+    ));
+    let s = run.sections();
+    assert_eq!(s.text("rc"), "1", "{run}");
+    let out: Vec<&str> = s.text("out").lines().collect();
+    assert_eq!(out[1..], ["1", "33"], "the script changed the sysctls before failing\n{run}");
+    assert!(s.text("err").contains(message), "{run}");
+    assert_eq!(s.text("list"), "", "no namespaces left\n{run}");
+    assert_eq!(link_names(&s.json("link")), ["lo"], "only lo is left\n{run}");
+    assert_eq!(addrs_of(&s.json("addr"), "lo"), Vec::<String>::new(), "the address on lo is gone\n{run}");
+    assert_eq!(s.json("route"), serde_json::json!([]), "the route is gone\n{run}");
+    assert_eq!(s.text("forward"), "0\n0", "forwarding restored\n{run}");
+    assert_eq!(s.text("ttl"), "77", "the sysctl is restored to its previous value\n{run}");
+    assert_eq!(s.text("proc"), "yes", "the started process was stopped\n{run}");
+}
+
+#[test]
+fn rollback_after_assert_false() {
+    check_rollback(r#"assert(false, "stop here");"#, "assertion failed: stop here");
+}
+
+#[test]
+fn rollback_after_a_bad_call() {
+    check_rollback(r#"link("missing").up();"#, r#"link "missing" does not exist"#);
+}
+
+#[test]
+fn rollback_after_throw() {
+    check_rollback(r#"throw "thrown";"#, "thrown");
+}
+
+#[test]
+fn keep_on_error_keeps_the_state() {
+    let run = sh_ok(&format!(
+        r#"rc=0; netscript --keep-on-error -e {} 2>$T/err || rc=$?
+echo @@rc; echo $rc
+echo @@list; ip netns list | cut -d' ' -f1
+echo @@link; ip -j link"#,
+        q(r#"netns("red"); bridge("br0"); assert(false)"#)
+    ));
+    let s = run.sections();
+    assert_eq!(s.text("rc"), "1");
+    assert_eq!(s.text("list"), "red");
+    assert_eq!(link_names(&s.json("link")), ["br0", "lo"]);
+}
+
+#[test]
+fn a_syntax_error_runs_nothing() {
+    let script = TempScript::new("syntax", "netns(\"red\");\nlet = ;\n");
+    let run = sh_ok(&format!(
+        r#"rc=0; netscript {} 2>$T/err || rc=$?
+echo @@rc; echo $rc
+echo @@list; ip netns list"#,
+        q(script.path())
+    ));
+    let s = run.sections();
+    assert_eq!(s.text("rc"), "1");
+    assert_eq!(s.text("list"), "");
+}
+
+// ---------------------------------------------------------------- command line
+
+#[test]
+fn args_holds_the_arguments_after_file() {
+    let script = TempScript::new("args", "print(ARGS.len());\nfor a in ARGS { print(a); }\n");
+    let run = sandboxed(&[script.path(), "one", "two words", "--three", "-x"]).success();
+    assert_eq!(run.stdout, "4\none\ntwo words\n--three\n-x\n");
+    let run = sandboxed(&[script.path()]).success();
+    assert_eq!(run.stdout, "0\n");
+    assert_eq!(eval_ok("ARGS.len()"), "0");
+}
+
+#[test]
+fn eval_prints_the_result() {
+    assert_eq!(eval_ok("1 + 2"), "3");
+    assert_eq!(eval_ok(r#""plain string""#), "plain string");
+    assert_eq!(eval_ok(r#"netns("r").name"#), "r");
+    assert_eq!(eval_ok(r#"netns_exists("r")"#), "false");
+    assert_eq!(eval_ok(r#"let r = netns("r");"#), "", "a unit result prints nothing");
+    assert_eq!(eval_ok(r#"print("a"); "b""#), "a\nb");
+}
+
+#[test]
+fn check_touches_nothing() {
+    let run = sh_ok(&format!(
+        r#"for s in {} {}; do netscript check "$s"; done
+echo @@list; ip netns list
+echo @@link; ip -j link
+echo @@labs; ls /run/netscript"#,
+        q(&script_path("connect-two")),
+        q(&script_path("host-route")),
+    ));
+    let s = run.sections();
+    assert_eq!(s.text(""), "", "check prints nothing for a good script\n{run}");
+    assert_eq!(s.text("list"), "");
+    assert_eq!(link_names(&s.json("link")), ["lo"]);
+    assert_eq!(s.text("labs"), "", "no journal written\n{run}");
+}
+
+#[test]
+fn check_reports_a_syntax_error_with_its_position() {
+    let script = TempScript::new("bad", "let x = 1;\nlet y = (x + ;\n");
+    let run = sh(&format!("netscript check {}", q(script.path()))).fails_with(1);
+    let r = error_report(&run);
+    assert_eq!(r.file, script.path());
+    assert_eq!((r.line, r.col), (2, 14), "{run}");
+    assert_eq!(r.source_line, "    let y = (x + ;");
+}

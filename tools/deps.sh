@@ -1,0 +1,11 @@
+# Sourced by test.sh and demo.sh: install the Debian packages netscript needs at run
+# time (iproute2 for `ip`, nftables for `nft`) and its tests use (python3), if missing.
+need=""
+command -v ip >/dev/null 2>&1 || need="$need iproute2"
+command -v nft >/dev/null 2>&1 || need="$need nftables"
+command -v python3 >/dev/null 2>&1 || need="$need python3"
+if [ -n "$need" ]; then
+    echo "installing:$need"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $need >/dev/null
+fi
