@@ -17,6 +17,13 @@ pub enum Error {
     Os { what: String, source: io::Error },
     #[error("{0}")]
     Other(String),
+    /// A call whose change was held back and failed when applied later.
+    #[error("{call}: {inner}")]
+    Deferred {
+        call: String,
+        at: crate::session::At,
+        inner: Box<Error>,
+    },
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

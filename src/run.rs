@@ -111,13 +111,14 @@ pub fn run(file: &str, source: &str, args: Vec<String>, opts: &RunOpts, print_re
     let result = match engine.eval_ast_with_scope::<Dynamic>(&mut scope, &ast) {
         // A signal that arrived after the last step still means: do not keep the lab.
         Ok(_) if crate::signals::interrupted() => Err(script::INTERRUPTED.into()),
+        // What is still held back is applied now; its error is its own call's.
+        Ok(v) => ctx.borrow_mut().finish().map(|()| v).map_err(|e| script::fail("", e)),
         r => r,
     };
     let mut s = ctx.borrow_mut();
     match result {
         Ok(v) => {
             s.stop_processes();
-            s.backend.settle();
             if print_result && !v.is_unit() {
                 println!("{}", script::show_value(&v));
             }

@@ -4,10 +4,28 @@
 use crate::backend::Backend;
 use crate::error::{Error, Result};
 use crate::journal::{undo_plan, Journal};
-use crate::op::Op;
+use crate::op::{Ns, Op};
+
+/// A veth creation held back for a moment: if the next ops move its ends into
+/// namespaces, they are folded into the creation (moving a link costs the kernel an RCU
+/// grace period, ~16 ms; creating the end in place costs nothing extra).
+struct Deferred {
+    op: Op,
+    call: String,
+    at: At,
+}
+
+/// Where a call was made: `file:line:col` and the position to point errors at.
+#[derive(Clone, Debug)]
+pub struct At {
+    pub file: Option<String>,
+    pub line: u16,
+    pub col: u16,
+}
 
 pub struct Session {
-    pub backend: Box<dyn Backend>,
+    backend: Box<dyn Backend>,
+    pending: Option<Deferred>,
     pub journal: Journal,
     /// Print each change as its shell command, as it is made (`--trace`).
     pub trace: bool,
@@ -19,13 +37,86 @@ impl Session {
     pub fn new(backend: Box<dyn Backend>, journal: Journal, trace: bool) -> Session {
         Session {
             backend,
+            pending: None,
             journal,
             trace,
             procs: vec![],
         }
     }
 
+    /// The backend, for questions about the network: anything held back is applied first.
+    pub fn query<T>(&mut self, f: impl FnOnce(&mut dyn Backend) -> Result<T>) -> Result<T> {
+        self.flush()?;
+        f(self.backend.as_mut())
+    }
+
+    /// For process bookkeeping, which does not depend on the network's state.
+    pub fn processes(&mut self) -> &mut dyn Backend {
+        self.backend.as_mut()
+    }
+
+    /// Whether a link exists, counting a veth that is held back.
+    pub fn check_link(&mut self, ns: &Ns, name: &str) -> Result<()> {
+        if let Some(Deferred { op: Op::VethAdd { a, a_ns, b, b_ns, .. }, .. }) = &self.pending {
+            if (a_ns == ns && a == name) || (b_ns == ns && b == name) {
+                return Ok(());
+            }
+        }
+        self.query(|b| b.link(ns, name).map(|_| ()))
+    }
+
+    /// Create a veth, possibly a moment later (see `Deferred`). Its errors then name this
+    /// call and point at `at`.
+    pub fn veth(&mut self, op: Op, call: String, at: At) -> Result<()> {
+        self.flush()?;
+        self.pending = Some(Deferred { op, call, at });
+        Ok(())
+    }
+
+    /// Apply what is held back. Its error is the deferred call's.
+    pub fn flush(&mut self) -> Result<()> {
+        match self.pending.take() {
+            None => Ok(()),
+            Some(d) => self.apply_now(d.op).map_err(|e| Error::Deferred {
+                call: d.call,
+                at: d.at,
+                inner: Box::new(e),
+            }),
+        }
+    }
+
+    /// Fold a move of a held-back veth end into its creation.
+    fn fuse(&mut self, op: &Op) -> bool {
+        let (Some(Deferred { op: Op::VethAdd { a, a_ns, b, b_ns, .. }, .. }), Op::LinkMove { ns, name, to }) =
+            (&mut self.pending, op)
+        else {
+            return false;
+        };
+        // Only into a namespace that exists, so a bad target fails at the move itself.
+        if let Some(t) = to {
+            if !self.backend.netns_exists(t) {
+                return false;
+            }
+        }
+        if a_ns == ns && a == name {
+            *a_ns = to.clone();
+        } else if b_ns == ns && b == name {
+            *b_ns = to.clone();
+        } else {
+            return false;
+        }
+        true
+    }
+
     pub fn apply(&mut self, op: Op) -> Result<()> {
+        if self.fuse(&op) {
+            return Ok(());
+        }
+        self.flush()?;
+        self.apply_now(op)
+    }
+
+    fn apply_now(&mut self, op: Op) -> Result<()> {
         // Changes to what this run created need no undo of their own; for anything
         // else that is a state change, read the state it replaces first.
         let undo = if self.journal.owned.covers(&op) {
@@ -62,11 +153,20 @@ impl Session {
     /// Undo everything this run created, newest first; keeps going past errors and
     /// returns them all.
     pub fn teardown(&mut self) -> Vec<Error> {
+        // Never applied, so nothing to undo.
+        self.pending = None;
         self.stop_processes();
         let undo = undo_plan(&self.journal.entries);
         let errors = undo_ops(self.backend.as_mut(), &undo, self.trace);
         self.journal.forget_run();
         errors
+    }
+
+    /// At the end of a run: apply what is held back, wait for deleted links to go.
+    pub fn finish(&mut self) -> Result<()> {
+        self.flush()?;
+        self.backend.settle();
+        Ok(())
     }
 }
 

@@ -176,6 +176,6 @@ pub fn register(engine: &mut Engine, ctx: &Ctx) {
     // nft list table inet netscript
     ns_fn!(engine, ctx, "rules", |cx, ns| -> String {
         let c = call(Some(&ns), "rules", &[]);
-        cx.borrow_mut().backend.rules(&ns.ns).map_err(|e| fail(&c, e))
+        cx.borrow_mut().query(|b| b.rules(&ns.ns)).map_err(|e| fail(&c, e))
     });
 }

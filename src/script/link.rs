@@ -1,13 +1,20 @@
 //! Links: veth, bridge, link, and the `Link` and `Veth` handles.
 
-use rhai::{Dynamic, Engine, Map};
+use rhai::{Dynamic, Engine, Map, NativeCallContext};
 
 use super::{call, fail, to_link, to_ns, Ctx, Link, Netns, Opts, RhaiResult, Veth};
 use crate::names::{self, Cidr};
 use crate::ns_fn;
 use crate::op::{Ns, Op};
+use crate::session::At;
 
-fn veth(cx: &Ctx, c: &str, default_ns: &Ns, a: &str, b: &str, opts: Map) -> RhaiResult<Veth> {
+fn veth(cx: &Ctx, at: &NativeCallContext, recv: Option<&Netns>, a: &str, b: &str, opts: Map) -> RhaiResult<Veth> {
+    let mut args: Vec<Dynamic> = vec![a.into(), b.into()];
+    if !opts.is_empty() {
+        args.push(opts.clone().into());
+    }
+    let c = &call(recv, "veth", &args);
+    let default_ns = &recv.map(|n| n.ns.clone()).unwrap_or_default();
     let o = Opts::new(c, opts, &["a_ns", "b_ns", "mtu"])?;
     names::ifname(a).map_err(|e| fail(c, e))?;
     names::ifname(b).map_err(|e| fail(c, e))?;
@@ -17,15 +24,20 @@ fn veth(cx: &Ctx, c: &str, default_ns: &Ns, a: &str, b: &str, opts: Map) -> Rhai
         return Err(fail(c, "the two ends need different names"));
     }
     let mtu = o.int("mtu", 68, 65535)?.map(|m| m as u32);
-    cx.borrow_mut()
-        .apply(Op::VethAdd {
-            a: a.into(),
-            a_ns: a_ns.clone(),
-            b: b.into(),
-            b_ns: b_ns.clone(),
-            mtu,
-        })
-        .map_err(|e| fail(c, e))?;
+    let op = Op::VethAdd {
+        a: a.into(),
+        a_ns: a_ns.clone(),
+        b: b.into(),
+        b_ns: b_ns.clone(),
+        mtu,
+    };
+    let pos = at.call_position();
+    let at = At {
+        file: at.call_source().map(str::to_string),
+        line: pos.line().unwrap_or(0) as u16,
+        col: pos.position().unwrap_or(0) as u16,
+    };
+    cx.borrow_mut().veth(op, c.to_string(), at).map_err(|e| fail(c, e))?;
     Ok(Veth {
         a: Link { ns: a_ns, name: a.into() },
         b: Link { ns: b_ns, name: b.into() },
@@ -48,7 +60,7 @@ fn bridge(cx: &Ctx, c: &str, ns: &Ns, name: &str, cidr: Option<&str>) -> RhaiRes
 /// A handle to an existing link (checked now, so a typo fails at its own line).
 fn existing(cx: &Ctx, c: &str, ns: &Ns, name: &str) -> RhaiResult<Link> {
     names::ifname(name).map_err(|e| fail(c, e))?;
-    cx.borrow_mut().backend.link(ns, name).map_err(|e| fail(c, e))?;
+    cx.borrow_mut().check_link(ns, name).map_err(|e| fail(c, e))?;
     Ok(Link { ns: ns.clone(), name: name.into() })
 }
 
@@ -62,14 +74,19 @@ fn set(cx: &Ctx, c: &str, op: Op) -> RhaiResult<()> {
 }
 
 pub fn register(engine: &mut Engine, ctx: &Ctx) {
-    // ip link add A type veth peer name B
-    ns_fn!(engine, ctx, "veth", |cx, ns, a: &str, b: &str| -> Veth {
-        let c = call(Some(&ns), "veth", &[a.into(), b.into()]);
-        veth(cx, &c, &ns.ns, a, b, Map::new())
+    // ip link add A type veth peer name B (the call's position is kept: the creation
+    // may be applied a moment later, folded with the moves that follow it)
+    let cx = ctx.clone();
+    engine.register_fn("veth", move |at: NativeCallContext, a: &str, b: &str| veth(&cx, &at, None, a, b, Map::new()));
+    let cx = ctx.clone();
+    engine.register_fn("veth", move |at: NativeCallContext, a: &str, b: &str, o: Map| veth(&cx, &at, None, a, b, o));
+    let cx = ctx.clone();
+    engine.register_fn("veth", move |at: NativeCallContext, ns: &mut Netns, a: &str, b: &str| {
+        veth(&cx, &at, Some(ns), a, b, Map::new())
     });
-    ns_fn!(engine, ctx, "veth", |cx, ns, a: &str, b: &str, opts: Map| -> Veth {
-        let c = call(Some(&ns), "veth", &[a.into(), b.into(), opts.clone().into()]);
-        veth(cx, &c, &ns.ns, a, b, opts)
+    let cx = ctx.clone();
+    engine.register_fn("veth", move |at: NativeCallContext, ns: &mut Netns, a: &str, b: &str, o: Map| {
+        veth(&cx, &at, Some(ns), a, b, o)
     });
     // ip link add NAME type bridge; ip link set NAME up
     ns_fn!(engine, ctx, "bridge", |cx, ns, name: &str| -> Link {
@@ -110,8 +127,7 @@ pub fn register(engine: &mut Engine, ctx: &Ctx) {
         engine.register_get(prop, move |l: &mut Link| -> RhaiResult<Dynamic> {
             let info = cx
                 .borrow_mut()
-                .backend
-                .link(&l.ns, &l.name)
+                .query(|b| b.link(&l.ns, &l.name))
                 .map_err(|e| fail(&format!("{l}.{prop}"), e))?;
             Ok(pick(info))
         });

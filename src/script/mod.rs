@@ -84,7 +84,12 @@ pub struct Proc {
 }
 
 /// The error a script sees: the call, then what and why.
-pub fn fail(call: &str, msg: impl fmt::Display) -> Box<EvalAltResult> {
+pub fn fail(call: &str, msg: impl fmt::Display + 'static) -> Box<EvalAltResult> {
+    if let Some(crate::error::Error::Deferred { call, at, inner }) = (&msg as &dyn std::any::Any).downcast_ref() {
+        // Point at the call that asked for the change, not the one that applied it.
+        let text = format!("{call}: {inner}");
+        return Box::new(EvalAltResult::ErrorRuntime(text.into(), Position::new(at.line, at.col)));
+    }
     format!("{call}: {msg}").into()
 }
 

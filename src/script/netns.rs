@@ -23,7 +23,7 @@ pub fn register(engine: &mut Engine, ctx: &Ctx) {
     engine.register_fn("netns_open", move |name: &str| -> RhaiResult<Netns> {
         let c = call(None, "netns_open", &[name.into()]);
         names::nsname(name).map_err(|e| fail(&c, e))?;
-        if !cx.borrow_mut().backend.netns_exists(name) {
+        if !cx.borrow_mut().query(|b| Ok(b.netns_exists(name))).map_err(|e| fail(&c, e))? {
             return Err(fail(&c, format!("namespace {name:?} does not exist")));
         }
         Ok(Netns { ns: Some(name.into()) })
@@ -33,12 +33,12 @@ pub fn register(engine: &mut Engine, ctx: &Ctx) {
     engine.register_fn("netns_exists", move |name: &str| -> RhaiResult<bool> {
         let c = call(None, "netns_exists", &[name.into()]);
         names::nsname(name).map_err(|e| fail(&c, e))?;
-        Ok(cx.borrow_mut().backend.netns_exists(name))
+        Ok(cx.borrow_mut().query(|b| Ok(b.netns_exists(name))).map_err(|e| fail(&c, e))?)
     });
 
     let cx = ctx.clone();
     engine.register_fn("netns_list", move || -> RhaiResult<rhai::Array> {
-        let list = cx.borrow_mut().backend.netns_list().map_err(|e| fail("netns_list()", e))?;
+        let list = cx.borrow_mut().query(|b| b.netns_list()).map_err(|e| fail("netns_list()", e))?;
         Ok(list.into_iter().map(Dynamic::from).collect())
     });
 
@@ -57,8 +57,7 @@ pub fn register(engine: &mut Engine, ctx: &Ctx) {
     let cx = ctx.clone();
     engine.register_get("inode", move |n: &mut Netns| -> RhaiResult<i64> {
         cx.borrow_mut()
-            .backend
-            .netns_inode(&n.ns)
+            .query(|b| b.netns_inode(&n.ns))
             .map(|i| i as i64)
             .map_err(|e| fail(&format!("{n}.inode"), e))
     });

@@ -32,9 +32,9 @@ fn start(cx: &Ctx, c: &str, ns: &super::Netns, cmd: &Dynamic, opts: Map) -> Rhai
     let detach = o.bool("detach")?.unwrap_or(false);
     let cmd = command(c, cmd)?;
     let mut s = cx.borrow_mut();
-    let pid = s.backend.start(&ns.ns, &cmd).map_err(|e| fail(c, e))?;
+    let pid = s.query(|b| b.start(&ns.ns, &cmd)).map_err(|e| fail(c, e))?;
     s.procs.push((pid, detach));
-    let start = s.backend.proc_start_time(pid);
+    let start = s.processes().proc_start_time(pid);
     s.apply(Op::ProcStarted { ns: ns.ns.clone(), pid, start, argv: cmd.argv() })
         .map_err(|e| fail(c, e))?;
     Ok(Proc { pid })
@@ -45,7 +45,7 @@ pub fn register(engine: &mut Engine, ctx: &Ctx) {
     ns_fn!(engine, ctx, "exec", |cx, ns, cmd: Dynamic| -> Map {
         let c = call(Some(&ns), "exec", &[cmd.clone()]);
         let command = command(&c, &cmd)?;
-        let r = cx.borrow_mut().backend.exec(&ns.ns, &command).map_err(|e| fail(&c, e))?;
+        let r = cx.borrow_mut().query(|b| b.exec(&ns.ns, &command)).map_err(|e| fail(&c, e))?;
         let mut m = Map::new();
         m.insert("code".into(), r.code.into());
         m.insert("stdout".into(), r.stdout.into());
@@ -64,13 +64,13 @@ pub fn register(engine: &mut Engine, ctx: &Ctx) {
 
     engine.register_get("pid", |p: &mut Proc| p.pid as i64);
     let cx = ctx.clone();
-    engine.register_fn("running", move |p: &mut Proc| cx.borrow_mut().backend.proc_running(p.pid));
+    engine.register_fn("running", move |p: &mut Proc| cx.borrow_mut().processes().proc_running(p.pid));
     let cx = ctx.clone();
     engine.register_fn("wait", move |p: &mut Proc| -> RhaiResult<i64> {
-        cx.borrow_mut().backend.proc_wait(p.pid).map_err(|e| fail(&format!("Proc({}).wait()", p.pid), e))
+        cx.borrow_mut().processes().proc_wait(p.pid).map_err(|e| fail(&format!("Proc({}).wait()", p.pid), e))
     });
     let cx = ctx.clone();
     engine.register_fn("kill", move |p: &mut Proc| -> RhaiResult<()> {
-        cx.borrow_mut().backend.proc_kill(p.pid).map_err(|e| fail(&format!("Proc({}).kill()", p.pid), e))
+        cx.borrow_mut().processes().proc_kill(p.pid).map_err(|e| fail(&format!("Proc({}).kill()", p.pid), e))
     });
 }

@@ -71,7 +71,7 @@ pub fn register(engine: &mut Engine, ctx: &Ctx) {
     ns_fn!(engine, ctx, "sysctl", |cx, ns, key: &str| -> String {
         let c = call(Some(&ns), "sysctl", &[key.into()]);
         let k = sysctl_key(&c, key)?;
-        cx.borrow_mut().backend.sysctl(&ns.ns, &k).map_err(|e| fail(&c, e))
+        cx.borrow_mut().query(|b| b.sysctl(&ns.ns, &k)).map_err(|e| fail(&c, e))
     });
     // sysctl -w KEY=VALUE
     ns_fn!(engine, ctx, "sysctl", |cx, ns, key: &str, value: Dynamic| -> () {
