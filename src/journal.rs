@@ -72,7 +72,10 @@ impl Owned {
     pub fn covers(&self, op: &Op) -> bool {
         let ns = op.ns();
         // A process outlives its namespace's name: it is always stopped on its own.
-        if matches!(op, Op::NetnsAdd { .. } | Op::NetnsDel { .. } | Op::ProcStarted { .. }) {
+        if matches!(
+            op,
+            Op::NetnsAdd { .. } | Op::NetnsDel { .. } | Op::NetnsAttach { .. } | Op::ProcStarted { .. }
+        ) {
             return false;
         }
         if self.owns_ns(&ns) {

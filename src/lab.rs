@@ -70,6 +70,19 @@ pub fn down(lab: &str, backend: &mut dyn Backend, trace: bool) -> Result<DownRes
     Ok(DownResult::Done { undone: undo.len() })
 }
 
+/// The namespaces a lab created or named, in order.
+pub fn namespaces(entries: &[Entry]) -> Vec<String> {
+    let mut out: Vec<String> = vec![];
+    for e in entries {
+        match &e.op {
+            Op::NetnsAdd { name } | Op::NetnsAttach { name, .. } if !out.contains(name) => out.push(name.clone()),
+            Op::NetnsDel { name } => out.retain(|n| n != name),
+            _ => {}
+        }
+    }
+    out
+}
+
 pub struct LabInfo {
     pub name: String,
     pub namespaces: usize,

@@ -15,6 +15,7 @@ mod script;
 mod session;
 mod signals;
 mod stdlib;
+mod topology;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -72,6 +73,13 @@ enum Cmd {
     Down { lab: String },
     /// List the labs that are up
     Ls,
+    /// Draw the live topology (of one lab's namespaces, or of all)
+    Graph {
+        /// text (default), dot, mermaid or svg
+        #[arg(long, value_name = "F", default_value = "text", value_parser = ["text", "dot", "mermaid", "svg"])]
+        format: String,
+        lab: Option<String>,
+    },
 }
 
 fn read(file: &Path) -> Result<String, ExitCode> {
@@ -108,6 +116,12 @@ fn main() -> ExitCode {
         }
         Some(Cmd::Doc { name }) => return doc(name.as_deref()),
         Some(Cmd::Ls) => return ls(cli.json),
+        Some(Cmd::Graph { format, lab }) => {
+            if let Err(c) = enter(&cli) {
+                return c;
+            }
+            return graph(format, lab.as_deref(), cli.json);
+        }
         Some(Cmd::Down { lab }) => {
             if let Err(c) = enter(&cli) {
                 return c;
@@ -188,6 +202,47 @@ fn down(lab: &str, trace: bool) -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+fn graph(format: &str, lab: Option<&str>, json: bool) -> ExitCode {
+    let fail = |e: String| {
+        eprintln!("netscript graph: {e}");
+        ExitCode::from(1)
+    };
+    let mut backend = match backend::kernel::KernelBackend::new() {
+        Ok(b) => b,
+        Err(e) => return fail(e.to_string()),
+    };
+    let namespaces = match lab {
+        None => match backend::Backend::netns_list(&mut backend) {
+            Ok(l) => l,
+            Err(e) => return fail(e.to_string()),
+        },
+        Some(l) => match journal::Journal::load(l) {
+            Ok(Some(entries)) => lab::namespaces(&entries)
+                .into_iter()
+                .filter(|n| backend::Backend::netns_exists(&mut backend, n))
+                .collect(),
+            Ok(None) => return fail(format!("there is no lab named {l:?} that is up (see netscript ls)")),
+            Err(e) => return fail(e.to_string()),
+        },
+    };
+    let t = match topology::gather(&mut backend, &namespaces) {
+        Ok(t) => t,
+        Err(e) => return fail(e.to_string()),
+    };
+    let out = match (json, format) {
+        (true, _) => serde_json::to_string_pretty(&t).expect("topology serializes"),
+        (_, "dot") => topology::dot(&t),
+        (_, "mermaid") => topology::mermaid(&t),
+        (_, "svg") => match topology::svg(&t) {
+            Ok(s) => s,
+            Err(e) => return fail(e),
+        },
+        _ => topology::text(&t),
+    };
+    print!("{out}");
+    ExitCode::SUCCESS
 }
 
 fn ls(json: bool) -> ExitCode {

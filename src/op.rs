@@ -46,6 +46,8 @@ pub enum Op {
     /// `ip netns add NAME` and `lo` up inside.
     NetnsAdd { name: String },
     NetnsDel { name: String },
+    /// `ip netns attach NAME PID`: name the namespace of a running process.
+    NetnsAttach { name: String, pid: u32 },
     /// `ip link add A type veth peer name B`, each end created directly in its namespace.
     VethAdd {
         a: String,
@@ -154,6 +156,7 @@ impl Op {
                 format!("ip -n {} link set lo up", shell_word(name)),
             ],
             Op::NetnsDel { name } => vec![format!("ip netns del {}", shell_word(name))],
+            Op::NetnsAttach { name, pid } => vec![format!("ip netns attach {} {pid}", shell_word(name))],
             Op::VethAdd {
                 a,
                 a_ns,
@@ -267,7 +270,7 @@ impl Op {
     /// The namespace this op acts in (for a veth, the namespace of end `a`).
     pub fn ns(&self) -> Ns {
         match self {
-            Op::NetnsAdd { name } | Op::NetnsDel { name } => Some(name.clone()),
+            Op::NetnsAdd { name } | Op::NetnsDel { name } | Op::NetnsAttach { name, .. } => Some(name.clone()),
             Op::VethAdd { a_ns, .. } => a_ns.clone(),
             Op::BridgeAdd { ns, .. }
             | Op::LinkDel { ns, .. }
@@ -305,7 +308,7 @@ impl Op {
     /// whose inverse the session reads from the backend before applying).
     pub fn inverse(&self) -> Option<Op> {
         Some(match self {
-            Op::NetnsAdd { name } => Op::NetnsDel { name: name.clone() },
+            Op::NetnsAdd { name } | Op::NetnsAttach { name, .. } => Op::NetnsDel { name: name.clone() },
             Op::VethAdd { a, a_ns, .. } => Op::LinkDel {
                 ns: a_ns.clone(),
                 name: a.clone(),

@@ -15,10 +15,9 @@ struct Deferred {
     at: At,
 }
 
-/// Where a call was made: `file:line:col` and the position to point errors at.
+/// Where a call was made, to point its errors at.
 #[derive(Clone, Debug)]
 pub struct At {
-    pub file: Option<String>,
     pub line: u16,
     pub col: u16,
 }

@@ -23,6 +23,51 @@ pub struct LinkInfo {
     /// or its name looked up in the namespaces netscript knows.
     pub peer: Option<String>,
     pub addrs: Vec<Cidr>,
+    /// For a veth: the peer's index (in the peer's namespace).
+    pub peer_index: Option<u32>,
+    /// For a veth: its peer is in another namespace.
+    pub peer_elsewhere: bool,
+    /// Kind-specific facts worth showing (a VXLAN's VNI and remote).
+    pub detail: Option<String>,
+}
+
+/// A line of `ip addr`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AddrInfo {
+    pub dev: String,
+    pub addr: Cidr,
+}
+
+/// A line of `ip route` (main table).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RouteInfo {
+    /// `default` or a network in CIDR form.
+    pub dst: String,
+    pub via: Option<IpAddr>,
+    pub dev: Option<String>,
+    pub src: Option<IpAddr>,
+    pub scope: String,
+    pub proto: String,
+    pub metric: Option<u32>,
+    pub v6: bool,
+}
+
+/// A line of `ip neigh`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct NeighInfo {
+    pub ip: String,
+    pub mac: String,
+    pub dev: String,
+    pub state: String,
+}
+
+/// A listening socket, as `ss -tulnp` shows it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SocketInfo {
+    pub proto: String,
+    pub local: String,
+    pub pid: Option<u32>,
+    pub process: Option<String>,
 }
 
 /// A command to run inside a namespace: an argv (no shell) or a `/bin/sh -c` string.
@@ -72,6 +117,13 @@ pub trait Backend {
     fn netns_list(&mut self) -> Result<Vec<String>>;
     fn netns_inode(&mut self, ns: &Ns) -> Result<u64>;
     fn link(&mut self, ns: &Ns, name: &str) -> Result<LinkInfo>;
+    fn links(&mut self, ns: &Ns) -> Result<Vec<LinkInfo>>;
+    fn addrs(&mut self, ns: &Ns) -> Result<Vec<AddrInfo>>;
+    fn routes(&mut self, ns: &Ns) -> Result<Vec<RouteInfo>>;
+    fn neighbors(&mut self, ns: &Ns) -> Result<Vec<NeighInfo>>;
+    fn sockets(&mut self, ns: &Ns) -> Result<Vec<SocketInfo>>;
+    /// The namespace of a process: the host, a named one, or (unnamed) its /proc path.
+    fn netns_of(&mut self, pid: u32) -> Result<Ns>;
     fn sysctl(&mut self, ns: &Ns, key: &str) -> Result<String>;
     /// netscript's nftables rules in `ns`, as `nft list table` prints them.
     fn rules(&mut self, ns: &Ns) -> Result<String>;

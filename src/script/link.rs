@@ -33,7 +33,6 @@ fn veth(cx: &Ctx, at: &NativeCallContext, recv: Option<&Netns>, a: &str, b: &str
     };
     let pos = at.call_position();
     let at = At {
-        file: at.call_source().map(str::to_string),
         line: pos.line().unwrap_or(0) as u16,
         col: pos.position().unwrap_or(0) as u16,
     };

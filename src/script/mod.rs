@@ -3,6 +3,7 @@
 
 mod docs;
 mod firewall;
+mod inspect;
 mod link;
 mod netns;
 mod probe;
@@ -310,6 +311,7 @@ pub fn build_engine(ctx: &Ctx, args: Vec<String>) -> (Engine, rhai::Scope<'stati
     process::register(&mut engine, ctx);
     probe::register(&mut engine, ctx);
     firewall::register(&mut engine, ctx);
+    inspect::register(&mut engine, ctx);
     engine.on_progress(|_| {
         crate::signals::interrupted().then(|| Dynamic::from("interrupted"))
     });

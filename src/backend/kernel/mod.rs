@@ -2,6 +2,7 @@
 //! inside namespaces. Async stays in here: a current-thread runtime, `block_on` at the
 //! boundary.
 
+pub mod inspect;
 pub mod netlink;
 pub mod netns;
 pub mod nft;
@@ -18,7 +19,9 @@ use std::time::{Duration, Instant};
 
 use tokio::runtime::Runtime;
 
-use crate::backend::{Backend, Command, ExecResult, HttpResponse, LinkInfo, PingResult};
+use crate::backend::{
+    AddrInfo, Backend, Command, ExecResult, HttpResponse, LinkInfo, NeighInfo, PingResult, RouteInfo, SocketInfo,
+};
 use crate::error::{Error, Result};
 use crate::op::{link_label, ns_label, Ns, Op};
 use netlink::Conn;
@@ -117,6 +120,26 @@ impl KernelBackend {
         Ok(self.space(ns)?.file.as_raw_fd())
     }
 
+    /// The name of a veth's peer in another namespace: the veth at `peer_index` there
+    /// whose own peer is `l`.
+    fn find_peer(&mut self, ns: &Ns, l: &LinkInfo) -> Option<String> {
+        let (Some(pi), Ok(names)) = (l.peer_index, netns::list()) else { return None };
+        let mut candidates: Vec<Ns> = names.into_iter().map(Some).collect();
+        candidates.push(None);
+        for other in candidates.into_iter().filter(|o| o != ns) {
+            let Ok(h) = self.handle(&other) else { continue };
+            if let Ok(Some(m)) = self.rt.block_on(netlink::get_link_by_index(&h, pi)) {
+                let back = m.attributes.iter().any(|a| {
+                    matches!(a, rtnetlink::packet_route::link::LinkAttribute::Link(i) if *i == l.index)
+                });
+                if back && netlink::kind_of(&m) == "veth" {
+                    return Some(netlink::name_of(&m));
+                }
+            }
+        }
+        None
+    }
+
     /// Host-side veth ends whose peer is inside `ns` (they go when `ns` goes).
     fn host_peers(&mut self, ns: &Ns) -> Result<Vec<String>> {
         let h = self.handle(ns)?;
@@ -152,6 +175,7 @@ impl KernelBackend {
                 self.pending.extend(peers);
                 Ok(())
             }
+            Op::NetnsAttach { name, pid } => netns::attach(name, *pid),
             Op::VethAdd { a, a_ns, b, b_ns, mtu } => {
                 let a_fd = None;
                 let b_fd = if b_ns != a_ns { Some(self.ns_fd(b_ns)?) } else { None };
@@ -305,6 +329,58 @@ impl Backend for KernelBackend {
             })
             .map_err(|e| nl_err(link_label(ns, name), e))?
             .ok_or_else(|| Error::Missing(link_label(ns, name)))
+    }
+
+    fn links(&mut self, ns: &Ns) -> Result<Vec<LinkInfo>> {
+        let h = self.handle(ns)?;
+        let mut links = self.rt.block_on(inspect::links(&h)).map_err(|e| nl_err(ns_label(ns), e))?;
+        // A veth's peer in another namespace: look for it among the named namespaces.
+        for l in links.iter_mut().filter(|l| l.peer_elsewhere) {
+            l.peer = self.find_peer(ns, l);
+        }
+        Ok(links)
+    }
+
+    fn addrs(&mut self, ns: &Ns) -> Result<Vec<AddrInfo>> {
+        let h = self.handle(ns)?;
+        self.rt.block_on(inspect::addrs(&h)).map_err(|e| nl_err(ns_label(ns), e))
+    }
+
+    fn routes(&mut self, ns: &Ns) -> Result<Vec<RouteInfo>> {
+        let h = self.handle(ns)?;
+        self.rt.block_on(inspect::routes(&h)).map_err(|e| nl_err(ns_label(ns), e))
+    }
+
+    fn neighbors(&mut self, ns: &Ns) -> Result<Vec<NeighInfo>> {
+        let h = self.handle(ns)?;
+        self.rt.block_on(inspect::neighbors(&h)).map_err(|e| nl_err(ns_label(ns), e))
+    }
+
+    fn sockets(&mut self, ns: &Ns) -> Result<Vec<SocketInfo>> {
+        let list = self
+            .within(ns, inspect::listening)?
+            .map_err(|e| Error::os(format!("sockets in {}", ns_label(ns)), e))?;
+        Ok(inspect::sockets(list))
+    }
+
+    fn netns_of(&mut self, pid: u32) -> Result<Ns> {
+        let path = format!("/proc/{pid}/ns/net");
+        let f = File::open(&path).map_err(|e| match e.raw_os_error() {
+            Some(libc::ENOENT) => Error::Missing(format!("process {pid}")),
+            _ => Error::os(format!("the namespace of process {pid}"), e),
+        })?;
+        let inode = netns::inode(&f).map_err(|e| Error::os(path.clone(), e))?;
+        if self.netns_inode(&None)? == inode {
+            return Ok(None);
+        }
+        for name in netns::list()? {
+            if let Ok(f) = netns::open(&name) {
+                if netns::inode(&f).ok() == Some(inode) {
+                    return Ok(Some(name));
+                }
+            }
+        }
+        Ok(Some(path))
     }
 
     fn sysctl(&mut self, ns: &Ns, key: &str) -> Result<String> {

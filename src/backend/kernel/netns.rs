@@ -15,8 +15,14 @@ use crate::error::{Error, Result};
 
 pub const NETNS_DIR: &str = "/run/netns";
 
+/// A named namespace's file; a name starting with `/` is already a path (an unnamed
+/// namespace, as `/proc/PID/ns/net`).
 pub fn path(name: &str) -> PathBuf {
-    PathBuf::from(NETNS_DIR).join(name)
+    if name.starts_with('/') {
+        PathBuf::from(name)
+    } else {
+        PathBuf::from(NETNS_DIR).join(name)
+    }
 }
 
 fn label(name: &str) -> String {
@@ -102,9 +108,29 @@ pub fn create(name: &str) -> Result<(File, OwnedFd)> {
     })
 }
 
+/// `ip netns attach NAME PID`: bind the namespace of a running process to a name.
+pub fn attach(name: &str, pid: u32) -> Result<()> {
+    prepare_dir().map_err(|e| Error::os(format!("preparing {NETNS_DIR}"), e))?;
+    let p = path(name);
+    OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&p)
+        .map_err(|e| Error::os(label(name), e))?;
+    let source = format!("/proc/{pid}/ns/net");
+    mount(Some(source.as_str()), &p, None::<&str>, MsFlags::MS_BIND, None::<&str>).map_err(|e| {
+        let _ = fs::remove_file(&p);
+        match e {
+            nix::errno::Errno::ENOENT => Error::Missing(format!("process {pid}")),
+            e => Error::os(format!("attaching the namespace of process {pid} as {name:?}"), e.into()),
+        }
+    })
+}
+
 /// Open an existing named namespace (made by netscript or by `ip netns add`).
 pub fn open(name: &str) -> Result<File> {
     File::open(path(name)).map_err(|e| match e.raw_os_error() {
+        Some(libc::ENOENT) if name.starts_with('/') => Error::Missing(format!("the namespace at {name} (has the process ended?)")),
         Some(libc::ENOENT) => Error::Missing(label(name)),
         _ => Error::os(label(name), e),
     })
@@ -118,6 +144,9 @@ pub fn socket_in(ns: &File) -> io::Result<OwnedFd> {
 /// `ip netns del NAME`: unmount and remove the name. The namespace itself goes away when
 /// nothing holds it any more (the caller drops its own handles first).
 pub fn delete(name: &str) -> Result<()> {
+    if name.starts_with('/') {
+        return Err(Error::Invalid(format!("{name} is a process's namespace, not a named one")));
+    }
     let p = path(name);
     if !p.exists() {
         return Err(Error::Missing(label(name)));
