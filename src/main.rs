@@ -9,6 +9,7 @@ mod journal;
 mod lab;
 mod names;
 mod op;
+mod repl;
 mod run;
 mod sandbox;
 mod script;
@@ -68,7 +69,12 @@ enum Cmd {
     /// Parse a script without touching anything
     Check { file: PathBuf },
     /// Print the API reference (all functions, or one)
-    Doc { name: Option<String> },
+    Doc {
+        name: Option<String>,
+        /// A Rhai definitions file for editors
+        #[arg(long)]
+        definitions: bool,
+    },
     /// Tear a lab down: undo, newest first, what its runs built
     Down { lab: String },
     /// List the labs that are up
@@ -93,7 +99,8 @@ fn lab_name(cli: &Cli) -> Result<String, ExitCode> {
     let name = match (&cli.lab, &cli.file) {
         (Some(l), _) => l.clone(),
         (None, Some(f)) => f.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "lab".into()),
-        (None, None) => "eval".into(),
+        (None, None) if cli.eval.is_some() => "eval".into(),
+        (None, None) => "repl".into(),
     };
     names::nsname(&name).map_err(|e| {
         eprintln!("netscript: invalid lab name: {e}");
@@ -114,7 +121,13 @@ fn main() -> ExitCode {
                 Err(()) => ExitCode::from(1),
             };
         }
-        Some(Cmd::Doc { name }) => return doc(name.as_deref()),
+        Some(Cmd::Doc { name, definitions }) => {
+            if *definitions {
+                print!("{}", script::definitions());
+                return ExitCode::SUCCESS;
+            }
+            return doc(name.as_deref(), cli.json);
+        }
         Some(Cmd::Ls) => return ls(cli.json),
         Some(Cmd::Graph { format, lab }) => {
             if let Err(c) = enter(&cli) {
@@ -129,10 +142,6 @@ fn main() -> ExitCode {
             return down(lab, cli.trace);
         }
         None => {}
-    }
-    if cli.file.is_none() && cli.eval.is_none() {
-        eprintln!("netscript: give a script to run or -e CODE (see --help)");
-        return ExitCode::from(2);
     }
     let lab = match lab_name(&cli) {
         Ok(l) => l,
@@ -154,7 +163,7 @@ fn main() -> ExitCode {
             let Ok(src) = read(file) else { return ExitCode::from(2) };
             run::run(&file.display().to_string(), &src, cli.args.clone(), &opts, false)
         }
-        (None, None) => unreachable!("checked above"),
+        (None, None) => repl::repl(&opts),
     };
     ExitCode::from(code as u8)
 }
@@ -276,7 +285,7 @@ fn ls(json: bool) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-fn doc(name: Option<&str>) -> ExitCode {
+fn doc(name: Option<&str>, json: bool) -> ExitCode {
     let docs: Vec<&script::Doc> = match name {
         None => script::DOCS.iter().collect(),
         Some(n) => match script::DOCS.iter().find(|d| d.name == n) {
@@ -287,10 +296,13 @@ fn doc(name: Option<&str>) -> ExitCode {
             }
         },
     };
+    if json {
+        let v: Vec<serde_json::Value> = docs.iter().map(|d| d.json()).collect();
+        println!("{}", serde_json::Value::Array(v));
+        return ExitCode::SUCCESS;
+    }
     for d in docs {
-        println!("{}", d.forms.join("\n"));
-        println!("    {}", d.equivalent);
-        println!("    e.g. {}\n", d.example);
+        println!("{}", d.text());
     }
     ExitCode::SUCCESS
 }

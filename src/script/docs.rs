@@ -70,7 +70,69 @@ pub const DOCS: &[Doc] = &[
     doc!("teardown", ["teardown()"], "(undo everything this run created)", r#"teardown();"#),
     doc!("assert", ["assert(cond)", "assert(cond, message)"], "test COND || exit 1", r#"assert(red.ping("10.0.0.2"), "red reaches blue");"#),
     doc!("sleep", ["sleep(ms)"], "sleep SECONDS", r#"sleep(100);"#),
+    doc!("links", ["ns.links() -> [#{ name, kind, up, mac, mtu, master, peer, addrs }]"], "ip [-n NS] link", r#"for l in red.links() { print(l.name); }"#),
+    doc!("addrs", ["ns.addrs() -> [#{ dev, addr }]"], "ip [-n NS] addr", r#"assert(red.addrs().len() > 0);"#),
+    doc!("routes", ["ns.routes() -> [#{ dst, via, dev, src, scope, proto }]"], "ip [-n NS] route; ip -6 route", r#"red.routes().filter(|r| r.dst == "default")"#),
+    doc!("neighbors", ["ns.neighbors() -> [#{ ip, mac, dev, state }]"], "ip [-n NS] neigh", r#"print(red.neighbors());"#),
+    doc!("sockets", ["ns.sockets() -> [#{ proto, local, pid, process }]"], "ip netns exec NS ss -tulnp", r#"print(red.sockets());"#),
+    doc!("netns_of", ["netns_of(pid) -> Netns"], "readlink /proc/PID/ns/net; nsenter --target PID --net", r#"let ns = netns_of(1234);"#),
+    doc!("netns_attach", ["netns_attach(name, pid) -> Netns"], "ip netns attach NAME PID (ln -s /proc/PID/ns/net /var/run/netns/NAME)",
+        r#"let c = netns_attach("mycontainer", 1234);"#),
+    doc!("show", ["show()"], "netscript graph", r#"show();"#),
+    doc!("help", ["help()", "help(name)"], "netscript doc [NAME]", r#"help("veth");"#),
 ];
+
+impl Doc {
+    /// The text `help(name)` and `netscript doc NAME` print.
+    pub fn text(&self) -> String {
+        format!("{}\n    {}\n    e.g. {}\n", self.forms.join("\n"), self.equivalent, self.example)
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::json!({ "name": self.name, "forms": self.forms, "equivalent": self.equivalent, "example": self.example })
+    }
+}
+
+/// A Rhai definitions file (`netscript doc --definitions`) for editors.
+pub fn definitions() -> String {
+    let mut out = String::from("module static;\n\n");
+    for d in DOCS {
+        for form in d.forms {
+            let (call, ret) = match form.split_once(" -> ") {
+                Some((c, r)) => (c, Some(r)),
+                None => (*form, None),
+            };
+            let (recv, call) = match call.split_once('.') {
+                Some((r, c)) if !r.contains('(') => (Some(r), c),
+                _ => (None, call),
+            };
+            let Some((name, args)) = call.split_once('(') else { continue };
+            let args = args.trim_end_matches(')').replace(['[', ']'], "");
+            let mut params: Vec<String> = recv.map(|r| format!("{r}: {}", if r == "ns" { "Netns" } else { "Link" })).into_iter().collect();
+            let mut depth = 0;
+            let mut cur = String::new();
+            for ch in args.chars().chain([',']) {
+                match ch {
+                    '{' => depth += 1,
+                    '}' => depth -= 1,
+                    ',' if depth == 0 => {
+                        let p = cur.trim();
+                        if !p.is_empty() {
+                            params.push(if p.starts_with("#{") { "opts: Map".into() } else { format!("{}: ?", p.trim_matches('"').replace([':', ' ', '|'], "_")) });
+                        }
+                        cur.clear();
+                        continue;
+                    }
+                    _ => {}
+                }
+                cur.push(ch);
+            }
+            out.push_str(&format!("/// {}\n/// e.g. `{}`\n", d.equivalent, d.example));
+            out.push_str(&format!("fn {name}({}){};\n\n", params.join(", "), ret.map(|r| format!(" -> {}", if r.starts_with('[') { "Array" } else if r.starts_with("#{") { "Map" } else { r })).unwrap_or_default()));
+        }
+    }
+    out
+}
 
 pub fn find(name: &str) -> Option<&'static Doc> {
     DOCS.iter().find(|d| d.name == name)

@@ -10,7 +10,7 @@ mod probe;
 mod process;
 mod route;
 
-pub use docs::{Doc, DOCS};
+pub use docs::{definitions, Doc, DOCS};
 
 use std::cell::RefCell;
 use std::fmt;
@@ -104,6 +104,12 @@ pub fn show(d: &Dynamic) -> String {
     }
     if let Some(l) = d.clone().try_cast::<Link>() {
         return l.to_string();
+    }
+    if let Some(v) = d.clone().try_cast::<Veth>() {
+        return v.to_string();
+    }
+    if let Some(p) = d.clone().try_cast::<Proc>() {
+        return format!("Proc({})", p.pid);
     }
     if let Some(m) = d.clone().try_cast::<Map>() {
         let inner: Vec<String> = m.iter().map(|(k, v)| format!("{k}: {}", show(v))).collect();
@@ -246,6 +252,8 @@ pub fn build_engine(ctx: &Ctx, args: Vec<String>) -> (Engine, rhai::Scope<'stati
     }
     engine.register_fn("==", |a: Netns, b: Netns| a == b);
     engine.register_fn("==", |a: Link, b: Link| a == b);
+    engine.register_fn("!=", |a: Netns, b: Netns| a != b);
+    engine.register_fn("!=", |a: Link, b: Link| a != b);
     engine.register_fn("assert", |c: bool| -> RhaiResult<()> {
         if c {
             Ok(())
@@ -273,6 +281,16 @@ pub fn build_engine(ctx: &Ctx, args: Vec<String>) -> (Engine, rhai::Scope<'stati
             }
             std::thread::sleep(left.min(std::time::Duration::from_millis(20)));
         }
+    });
+    engine.register_fn("help", || {
+        for d in DOCS {
+            println!("{:<14} {}", d.name, d.forms.join("  |  "));
+        }
+        println!("\nhelp(\"NAME\") shows one function with its ip equivalent and an example.");
+    });
+    engine.register_fn("help", |name: &str| match docs::find(name) {
+        Some(d) => print!("{}", d.text()),
+        None => println!("no function named {name:?}; help() lists them all"),
     });
     // Address arithmetic for labs of N containers.
     engine.register_fn("cidr_host", |cidr: &str, n: i64| -> RhaiResult<String> {
