@@ -31,7 +31,6 @@ const PRIVILEGES: &str = "netscript: needs root or CAP_NET_ADMIN + CAP_SYS_ADMIN
     version,
     about = "Build container-networking labs (namespaces, veth pairs, bridges, routes, NAT) from Rhai scripts",
     after_help = "Run a script:   netscript --sandbox scripts/connect-two.rhai\nEvaluate code:  netscript --sandbox -e 'netns(\"red\").inode'\nThe API:        netscript doc",
-    args_conflicts_with_subcommands = true
 )]
 struct Cli {
     #[command(subcommand)]
