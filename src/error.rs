@@ -17,6 +17,9 @@ pub enum Error {
     Os { what: String, source: io::Error },
     #[error("{0}")]
     Other(String),
+    /// The kernel lacks a feature (named in the message).
+    #[error("{0}")]
+    Unsupported(String),
     /// A call whose change was held back and failed when applied later.
     #[error("{call}: {inner}")]
     Deferred {

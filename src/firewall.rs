@@ -8,7 +8,9 @@ use std::collections::HashSet;
 use std::fmt::Write;
 use std::net::SocketAddr;
 
-use nftables::expr::{Expression, Fib, FibFlag, FibResult, Meta, MetaKey, NamedExpression, Payload, PayloadField, Prefix};
+use nftables::expr::{
+    Expression, Fib, FibFlag, FibResult, Meta, MetaKey, NamedExpression, NgMode, Numgen, Payload, PayloadField, Prefix,
+};
 use nftables::schema::{self, NfCmd, NfListObject};
 use nftables::stmt::{Match, Operator, Reject, Statement, NAT, NATFamily};
 use nftables::types::{NfChainPolicy, NfChainType, NfFamily, NfHook};
@@ -28,6 +30,8 @@ pub enum Chain {
     Postrouting,
     /// NAT of locally generated packets (`docker -p` reachable from the host itself).
     OutputNat,
+    /// Packets leaving through a link, forwarded or local: where random loss is made.
+    Impair,
 }
 
 impl Chain {
@@ -39,6 +43,7 @@ impl Chain {
             Chain::Prerouting => "prerouting",
             Chain::Postrouting => "postrouting",
             Chain::OutputNat => "output-nat",
+            Chain::Impair => "impair",
         }
     }
 
@@ -51,6 +56,7 @@ impl Chain {
             Chain::Prerouting => (NfChainType::NAT, NfHook::Prerouting, -100),
             Chain::Postrouting => (NfChainType::NAT, NfHook::Postrouting, 100),
             Chain::OutputNat => (NfChainType::NAT, NfHook::Output, -100),
+            Chain::Impair => (NfChainType::Filter, NfHook::Postrouting, 0),
         }
     }
 
@@ -143,6 +149,9 @@ pub struct Rule {
     /// Only packets addressed to this namespace's own addresses (`fib daddr type local`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub local_dst: bool,
+    /// Only this share of packets, at random (`numgen random mod 100 < N`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub random_pct: Option<u8>,
     pub action: Action,
     /// A tag in the rule's comment, so this rule can be found again to delete it.
     pub id: String,
@@ -223,6 +232,9 @@ impl Rule {
                 write!(s, "{} dport {dp} ", p.name()).unwrap();
             }
         }
+        if let Some(p) = self.random_pct {
+            write!(s, "numgen random mod 100 < {p} ").unwrap();
+        }
         match &self.action {
             Action::Accept => s.push_str("accept"),
             Action::Drop => s.push_str("drop"),
@@ -273,6 +285,13 @@ impl Rule {
             if let Some(dp) = self.dport {
                 v.push(matches(field(p.name(), "dport"), Operator::EQ, Expression::Number(dp as u32)));
             }
+        }
+        if let Some(p) = self.random_pct {
+            v.push(matches(
+                Expression::Named(NamedExpression::Numgen(Numgen { mode: NgMode::Random, ng_mod: 100, offset: None })),
+                Operator::LT,
+                Expression::Number(p as u32),
+            ));
         }
         v.push(match &self.action {
             Action::Accept => Statement::Accept(None),
@@ -388,13 +407,7 @@ impl Rule {
 
     /// Give the rule its tag: its spec tag, then a part unique to this rule.
     pub fn tagged(mut self) -> Rule {
-        use std::sync::atomic::{AtomicU32, Ordering};
-        static N: AtomicU32 = AtomicU32::new(0);
-        let t = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0);
-        self.id = format!("{}:{t:x}.{}.{}", self.spec_tag(), std::process::id(), N.fetch_add(1, Ordering::Relaxed));
+        self.id = format!("{}:{}", self.spec_tag(), unique_suffix());
         self
     }
 
@@ -403,6 +416,17 @@ impl Rule {
         self.id = format!("{}:", self.spec_tag());
         self
     }
+}
+
+/// Time, process and a counter: unique to one rule.
+pub fn unique_suffix() -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    format!("{t:x}.{}.{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed))
 }
 
 /// Whether a rule's comment matches an id: exactly, or any rule like it (`TAG:`).
@@ -430,6 +454,7 @@ mod tests {
             oif: None,
             not_oif: None,
             local_dst: false,
+            random_pct: None,
             action,
             id: "t1".into(),
         }
@@ -458,6 +483,17 @@ mod tests {
         r.proto = Some(Proto::Icmp);
         r.src = Some("fd00::1/128".parse().unwrap());
         assert_eq!(r.text(), r#"ip6 saddr fd00::1 meta l4proto icmp accept comment "t1""#);
+    }
+
+    #[test]
+    fn random_loss() {
+        let mut r = rule(Chain::Impair, Action::Drop);
+        r.oif = Some("veth0".into());
+        r.random_pct = Some(30);
+        assert_eq!(r.text(), r#"oifname "veth0" numgen random mod 100 < 30 drop comment "t1""#);
+        let j = serde_json::to_string(&add_batch(&[r])).unwrap();
+        assert!(j.contains(r#""numgen":{"mode":"random","mod":100}"#), "{j}");
+        assert!(j.contains(r#""hook":"postrouting""#) && j.contains(r#""type":"filter""#), "{j}");
     }
 
     #[test]

@@ -117,7 +117,7 @@ impl Owned {
                 });
                 created = Some(self.links.len() - 1);
             }
-            Op::BridgeAdd { ns, name } => {
+            Op::BridgeAdd { ns, name } | Op::VxlanAdd { ns, name, .. } => {
                 self.links.push(Made {
                     ns: ns.clone(),
                     name: name.clone(),

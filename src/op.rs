@@ -40,6 +40,44 @@ pub struct Route {
     pub metric: Option<u32>,
 }
 
+/// A root queueing discipline that makes a link slow or lossy on purpose.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Qdisc {
+    /// Token bucket: a rate limit.
+    Tbf { rate_kbit: u64 },
+    /// Delay, jitter and random loss (needs the kernel's netem).
+    Netem { delay_ms: u32, jitter_ms: u32, loss_pct: u32 },
+}
+
+impl Qdisc {
+    /// Burst of the token bucket: 10 ms worth of the rate, at least two full frames.
+    pub fn tbf_burst(rate_kbit: u64) -> u32 {
+        ((rate_kbit * 1000 / 8 / 100) as u32).max(3200)
+    }
+
+    fn render(&self) -> String {
+        match self {
+            Qdisc::Tbf { rate_kbit } => {
+                format!("tbf rate {rate_kbit}kbit burst {} latency 50ms", Qdisc::tbf_burst(*rate_kbit))
+            }
+            Qdisc::Netem { delay_ms, jitter_ms, loss_pct } => {
+                let mut s = String::from("netem");
+                if *delay_ms > 0 || *jitter_ms > 0 {
+                    write!(s, " delay {delay_ms}ms").unwrap();
+                    if *jitter_ms > 0 {
+                        write!(s, " {jitter_ms}ms").unwrap();
+                    }
+                }
+                if *loss_pct > 0 {
+                    write!(s, " loss {loss_pct}%").unwrap();
+                }
+                s
+            }
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum Op {
@@ -58,6 +96,21 @@ pub enum Op {
     },
     /// `ip link add NAME type bridge` and up.
     BridgeAdd { ns: Ns, name: String },
+    /// `ip link add NAME type vxlan id VNI remote R local L dev D dstport P`.
+    VxlanAdd {
+        ns: Ns,
+        name: String,
+        vni: u32,
+        remote: Option<IpAddr>,
+        group: Option<IpAddr>,
+        local: Option<IpAddr>,
+        dev: Option<String>,
+        port: u16,
+    },
+    /// `tc qdisc replace dev DEV root ...`
+    QdiscSet { ns: Ns, dev: String, qdisc: Qdisc },
+    /// `tc qdisc del dev DEV root`
+    QdiscDel { ns: Ns, dev: String },
     LinkDel { ns: Ns, name: String },
     LinkSet { ns: Ns, name: String, up: bool },
     LinkMtu { ns: Ns, name: String, mtu: u32 },
@@ -94,6 +147,13 @@ fn nft(ns: &Ns, args: &str) -> String {
         Some(n) => format!("ip netns exec {} ", shell_word(n)),
     };
     format!("{prefix}nft {}", shell_word(args))
+}
+
+fn tc_cmd(ns: &Ns) -> String {
+    match ns {
+        None => "tc".into(),
+        Some(n) => format!("tc -n {}", shell_word(n)),
+    }
 }
 
 fn ip_cmd(ns: &Ns) -> String {
@@ -177,6 +237,30 @@ impl Op {
                 format!("{} link add {} type bridge", ip_cmd(ns), shell_word(name)),
                 format!("{} link set {} up", ip_cmd(ns), shell_word(name)),
             ],
+            Op::VxlanAdd { ns, name, vni, remote, group, local, dev, port } => {
+                let mut s = format!("{} link add {} type vxlan id {vni}", ip_cmd(ns), shell_word(name));
+                if let Some(r) = remote {
+                    write!(s, " remote {r}").unwrap();
+                }
+                if let Some(g) = group {
+                    write!(s, " group {g}").unwrap();
+                }
+                if let Some(l) = local {
+                    write!(s, " local {l}").unwrap();
+                }
+                if let Some(d) = dev {
+                    write!(s, " dev {}", shell_word(d)).unwrap();
+                }
+                write!(s, " dstport {port}").unwrap();
+                vec![s]
+            }
+            Op::QdiscSet { ns, dev, qdisc } => vec![format!(
+                "{} qdisc replace dev {} root {}",
+                tc_cmd(ns),
+                shell_word(dev),
+                qdisc.render()
+            )],
+            Op::QdiscDel { ns, dev } => vec![format!("{} qdisc del dev {} root", tc_cmd(ns), shell_word(dev))],
             Op::LinkDel { ns, name } => {
                 vec![format!("{} link del {}", ip_cmd(ns), shell_word(name))]
             }
@@ -256,10 +340,14 @@ impl Op {
                 .iter()
                 .map(|r| {
                     let chain = format!("inet {TABLE} {}", r.chain.name());
+                    // An id ending in ':' stands for every rule tagged with it.
+                    let pattern = match r.id.ends_with(':') {
+                        true => format!("{}[^\"]*", r.id),
+                        false => r.id.clone(),
+                    };
                     let find = format!(
-                        "$({} | sed -n 's/.*comment \"{}\" # handle //p')",
+                        "$({} | sed -n 's/.*comment \"{pattern}\" # handle //p')",
                         nft(ns, &format!("-a list chain {chain}")),
-                        r.id
                     );
                     format!("{} {find}", nft(ns, &format!("delete rule {chain} handle")))
                 })
@@ -273,6 +361,9 @@ impl Op {
             Op::NetnsAdd { name } | Op::NetnsDel { name } | Op::NetnsAttach { name, .. } => Some(name.clone()),
             Op::VethAdd { a_ns, .. } => a_ns.clone(),
             Op::BridgeAdd { ns, .. }
+            | Op::VxlanAdd { ns, .. }
+            | Op::QdiscSet { ns, .. }
+            | Op::QdiscDel { ns, .. }
             | Op::LinkDel { ns, .. }
             | Op::LinkSet { ns, .. }
             | Op::LinkMtu { ns, .. }
@@ -298,7 +389,9 @@ impl Op {
             | Op::LinkMtu { name, .. }
             | Op::LinkMaster { name, .. }
             | Op::LinkMove { name, .. } => Some(name),
-            Op::AddrAdd { dev, .. } | Op::AddrDel { dev, .. } => Some(dev),
+            Op::AddrAdd { dev, .. } | Op::AddrDel { dev, .. } | Op::QdiscSet { dev, .. } | Op::QdiscDel { dev, .. } => {
+                Some(dev)
+            }
             _ => None,
         }
     }
@@ -313,9 +406,13 @@ impl Op {
                 ns: a_ns.clone(),
                 name: a.clone(),
             },
-            Op::BridgeAdd { ns, name } => Op::LinkDel {
+            Op::BridgeAdd { ns, name } | Op::VxlanAdd { ns, name, .. } => Op::LinkDel {
                 ns: ns.clone(),
                 name: name.clone(),
+            },
+            Op::QdiscSet { ns, dev, .. } => Op::QdiscDel {
+                ns: ns.clone(),
+                dev: dev.clone(),
             },
             Op::LinkMove { ns, name, to } => Op::LinkMove {
                 ns: to.clone(),
@@ -345,6 +442,7 @@ impl Op {
                 rules: rules.clone(),
             },
             Op::NetnsDel { .. }
+            | Op::QdiscDel { .. }
             | Op::ProcStop { .. }
             | Op::NftDel { .. }
             | Op::LinkDel { .. }
@@ -413,6 +511,34 @@ mod tests {
             Op::NetnsAdd { name: "a b".into() }.render()[0],
             "ip netns add 'a b'"
         );
+    }
+
+    #[test]
+    fn renders_vxlan_and_tc() {
+        let op = Op::VxlanAdd {
+            ns: s("hostA"),
+            name: "vx0".into(),
+            vni: 42,
+            remote: Some("192.0.2.2".parse().unwrap()),
+            group: None,
+            local: Some("192.0.2.1".parse().unwrap()),
+            dev: Some("eth0".into()),
+            port: 4789,
+        };
+        assert_eq!(
+            op.render(),
+            ["ip -n hostA link add vx0 type vxlan id 42 remote 192.0.2.2 local 192.0.2.1 dev eth0 dstport 4789"]
+        );
+        assert_eq!(op.inverse().unwrap(), Op::LinkDel { ns: s("hostA"), name: "vx0".into() });
+        let op = Op::QdiscSet { ns: None, dev: "veth0".into(), qdisc: Qdisc::Tbf { rate_kbit: 8000 } };
+        assert_eq!(op.render(), ["tc qdisc replace dev veth0 root tbf rate 8000kbit burst 10000 latency 50ms"]);
+        assert_eq!(op.inverse().unwrap().render(), ["tc qdisc del dev veth0 root"]);
+        let op = Op::QdiscSet {
+            ns: s("red"),
+            dev: "v".into(),
+            qdisc: Qdisc::Netem { delay_ms: 100, jitter_ms: 10, loss_pct: 5 },
+        };
+        assert_eq!(op.render(), ["tc -n red qdisc replace dev v root netem delay 100ms 10ms loss 5%"]);
     }
 
     #[test]

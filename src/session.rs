@@ -126,13 +126,15 @@ impl Session {
             op.inverse()
         };
         self.journal.append(&op, undo)?;
-        if self.trace {
-            for line in op.render() {
-                eprintln!("+ {line}");
-            }
-        }
         match self.backend.apply(&op) {
-            Ok(()) => Ok(()),
+            Ok(()) => {
+                if self.trace {
+                    for line in op.render() {
+                        eprintln!("+ {line}");
+                    }
+                }
+                Ok(())
+            }
             Err(e) => {
                 self.journal.retract();
                 Err(e)

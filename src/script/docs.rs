@@ -79,6 +79,13 @@ pub const DOCS: &[Doc] = &[
     doc!("netns_attach", ["netns_attach(name, pid) -> Netns"], "ip netns attach NAME PID (ln -s /proc/PID/ns/net /var/run/netns/NAME)",
         r#"let c = netns_attach("mycontainer", 1234);"#),
     doc!("show", ["show()"], "netscript graph", r#"show();"#),
+    doc!("vxlan", ["vxlan(name, #{ vni, remote, local, dev, port, group, ns }) -> Link", "ns.vxlan(name, #{ ... }) -> Link"],
+        "ip [-n NS] link add NAME type vxlan id VNI remote R local L dev D dstport 4789",
+        r#"let vx = hostA.vxlan("vx0", #{ vni: 42, remote: "192.0.2.2", dev: "eth0" });"#),
+    doc!("impair", ["link.impair(#{ delay_ms, jitter_ms, loss_pct, rate_kbit })"],
+        "tc qdisc replace dev DEV root netem delay D loss L% | tbf rate Rkbit (loss without netem: nft numgen random drop)",
+        r#"link("veth-red").impair(#{ rate_kbit: 1000 });"#),
+    doc!("unimpair", ["link.unimpair()"], "tc qdisc del dev DEV root", r#"link("veth-red").unimpair();"#),
     doc!("help", ["help()", "help(name)"], "netscript doc [NAME]", r#"help("veth");"#),
 ];
 

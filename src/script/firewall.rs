@@ -8,7 +8,7 @@ use crate::names::{self, Cidr};
 use crate::ns_fn;
 use crate::op::Op;
 
-fn blank(chain: Chain, action: Action) -> Rule {
+pub fn blank(chain: Chain, action: Action) -> Rule {
     Rule {
         chain,
         proto: None,
@@ -20,6 +20,7 @@ fn blank(chain: Chain, action: Action) -> Rule {
         oif: None,
         not_oif: None,
         local_dst: false,
+        random_pct: None,
         action,
         id: String::new(),
     }

@@ -4,6 +4,7 @@
 mod docs;
 mod firewall;
 mod inspect;
+mod overlay;
 mod link;
 mod netns;
 mod probe;
@@ -330,6 +331,7 @@ pub fn build_engine(ctx: &Ctx, args: Vec<String>) -> (Engine, rhai::Scope<'stati
     probe::register(&mut engine, ctx);
     firewall::register(&mut engine, ctx);
     inspect::register(&mut engine, ctx);
+    overlay::register(&mut engine, ctx);
     engine.on_progress(|_| {
         crate::signals::interrupted().then(|| Dynamic::from("interrupted"))
     });

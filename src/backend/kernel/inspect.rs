@@ -38,6 +38,7 @@ pub async fn links(h: &Handle) -> Result<Vec<LinkInfo>, rtnetlink::Error> {
             kind: kind_of(m),
             up: m.header.flags.contains(LinkFlags::Up),
             addrs: by_index.remove(&m.header.index).unwrap_or_default(),
+            detail: super::netlink::vxlan_detail(m),
             ..Default::default()
         };
         let mut elsewhere = false;

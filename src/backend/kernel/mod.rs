@@ -9,6 +9,7 @@ pub mod nft;
 pub mod probe;
 pub mod process;
 pub mod sysctl;
+pub mod tc;
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -150,7 +151,7 @@ impl KernelBackend {
     }
 
     fn apply_op(&mut self, op: &Op) -> Result<()> {
-        if matches!(op, Op::VethAdd { .. } | Op::BridgeAdd { .. } | Op::NetnsAdd { .. }) {
+        if matches!(op, Op::VethAdd { .. } | Op::BridgeAdd { .. } | Op::VxlanAdd { .. } | Op::NetnsAdd { .. }) {
             self.settle();
         }
         match op {
@@ -196,6 +197,43 @@ impl KernelBackend {
                 self.rt
                     .block_on(h.link().add(msg).execute())
                     .map_err(|e| nl_err(link_label(ns, name), e))
+            }
+            Op::VxlanAdd { ns, name, vni, remote, group, local, dev, port } => {
+                let dev_index = match dev {
+                    Some(d) => Some(self.index(ns, d)?),
+                    None => None,
+                };
+                let h = self.handle(ns)?;
+                let msg = netlink::vxlan_message(name, *vni, *remote, *group, *local, dev_index, *port);
+                self.rt.block_on(h.link().add(msg).execute()).map_err(|e| match netlink::errno(&e) {
+                    Some(libc::EOPNOTSUPP) => Error::Other(format!(
+                        "{}: this kernel has no VXLAN support (CONFIG_VXLAN)",
+                        link_label(ns, name)
+                    )),
+                    _ => nl_err(link_label(ns, name), e),
+                })
+            }
+            Op::QdiscSet { ns, dev, qdisc } => {
+                let idx = self.index(ns, dev)?;
+                let h = self.handle(ns)?;
+                self.rt.block_on(tc::replace(&h, idx, qdisc)).map_err(|e| match (netlink::errno(&e), qdisc) {
+                    // An unknown qdisc kind: the kernel was built without it.
+                    (Some(libc::ENOENT), crate::op::Qdisc::Netem { .. }) => Error::Unsupported(
+                        "this kernel has no netem qdisc (CONFIG_NET_SCH_NETEM), which delay and jitter need".into(),
+                    ),
+                    (Some(libc::ENOENT), crate::op::Qdisc::Tbf { .. }) => Error::Unsupported(
+                        "this kernel has no tbf qdisc (CONFIG_NET_SCH_TBF)".into(),
+                    ),
+                    _ => nl_err(format!("the qdisc of {}", link_label(ns, dev)), e),
+                })
+            }
+            Op::QdiscDel { ns, dev } => {
+                let idx = self.index(ns, dev)?;
+                let h = self.handle(ns)?;
+                self.rt.block_on(tc::delete(&h, idx)).map_err(|e| match netlink::errno(&e) {
+                    Some(libc::ENOENT) | Some(libc::EINVAL) => Error::Missing(format!("an impairment on {}", link_label(ns, dev))),
+                    _ => nl_err(format!("the qdisc of {}", link_label(ns, dev)), e),
+                })
             }
             Op::LinkDel { ns, name } => {
                 let h = self.handle(ns)?;

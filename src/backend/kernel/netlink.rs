@@ -111,6 +111,57 @@ pub fn veth_message(a: &str, a_fd: Option<RawFd>, b: &str, b_fd: Option<RawFd>, 
     msg.build()
 }
 
+pub fn vxlan_message(
+    name: &str,
+    vni: u32,
+    remote: Option<IpAddr>,
+    group: Option<IpAddr>,
+    local: Option<IpAddr>,
+    dev: Option<u32>,
+    port: u16,
+) -> LinkMessage {
+    let mut b = rtnetlink::LinkVxlan::new(name, vni).port(port);
+    // The kernel takes a unicast remote and a multicast group in the same attribute.
+    match remote.or(group) {
+        Some(IpAddr::V4(a)) => b = b.remote(a),
+        Some(IpAddr::V6(a)) => b = b.remote6(a),
+        None => {}
+    }
+    match local {
+        Some(IpAddr::V4(a)) => b = b.local(a),
+        Some(IpAddr::V6(a)) => b = b.local6(a),
+        None => {}
+    }
+    if let Some(d) = dev {
+        b = b.dev(d);
+    }
+    b.build()
+}
+
+/// "vni 42 remote 192.0.2.2 port 4789" for a VXLAN link.
+pub fn vxlan_detail(m: &LinkMessage) -> Option<String> {
+    use rtnetlink::packet_route::link::InfoVxlan;
+    let infos = m.attributes.iter().find_map(|a| match a {
+        LinkAttribute::LinkInfo(i) => Some(i),
+        _ => None,
+    })?;
+    let data = infos.iter().find_map(|i| match i {
+        NlLinkInfo::Data(InfoData::Vxlan(d)) => Some(d),
+        _ => None,
+    })?;
+    let mut parts = vec![];
+    for d in data {
+        match d {
+            InfoVxlan::Id(v) => parts.insert(0, format!("vni {v}")),
+            InfoVxlan::Group(a) => parts.push(format!("{} {a}", if a.is_multicast() { "group" } else { "remote" })),
+            InfoVxlan::Group6(a) => parts.push(format!("{} {a}", if a.is_multicast() { "group" } else { "remote" })),
+            InfoVxlan::Port(p) => parts.push(format!("port {p}")),
+            _ => {}
+        }
+    }
+    Some(parts.join(" "))
+}
+
 pub fn by_name(name: &str) -> LinkMessageBuilder<LinkUnspec> {
     LinkUnspec::new_with_name(name)
 }
@@ -211,6 +262,7 @@ pub async fn link_info(h: &Handle, m: &LinkMessage) -> Result<LinkInfo, rtnetlin
         index: m.header.index,
         kind: kind_of(m),
         up: m.header.flags.contains(LinkFlags::Up),
+        detail: vxlan_detail(m),
         ..Default::default()
     };
     let mut peer_index = None;

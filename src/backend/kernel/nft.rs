@@ -15,8 +15,11 @@ fn nft_error(e: NftablesError) -> Error {
             "the nft command is missing: install the nftables package (apt-get install nftables)".into(),
         ),
         NftablesError::NftFailed { stderr, .. } => {
-            let why = stderr.lines().find(|l| l.starts_with("Error:")).unwrap_or(stderr.trim());
-            Error::Other(format!("nft refused the change, nothing was applied: {}", why.trim_start_matches("Error: ")))
+            let why = stderr
+                .lines()
+                .find_map(|l| l.split_once("Error: ").map(|(_, w)| w))
+                .unwrap_or(stderr.trim());
+            Error::Other(format!("nft refused the change, nothing was applied: {why}"))
         }
         other => Error::Other(format!("nft: {other}")),
     }
