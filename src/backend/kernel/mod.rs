@@ -74,7 +74,15 @@ impl KernelBackend {
         if !self.spaces.contains_key(ns) {
             let name = ns.as_deref().expect("the host namespace is always open");
             let file = netns::open(name)?;
-            let sock = netns::socket_in(&file).map_err(|e| Error::os(ns_label(ns), e))?;
+            let sock = netns::socket_in(&file).map_err(|e| match e.raw_os_error() {
+                // An empty file: its mount is in another mount namespace.
+                Some(libc::EINVAL) => Error::Other(format!(
+                    "{}: {} is not a namespace here (was it made inside another mount namespace?)",
+                    ns_label(ns),
+                    netns::path(name).display()
+                )),
+                _ => Error::os(ns_label(ns), e),
+            })?;
             let conn = Conn::new(&self.rt, sock).map_err(|e| Error::os(ns_label(ns), e))?;
             self.spaces.insert(ns.clone(), Space { file, conn });
         }
