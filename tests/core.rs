@@ -9,6 +9,11 @@ use common::*;
 /// Rhai's `trim()` trims in place and returns `()`: this returns the trimmed string.
 const TRIMMED: &str = "fn trimmed(s) { s.trim(); s }";
 
+/// `eventually_ping(ns, ip)`: the first ping after a lab is built can be lost while the
+/// kernel activates the new links (see `first_ping_after_setup_is_reliable_under_load` in
+/// tests/scripts.rs), so tests that are not about that retry a few times first.
+const EVENTUALLY: &str = "fn eventually_ping(ns, ip) { for i in 0..10 { if ns.ping(ip) { return true; } } false }";
+
 fn with_trimmed(code: &str) -> String {
     format!("{TRIMMED}\n{code}")
 }
@@ -204,20 +209,21 @@ echo @@n-addr; ip -j -n n addr"#,
 #[test]
 fn bridge_carries_traffic_between_namespaces() {
     // The seed's bridge topology in miniature, with the traffic check on both sides.
-    let out = eval_ok(
-        r#"bridge("br0", "10.100.0.1/24");
-           for i in 1..=2 {
-               let c = netns(`c${i}`);
-               let v = veth(`e${i}`, `e${i}-br`, #{ a_ns: c });
+    let out = eval_ok(&format!(
+        r#"{EVENTUALLY}
+           bridge("br0", "10.100.0.1/24");
+           for i in 1..=2 {{
+               let c = netns(`c${{i}}`);
+               let v = veth(`e${{i}}`, `e${{i}}-br`, #{{ a_ns: c }});
                v.b.master("br0");
                v.b.up();
-               v.a.addr(`10.100.0.${i + 1}/24`);
+               v.a.addr(`10.100.0.${{i + 1}}/24`);
                v.a.up();
-           }
-           print(netns_open("c1").ping("10.100.0.3"));
-           print(netns_open("c2").ping("10.100.0.1"));
-           print(netns_open("c1").ping("10.100.0.9"));"#,
-    );
+           }}
+           print(eventually_ping(netns_open("c1"), "10.100.0.3"));
+           print(eventually_ping(netns_open("c2"), "10.100.0.1"));
+           print(netns_open("c1").ping("10.100.0.9"));"#
+    ));
     assert_eq!(out, "true\ntrue\nfalse");
 }
 
@@ -231,9 +237,7 @@ echo @@a-addr; ip -j -n a addr
 echo @@a-route; ip -d -j -6 -n a route
 echo @@b-route; ip -d -j -6 -n b route
 echo @@ping; {}
-ip netns exec b python3 -m http.server 8000 --bind fd00::2 >/dev/null 2>&1 &
-SRV=$!
-trap 'kill $SRV 2>/dev/null || true' EXIT
+serve b fd00::2 8000
 echo @@http; wait_http a 'http://[fd00::2]:8000/'
 echo @@connect; {}"#,
         e(r#"let a = netns("a");
@@ -269,7 +273,7 @@ echo @@connect; {}"#,
     assert_eq!(r9["gateway"], "fd00::2", "{r9}");
     assert_eq!(r9["metric"], 7, "{r9}");
     assert_eq!(s.text("ping"), "2");
-    assert_eq!(s.text("http"), "HTTP 200");
+    assert_eq!(s.text("http"), "HTTP 200 fd00::1");
     assert_eq!(s.text("connect"), "true");
 }
 
@@ -438,7 +442,9 @@ const RED_BLUE: &str = r#"
 #[test]
 fn ping_with_options_returns_counts() {
     let out = eval_ok(&format!(
-        r#"{RED_BLUE}
+        r#"{EVENTUALLY}
+        {RED_BLUE}
+        assert(eventually_ping(red, "10.0.0.2"));
         let r = red.ping("10.0.0.2", #{{ count: 3, timeout_ms: 500 }});
         print(r.sent);
         print(r.received);
@@ -499,34 +505,33 @@ red.route("10.9.0.0/16", #{ dev: "veth-red", metric: 50 });
 red.route("fd00:9::/64", #{ via: "fd00:1::2" });
 blue.forward(true);
 blue.sysctl("net.ipv4.ip_default_ttl", 33);
+let m = veth("mv0", "mv1");
+m.b.up();
+m.a.move_to(blue);
 let h = veth("hx", "hy", #{ b_ns: red });
 addr("hx", "10.3.0.1/24");
 up("hx");
 link("hx").mtu(1450);
 "#;
 
-#[test]
-fn trace_prints_ip_commands_that_rebuild_the_same_state() {
+/// Run `code` with `--trace` in one sandbox and its `+ ` lines with `sh -e` in a second
+/// fresh one; both must end in the same state. Returns the traced commands.
+fn trace_and_replay(code: &str) -> Vec<String> {
     let traced = sh_ok(&format!(
-        r#"netscript --trace -e {} 2>$T/err >/dev/null
+        r#"netscript --trace -e {} 2>$T/err >/dev/null || {{ cat $T/err >&2; exit 1; }}
 echo @@trace; grep '^+ ' $T/err
 dump_state"#,
-        q(TRACE_LAB)
+        q(code)
     ));
-    let commands = Sections::parse(&traced.stdout).text("trace").to_string();
-    let commands: Vec<&str> = commands.lines().map(|l| l.strip_prefix("+ ").unwrap()).collect();
-    for expected in [
-        "ip netns add red",
-        "ip link add veth-red type veth peer name veth-blue",
-        "ip link set veth-red netns red",
-        "ip -n red addr add 10.0.0.1/24 dev veth-red",
-        "ip -n red link set veth-red up",
-    ] {
-        assert!(commands.contains(&expected), "trace lacks `{expected}`\n{traced}");
-    }
+    let commands: Vec<String> = traced
+        .sections()
+        .text("trace")
+        .lines()
+        .map(|l| l.strip_prefix("+ ").unwrap().to_string())
+        .collect();
     let replayed = sh_ok(&format!("sh -e -x <<'EOF'\n{}\nEOF\ndump_state", commands.join("\n")));
     let (a, b) = (normalized_state(&traced), normalized_state(&replayed));
-    assert!(a.contains_key("link:red") && a.contains_key("route:blue"), "{a:#?}");
+    assert!(a.contains_key("link:host") && a.contains_key("route6:host"), "{a:#?}");
     for key in a.keys().chain(b.keys()) {
         assert_eq!(
             a.get(key),
@@ -534,6 +539,43 @@ dump_state"#,
             "{key} differs between the traced run (left) and the replayed trace (right)\n{replayed}"
         );
     }
+    commands
+}
+
+#[test]
+fn trace_prints_ip_commands_that_rebuild_the_same_state() {
+    let commands = trace_and_replay(TRACE_LAB);
+    let has = |line: &str| commands.iter().any(|c| c == line);
+    for expected in [
+        "ip netns add red",
+        "ip -n red addr add 10.0.0.1/24 dev veth-red",
+        "ip -n red link set veth-red up",
+        "ip -n red route add default via 10.0.0.2",
+    ] {
+        assert!(has(expected), "trace lacks `{expected}`: {commands:#?}");
+    }
+    // The veth may be created directly in its namespaces (`ip link add veth-red netns red
+    // type veth peer name veth-blue netns blue`) or created and then moved.
+    assert!(
+        commands
+            .iter()
+            .any(|c| c.starts_with("ip link add veth-red ") && c.contains(" type veth peer name veth-blue")),
+        "trace lacks the veth-red/veth-blue pair: {commands:#?}"
+    );
+}
+
+#[test]
+fn trace_of_the_example_scripts_replays() {
+    for name in ["connect-two", "host-route"] {
+        let src = std::fs::read_to_string(script_path(name)).unwrap();
+        trace_and_replay(&src);
+    }
+}
+
+#[test]
+#[ignore = "BUG: traced `ip` commands are not runnable for link names that are prefixes of ip keywords: `veth(\"ma\", \"mb\")` traces `ip link add ma type veth peer name mb`, which ip parses as `master type` (Error: argument \"type\" is wrong: Device does not exist); render `ip link add name NAME` / `ip link set dev NAME`"]
+fn trace_replays_with_keyword_like_link_names() {
+    trace_and_replay(r#"veth("ma", "mb"); up("ma"); link("mb").mtu(1400); let done = true;"#);
 }
 
 #[test]
@@ -640,6 +682,7 @@ echo @@rc; echo $rc
 echo @@list; ip netns list | cut -d' ' -f1
 echo @@pre-link; ip -j -n pre link
 echo @@pre-addr; ip -j -n pre addr
+echo @@pre-forward; ip netns exec pre cat /proc/sys/net/ipv4/ip_forward
 echo @@link; ip -j link"#,
         q(r#"let p = netns_open("pre");
              p.veth("a", "b");
@@ -649,6 +692,7 @@ echo @@link; ip -j link"#,
              link("pre0").master("brx");
              up("brx");
              link("pre1").move_to(p);
+             p.forward(true);
              assert(false);"#)
     ));
     let s = run.sections();
@@ -656,6 +700,7 @@ echo @@link; ip -j link"#,
     assert_eq!(s.text("list"), "pre", "the namespace made by `ip netns add` stays");
     assert_eq!(link_names(&s.json("pre-link")), ["lo"]);
     assert_eq!(addrs_of(&s.json("pre-addr"), "lo"), Vec::<String>::new());
+    assert_eq!(s.text("pre-forward"), "0");
     let links = s.json("link");
     assert_eq!(link_names(&links), ["brx", "lo", "pre0", "pre1"], "pre1 moved back\n{run}");
     let pre0 = find_link(&links, "pre0");
@@ -663,6 +708,30 @@ echo @@link; ip -j link"#,
     assert_eq!(pre0["mtu"], 1500, "{pre0}");
     assert!(pre0.get("master").is_none(), "{pre0}");
     assert!(!has_flag(find_link(&links, "brx"), "UP"));
+}
+
+#[test]
+#[ignore = "BUG: rolling back `move_to` of a link that existed before the run moves it back DOWN and without its addresses and routes (the kernel drops them on a namespace move and the undo does not restore them): the host is not left as it was found"]
+fn rollback_of_a_move_restores_the_links_configuration() {
+    let run = sh_ok(&format!(
+        r#"ip link add pre0 type veth peer name pre1
+ip addr add 10.5.5.1/24 dev pre0
+ip link set pre0 up
+ip link set pre1 up
+ip route add 10.7.0.0/16 via 10.5.5.2
+rc=0; netscript -e {} 2>$T/err || rc=$?
+echo @@rc; echo $rc
+echo @@addr; ip -j addr
+echo @@route; ip -j route"#,
+        q(r#"let n = netns("n"); link("pre0").move_to(n); assert(false);"#)
+    ));
+    let s = run.sections();
+    assert_eq!(s.text("rc"), "1");
+    let addr = s.json("addr");
+    assert!(has_flag(find_link(&addr, "pre0"), "UP"), "pre0 is up again\n{run}");
+    assert_eq!(addrs_of(&addr, "pre0"), ["10.5.5.1/24"], "pre0 has its address again\n{run}");
+    let route = find_route(&s.json("route"), "10.7.0.0/16").clone();
+    assert_eq!(route["gateway"], "10.5.5.2", "the route through pre0 is back\n{run}");
 }
 
 #[test]
@@ -710,6 +779,41 @@ echo @@link; ip -j link"#,
     assert_eq!(s.text("teardown"), "false\n[\"kept\"]");
     assert_eq!(s.text("list"), "kept", "only the first run's namespace is left\n{run}");
     assert_eq!(link_names(&s.json("link")), ["lo"]);
+}
+
+#[test]
+fn labs_ls_and_down() {
+    let run = sh_ok(&format!(
+        r#"netscript {} >/dev/null
+D=$({})
+echo @@ls; netscript ls --json
+echo @@down; netscript down connect-two
+echo @@after-down; ip netns list | cut -d' ' -f1
+echo @@again; netscript down connect-two
+echo @@nosuch; rc=0; netscript down nosuch 2>&1 || rc=$?; echo "rc=$rc"
+netscript down proc >/dev/null
+gone=no
+for i in $(seq 100); do kill -0 "$D" 2>/dev/null || {{ gone=yes; break; }}; sleep 0.1; done
+[ $gone = yes ] || kill "$D"
+echo @@detached-gone; echo $gone
+echo @@list; ip netns list
+echo @@link; ip -j link
+echo @@ls-empty; netscript ls --json"#,
+        q(&script_path("connect-two")),
+        e(r#"let p = netns("d").start(["sleep", "300"], #{ detach: true }); print(p.pid)"#).replace("netscript -e", "netscript --lab proc -e"),
+    ));
+    let s = run.sections();
+    let labs = s.json("ls");
+    let names: Vec<&str> = labs.as_array().unwrap().iter().map(|l| l["lab"].as_str().unwrap()).collect();
+    assert_eq!(names, ["connect-two", "proc"], "{run}");
+    assert!(s.text("down").contains("connect-two"), "{run}");
+    assert_eq!(s.text("after-down"), "d", "connect-two's namespaces are gone, proc's stays\n{run}");
+    assert!(s.text("again").contains("already down"), "{run}");
+    assert!(s.text("nosuch").ends_with("rc=1"), "down of a name that was never a lab exits 1\n{run}");
+    assert_eq!(s.text("detached-gone"), "yes", "down stops the lab's detached processes\n{run}");
+    assert_eq!(s.text("list"), "");
+    assert_eq!(link_names(&s.json("link")), ["lo"]);
+    assert_eq!(s.json("ls-empty"), serde_json::json!([]), "{run}");
 }
 
 #[test]
@@ -804,4 +908,14 @@ fn check_reports_a_syntax_error_with_its_position() {
     assert_eq!(r.file, script.path());
     assert_eq!((r.line, r.col), (2, 14), "{run}");
     assert_eq!(r.source_line, "    let y = (x + ;");
+}
+
+#[test]
+#[ignore = "BUG: `netscript check` accepts a script whose `import` cannot be resolved (exit 0), while running it fails at once with `Module not found`; API.md says check parses *and resolves*"]
+fn check_resolves_imports() {
+    let script = TempScript::new("import", "import \"no-such-module\" as m;\nm::f();\n");
+    let run = sh(&format!("netscript check {}", q(script.path()))).fails_with(1);
+    let r = error_report(&run);
+    assert_eq!((r.line, r.col), (1, 8), "{run}");
+    assert!(r.message.contains("no-such-module"), "{run}");
 }

@@ -7,11 +7,25 @@ mod common;
 use common::*;
 
 /// Every script in `scripts/` must be listed here and have a test below.
-const KNOWN_SCRIPTS: &[&str] = &["basics", "build-lab", "cleanup", "connect-two", "host-route", "isolation"];
+const KNOWN_SCRIPTS: &[&str] = &[
+    "basics",
+    "build-lab",
+    "cleanup",
+    "connect-two",
+    "docker-port",
+    "firewall",
+    "host-route",
+    "inspect",
+    "internet-access",
+    "isolation",
+    "overlay",
+    "process-isolation",
+    "slow-link",
+];
 
 /// `netscript --sandbox scripts/NAME.rhai` exits 0 and prints its closing message.
 fn runs_in_sandbox(name: &str, last_message: &str) {
-    let run = sandboxed(&[&script_path(name)]).success();
+    let run = retry_ping_flake(|| sandboxed(&[&script_path(name)])).success();
     assert!(run.stdout.contains(last_message), "{name} did not run to its end\n{run}");
     assert!(!run.stderr.contains("error"), "{name} reported an error\n{run}");
 }
@@ -100,9 +114,7 @@ for c in c1 c2 c3; do
     echo @@addr-$c; ip -j -n $c addr
     echo @@route-$c; ip -d -j -n $c route
 done
-ip netns exec c3 python3 -m http.server 8000 --bind 10.100.0.4 >/dev/null 2>&1 &
-SRV=$!
-trap 'kill $SRV 2>/dev/null || true' EXIT
+serve c3 10.100.0.4 8000
 echo @@http; wait_http c1 http://10.100.0.4:8000/
 echo @@ping; netscript -e 'netns_open("c2").ping("10.100.0.1")'"#,
         q(&script_path("build-lab"))
@@ -126,8 +138,100 @@ echo @@ping; netscript -e 'netns_open("c2").ping("10.100.0.1")'"#,
     assert_eq!(s.text("forward"), "1");
     let nft = s.text("nft");
     assert!(nft.contains("masquerade") && nft.contains("10.100.0.0/24"), "masquerade for the subnet\n{run}");
-    assert_eq!(s.text("http"), "HTTP 200", "c1 reaches c3 over br0");
+    assert_eq!(s.text("http"), "HTTP 200 10.100.0.2", "c1 reaches c3 over br0");
     assert_eq!(s.text("ping"), "true");
+}
+
+#[test]
+fn docker_port() {
+    runs_in_sandbox("docker-port", "docker-port: nginx says hi");
+}
+
+#[test]
+fn firewall() {
+    runs_in_sandbox("firewall", "firewall: red drops tcp/22, blue does not");
+}
+
+#[test]
+fn inspect() {
+    runs_in_sandbox("inspect", "inspect: found, compared, named and looked inside a process's namespace");
+}
+
+#[test]
+fn internet_access() {
+    runs_in_sandbox("internet-access", "internet-access: container -> upstream through NAT");
+}
+
+#[test]
+fn overlay() {
+    runs_in_sandbox("overlay", "overlay: a1 <-> b1 over VXLAN 42: ping, TCP and a 1 MB transfer");
+}
+
+#[test]
+fn slow_link() {
+    // The last line depends on whether the kernel has netem; both end with "delay: ".
+    runs_in_sandbox("slow-link", "\ndelay: ");
+}
+
+#[test]
+fn process_isolation() {
+    runs_in_sandbox("process-isolation", "process-isolation: three servers on port 80");
+}
+
+#[test]
+fn firewall_state_and_traffic() {
+    // After the script, fresh servers on port 22 in red and blue: the host reaches blue's,
+    // and red's only by ping. `nft` in each namespace shows the rule in red alone.
+    let run = sh_ok(&format!(
+        r#"netscript {} >/dev/null
+echo @@red-nft; ip netns exec red nft list ruleset
+echo @@blue-nft; ip netns exec blue nft list ruleset
+echo @@host-nft; nft list ruleset
+serve red 10.0.1.2 22
+serve blue 10.0.1.3 22
+echo @@blue-http; wait_http blue http://10.0.1.3:22/
+# red's server is up (checked from the socket table: the rule drops red's own lo traffic too)
+for i in $(seq 100); do ip netns exec red ss -Htln | grep -q 10.0.1.2:22 && break; sleep 0.1; done
+echo @@red-ss; ip netns exec red ss -Htln
+echo @@red-from-host; python3 -c 'import socket
+try:
+    socket.create_connection(("10.0.1.2", 22), timeout=1); print("open")
+except OSError as e:
+    print("blocked")'
+echo @@blue-from-host; python3 -c 'import socket; socket.create_connection(("10.0.1.3", 22), timeout=5); print("open")'
+echo @@ping; netscript -e 'host().ping("10.0.1.2")'"#,
+        q(&script_path("firewall"))
+    ));
+    let s = run.sections();
+    assert!(s.text("red-nft").contains("tcp dport 22 drop"), "{run}");
+    assert!(!s.text("blue-nft").contains("drop"), "{run}");
+    assert!(!s.text("host-nft").contains("drop"), "{run}");
+    assert_eq!(s.text("blue-http"), "HTTP 200 10.0.1.3");
+    assert!(s.text("red-ss").contains("10.0.1.2:22"), "red's server listens\n{run}");
+    assert_eq!(s.text("red-from-host"), "blocked");
+    assert_eq!(s.text("blue-from-host"), "open");
+    assert_eq!(s.text("ping"), "true");
+}
+
+#[test]
+fn internet_access_state_and_traffic() {
+    // After the script: forwarding on, a masquerade rule, and a fresh server upstream sees
+    // the host's address as the peer of a request from the container.
+    let run = sh_ok(&format!(
+        r#"netscript {} >/dev/null
+echo @@forward; cat /proc/sys/net/ipv4/ip_forward
+echo @@nft; nft list ruleset
+echo @@route; ip -j -n container route
+serve upstream 203.0.113.2 8000
+echo @@peer; wait_http container http://203.0.113.2:8000/"#,
+        q(&script_path("internet-access"))
+    ));
+    let s = run.sections();
+    assert_eq!(s.text("forward"), "1");
+    let nft = s.text("nft");
+    assert!(nft.contains("masquerade") && nft.contains("10.200.0.0/24"), "{run}");
+    assert_eq!(find_route(&s.json("route"), "default")["gateway"], "10.200.0.1");
+    assert_eq!(s.text("peer"), "HTTP 200 203.0.113.1", "upstream sees the host's address: NAT\n{run}");
 }
 
 #[test]
@@ -174,9 +278,7 @@ while True:
     if src == "10.0.0.2" and data[20] == 0:
         print("echo reply from", src); break
 PY
-ip netns exec blue python3 -m http.server 8000 --bind 10.0.0.2 >/dev/null 2>&1 &
-SRV=$!
-trap 'kill $SRV 2>/dev/null || true' EXIT
+serve blue 10.0.0.2 8000
 echo @@http; wait_http red http://10.0.0.2:8000/
 echo @@connect; netscript -e 'netns_open("red").connect("10.0.0.2:8000")'
 echo @@connect-closed; netscript -e 'netns_open("red").connect("10.0.0.2:8001")'
@@ -193,7 +295,7 @@ echo @@ss; ip netns exec blue ss -Htln
     assert_eq!(link_names(&s.json("host-link")), ["lo"], "both ends left the host namespace");
     assert_eq!(s.text("ping"), "true");
     assert_eq!(s.text("ping-python"), "echo reply from 10.0.0.2");
-    assert_eq!(s.text("http"), "HTTP 200");
+    assert_eq!(s.text("http"), "HTTP 200 10.0.0.1");
     assert_eq!(s.text("connect"), "true");
     assert_eq!(s.text("connect-closed"), "false");
     assert!(s.text("ss").contains("10.0.0.2:8000"), "the server listens in blue\n{run}");
@@ -209,9 +311,7 @@ echo @@host-addr; ip -j addr
 echo @@ping; netscript -e 'netns_open("container").ping("10.200.0.1")'
 # An address only the default route leads to: on the (sandbox) host's lo.
 ip addr add 203.0.113.1/32 dev lo
-python3 -m http.server 8000 --bind 203.0.113.1 >/dev/null 2>&1 &
-SRV=$!
-trap 'kill $SRV 2>/dev/null || true' EXIT
+serve host 203.0.113.1 8000
 echo @@http; wait_http container http://203.0.113.1:8000/
 echo @@connect; netscript -e 'netns_open("container").connect("203.0.113.1:8000")'
 "#,
@@ -229,6 +329,34 @@ echo @@connect; netscript -e 'netns_open("container").connect("203.0.113.1:8000"
     assert_eq!(addrs_of(&host, "veth-host"), ["10.200.0.1/24"]);
     assert!(has_flag(find_link(&host, "veth-host"), "UP"));
     assert_eq!(s.text("ping"), "true");
-    assert_eq!(s.text("http"), "HTTP 200");
+    assert_eq!(s.text("http"), "HTTP 200 10.200.0.2");
     assert_eq!(s.text("connect"), "true");
+}
+
+#[test]
+#[ignore = "BUG: the first ping right after a lab is built is sometimes lost under load (the new veth/bridge ports are activated asynchronously by the kernel, and the lost ARP is retried only after the 1 s ping timeout), so scripts that assert an immediate ping (connect-two, host-route, build-lab) fail in a few % of runs when many run at once"]
+fn first_ping_after_setup_is_reliable_under_load() {
+    // 2 rounds of 40 concurrent runs of each script that pings right after building.
+    let mut failures = vec![];
+    for _round in 0..2 {
+        let runs: Vec<_> = ["connect-two", "host-route", "build-lab"]
+            .iter()
+            .flat_map(|name| std::iter::repeat(*name).take(40))
+            .map(|name| {
+                std::process::Command::new(BIN)
+                    .args(["--sandbox", &script_path(name)])
+                    .stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .expect("starting netscript")
+            })
+            .collect();
+        failures.extend(
+            runs.into_iter()
+                .map(|c| c.wait_with_output().unwrap())
+                .filter(|o| !o.status.success())
+                .map(|o| String::from_utf8_lossy(&o.stderr).lines().next().unwrap_or("").to_string()),
+        );
+    }
+    assert!(failures.is_empty(), "{} of 240 runs failed:\n{}", failures.len(), failures.join("\n"));
 }

@@ -3,8 +3,8 @@
 //! Safety: no test may touch the machine's own network namespace. netscript is run either
 //! with `--sandbox` (it unshares a private net + mount namespace itself), or inside
 //! [`sandbox_sh`], which wraps a shell script in
-//! `unshare --net --mount --propagation private` with a private /run/netns, /run/netscript
-//! and /sys, so the script can run `netscript` *without* `--sandbox` and then look at what
+//! `unshare --net --mount --propagation private` (and a PID namespace, so nothing it
+//! starts outlives it) with a private /run/netns, /run/netscript and /sys, so the script can run `netscript` *without* `--sandbox` and then look at what
 //! it built with `ip -j ...`, `ip netns exec ...` and `ss`.
 #![allow(dead_code)]
 
@@ -57,15 +57,47 @@ ip link set lo up
 export PATH={bin}:$PATH
 # A private scratch directory (tmpfs, vanishes with the sandbox).
 export T=/run/netscript-test; mkdir -p $T; mount -t tmpfs tmpfs $T
-# wait_http NS URL: GET URL from inside NS with python, retrying until the server is up.
+# in_ns NS CMD...: run CMD in namespace NS ("host": this sandbox's own namespace).
+in_ns() {{
+    if [ "$1" = host ]; then shift; "$@"; else n="$1"; shift; ip netns exec "$n" "$@"; fi
+}}
+# serve NS ADDR PORT: a background HTTP server in NS whose every answer is the client's
+# address. (Not `python3 -m http.server`: its reverse DNS lookup of ADDR at startup can
+# stall for seconds, or send a query, in a namespace with a default route.)
+SERVERS=""
+trap '[ -z "$SERVERS" ] || kill $SERVERS 2>/dev/null || true' EXIT
+serve() {{
+    if [ "$1" = host ]; then set -- "" "$2" "$3"; fi
+    ${{1:+ip netns exec "$1"}} python3 -c '
+import http.server, socket, socketserver, sys
+addr, port = sys.argv[1], int(sys.argv[2])
+class S(socketserver.ThreadingTCPServer):
+    allow_reuse_address = True
+    daemon_threads = True
+    address_family = socket.AF_INET6 if ":" in addr else socket.AF_INET
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = self.client_address[0].encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *args):
+        pass
+S((addr, port), H).serve_forever()
+' "$2" "$3" >/dev/null 2>&1 &
+    SERVERS="$SERVERS $!"
+}}
+# wait_http NS URL: GET URL from inside NS with python, retrying until the server is up;
+# prints `HTTP STATUS BODY`.
 wait_http() {{
-    ip netns exec "$1" python3 - "$2" <<'PY'
+    in_ns "$1" python3 - "$2" <<'PY'
 import sys, time, urllib.request
 err = None
 for _ in range(100):
     try:
         with urllib.request.urlopen(sys.argv[1], timeout=2) as r:
-            print("HTTP", r.status)
+            print("HTTP", r.status, r.read().decode())
             sys.exit(0)
     except Exception as e:
         err = e
@@ -92,12 +124,17 @@ dump_state() {{
 }
 
 /// Run `script` with `sh` inside fresh private network and mount namespaces (see the
-/// module docs). The prelude uses `set -e`, so the first failing command ends it.
+/// module docs). The prelude uses `set -e`, so the first failing command ends it. It also
+/// defines `serve NS ADDR PORT` (an HTTP server answering the client's address, killed
+/// when the script exits), `wait_http NS URL` and `dump_state`; `$T` is a scratch tmpfs.
 pub fn sandbox_sh(script: &str) -> Output {
     require_root();
     let full = format!("{}\n{script}\n", prelude());
     Command::new("unshare")
-        .args(["--net", "--mount", "--propagation", "private", "sh", "-c", &full])
+        // --pid --fork --mount-proc: a process a test leaves running (a detached one, a
+        // server after a failed assertion) dies with the sandbox's sh, which is its PID 1.
+        .args(["--net", "--mount", "--propagation", "private", "--pid", "--fork", "--mount-proc"])
+        .args(["sh", "-c", &full])
         .stdin(Stdio::null())
         .output()
         .expect("running unshare")
@@ -108,9 +145,28 @@ pub fn sh(script: &str) -> Run {
     Run::new(sandbox_sh(script), format!("sandbox_sh:\n{script}"))
 }
 
-/// [`sh`], asserting that the whole script succeeded.
+/// [`sh`], asserting that the whole script succeeded (retrying once on the known
+/// first-ping flake, see [`retry_ping_flake`]).
 pub fn sh_ok(script: &str) -> Run {
-    sh(script).success()
+    retry_ping_flake(|| sh(script)).success()
+}
+
+/// Known netscript bug (the ignored test `first_ping_after_setup_is_reliable_under_load`
+/// in tests/scripts.rs): the first ping right after a lab is built is sometimes lost under
+/// load, so the example scripts' `assert(x.ping(...))` fail in a few % of runs. Tests that
+/// are about something else run such a script again once when that is how it failed.
+pub fn retry_ping_flake(f: impl Fn() -> Run) -> Run {
+    let run = f();
+    if run.code != 0 && is_ping_flake(&run) {
+        eprintln!("known first-ping flake (see first_ping_after_setup_is_reliable_under_load); retrying once\n{run}");
+        return f();
+    }
+    run
+}
+
+fn is_ping_flake(run: &Run) -> bool {
+    let lines: Vec<&str> = run.stderr.lines().collect();
+    lines.windows(2).any(|w| w[0].contains(": error: assertion failed") && w[1].contains(".ping("))
 }
 
 /// `netscript --sandbox ARGS...`
