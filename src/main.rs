@@ -78,6 +78,16 @@ enum Cmd {
     Down { lab: String },
     /// List the labs that are up
     Ls,
+    /// Dry run: print, as a shell script of ip / nft / sysctl commands, what FILE would do
+    #[command(arg_required_else_help = true)]
+    Plan {
+        /// What `netscript down LAB` would undo, instead of a script's changes
+        #[arg(long, value_name = "LAB", conflicts_with = "file")]
+        down: Option<String>,
+        file: Option<PathBuf>,
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
     /// Draw the live topology (of one lab's namespaces, or of all)
     Graph {
         /// text (default), dot, mermaid or svg
@@ -128,6 +138,22 @@ fn main() -> ExitCode {
             return doc(name.as_deref(), cli.json);
         }
         Some(Cmd::Ls) => return ls(cli.json),
+        Some(Cmd::Plan { down, file, args }) => {
+            if cli.sandbox {
+                if let Err(c) = enter(&cli) {
+                    return c;
+                }
+            }
+            let code = match (down, file) {
+                (Some(lab), _) => run::plan_down(lab),
+                (None, Some(f)) => {
+                    let Ok(src) = read(f) else { return ExitCode::from(2) };
+                    run::plan(&f.display().to_string(), &src, args.clone())
+                }
+                (None, None) => 2,
+            };
+            return ExitCode::from(code as u8);
+        }
         Some(Cmd::Graph { format, lab }) => {
             if let Err(c) = enter(&cli) {
                 return c;

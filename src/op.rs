@@ -140,13 +140,17 @@ pub enum Op {
     NftDel { ns: Ns, rules: Vec<Rule> },
 }
 
-/// `nft ...` (or `ip netns exec NS nft ...`) with the arguments quoted as one word.
+/// `nft ...` (or `ip netns exec NS nft ...`) with the command quoted as one word.
 fn nft(ns: &Ns, args: &str) -> String {
+    nft_with(ns, "", args)
+}
+
+fn nft_with(ns: &Ns, flags: &str, args: &str) -> String {
     let prefix = match ns {
         None => String::new(),
         Some(n) => format!("ip netns exec {} ", shell_word(n)),
     };
-    format!("{prefix}nft {}", shell_word(args))
+    format!("{prefix}nft {flags}{}", shell_word(args))
 }
 
 fn tc_cmd(ns: &Ns) -> String {
@@ -347,7 +351,7 @@ impl Op {
                     };
                     let find = format!(
                         "$({} | sed -n 's/.*comment \"{pattern}\" # handle //p')",
-                        nft(ns, &format!("-a list chain {chain}")),
+                        nft_with(ns, "-a ", &format!("list chain {chain}")),
                     );
                     format!("{} {find}", nft(ns, &format!("delete rule {chain} handle")))
                 })

@@ -146,6 +146,67 @@ pub fn run(file: &str, source: &str, args: Vec<String>, opts: &RunOpts, print_re
     }
 }
 
+/// `netscript plan`: run the script against the model and print the shell script that
+/// makes the same changes; on an error print it (no plan) and return 1.
+pub fn plan(file: &str, source: &str, args: Vec<String>) -> i32 {
+    // The host as it is, read only, so the model knows what already exists.
+    let mut kernel = KernelBackend::new().ok();
+    let model = crate::backend::model::ModelBackend::of_host(kernel.as_mut().map(|k| k as &mut dyn Backend));
+    let mut session = Session::new(Box::new(model), Journal::in_memory(), false);
+    session.planning = true;
+    let ctx: Ctx = Rc::new(RefCell::new(session));
+    let (mut engine, mut scope) = engine_for(&ctx, args.clone(), Path::new(file).parent());
+    // The plan is the output; what the script prints becomes comments in it.
+    let cx = ctx.clone();
+    engine.on_print(move |text| cx.borrow_mut().note(format!("print: {text}")));
+    let Ok(ast) = compile(&engine, file, source) else {
+        return 1;
+    };
+    let result = engine
+        .eval_ast_with_scope::<Dynamic>(&mut scope, &ast)
+        .and_then(|_| ctx.borrow_mut().finish().map_err(|e| script::fail("", e)));
+    let mut s = ctx.borrow_mut();
+    match result {
+        Ok(_) => {
+            s.stop_processes();
+            let mut title = format!("netscript plan {file}");
+            for a in &args {
+                title.push(' ');
+                title.push_str(&crate::op::shell_word(a));
+            }
+            print!("{}", s.plan(&title).expect("the model writes a plan"));
+            0
+        }
+        Err(e) => {
+            report(file, source, &script::explain(&e));
+            1
+        }
+    }
+}
+
+/// `netscript plan --down LAB`: what `down` would undo, as a shell script.
+pub fn plan_down(lab: &str) -> i32 {
+    match Journal::load(lab) {
+        Ok(Some(entries)) => {
+            println!("#!/bin/sh\n# netscript plan --down {lab}\nset -e");
+            for op in crate::journal::undo_plan(&entries) {
+                for line in op.render() {
+                    println!("{line}");
+                }
+            }
+            0
+        }
+        Ok(None) => {
+            eprintln!("netscript plan --down: there is no lab named {lab:?} that is up (see netscript ls)");
+            1
+        }
+        Err(e) => {
+            eprintln!("netscript plan --down: {e}");
+            1
+        }
+    }
+}
+
 fn finish_teardown(s: &mut Session, why: &str) -> i32 {
     let errors = s.teardown();
     for e in &errors {

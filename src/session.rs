@@ -30,6 +30,8 @@ pub struct Session {
     pub trace: bool,
     /// Processes started by the script: (pid, detached).
     pub procs: Vec<(u32, bool)>,
+    /// A dry run against the model (`netscript plan`).
+    pub planning: bool,
 }
 
 impl Session {
@@ -40,7 +42,22 @@ impl Session {
             journal,
             trace,
             procs: vec![],
+            planning: false,
         }
+    }
+
+    /// Where the next changes come from, for a plan's comments.
+    pub fn locate(&mut self, at: String) {
+        self.backend.locate(at);
+    }
+
+    pub fn note(&mut self, line: String) {
+        self.backend.note(line);
+    }
+
+    /// The plan written so far, when the backend is the model.
+    pub fn plan(&self, title: &str) -> Option<String> {
+        self.backend.plan(title)
     }
 
     /// The backend, for questions about the network: anything held back is applied first.

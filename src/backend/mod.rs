@@ -2,6 +2,7 @@
 //! only to this trait; the kernel backend talks only to the kernel.
 
 pub mod kernel;
+pub mod model;
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -144,4 +145,13 @@ pub trait Backend {
     fn ping(&mut self, ns: &Ns, dst: IpAddr, count: u32, timeout_ms: u64) -> Result<PingResult>;
     fn connect(&mut self, ns: &Ns, dst: SocketAddr, timeout_ms: u64) -> Result<bool>;
     fn http_get(&mut self, ns: &Ns, url: &str) -> Result<HttpResponse>;
+
+    /// Where in the script the next changes come from (for a plan's comments).
+    fn locate(&mut self, _at: String) {}
+    /// A remark for a plan (a step that does not run there, like a probe).
+    fn note(&mut self, _line: String) {}
+    /// The plan as a shell script (the model backend only).
+    fn plan(&self, _title: &str) -> Option<String> {
+        None
+    }
 }

@@ -123,7 +123,8 @@ pub fn register(engine: &mut Engine, ctx: &Ctx) {
     });
     // ip netns attach NAME PID (the Docker symlink trick, as a bind mount)
     let cx = ctx.clone();
-    engine.register_fn("netns_attach", move |name: &str, pid: i64| -> RhaiResult<Netns> {
+    engine.register_fn("netns_attach", move |at: rhai::NativeCallContext, name: &str, pid: i64| -> RhaiResult<Netns> {
+        super::locate(&cx, &at);
         let c = call(None, "netns_attach", &[name.into(), pid.into()]);
         names::nsname(name).map_err(|e| fail(&c, e))?;
         let pid = pid_arg(&c, pid)?;

@@ -14,6 +14,7 @@ fn veth(cx: &Ctx, at: &NativeCallContext, recv: Option<&Netns>, a: &str, b: &str
         args.push(opts.clone().into());
     }
     let c = &call(recv, "veth", &args);
+    super::locate(cx, at);
     let default_ns = &recv.map(|n| n.ns.clone()).unwrap_or_default();
     let o = Opts::new(c, opts, &["a_ns", "b_ns", "mtu"])?;
     names::ifname(a).map_err(|e| fail(c, e))?;
@@ -133,21 +134,25 @@ pub fn register(engine: &mut Engine, ctx: &Ctx) {
     }
 
     let cx = ctx.clone();
-    engine.register_fn("up", move |l: &mut Link| -> RhaiResult<()> {
+    engine.register_fn("up", move |at: rhai::NativeCallContext, l: &mut Link| -> RhaiResult<()> {
+        super::locate(&cx, &at);
         set(&cx, &link_call(l, "up", &[]), Op::LinkSet { ns: l.ns.clone(), name: l.name.clone(), up: true })
     });
     let cx = ctx.clone();
-    engine.register_fn("down", move |l: &mut Link| -> RhaiResult<()> {
+    engine.register_fn("down", move |at: rhai::NativeCallContext, l: &mut Link| -> RhaiResult<()> {
+        super::locate(&cx, &at);
         set(&cx, &link_call(l, "down", &[]), Op::LinkSet { ns: l.ns.clone(), name: l.name.clone(), up: false })
     });
     let cx = ctx.clone();
-    engine.register_fn("addr", move |l: &mut Link, cidr: &str| -> RhaiResult<()> {
+    engine.register_fn("addr", move |at: rhai::NativeCallContext, l: &mut Link, cidr: &str| -> RhaiResult<()> {
+        super::locate(&cx, &at);
         let c = link_call(l, "addr", &[cidr.into()]);
         let cidr: Cidr = cidr.parse().map_err(|e| fail(&c, e))?;
         set(&cx, &c, Op::AddrAdd { ns: l.ns.clone(), dev: l.name.clone(), cidr })
     });
     let cx = ctx.clone();
-    engine.register_fn("mtu", move |l: &mut Link, mtu: i64| -> RhaiResult<()> {
+    engine.register_fn("mtu", move |at: rhai::NativeCallContext, l: &mut Link, mtu: i64| -> RhaiResult<()> {
+        super::locate(&cx, &at);
         let c = link_call(l, "mtu", &[mtu.into()]);
         if !(68..=65535).contains(&mtu) {
             return Err(fail(&c, format!("MTU {mtu} is out of range (68..=65535)")));
@@ -155,17 +160,20 @@ pub fn register(engine: &mut Engine, ctx: &Ctx) {
         set(&cx, &c, Op::LinkMtu { ns: l.ns.clone(), name: l.name.clone(), mtu: mtu as u32 })
     });
     let cx = ctx.clone();
-    engine.register_fn("master", move |l: &mut Link, br: Dynamic| -> RhaiResult<()> {
+    engine.register_fn("master", move |at: rhai::NativeCallContext, l: &mut Link, br: Dynamic| -> RhaiResult<()> {
+        super::locate(&cx, &at);
         let c = link_call(l, "master", &[br.clone()]);
         let master = to_link(&c, &l.ns, &br)?;
         set(&cx, &c, Op::LinkMaster { ns: l.ns.clone(), name: l.name.clone(), master: Some(master) })
     });
     let cx = ctx.clone();
-    engine.register_fn("nomaster", move |l: &mut Link| -> RhaiResult<()> {
+    engine.register_fn("nomaster", move |at: rhai::NativeCallContext, l: &mut Link| -> RhaiResult<()> {
+        super::locate(&cx, &at);
         set(&cx, &link_call(l, "nomaster", &[]), Op::LinkMaster { ns: l.ns.clone(), name: l.name.clone(), master: None })
     });
     let cx = ctx.clone();
-    engine.register_fn("move_to", move |l: &mut Link, to: Dynamic| -> RhaiResult<Link> {
+    engine.register_fn("move_to", move |at: rhai::NativeCallContext, l: &mut Link, to: Dynamic| -> RhaiResult<Link> {
+        super::locate(&cx, &at);
         let c = link_call(l, "move_to", &[to.clone()]);
         let to = to_ns(&c, "the namespace", &to)?;
         if to == l.ns {
@@ -175,7 +183,8 @@ pub fn register(engine: &mut Engine, ctx: &Ctx) {
         Ok(Link { ns: to, name: l.name.clone() })
     });
     let cx = ctx.clone();
-    engine.register_fn("delete", move |l: &mut Link| -> RhaiResult<()> {
+    engine.register_fn("delete", move |at: rhai::NativeCallContext, l: &mut Link| -> RhaiResult<()> {
+        super::locate(&cx, &at);
         set(&cx, &link_call(l, "delete", &[]), Op::LinkDel { ns: l.ns.clone(), name: l.name.clone() })
     });
 }

@@ -219,23 +219,47 @@ impl<'a> Opts<'a> {
     }
 }
 
+/// In a plan, tell the session where the call comes from (`file:line`).
+pub fn locate(cx: &Ctx, at: &rhai::NativeCallContext) {
+    let mut s = cx.borrow_mut();
+    if s.planning {
+        let line = at.call_position().line().unwrap_or(0);
+        s.locate(format!("{}:{line}", at.call_source().unwrap_or("-e")));
+    }
+}
+
 /// Register `name(Netns, args..)` as a method and `name(args..)` acting on `host()`.
 #[macro_export]
 macro_rules! ns_fn {
     ($engine:expr, $ctx:expr, $name:literal, |$c:ident, $ns:ident $(, $arg:ident : $ty:ty)*| -> $ret:ty $body:block) => {{
         let cx = $ctx.clone();
-        $engine.register_fn($name, move |$ns: &mut $crate::script::Netns $(, $arg: $ty)*| -> $crate::script::RhaiResult<$ret> {
+        $engine.register_fn($name, move |at: rhai::NativeCallContext, $ns: &mut $crate::script::Netns $(, $arg: $ty)*| -> $crate::script::RhaiResult<$ret> {
             let $c = &cx;
+            $crate::script::locate($c, &at);
             let $ns: $crate::script::Netns = $ns.clone();
             $body
         });
         let cx = $ctx.clone();
-        $engine.register_fn($name, move |$($arg: $ty),*| -> $crate::script::RhaiResult<$ret> {
+        $engine.register_fn($name, move |at: rhai::NativeCallContext, $($arg: $ty),*| -> $crate::script::RhaiResult<$ret> {
             let $c = &cx;
+            $crate::script::locate($c, &at);
             let $ns = $crate::script::Netns::host();
             $body
         });
     }};
+}
+
+fn check(cx: &Ctx, c: bool, msg: Option<&str>) -> RhaiResult<()> {
+    let mut s = cx.borrow_mut();
+    if s.planning {
+        s.note(format!("assert: {}", msg.unwrap_or("(condition)")));
+        return Ok(());
+    }
+    match (c, msg) {
+        (true, _) => Ok(()),
+        (false, None) => Err("assertion failed".into()),
+        (false, Some(m)) => Err(format!("assertion failed: {m}").into()),
+    }
 }
 
 pub fn build_engine(ctx: &Ctx, args: Vec<String>) -> (Engine, rhai::Scope<'static>) {
@@ -255,22 +279,17 @@ pub fn build_engine(ctx: &Ctx, args: Vec<String>) -> (Engine, rhai::Scope<'stati
     engine.register_fn("==", |a: Link, b: Link| a == b);
     engine.register_fn("!=", |a: Netns, b: Netns| a != b);
     engine.register_fn("!=", |a: Link, b: Link| a != b);
-    engine.register_fn("assert", |c: bool| -> RhaiResult<()> {
-        if c {
-            Ok(())
-        } else {
-            Err("assertion failed".into())
-        }
-    });
-    engine.register_fn("assert", |c: bool, msg: &str| -> RhaiResult<()> {
-        if c {
-            Ok(())
-        } else {
-            Err(format!("assertion failed: {msg}").into())
-        }
-    });
+    // Assertions check what really happened; a plan has nothing to check.
+    let cx = ctx.clone();
+    engine.register_fn("assert", move |c: bool| -> RhaiResult<()> { check(&cx, c, None) });
+    let cx = ctx.clone();
+    engine.register_fn("assert", move |c: bool, msg: &str| -> RhaiResult<()> { check(&cx, c, Some(msg)) });
     // In slices, so Ctrl-C and SIGTERM stop a sleeping script promptly.
-    engine.register_fn("sleep", |ms: i64| -> RhaiResult<()> {
+    let cx = ctx.clone();
+    engine.register_fn("sleep", move |ms: i64| -> RhaiResult<()> {
+        if cx.borrow().planning {
+            return Ok(());
+        }
         let end = std::time::Instant::now() + std::time::Duration::from_millis(ms.max(0) as u64);
         loop {
             if crate::signals::interrupted() {

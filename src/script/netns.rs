@@ -10,7 +10,8 @@ use crate::op::Op;
 pub fn register(engine: &mut Engine, ctx: &Ctx) {
     // ip netns add NAME (+ lo up)
     let cx = ctx.clone();
-    engine.register_fn("netns", move |name: &str| -> RhaiResult<Netns> {
+    engine.register_fn("netns", move |at: rhai::NativeCallContext, name: &str| -> RhaiResult<Netns> {
+        super::locate(&cx, &at);
         let c = call(None, "netns", &[name.into()]);
         names::nsname(name).map_err(|e| fail(&c, e))?;
         cx.borrow_mut()
@@ -44,7 +45,8 @@ pub fn register(engine: &mut Engine, ctx: &Ctx) {
 
     // ip netns del NAME
     let cx = ctx.clone();
-    engine.register_fn("netns_delete", move |ns: Dynamic| -> RhaiResult<()> {
+    engine.register_fn("netns_delete", move |at: rhai::NativeCallContext, ns: Dynamic| -> RhaiResult<()> {
+        super::locate(&cx, &at);
         let c = call(None, "netns_delete", &[ns.clone()]);
         let Some(name) = to_ns(&c, "the namespace", &ns)? else {
             return Err(fail(&c, "the host namespace cannot be deleted"));

@@ -123,13 +123,15 @@ pub fn register(engine: &mut Engine, ctx: &Ctx) {
     });
     // tc qdisc replace dev DEV root netem/tbf ... (or an nft random-drop rule)
     let cx = ctx.clone();
-    engine.register_fn("impair", move |l: &mut Link, opts: Map| -> RhaiResult<()> {
+    engine.register_fn("impair", move |at: rhai::NativeCallContext, l: &mut Link, opts: Map| -> RhaiResult<()> {
+        super::locate(&cx, &at);
         let c = format!("{l}.impair({})", super::show(&Dynamic::from(opts.clone())));
         impair(&cx, &c, l, opts)
     });
     // tc qdisc del dev DEV root
     let cx = ctx.clone();
-    engine.register_fn("unimpair", move |l: &mut Link| -> RhaiResult<()> {
+    engine.register_fn("unimpair", move |at: rhai::NativeCallContext, l: &mut Link| -> RhaiResult<()> {
+        super::locate(&cx, &at);
         let c = format!("{l}.unimpair()");
         cx.borrow_mut().check_link(&l.ns, &l.name).map_err(|e| fail(&c, e))?;
         clear(&cx, &c, l)

@@ -1,0 +1,601 @@
+//! The model backend: an in-memory picture of the network that applies the same `Op`s the
+//! kernel backend does, raising the errors the kernel would (a name taken, a link or
+//! namespace missing, a gateway not on a connected network), and writes the plan: the
+//! `ip` / `nft` / `sysctl` / `tc` commands, one per change, as a runnable shell script.
+//! Probes and commands do not run; they become comments and answer "true" / empty.
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, SocketAddr};
+
+use crate::backend::{
+    AddrInfo, Backend, Command, ExecResult, HttpResponse, LinkInfo, NeighInfo, PingResult, RouteInfo, SocketInfo,
+};
+use crate::error::{Error, Result};
+use crate::firewall::Rule;
+use crate::names::Cidr;
+use crate::op::{link_label, ns_label, shell_word, Ns, Op, Qdisc, Route};
+
+/// Pids the model makes up for the processes a plan starts; the plan's shell script
+/// keeps the real ones in variables.
+const PID_BASE: u32 = 4_000_000_000;
+
+#[derive(Clone, Debug, Default)]
+struct MLink {
+    name: String,
+    kind: String,
+    up: bool,
+    mtu: u32,
+    master: Option<String>,
+    peer: Option<(Ns, String)>,
+    addrs: Vec<Cidr>,
+    index: u32,
+    detail: Option<String>,
+    /// A root qdisc netscript set (the default one does not count).
+    qdisc: Option<Qdisc>,
+}
+
+#[derive(Clone, Debug, Default)]
+struct Space {
+    links: Vec<MLink>,
+    routes: Vec<Route>,
+    sysctls: BTreeMap<String, String>,
+    rules: Vec<Rule>,
+}
+
+impl Space {
+    fn fresh(index: &mut u32) -> Space {
+        *index += 1;
+        let lo = MLink { name: "lo".into(), kind: "loopback".into(), up: false, mtu: 65536, index: 1, ..Default::default() };
+        Space { links: vec![lo], ..Default::default() }
+    }
+
+    fn link(&mut self, ns: &Ns, name: &str) -> Result<&mut MLink> {
+        self.links.iter_mut().find(|l| l.name == name).ok_or_else(|| Error::Missing(link_label(ns, name)))
+    }
+
+    fn has(&self, name: &str) -> bool {
+        self.links.iter().any(|l| l.name == name)
+    }
+
+    /// A link goes: its addresses and the routes through it with it; ports leave it.
+    fn remove(&mut self, name: &str) -> Option<MLink> {
+        let i = self.links.iter().position(|l| l.name == name)?;
+        let l = self.links.remove(i);
+        self.routes.retain(|r| r.dev.as_deref() != Some(name));
+        for p in &mut self.links {
+            if p.master.as_deref() == Some(name) {
+                p.master = None;
+            }
+        }
+        Some(l)
+    }
+
+    fn connected(&self, ip: &IpAddr) -> bool {
+        self.links.iter().any(|l| l.addrs.iter().any(|a| a.contains(ip)))
+    }
+}
+
+pub struct ModelBackend {
+    spaces: BTreeMap<Ns, Space>,
+    lines: Vec<String>,
+    at: Option<String>,
+    printed_at: Option<String>,
+    pids: u32,
+    next_index: u32,
+    netem: bool,
+}
+
+impl ModelBackend {
+    /// A model of the host as it is now (its links, addresses and named namespaces),
+    /// read without changing anything.
+    pub fn of_host(host: Option<&mut dyn Backend>) -> ModelBackend {
+        let mut next_index = 100;
+        let mut spaces = BTreeMap::new();
+        let mut hs = Space::fresh(&mut next_index);
+        if let Some(b) = host {
+            if let Ok(links) = b.links(&None) {
+                hs.links = links
+                    .into_iter()
+                    .map(|l| MLink {
+                        name: l.name,
+                        kind: l.kind,
+                        up: l.up,
+                        mtu: l.mtu,
+                        master: l.master,
+                        addrs: l.addrs,
+                        index: l.index,
+                        ..Default::default()
+                    })
+                    .collect();
+            }
+            for n in b.netns_list().unwrap_or_default() {
+                spaces.insert(Some(n), Space::fresh(&mut next_index));
+            }
+        }
+        spaces.insert(None, hs);
+        ModelBackend { spaces, lines: vec![], at: None, printed_at: None, pids: 0, next_index, netem: kernel_has_netem() }
+    }
+
+    /// The plan: a shell script that makes the same changes.
+    pub fn script(&self, title: &str) -> String {
+        let mut s = format!("#!/bin/sh\n# {title}\nset -e\n");
+        for l in &self.lines {
+            s.push_str(l);
+            s.push('\n');
+        }
+        s
+    }
+
+    fn space(&mut self, ns: &Ns) -> Result<&mut Space> {
+        self.spaces.get_mut(ns).ok_or_else(|| Error::Missing(ns_label(ns)))
+    }
+
+    fn emit(&mut self, line: String) {
+        if self.at != self.printed_at {
+            if let Some(a) = &self.at {
+                self.lines.push(format!("# {a}"));
+            }
+            self.printed_at = self.at.clone();
+        }
+        self.lines.push(line);
+    }
+
+    fn index(&mut self) -> u32 {
+        self.next_index += 1;
+        self.next_index
+    }
+
+    fn pid_word(pid: u32) -> String {
+        if pid >= PID_BASE {
+            format!("\"$netscript_pid_{}\"", pid - PID_BASE)
+        } else {
+            pid.to_string()
+        }
+    }
+
+    fn model(&mut self, op: &Op) -> Result<()> {
+        match op {
+            Op::NetnsAdd { name } | Op::NetnsAttach { name, .. } => {
+                let ns = Some(name.clone());
+                if self.spaces.contains_key(&ns) {
+                    return Err(Error::Exists(ns_label(&ns)));
+                }
+                let mut s = Space::fresh(&mut self.next_index);
+                s.links[0].up = matches!(op, Op::NetnsAdd { .. });
+                self.spaces.insert(ns, s);
+            }
+            Op::NetnsDel { name } => {
+                let ns = Some(name.clone());
+                let gone = self.spaces.remove(&ns).ok_or_else(|| Error::Missing(ns_label(&ns)))?;
+                for l in gone.links {
+                    if let Some((pns, pname)) = l.peer {
+                        if let Some(s) = self.spaces.get_mut(&pns) {
+                            s.remove(&pname);
+                        }
+                    }
+                }
+            }
+            Op::VethAdd { a, a_ns, b, b_ns, mtu } => {
+                self.space(a_ns)?;
+                self.space(b_ns)?;
+                if self.spaces[a_ns].has(a) || self.spaces[b_ns].has(b) {
+                    return Err(Error::Exists(format!("{} or {}", link_label(a_ns, a), link_label(b_ns, b))));
+                }
+                for (ns, name, peer) in [(a_ns, a, (b_ns, b)), (b_ns, b, (a_ns, a))] {
+                    let index = self.index();
+                    let l = MLink {
+                        name: name.clone(),
+                        kind: "veth".into(),
+                        mtu: mtu.unwrap_or(1500),
+                        peer: Some((peer.0.clone(), peer.1.clone())),
+                        index,
+                        ..Default::default()
+                    };
+                    self.space(ns)?.links.push(l);
+                }
+            }
+            Op::BridgeAdd { ns, name } | Op::VxlanAdd { ns, name, .. } => {
+                let index = self.index();
+                let s = self.space(ns)?;
+                if s.has(name) {
+                    return Err(Error::Exists(link_label(ns, name)));
+                }
+                let (kind, up, mtu, detail) = match op {
+                    Op::VxlanAdd { vni, remote, group, port, dev, .. } => {
+                        if let Some(d) = dev {
+                            s.link(ns, d)?;
+                        }
+                        let peer = remote.map(|r| format!(" remote {r}")).or(group.map(|g| format!(" group {g}")));
+                        ("vxlan", false, 1450, Some(format!("vni {vni}{} port {port}", peer.unwrap_or_default())))
+                    }
+                    _ => ("bridge", true, 1500, None),
+                };
+                s.links.push(MLink { name: name.clone(), kind: kind.into(), up, mtu, index, detail, ..Default::default() });
+            }
+            Op::LinkDel { ns, name } => {
+                let s = self.space(ns)?;
+                let l = s.remove(name).ok_or_else(|| Error::Missing(link_label(ns, name)))?;
+                if let Some((pns, pname)) = l.peer {
+                    if let Some(p) = self.spaces.get_mut(&pns) {
+                        p.remove(&pname);
+                    }
+                }
+            }
+            Op::LinkSet { ns, name, up } => self.space(ns)?.link(ns, name)?.up = *up,
+            Op::LinkMtu { ns, name, mtu } => self.space(ns)?.link(ns, name)?.mtu = *mtu,
+            Op::LinkMaster { ns, name, master } => {
+                let s = self.space(ns)?;
+                s.link(ns, name)?;
+                if let Some(m) = master {
+                    let br = s.link(ns, m)?;
+                    if br.kind != "bridge" {
+                        return Err(Error::Os {
+                            what: link_label(ns, name),
+                            source: std::io::Error::from_raw_os_error(libc::EOPNOTSUPP),
+                        });
+                    }
+                }
+                s.link(ns, name)?.master = master.clone();
+            }
+            Op::LinkMove { ns, name, to } => {
+                self.space(to)?;
+                self.space(ns)?.link(ns, name)?;
+                if self.spaces[to].has(name) {
+                    return Err(Error::Exists(link_label(to, name)));
+                }
+                let mut l = self.space(ns)?.remove(name).expect("checked above");
+                // A link that changes namespace loses its addresses, state and master.
+                l.addrs.clear();
+                l.up = false;
+                l.master = None;
+                if let Some((pns, pname)) = &l.peer {
+                    if let Some(p) = self.spaces.get_mut(pns).and_then(|s| s.links.iter_mut().find(|x| &x.name == pname)) {
+                        p.peer = Some((to.clone(), name.clone()));
+                    }
+                }
+                self.space(to)?.links.push(l);
+            }
+            Op::AddrAdd { ns, dev, cidr } => {
+                let what = format!("address {cidr} on {}", link_label(ns, dev));
+                let l = self.space(ns)?.link(ns, dev)?;
+                if l.addrs.contains(cidr) {
+                    return Err(Error::Exists(what));
+                }
+                l.addrs.push(*cidr);
+            }
+            Op::AddrDel { ns, dev, cidr } => {
+                let what = format!("address {cidr} on {}", link_label(ns, dev));
+                let l = self.space(ns)?.link(ns, dev)?;
+                let i = l.addrs.iter().position(|a| a == cidr).ok_or(Error::Missing(what))?;
+                l.addrs.remove(i);
+            }
+            Op::RouteAdd { ns, route } => {
+                let dst = route.dst.map(|d| d.to_string()).unwrap_or_else(|| "default".into());
+                let what = format!("route {dst} in {}", ns_label(ns));
+                let s = self.space(ns)?;
+                if let Some(d) = &route.dev {
+                    s.link(ns, d)?;
+                }
+                if let Some(v) = route.via {
+                    if !s.connected(&v) {
+                        return Err(Error::Other(format!("{what}: gateway {v} is not on a directly connected network")));
+                    }
+                }
+                if s.routes.iter().any(|r| r.dst == route.dst && r.v6 == route.v6 && r.metric == route.metric) {
+                    return Err(Error::Exists(what));
+                }
+                s.routes.push(route.clone());
+            }
+            Op::RouteDel { ns, route } => {
+                let dst = route.dst.map(|d| d.to_string()).unwrap_or_else(|| "default".into());
+                let s = self.space(ns)?;
+                let i = s.routes.iter().position(|r| r == route);
+                let i = i.ok_or_else(|| Error::Missing(format!("route {dst} in {}", ns_label(ns))))?;
+                s.routes.remove(i);
+            }
+            Op::Sysctl { ns, key, value } => {
+                self.space(ns)?.sysctls.insert(key.clone(), value.clone());
+            }
+            Op::NftAdd { ns, rules } => self.space(ns)?.rules.extend(rules.iter().cloned()),
+            Op::NftDel { ns, rules } => {
+                let s = self.space(ns)?;
+                let before = s.rules.len();
+                s.rules.retain(|r| {
+                    !rules.iter().any(|d| if d.id.ends_with(':') { r.id.starts_with(&d.id) } else { r.id == d.id })
+                });
+                if s.rules.len() == before {
+                    return Err(Error::Missing("the rule".into()));
+                }
+            }
+            Op::QdiscSet { ns, dev, qdisc } => {
+                self.space(ns)?.link(ns, dev)?;
+                if matches!(qdisc, Qdisc::Netem { .. }) && !self.netem {
+                    return Err(Error::Unsupported(
+                        "this kernel has no netem qdisc (CONFIG_NET_SCH_NETEM), which delay and jitter need".into(),
+                    ));
+                }
+                self.space(ns)?.link(ns, dev)?.qdisc = Some(qdisc.clone());
+            }
+            Op::QdiscDel { ns, dev } => {
+                let l = self.space(ns)?.link(ns, dev)?;
+                if l.qdisc.take().is_none() {
+                    return Err(Error::Missing(format!("an impairment on {}", link_label(ns, dev))));
+                }
+            }
+            Op::ProcStarted { .. } | Op::ProcStop { .. } => {}
+        }
+        Ok(())
+    }
+}
+
+/// Whether the running kernel was built with netem (from /proc/config.gz, read only).
+fn kernel_has_netem() -> bool {
+    match std::process::Command::new("zcat").arg("/proc/config.gz").output() {
+        Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout).contains("CONFIG_NET_SCH_NETEM=y"),
+        _ => true,
+    }
+}
+
+impl Backend for ModelBackend {
+    fn apply(&mut self, op: &Op) -> Result<()> {
+        self.model(op)?;
+        match op {
+            Op::ProcStarted { ns, argv, pid, .. } => {
+                let cmd: Vec<String> = argv.iter().map(|a| shell_word(a)).collect();
+                let inside = ns.as_ref().map(|n| format!("ip netns exec {} ", shell_word(n))).unwrap_or_default();
+                self.emit(format!("{inside}{} &", cmd.join(" ")));
+                self.emit(format!("netscript_pid_{}=$!", pid - PID_BASE));
+            }
+            Op::ProcStop { pid, .. } => self.emit(format!("kill {} 2>/dev/null || true", Self::pid_word(*pid))),
+            Op::NetnsAttach { name, pid } => {
+                self.emit(format!("ip netns attach {} {}", shell_word(name), Self::pid_word(*pid)))
+            }
+            other => {
+                for line in other.render() {
+                    self.emit(line);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn restore_op(&mut self, op: &Op) -> Result<Option<Op>> {
+        Ok(match op {
+            Op::LinkSet { ns, name, .. } => {
+                let up = self.space(ns)?.link(ns, name)?.up;
+                Some(Op::LinkSet { ns: ns.clone(), name: name.clone(), up })
+            }
+            Op::LinkMtu { ns, name, .. } => {
+                let mtu = self.space(ns)?.link(ns, name)?.mtu;
+                Some(Op::LinkMtu { ns: ns.clone(), name: name.clone(), mtu })
+            }
+            Op::LinkMaster { ns, name, .. } => {
+                let master = self.space(ns)?.link(ns, name)?.master.clone();
+                Some(Op::LinkMaster { ns: ns.clone(), name: name.clone(), master })
+            }
+            Op::Sysctl { ns, key, .. } => {
+                let value = self.sysctl(ns, key)?;
+                Some(Op::Sysctl { ns: ns.clone(), key: key.clone(), value })
+            }
+            other => other.inverse(),
+        })
+    }
+
+    fn netns_exists(&mut self, name: &str) -> bool {
+        self.spaces.contains_key(&Some(name.to_string()))
+    }
+
+    fn netns_list(&mut self) -> Result<Vec<String>> {
+        Ok(self.spaces.keys().flatten().filter(|n| !n.starts_with('/')).cloned().collect())
+    }
+
+    fn netns_inode(&mut self, ns: &Ns) -> Result<u64> {
+        self.space(ns)?;
+        // A stable made-up number per namespace.
+        Ok(4026531840 + self.spaces.keys().position(|k| k == ns).unwrap_or(0) as u64)
+    }
+
+    fn link(&mut self, ns: &Ns, name: &str) -> Result<LinkInfo> {
+        let l = self.space(ns)?.link(ns, name)?.clone();
+        Ok(info(&l))
+    }
+
+    fn links(&mut self, ns: &Ns) -> Result<Vec<LinkInfo>> {
+        Ok(self.space(ns)?.links.iter().map(info).collect())
+    }
+
+    fn addrs(&mut self, ns: &Ns) -> Result<Vec<AddrInfo>> {
+        Ok(self
+            .space(ns)?
+            .links
+            .iter()
+            .flat_map(|l| l.addrs.iter().map(|a| AddrInfo { dev: l.name.clone(), addr: *a }))
+            .collect())
+    }
+
+    fn routes(&mut self, ns: &Ns) -> Result<Vec<RouteInfo>> {
+        let s = self.space(ns)?;
+        let mut out: Vec<RouteInfo> = s
+            .links
+            .iter()
+            .filter(|l| l.up)
+            .flat_map(|l| {
+                l.addrs.iter().filter(|a| !a.is_host()).map(|a| RouteInfo {
+                    dst: a.network().to_string(),
+                    dev: Some(l.name.clone()),
+                    src: Some(a.addr),
+                    scope: "link".into(),
+                    proto: "kernel".into(),
+                    v6: a.addr.is_ipv6(),
+                    ..Default::default()
+                })
+            })
+            .collect();
+        out.extend(s.routes.iter().map(|r| RouteInfo {
+            dst: r.dst.map(|d| d.to_string()).unwrap_or_else(|| "default".into()),
+            via: r.via,
+            dev: r.dev.clone(),
+            scope: if r.via.is_none() { "link".into() } else { "global".into() },
+            proto: "boot".into(),
+            metric: r.metric,
+            v6: r.v6,
+            ..Default::default()
+        }));
+        Ok(out)
+    }
+
+    fn neighbors(&mut self, ns: &Ns) -> Result<Vec<NeighInfo>> {
+        self.space(ns)?;
+        Ok(vec![])
+    }
+
+    fn sockets(&mut self, ns: &Ns) -> Result<Vec<SocketInfo>> {
+        self.space(ns)?;
+        Ok(vec![])
+    }
+
+    fn netns_of(&mut self, _pid: u32) -> Result<Ns> {
+        Ok(None)
+    }
+
+    fn sysctl(&mut self, ns: &Ns, key: &str) -> Result<String> {
+        let s = self.space(ns)?;
+        Ok(s.sysctls.get(key).cloned().unwrap_or_else(|| "0".into()))
+    }
+
+    fn rules(&mut self, ns: &Ns) -> Result<String> {
+        let s = self.space(ns)?;
+        Ok(s.rules.iter().map(|r| format!("{} {}\n", r.chain.name(), r.text())).collect())
+    }
+
+    fn settle(&mut self) {}
+
+    fn exec(&mut self, ns: &Ns, cmd: &Command) -> Result<ExecResult> {
+        self.space(ns)?;
+        let words: Vec<String> = cmd.argv().iter().map(|a| shell_word(a)).collect();
+        self.emit(format!("# exec in {}: {}", ns_label(ns), words.join(" ")));
+        Ok(ExecResult::default())
+    }
+
+    fn start(&mut self, ns: &Ns, _cmd: &Command) -> Result<u32> {
+        self.space(ns)?;
+        self.pids += 1;
+        Ok(PID_BASE + self.pids)
+    }
+
+    fn proc_start_time(&mut self, _pid: u32) -> u64 {
+        0
+    }
+
+    fn proc_running(&mut self, _pid: u32) -> bool {
+        true
+    }
+
+    fn proc_wait(&mut self, _pid: u32) -> Result<i64> {
+        Ok(0)
+    }
+
+    fn proc_kill(&mut self, pid: u32) -> Result<()> {
+        self.emit(format!("kill {} 2>/dev/null || true", Self::pid_word(pid)));
+        Ok(())
+    }
+
+    fn ping(&mut self, ns: &Ns, dst: IpAddr, count: u32, _: u64) -> Result<PingResult> {
+        self.space(ns)?;
+        self.emit(format!("# probe: ping {dst} from {}", ns_label(ns)));
+        Ok(PingResult { sent: count, received: count, rtt_ms: vec![0.0; count as usize] })
+    }
+
+    fn connect(&mut self, ns: &Ns, dst: SocketAddr, _: u64) -> Result<bool> {
+        self.space(ns)?;
+        self.emit(format!("# probe: connect to {dst} from {}", ns_label(ns)));
+        Ok(true)
+    }
+
+    fn http_get(&mut self, ns: &Ns, url: &str) -> Result<HttpResponse> {
+        self.space(ns)?;
+        self.emit(format!("# probe: GET {url} from {}", ns_label(ns)));
+        Ok(HttpResponse { status: 200, body: String::new() })
+    }
+
+    fn locate(&mut self, at: String) {
+        self.at = Some(at);
+    }
+
+    fn note(&mut self, text: String) {
+        for line in text.lines() {
+            self.emit(format!("# {line}"));
+        }
+    }
+
+    fn plan(&self, title: &str) -> Option<String> {
+        Some(self.script(title))
+    }
+}
+
+fn info(l: &MLink) -> LinkInfo {
+    LinkInfo {
+        name: l.name.clone(),
+        index: l.index,
+        kind: l.kind.clone(),
+        up: l.up,
+        mac: format!("02:00:00:00:{:02x}:{:02x}", l.index >> 8 & 0xff, l.index & 0xff),
+        mtu: l.mtu,
+        master: l.master.clone(),
+        peer: l.peer.as_ref().map(|p| p.1.clone()),
+        addrs: l.addrs.clone(),
+        peer_index: None,
+        peer_elsewhere: false,
+        detail: l.detail.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(x: &str) -> Ns {
+        Some(x.into())
+    }
+
+    fn apply(m: &mut ModelBackend, op: Op) -> Result<()> {
+        m.apply(&op)
+    }
+
+    #[test]
+    fn the_model_remembers_and_refuses_like_the_kernel() {
+        let mut m = ModelBackend::of_host(None);
+        apply(&mut m, Op::NetnsAdd { name: "red".into() }).unwrap();
+        let e = apply(&mut m, Op::NetnsAdd { name: "red".into() }).unwrap_err();
+        assert_eq!(e.to_string(), "namespace \"red\" already exists");
+        apply(&mut m, Op::VethAdd { a: "a".into(), a_ns: None, b: "b".into(), b_ns: None, mtu: None }).unwrap();
+        apply(&mut m, Op::LinkMove { ns: None, name: "a".into(), to: s("red") }).unwrap();
+        assert!(m.link(&s("red"), "a").is_ok());
+        assert_eq!(m.link(&None, "a").unwrap_err().to_string(), "link \"a\" does not exist");
+        let e = apply(&mut m, Op::LinkMove { ns: None, name: "b".into(), to: s("blue") }).unwrap_err();
+        assert_eq!(e.to_string(), "namespace \"blue\" does not exist");
+        apply(&mut m, Op::AddrAdd { ns: s("red"), dev: "a".into(), cidr: "10.0.0.1/24".parse().unwrap() }).unwrap();
+        let via = |v: &str| Route { dst: None, v6: false, via: Some(v.parse().unwrap()), dev: None, metric: None };
+        let e = apply(&mut m, Op::RouteAdd { ns: s("red"), route: via("10.9.0.1") }).unwrap_err();
+        assert!(e.to_string().contains("gateway 10.9.0.1 is not on a directly connected network"), "{e}");
+        apply(&mut m, Op::RouteAdd { ns: s("red"), route: via("10.0.0.254") }).unwrap();
+        // Deleting the namespace takes the veth's other end with it.
+        apply(&mut m, Op::NetnsDel { name: "red".into() }).unwrap();
+        assert!(m.link(&None, "b").is_err());
+        let plan = m.script("test");
+        assert!(plan.contains("ip link add a type veth peer name b\nip link set a netns red\n"), "{plan}");
+        assert!(plan.starts_with("#!/bin/sh\n# test\nset -e\n"), "{plan}");
+    }
+
+    #[test]
+    fn probes_are_comments_and_succeed() {
+        let mut m = ModelBackend::of_host(None);
+        assert!(m.connect(&None, "10.0.0.1:80".parse().unwrap(), 1000).unwrap());
+        assert_eq!(m.ping(&None, "10.0.0.1".parse().unwrap(), 2, 10).unwrap().received, 2);
+        m.locate("x.rhai:3".into());
+        m.exec(&None, &Command::Argv(vec!["ip".into(), "addr".into()])).unwrap();
+        let plan = m.script("t");
+        assert!(plan.contains("# probe: connect to 10.0.0.1:80 from the host namespace"), "{plan}");
+        assert!(plan.contains("# x.rhai:3\n# exec in the host namespace: ip addr"), "{plan}");
+    }
+}
