@@ -875,7 +875,6 @@ fn eval_prints_namespace_and_link_handles() {
 }
 
 #[test]
-#[ignore = "BUG: `netscript -e` prints a Veth or Proc result as the Rust type path `netscript::script::Veth` / `netscript::script::Proc` (script::show() lacks those types), though print()/to_string give `Veth(...)`/`Proc(PID)`"]
 fn eval_prints_veth_and_proc_handles() {
     assert_eq!(eval_ok(r#"veth("a", "b")"#), r#"Veth(Link("a") <=> Link("b"))"#);
     let out = eval_ok(r#"let p = netns("r").start(["sleep", "5"]); print(p.pid); p"#);
