@@ -5,6 +5,7 @@ mod error;
 #[cfg(debug_assertions)]
 mod fault;
 mod firewall;
+mod import;
 mod journal;
 mod lab;
 mod names;
@@ -88,6 +89,8 @@ enum Cmd {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+    /// Translate a bash lab script (ip, sysctl, iptables) into a netscript script
+    Import { file: PathBuf },
     /// Draw the live topology (of one lab's namespaces, or of all)
     Graph {
         /// text (default), dot, mermaid or svg
@@ -138,6 +141,19 @@ fn main() -> ExitCode {
             return doc(name.as_deref(), cli.json);
         }
         Some(Cmd::Ls) => return ls(cli.json),
+        Some(Cmd::Import { file }) => {
+            let Ok(src) = read(file) else { return ExitCode::from(2) };
+            return match import::translate(&file.display().to_string(), &src) {
+                Ok(out) => {
+                    print!("{out}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("netscript import: {e}");
+                    ExitCode::from(1)
+                }
+            };
+        }
         Some(Cmd::Plan { down, file, args }) => {
             if cli.sandbox {
                 if let Err(c) = enter(&cli) {

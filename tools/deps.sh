@@ -4,6 +4,8 @@ need=""
 command -v ip >/dev/null 2>&1 || need="$need iproute2"
 command -v nft >/dev/null 2>&1 || need="$need nftables"
 command -v python3 >/dev/null 2>&1 || need="$need python3"
+# iptables (the nft-based one) only for the tests that run the seed's bash scripts as they are.
+command -v iptables >/dev/null 2>&1 || need="$need iptables"
 if [ -n "$need" ]; then
     echo "installing:$need"
     apt-get update -qq
