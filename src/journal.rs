@@ -17,10 +17,10 @@ pub const RUN_DIR: &str = "/run/netscript";
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Entry {
     pub op: Op,
-    /// What restores the state from before `op` (`None`: nothing to undo, or the op
-    /// acted on something this lab created, which goes away as a whole).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub undo: Option<Op>,
+    /// What restores the state from before `op`, in order (empty: nothing to undo, or
+    /// the op acted on something this lab created, which goes away as a whole).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub undo: Vec<Op>,
 }
 
 /// A link this lab created, followed to where it is now.
@@ -176,7 +176,7 @@ pub fn undo_plan(entries: &[Entry]) -> Vec<Op> {
             // Moves of our own links are followed, not undone: the link is deleted where it is.
             _ if owned.inside_own[i] => {}
             Op::LinkMove { ns, name, .. } if owned.owns_link(ns, name) => {}
-            _ => undo.extend(e.undo.clone()),
+            _ => undo.extend(e.undo.iter().cloned()),
         }
     }
     undo
@@ -235,7 +235,7 @@ impl Journal {
     }
 
     /// Write `op` and its undo before the op is applied.
-    pub fn append(&mut self, op: &Op, undo: Option<Op>) -> Result<()> {
+    pub fn append(&mut self, op: &Op, undo: Vec<Op>) -> Result<()> {
         let entry = Entry { op: op.clone(), undo };
         if self.path.is_some() {
             let mut line = serde_json::to_string(&entry).expect("ops serialize");
@@ -314,7 +314,7 @@ mod tests {
     }
 
     fn entries(ops: Vec<(Op, Option<Op>)>) -> Vec<Entry> {
-        ops.into_iter().map(|(op, undo)| Entry { op, undo }).collect()
+        ops.into_iter().map(|(op, undo)| Entry { op, undo: undo.into_iter().collect() }).collect()
     }
 
     fn seed_container(n: &str) -> Vec<(Op, Option<Op>)> {
@@ -404,7 +404,7 @@ mod tests {
         let ops = vec![
             (Op::NetnsAdd { name: "c1".into() }, None),
             (
-                Op::ProcStarted { ns: s("c1"), pid: 42, start: 7, argv: vec!["sleep".into(), "9".into()] },
+                Op::ProcStarted { ns: s("c1"), pid: 42, start: 7, argv: vec!["sleep".into(), "9".into()], detached: true },
                 Some(Op::ProcStop { pid: 42, start: 7 }),
             ),
         ];

@@ -100,7 +100,8 @@ fn count(entries: &[Entry]) -> (usize, usize, usize, usize) {
             Op::NetnsDel { .. } => c.0 = c.0.saturating_sub(1),
             Op::VethAdd { .. } | Op::BridgeAdd { .. } => c.1 += 1,
             Op::NftAdd { rules, .. } => c.2 += rules.len(),
-            Op::ProcStarted { .. } => c.3 += 1,
+            // Processes that were not detached were stopped when their run ended.
+            Op::ProcStarted { detached: true, .. } => c.3 += 1,
             _ => {}
         }
     }

@@ -126,12 +126,7 @@ fn main() -> ExitCode {
     match &cli.command {
         Some(Cmd::Check { file }) => {
             let Ok(src) = read(file) else { return ExitCode::from(2) };
-            let engine = rhai::Engine::new_raw();
-            let f = file.display().to_string();
-            return match run::compile(&engine, &f, &src) {
-                Ok(_) => ExitCode::SUCCESS,
-                Err(()) => ExitCode::from(1),
-            };
+            return ExitCode::from(run::check(&file.display().to_string(), &src) as u8);
         }
         Some(Cmd::Doc { name, definitions }) => {
             if *definitions {

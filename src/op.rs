@@ -131,7 +131,15 @@ pub enum Op {
     /// A process the script started (journaled so `down` can stop it even after the
     /// run that started it was killed). `start` is its start time in clock ticks after
     /// boot, which tells it apart from a later process with the same pid.
-    ProcStarted { ns: Ns, pid: u32, start: u64, argv: Vec<String> },
+    ProcStarted {
+        ns: Ns,
+        pid: u32,
+        start: u64,
+        argv: Vec<String>,
+        /// Belongs to the lab (outlives the run) rather than to the run.
+        #[serde(default)]
+        detached: bool,
+    },
     /// Stop that process, if it is still the same one.
     ProcStop { pid: u32, start: u64 },
     /// Rules added to netscript's nftables table in one transaction.
@@ -230,7 +238,7 @@ impl Op {
             } => {
                 let m = mtu.map(|m| format!(" mtu {m}")).unwrap_or_default();
                 vec![format!(
-                    "ip link add {}{m}{} type veth peer name {}{m}{}",
+                    "ip link add name {}{m}{} type veth peer name {}{m}{}",
                     shell_word(a),
                     netns_clause(a_ns),
                     shell_word(b),
@@ -238,11 +246,11 @@ impl Op {
                 )]
             }
             Op::BridgeAdd { ns, name } => vec![
-                format!("{} link add {} type bridge", ip_cmd(ns), shell_word(name)),
-                format!("{} link set {} up", ip_cmd(ns), shell_word(name)),
+                format!("{} link add name {} type bridge", ip_cmd(ns), shell_word(name)),
+                format!("{} link set dev {} up", ip_cmd(ns), shell_word(name)),
             ],
             Op::VxlanAdd { ns, name, vni, remote, group, local, dev, port } => {
-                let mut s = format!("{} link add {} type vxlan id {vni}", ip_cmd(ns), shell_word(name));
+                let mut s = format!("{} link add name {} type vxlan id {vni}", ip_cmd(ns), shell_word(name));
                 if let Some(r) = remote {
                     write!(s, " remote {r}").unwrap();
                 }
@@ -266,36 +274,36 @@ impl Op {
             )],
             Op::QdiscDel { ns, dev } => vec![format!("{} qdisc del dev {} root", tc_cmd(ns), shell_word(dev))],
             Op::LinkDel { ns, name } => {
-                vec![format!("{} link del {}", ip_cmd(ns), shell_word(name))]
+                vec![format!("{} link del dev {}", ip_cmd(ns), shell_word(name))]
             }
             Op::LinkSet { ns, name, up } => vec![format!(
-                "{} link set {} {}",
+                "{} link set dev {} {}",
                 ip_cmd(ns),
                 shell_word(name),
                 if *up { "up" } else { "down" }
             )],
             Op::LinkMtu { ns, name, mtu } => vec![format!(
-                "{} link set {} mtu {mtu}",
+                "{} link set dev {} mtu {mtu}",
                 ip_cmd(ns),
                 shell_word(name)
             )],
             Op::LinkMaster { ns, name, master } => vec![match master {
                 Some(m) => format!(
-                    "{} link set {} master {}",
+                    "{} link set dev {} master {}",
                     ip_cmd(ns),
                     shell_word(name),
                     shell_word(m)
                 ),
-                None => format!("{} link set {} nomaster", ip_cmd(ns), shell_word(name)),
+                None => format!("{} link set dev {} nomaster", ip_cmd(ns), shell_word(name)),
             }],
             Op::LinkMove { ns, name, to } => vec![format!(
-                "{} link set {} netns {}",
+                "{} link set dev {} netns {}",
                 ip_cmd(ns),
                 shell_word(name),
                 match to {
-                    // `ip link set DEV netns 1` moves to the namespace of PID 1: the
-                    // closest shell spelling of "back to the host namespace".
-                    None => "1".to_string(),
+                    // The namespace of the shell running the command: where netscript
+                    // runs is its host().
+                    None => "$$".to_string(),
                     Some(t) => shell_word(t),
                 }
             )],
@@ -462,7 +470,7 @@ impl Op {
     pub fn needs_prior_state(&self) -> bool {
         matches!(
             self,
-            Op::LinkSet { .. } | Op::LinkMtu { .. } | Op::LinkMaster { .. } | Op::Sysctl { .. }
+            Op::LinkSet { .. } | Op::LinkMtu { .. } | Op::LinkMaster { .. } | Op::Sysctl { .. } | Op::LinkMove { .. }
         )
     }
 }
@@ -486,7 +494,7 @@ mod tests {
         };
         assert_eq!(
             op.render(),
-            ["ip link add veth-red mtu 1400 netns red type veth peer name veth-blue mtu 1400 netns blue"]
+            ["ip link add name veth-red mtu 1400 netns red type veth peer name veth-blue mtu 1400 netns blue"]
         );
         let op = Op::RouteAdd {
             ns: s("c1"),
@@ -531,7 +539,7 @@ mod tests {
         };
         assert_eq!(
             op.render(),
-            ["ip -n hostA link add vx0 type vxlan id 42 remote 192.0.2.2 local 192.0.2.1 dev eth0 dstport 4789"]
+            ["ip -n hostA link add name vx0 type vxlan id 42 remote 192.0.2.2 local 192.0.2.1 dev eth0 dstport 4789"]
         );
         assert_eq!(op.inverse().unwrap(), Op::LinkDel { ns: s("hostA"), name: "vx0".into() });
         let op = Op::QdiscSet { ns: None, dev: "veth0".into(), qdisc: Qdisc::Tbf { rate_kbit: 8000 } };
@@ -560,7 +568,7 @@ mod tests {
         };
         assert_eq!(
             mv.inverse().unwrap().render(),
-            ["ip -n red link set veth-red netns 1"]
+            ["ip -n red link set dev veth-red netns $$"]
         );
         assert!(Op::NetnsDel { name: "x".into() }.inverse().is_none());
         assert!(Op::Sysctl {

@@ -74,10 +74,12 @@ impl Completer for ReplHelper {
         };
         words.sort();
         words.dedup();
+        // A name inside a string is completed with its closing quote.
+        let close = if in_string && !line[pos..].starts_with('"') { "\"" } else { "" };
         let pairs = words
             .into_iter()
             .filter(|w| w.starts_with(word))
-            .map(|w| Pair { display: w.clone(), replacement: w })
+            .map(|w| Pair { display: w.clone(), replacement: format!("{w}{close}") })
             .collect();
         Ok((start, pairs))
     }
@@ -132,8 +134,13 @@ fn history_path() -> Option<PathBuf> {
     Some(base.join("netscript").join("history"))
 }
 
-/// Arrays of maps print as aligned tables; everything else as in messages.
+/// Arrays of maps print as aligned tables, a map as a table of keys and values;
+/// everything else as in messages.
 pub fn render(v: &Dynamic) -> String {
+    if let Some(m) = v.clone().try_cast::<rhai::Map>() {
+        let w = m.keys().map(|k| k.len()).max().unwrap_or(0);
+        return m.iter().map(|(k, v)| format!("{k:<w$}  {}", cell(v))).collect::<Vec<_>>().join("\n");
+    }
     if let Some(rows) = v.clone().try_cast::<rhai::Array>() {
         let maps: Vec<rhai::Map> = rows.iter().filter_map(|r| r.clone().try_cast::<rhai::Map>()).collect();
         if !maps.is_empty() && maps.len() == rows.len() {

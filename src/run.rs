@@ -184,6 +184,38 @@ pub fn plan(file: &str, source: &str, args: Vec<String>) -> i32 {
     }
 }
 
+/// `netscript check`: parse, and resolve the imports (a module's top level runs against
+/// the model, so nothing is touched). Returns the exit code.
+pub fn check(file: &str, source: &str) -> i32 {
+    let model = crate::backend::model::ModelBackend::of_host(None);
+    let mut session = Session::new(Box::new(model), Journal::in_memory(), false);
+    session.planning = true;
+    let ctx: Ctx = Rc::new(RefCell::new(session));
+    let (mut engine, scope) = engine_for(&ctx, vec![], Path::new(file).parent());
+    engine.on_print(|_| {});
+    match engine.compile_into_self_contained(&scope, source) {
+        Ok(_) => 0,
+        Err(e) => {
+            let mut ast_err = *e;
+            let mut pos = ast_err.take_position();
+            if let (true, rhai::EvalAltResult::ErrorModuleNotFound(m, _)) = (pos.is_none(), &ast_err) {
+                // Rhai does not say where: the import statement that names it.
+                let needle = format!("\"{m}\"");
+                if let Some((i, l)) = source.lines().enumerate().find(|(_, l)| l.contains("import") && l.contains(&needle)) {
+                    pos = rhai::Position::new((i + 1) as u16, (l.find("import").unwrap_or(0) + 1) as u16);
+                }
+            }
+            let msg = match &ast_err {
+                rhai::EvalAltResult::ErrorParsing(p, _) => p.to_string(),
+                rhai::EvalAltResult::ErrorModuleNotFound(m, _) => format!("import {m:?}: no module {m:?} (neither shipped with netscript nor a file {m}.rhai next to the script)"),
+                other => script::explain(other).message,
+            };
+            print_at(file, Some(source), pos, &msg);
+            1
+        }
+    }
+}
+
 /// `netscript plan --down LAB`: what `down` would undo, as a shell script.
 pub fn plan_down(lab: &str) -> i32 {
     match Journal::load(lab) {

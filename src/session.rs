@@ -136,11 +136,11 @@ impl Session {
         // Changes to what this run created need no undo of their own; for anything
         // else that is a state change, read the state it replaces first.
         let undo = if self.journal.owned.covers(&op) {
-            None
+            vec![]
         } else if op.needs_prior_state() {
             self.backend.restore_op(&op)?
         } else {
-            op.inverse()
+            op.inverse().into_iter().collect()
         };
         self.journal.append(&op, undo)?;
         match self.backend.apply(&op) {

@@ -107,12 +107,39 @@ pub struct HttpResponse {
     pub body: String,
 }
 
+/// What moving link `name` from `ns` to `to` and back loses, as the ops that restore it:
+/// the move back, then its addresses, master, up state and the routes through it.
+pub fn restore_after_move(ns: &Ns, name: &str, to: &Ns, l: &LinkInfo, routes: &[RouteInfo]) -> Vec<Op> {
+    let mut v = vec![Op::LinkMove { ns: to.clone(), name: name.into(), to: ns.clone() }];
+    for a in l.addrs.iter().filter(|a| !a.to_string().starts_with("fe80:")) {
+        v.push(Op::AddrAdd { ns: ns.clone(), dev: name.into(), cidr: *a });
+    }
+    if let Some(m) = &l.master {
+        v.push(Op::LinkMaster { ns: ns.clone(), name: name.into(), master: Some(m.clone()) });
+    }
+    if l.up {
+        v.push(Op::LinkSet { ns: ns.clone(), name: name.into(), up: true });
+    }
+    for r in routes.iter().filter(|r| r.dev.as_deref() == Some(name) && r.proto != "kernel") {
+        let dst = match r.dst.as_str() {
+            "default" => None,
+            d => match d.parse() {
+                Ok(c) => Some(c),
+                Err(_) => continue,
+            },
+        };
+        let route = crate::op::Route { dst, v6: r.v6, via: r.via, dev: Some(name.into()), metric: r.metric };
+        v.push(Op::RouteAdd { ns: ns.clone(), route });
+    }
+    v
+}
+
 pub trait Backend {
     /// Make the change. On error nothing of this op stays applied.
     fn apply(&mut self, op: &Op) -> Result<()>;
-    /// For a state change (`Op::needs_prior_state`), the op that restores the state
-    /// as it is now, read before `op` is applied.
-    fn restore_op(&mut self, op: &Op) -> Result<Option<Op>>;
+    /// For a state change (`Op::needs_prior_state`), the ops that restore the state as
+    /// it is now, read before `op` is applied.
+    fn restore_op(&mut self, op: &Op) -> Result<Vec<Op>>;
 
     fn netns_exists(&mut self, name: &str) -> bool;
     fn netns_list(&mut self) -> Result<Vec<String>>;

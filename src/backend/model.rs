@@ -178,8 +178,11 @@ impl ModelBackend {
             Op::VethAdd { a, a_ns, b, b_ns, mtu } => {
                 self.space(a_ns)?;
                 self.space(b_ns)?;
-                if self.spaces[a_ns].has(a) || self.spaces[b_ns].has(b) {
-                    return Err(Error::Exists(format!("{} or {}", link_label(a_ns, a), link_label(b_ns, b))));
+                if self.spaces[a_ns].has(a) {
+                    return Err(Error::Exists(link_label(a_ns, a)));
+                }
+                if self.spaces[b_ns].has(b) {
+                    return Err(Error::Exists(link_label(b_ns, b)));
                 }
                 for (ns, name, peer) in [(a_ns, a, (b_ns, b)), (b_ns, b, (a_ns, a))] {
                     let index = self.index();
@@ -359,25 +362,30 @@ impl Backend for ModelBackend {
         Ok(())
     }
 
-    fn restore_op(&mut self, op: &Op) -> Result<Option<Op>> {
+    fn restore_op(&mut self, op: &Op) -> Result<Vec<Op>> {
         Ok(match op {
             Op::LinkSet { ns, name, .. } => {
                 let up = self.space(ns)?.link(ns, name)?.up;
-                Some(Op::LinkSet { ns: ns.clone(), name: name.clone(), up })
+                vec![Op::LinkSet { ns: ns.clone(), name: name.clone(), up }]
             }
             Op::LinkMtu { ns, name, .. } => {
                 let mtu = self.space(ns)?.link(ns, name)?.mtu;
-                Some(Op::LinkMtu { ns: ns.clone(), name: name.clone(), mtu })
+                vec![Op::LinkMtu { ns: ns.clone(), name: name.clone(), mtu }]
             }
             Op::LinkMaster { ns, name, .. } => {
                 let master = self.space(ns)?.link(ns, name)?.master.clone();
-                Some(Op::LinkMaster { ns: ns.clone(), name: name.clone(), master })
+                vec![Op::LinkMaster { ns: ns.clone(), name: name.clone(), master }]
             }
             Op::Sysctl { ns, key, .. } => {
                 let value = self.sysctl(ns, key)?;
-                Some(Op::Sysctl { ns: ns.clone(), key: key.clone(), value })
+                vec![Op::Sysctl { ns: ns.clone(), key: key.clone(), value }]
             }
-            other => other.inverse(),
+            Op::LinkMove { ns, name, to } => {
+                let l = self.link(ns, name)?;
+                let routes = self.routes(ns)?;
+                crate::backend::restore_after_move(ns, name, to, &l, &routes)
+            }
+            other => other.inverse().into_iter().collect(),
         })
     }
 
@@ -583,7 +591,7 @@ mod tests {
         apply(&mut m, Op::NetnsDel { name: "red".into() }).unwrap();
         assert!(m.link(&None, "b").is_err());
         let plan = m.script("test");
-        assert!(plan.contains("ip link add a type veth peer name b\nip link set a netns red\n"), "{plan}");
+        assert!(plan.contains("ip link add name a type veth peer name b\nip link set dev a netns red\n"), "{plan}");
         assert!(plan.starts_with("#!/bin/sh\n# test\nset -e\n"), "{plan}");
     }
 

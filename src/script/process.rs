@@ -35,7 +35,7 @@ fn start(cx: &Ctx, c: &str, ns: &super::Netns, cmd: &Dynamic, opts: Map) -> Rhai
     let pid = s.query(|b| b.start(&ns.ns, &cmd)).map_err(|e| fail(c, e))?;
     s.procs.push((pid, detach));
     let start = s.processes().proc_start_time(pid);
-    s.apply(Op::ProcStarted { ns: ns.ns.clone(), pid, start, argv: cmd.argv() })
+    s.apply(Op::ProcStarted { ns: ns.ns.clone(), pid, start, argv: cmd.argv(), detached: detach })
         .map_err(|e| fail(c, e))?;
     Ok(Proc { pid })
 }

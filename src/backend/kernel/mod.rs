@@ -69,8 +69,16 @@ impl KernelBackend {
         })
     }
 
-    /// The namespace's entry, opened on first use.
+    /// The namespace's entry, opened on first use. A named namespace is checked to still
+    /// be what its name points at (`ip netns del` may have removed it meanwhile).
     fn space(&mut self, ns: &Ns) -> Result<&Space> {
+        if let (Some(name), Some(s)) = (ns, self.spaces.get(ns)) {
+            use std::os::unix::fs::MetadataExt;
+            let same = std::fs::metadata(netns::path(name)).ok().map(|m| m.ino()) == netns::inode(&s.file).ok();
+            if !same {
+                self.forget(ns);
+            }
+        }
         if !self.spaces.contains_key(ns) {
             let name = ns.as_deref().expect("the host namespace is always open");
             let file = netns::open(name)?;
@@ -190,14 +198,15 @@ impl KernelBackend {
                 let b_fd = if b_ns != a_ns { Some(self.ns_fd(b_ns)?) } else { None };
                 let h = self.handle(a_ns)?;
                 let msg = netlink::veth_message(a, a_fd, b, b_fd, *mtu);
-                self.rt.block_on(h.link().add(msg).execute()).map_err(|e| match netlink::errno(&e) {
-                    Some(libc::EEXIST) => Error::Exists(format!(
-                        "{} or {}",
-                        link_label(a_ns, a),
-                        link_label(b_ns, b)
-                    )),
-                    _ => nl_err(format!("veth {a:?}/{b:?}"), e),
-                })
+                match self.rt.block_on(h.link().add(msg).execute()) {
+                    Ok(()) => Ok(()),
+                    // Say which of the two names is taken.
+                    Err(e) if netlink::errno(&e) == Some(libc::EEXIST) => {
+                        let a_taken = matches!(self.rt.block_on(netlink::get_link(&h, a)), Ok(Some(_)));
+                        Err(Error::Exists(if a_taken { link_label(a_ns, a) } else { link_label(b_ns, b) }))
+                    }
+                    Err(e) => Err(nl_err(format!("veth {a:?}/{b:?}"), e)),
+                }
             }
             Op::BridgeAdd { ns, name } => {
                 let h = self.handle(ns)?;
@@ -329,25 +338,32 @@ impl Backend for KernelBackend {
         self.apply_op(op)
     }
 
-    fn restore_op(&mut self, op: &Op) -> Result<Option<Op>> {
+    fn restore_op(&mut self, op: &Op) -> Result<Vec<Op>> {
         Ok(match op {
             Op::LinkSet { ns, name, .. } => {
                 let l = self.link(ns, name)?;
-                Some(Op::LinkSet { ns: ns.clone(), name: name.clone(), up: l.up })
+                vec![Op::LinkSet { ns: ns.clone(), name: name.clone(), up: l.up }]
             }
             Op::LinkMtu { ns, name, .. } => {
                 let l = self.link(ns, name)?;
-                Some(Op::LinkMtu { ns: ns.clone(), name: name.clone(), mtu: l.mtu })
+                vec![Op::LinkMtu { ns: ns.clone(), name: name.clone(), mtu: l.mtu }]
             }
             Op::LinkMaster { ns, name, .. } => {
                 let l = self.link(ns, name)?;
-                Some(Op::LinkMaster { ns: ns.clone(), name: name.clone(), master: l.master })
+                vec![Op::LinkMaster { ns: ns.clone(), name: name.clone(), master: l.master }]
             }
             Op::Sysctl { ns, key, .. } => {
                 let value = self.sysctl(ns, key)?;
-                Some(Op::Sysctl { ns: ns.clone(), key: key.clone(), value })
+                vec![Op::Sysctl { ns: ns.clone(), key: key.clone(), value }]
             }
-            other => other.inverse(),
+            // A link that changes namespace loses its addresses, state, master and routes:
+            // moving it back must bring them back too.
+            Op::LinkMove { ns, name, to } => {
+                let l = self.link(ns, name)?;
+                let routes = self.routes(ns)?;
+                crate::backend::restore_after_move(ns, name, to, &l, &routes)
+            }
+            other => other.inverse().into_iter().collect(),
         })
     }
 

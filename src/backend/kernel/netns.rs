@@ -151,8 +151,11 @@ pub fn delete(name: &str) -> Result<()> {
     if !p.exists() {
         return Err(Error::Missing(label(name)));
     }
-    umount2(&p, MntFlags::MNT_DETACH)
-        .map_err(|e| Error::os(label(name), io::Error::from(e)))?;
+    match umount2(&p, MntFlags::MNT_DETACH) {
+        // Not mounted: a name whose creation was cut short (killed mid-way); remove it.
+        Ok(()) | Err(nix::errno::Errno::EINVAL) => {}
+        Err(e) => return Err(Error::os(label(name), io::Error::from(e))),
+    }
     fs::remove_file(&p).map_err(|e| Error::os(label(name), e))
 }
 

@@ -49,23 +49,30 @@ pub fn ping(dst: IpAddr, count: u32, timeout: Duration) -> io::Result<PingResult
             let c = checksum(&pkt);
             pkt[2..4].copy_from_slice(&c.to_be_bytes());
         }
-        let sent_at = Instant::now();
         result.sent += 1;
-        if sock.send_to(&pkt, &target).is_err() {
-            // No route, or the network is down: this echo is lost.
-            continue;
-        }
-        let deadline = sent_at + timeout;
+        // The echo is sent again every 250 ms until the timeout: a link that was set up
+        // a moment ago drops packets until the kernel has activated it (linkwatch), and
+        // that can take a while on a loaded machine.
+        let deadline = Instant::now() + timeout;
+        let mut sent_at = Instant::now();
+        let mut resend_at = sent_at;
         let mut buf = [MaybeUninit::<u8>::uninit(); 2048];
         loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
+            let now = Instant::now();
+            if now >= deadline {
                 break;
             }
-            sock.set_read_timeout(Some(left))?;
+            if now >= resend_at {
+                // No route, or the network is down: this echo is lost.
+                let _ = sock.send_to(&pkt, &target);
+                sent_at = now;
+                resend_at = now + Duration::from_millis(250);
+            }
+            let wait = deadline.min(resend_at).saturating_duration_since(Instant::now());
+            sock.set_read_timeout(Some(wait.max(Duration::from_millis(1))))?;
             let (n, from) = match sock.recv_from(&mut buf) {
                 Ok(r) => r,
-                Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => break,
+                Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => continue,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e),
             };
