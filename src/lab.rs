@@ -61,7 +61,7 @@ pub fn down(lab: &str, backend: &mut dyn Backend, trace: bool) -> Result<DownRes
         None => return Err(vec![Error::Other(format!("there is no lab named {lab:?} (see netscript ls)"))]),
     };
     let undo = undo_plan(&entries);
-    let errors = undo_ops(backend, &undo, trace);
+    let errors = undo_ops(backend, &undo, trace, Some(lab));
     if !errors.is_empty() {
         return Err(errors);
     }

@@ -1,6 +1,7 @@
 //! netscript: container-networking labs as Rhai scripts.
 
 mod backend;
+mod claims;
 mod error;
 #[cfg(debug_assertions)]
 mod fault;
@@ -277,7 +278,7 @@ fn graph(format: &str, lab: Option<&str>, json: bool) -> ExitCode {
         Err(e) => return fail(e.to_string()),
     };
     let out = match (json, format) {
-        (true, _) => serde_json::to_string_pretty(&t).expect("topology serializes"),
+        (true, _) => serde_json::to_string_pretty(&t).expect("topology serializes") + "\n",
         (_, "dot") => topology::dot(&t),
         (_, "mermaid") => topology::mermaid(&t),
         (_, "svg") => match topology::svg(&t) {

@@ -63,7 +63,9 @@ pub fn kernel_session(opts: &RunOpts) -> Result<Session, String> {
             .apply(&Op::LinkSet { ns: None, name: "lo".into(), up: true })
             .map_err(|e| e.to_string())?;
     }
-    Ok(Session::new(Box::new(backend), Journal::for_lab(&opts.lab), opts.trace))
+    let mut s = Session::new(Box::new(backend), Journal::for_lab(&opts.lab), opts.trace);
+    s.lab = Some(opts.lab.clone());
+    Ok(s)
 }
 
 pub fn engine_for(ctx: &Ctx, args: Vec<String>, dir: Option<&Path>) -> (Engine, rhai::Scope<'static>) {

@@ -32,6 +32,8 @@ pub struct Session {
     pub procs: Vec<(u32, bool)>,
     /// A dry run against the model (`netscript plan`).
     pub planning: bool,
+    /// The lab this run builds (none for a dry run), for sysctls shared with other labs.
+    pub lab: Option<String>,
 }
 
 impl Session {
@@ -43,6 +45,7 @@ impl Session {
             trace,
             procs: vec![],
             planning: false,
+            lab: None,
         }
     }
 
@@ -135,13 +138,17 @@ impl Session {
     fn apply_now(&mut self, op: Op) -> Result<()> {
         // Changes to what this run created need no undo of their own; for anything
         // else that is a state change, read the state it replaces first.
-        let undo = if self.journal.owned.covers(&op) {
+        let mut undo = if self.journal.owned.covers(&op) {
             vec![]
         } else if op.needs_prior_state() {
             self.backend.restore_op(&op)?
         } else {
             op.inverse().into_iter().collect()
         };
+        // A sysctl other labs may have changed too: restore the value from before them all.
+        if let (Some(lab), Op::Sysctl { ns, key, .. }, [Op::Sysctl { value, .. }]) = (&self.lab, &op, undo.as_mut_slice()) {
+            *value = crate::claims::claim(lab, ns, key, std::mem::take(value));
+        }
         self.journal.append(&op, undo)?;
         match self.backend.apply(&op) {
             Ok(()) => {
@@ -175,7 +182,7 @@ impl Session {
         self.pending = None;
         self.stop_processes();
         let undo = undo_plan(&self.journal.entries);
-        let errors = undo_ops(self.backend.as_mut(), &undo, self.trace);
+        let errors = undo_ops(self.backend.as_mut(), &undo, self.trace, self.lab.as_deref());
         self.journal.forget_run();
         errors
     }
@@ -189,9 +196,15 @@ impl Session {
 }
 
 /// Apply an undo plan; an object already gone is not an error.
-pub fn undo_ops(backend: &mut dyn Backend, undo: &[Op], trace: bool) -> Vec<Error> {
+pub fn undo_ops(backend: &mut dyn Backend, undo: &[Op], trace: bool, lab: Option<&str>) -> Vec<Error> {
     let mut errors = vec![];
     for op in undo {
+        // Another lab still relies on this sysctl: leave it; the last one restores it.
+        if let (Some(lab), Op::Sysctl { ns, key, .. }) = (lab, op) {
+            if !crate::claims::release(lab, ns, key) {
+                continue;
+            }
+        }
         if trace {
             for line in op.render() {
                 eprintln!("- {line}");
