@@ -204,7 +204,7 @@ pub fn check(file: &str, source: &str) -> i32 {
                 // Rhai does not say where: the import statement that names it.
                 let needle = format!("\"{m}\"");
                 if let Some((i, l)) = source.lines().enumerate().find(|(_, l)| l.contains("import") && l.contains(&needle)) {
-                    pos = rhai::Position::new((i + 1) as u16, (l.find("import").unwrap_or(0) + 1) as u16);
+                    pos = rhai::Position::new((i + 1) as u16, (l.find(&needle).unwrap_or(0) + 1) as u16);
                 }
             }
             let msg = match &ast_err {

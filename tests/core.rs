@@ -710,7 +710,6 @@ echo @@link; ip -j link"#,
 }
 
 #[test]
-#[ignore = "BUG: rolling back `move_to` of a link that existed before the run moves it back DOWN and without its addresses and routes (the kernel drops them on a namespace move and the undo does not restore them): the host is not left as it was found"]
 fn rollback_of_a_move_restores_the_links_configuration() {
     let run = sh_ok(&format!(
         r#"ip link add pre0 type veth peer name pre1
@@ -909,7 +908,6 @@ fn check_reports_a_syntax_error_with_its_position() {
 }
 
 #[test]
-#[ignore = "BUG: `netscript check` accepts a script whose `import` cannot be resolved (exit 0), while running it fails at once with `Module not found`; API.md says check parses *and resolves*"]
 fn check_resolves_imports() {
     let script = TempScript::new("import", "import \"no-such-module\" as m;\nm::f();\n");
     let run = sh(&format!("netscript check {}", q(script.path()))).fails_with(1);

@@ -170,7 +170,6 @@ fn duplicate_link() {
 }
 
 #[test]
-#[ignore = "BUG: a veth whose name clashes blames both names: `link \"veth-red\" or link \"veth-blue\" already exists` instead of naming the one that exists (API.md: `veth(\"veth-red\", \"veth-blue\"): link \"veth-red\" already exists`)"]
 fn duplicate_veth_names_the_existing_link() {
     let r = error_of(r#"veth("veth-red", "veth-blue"); veth("veth-red", "veth-blue")"#);
     assert_eq!(r.message, r#"veth("veth-red", "veth-blue"): link "veth-red" already exists"#);

@@ -597,7 +597,6 @@ echo @@uncaught; {} 2>&1 || echo "exit $?""#,
 }
 
 #[test]
-#[ignore = "BUG: a namespace that netscript has already looked at and that `ip netns del` then removes still answers .links() etc. with its old contents (netns_exists says false), instead of a clear error naming it"]
 fn inspecting_a_namespace_deleted_after_use_is_a_clear_error() {
     let run = sh_ok(&format!(
         r#"ip netns add gone
@@ -762,7 +761,6 @@ fn graph_json_has_the_namespaces() {
 }
 
 #[test]
-#[ignore = "BUG (minor): `netscript --json graph` does not end its output with a newline (the text, dot and mermaid forms do, as does `--json ls`)"]
 fn graph_json_ends_with_a_newline() {
     assert_eq!(graphs().sections().text("json-newline"), "yes");
 }

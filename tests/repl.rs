@@ -328,7 +328,6 @@ fn tab_completes_live_namespace_and_link_names() {
 }
 
 #[test]
-#[ignore = "BUG?: completing a name inside a string does not close the string: netns_open(\"re<Tab> gives netns_open(\"red, not netns_open(\"red\""]
 fn tab_completion_in_a_string_closes_the_quote() {
     let (_s, r) = repl();
     assert_eq!(r.eval(r#"let red = netns("red")"#), "");
@@ -414,7 +413,6 @@ fn arrays_of_maps_print_as_aligned_tables() {
 }
 
 #[test]
-#[ignore = "BUG: a single map prints as `#{ code: 0, stderr: \"\", stdout: \"hi\\n\" }`, not as an aligned table (issue 5: \"maps and arrays of maps as aligned tables\")"]
 fn a_map_prints_as_an_aligned_table() {
     let (_s, r) = repl();
     let out = r.eval(r#"host().exec("echo hi")"#);

@@ -334,7 +334,6 @@ echo @@connect; netscript -e 'netns_open("container").connect("203.0.113.1:8000"
 }
 
 #[test]
-#[ignore = "BUG: the first ping right after a lab is built is sometimes lost under load (the new veth/bridge ports are activated asynchronously by the kernel, and the lost ARP is retried only after the 1 s ping timeout), so scripts that assert an immediate ping (connect-two, host-route, build-lab) fail in a few % of runs when many run at once"]
 fn first_ping_after_setup_is_reliable_under_load() {
     // 2 rounds of 40 concurrent runs of each script that pings right after building.
     let mut failures = vec![];

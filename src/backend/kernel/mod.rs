@@ -40,6 +40,8 @@ pub struct KernelBackend {
     children: HashMap<u32, Child>,
     /// Host-side veth ends that go away once deleted namespaces are cleaned up.
     pending: Vec<String>,
+    /// Links set up that the kernel may not have activated yet (see `await_activation`).
+    upped: Vec<(Ns, String)>,
 }
 
 fn nl_err(what: impl Into<String>, e: rtnetlink::Error) -> Error {
@@ -66,6 +68,7 @@ impl KernelBackend {
             spaces,
             children: HashMap::new(),
             pending: vec![],
+            upped: vec![],
         })
     }
 
@@ -157,6 +160,24 @@ impl KernelBackend {
         None
     }
 
+    /// Before a probe: wait (up to 5 s) until the links set up since the last probe are
+    /// active. The end of a veth that came up first is activated by the kernel's linkwatch
+    /// a moment after its peer comes up, and drops what it sends until then; when that
+    /// is an ARP request, the next one goes out only a second later, past a probe's timeout.
+    /// On a loaded machine (rtnl contended) that moment can be long.
+    fn await_activation(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        for (ns, name) in std::mem::take(&mut self.upped) {
+            let Ok(h) = self.handle(&ns) else { continue };
+            while Instant::now() < deadline {
+                match self.rt.block_on(netlink::activated(&h, &name)) {
+                    Ok(false) => std::thread::sleep(Duration::from_millis(2)),
+                    _ => break,
+                }
+            }
+        }
+    }
+
     /// Host-side veth ends whose peer is inside `ns` (they go when `ns` goes).
     fn host_peers(&mut self, ns: &Ns) -> Result<Vec<String>> {
         let h = self.handle(ns)?;
@@ -213,7 +234,9 @@ impl KernelBackend {
                 let msg = rtnetlink::LinkBridge::new(name).build();
                 self.rt
                     .block_on(h.link().add(msg).execute())
-                    .map_err(|e| nl_err(link_label(ns, name), e))
+                    .map_err(|e| nl_err(link_label(ns, name), e))?;
+                self.upped.push((ns.clone(), name.clone()));
+                Ok(())
             }
             Op::VxlanAdd { ns, name, vni, remote, group, local, dev, port } => {
                 let dev_index = match dev {
@@ -258,7 +281,13 @@ impl KernelBackend {
                     .block_on(netlink::del(&h, name))
                     .map_err(|e| nl_err(link_label(ns, name), e))
             }
-            Op::LinkSet { ns, name, up } => self.set_link(ns, name, |b| if *up { b.up() } else { b.down() }),
+            Op::LinkSet { ns, name, up } => {
+                self.set_link(ns, name, |b| if *up { b.up() } else { b.down() })?;
+                if *up {
+                    self.upped.push((ns.clone(), name.clone()));
+                }
+                Ok(())
+            }
             Op::LinkMtu { ns, name, mtu } => self.set_link(ns, name, |b| b.mtu(*mtu)),
             Op::LinkMaster { ns, name, master } => match master {
                 Some(m) => {
@@ -555,16 +584,19 @@ impl Backend for KernelBackend {
     }
 
     fn ping(&mut self, ns: &Ns, dst: IpAddr, count: u32, timeout_ms: u64) -> Result<PingResult> {
+        self.await_activation();
         self.within(ns, move || probe::ping(dst, count, Duration::from_millis(timeout_ms)))?
             .map_err(|e| Error::os(format!("ping {dst} from {}", ns_label(ns)), e))
     }
 
     fn connect(&mut self, ns: &Ns, dst: SocketAddr, timeout_ms: u64) -> Result<bool> {
+        self.await_activation();
         self.within(ns, move || probe::connect(dst, Duration::from_millis(timeout_ms)))
     }
 
     fn http_get(&mut self, ns: &Ns, url: &str) -> Result<HttpResponse> {
         let (addr, host, path) = probe::parse_url(url).map_err(Error::Invalid)?;
+        self.await_activation();
         self.within(ns, move || probe::http_get(addr, &host, &path, Duration::from_secs(2)))?
             .map_err(|e| Error::os(format!("GET {url} from {}", ns_label(ns)), e))
     }

@@ -93,6 +93,23 @@ pub async fn get_link_by_index(h: &Handle, index: u32) -> Result<Option<LinkMess
     }
 }
 
+/// Whether the kernel has finished bringing a link up: not a link that is up and has
+/// carrier but whose operstate is still DOWN (linkwatch has not run for it yet; until it
+/// does, the link drops what it is given to send). A link without carrier (a bridge with
+/// no ports, a veth whose peer is down) is as up as it will get.
+pub async fn activated(h: &Handle, name: &str) -> Result<bool, rtnetlink::Error> {
+    use rtnetlink::packet_route::link::State;
+    Ok(match get_link(h, name).await? {
+        None => true,
+        Some(m) => {
+            let up = m.header.flags.contains(LinkFlags::Up);
+            let carrier = m.attributes.iter().any(|a| matches!(a, LinkAttribute::Carrier(1)));
+            let down = m.attributes.iter().any(|a| matches!(a, LinkAttribute::OperState(State::Down)));
+            !(up && carrier && down)
+        }
+    })
+}
+
 pub fn veth_message(a: &str, a_fd: Option<RawFd>, b: &str, b_fd: Option<RawFd>, mtu: Option<u32>) -> LinkMessage {
     let mut peer = LinkUnspec::new_with_name(b);
     if let Some(fd) = b_fd {
