@@ -2,7 +2,7 @@
 //! Rollback and `netscript down` compute the undo from it: newest first, but not a blind
 //! replay, since what lives inside a namespace that is being deleted goes with it.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fs::{self, File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -38,6 +38,9 @@ struct Made {
 pub struct Owned {
     namespaces: HashSet<String>,
     links: Vec<Made>,
+    /// Where each live end of those links is now: (namespace, name) → (index in
+    /// `links`, whether it is the link itself rather than a veth's peer).
+    ends: HashMap<(Ns, String), (usize, bool)>,
     /// For each op recorded: the index in `links` it created, if it created one.
     created: Vec<Option<usize>>,
     /// For each op recorded: whether it acted inside something this lab created.
@@ -46,18 +49,27 @@ pub struct Owned {
 
 impl Owned {
     fn find(&self, ns: &Ns, name: &str) -> Option<(usize, bool)> {
-        self.links.iter().enumerate().find_map(|(i, m)| {
-            if !m.alive {
-                return None;
-            }
-            if &m.ns == ns && m.name == name {
-                Some((i, true))
-            } else if m.peer.as_ref().is_some_and(|(pn, pname)| pn == ns && pname == name) {
-                Some((i, false))
-            } else {
-                None
-            }
-        })
+        self.ends.get(&(ns.clone(), name.to_string())).copied()
+    }
+
+    fn add(&mut self, m: Made) -> usize {
+        let i = self.links.len();
+        self.ends.insert((m.ns.clone(), m.name.clone()), (i, true));
+        if let Some(p) = &m.peer {
+            self.ends.insert(p.clone(), (i, false));
+        }
+        self.links.push(m);
+        i
+    }
+
+    /// Link `i` is gone (deleted, or with its namespace), with its veth peer.
+    fn kill(&mut self, i: usize) {
+        let m = &mut self.links[i];
+        m.alive = false;
+        self.ends.remove(&(m.ns.clone(), m.name.clone()));
+        if let Some(p) = &m.peer {
+            self.ends.remove(p);
+        }
     }
 
     pub fn owns_ns(&self, ns: &Ns) -> bool {
@@ -102,42 +114,40 @@ impl Owned {
             Op::NetnsDel { name } => {
                 self.namespaces.remove(name);
                 let gone = Some(name.clone());
-                for m in &mut self.links {
-                    if m.ns == gone || m.peer.as_ref().is_some_and(|(n, _)| *n == gone) {
-                        m.alive = false;
-                    }
+                let dead: Vec<usize> = (0..self.links.len())
+                    .filter(|&i| {
+                        let m = &self.links[i];
+                        m.alive && (m.ns == gone || m.peer.as_ref().is_some_and(|(n, _)| *n == gone))
+                    })
+                    .collect();
+                for i in dead {
+                    self.kill(i);
                 }
             }
             Op::VethAdd { a, a_ns, b, b_ns, .. } => {
-                self.links.push(Made {
+                created = Some(self.add(Made {
                     ns: a_ns.clone(),
                     name: a.clone(),
                     peer: Some((b_ns.clone(), b.clone())),
                     alive: true,
-                });
-                created = Some(self.links.len() - 1);
+                }));
             }
             Op::BridgeAdd { ns, name } | Op::VxlanAdd { ns, name, .. } => {
-                self.links.push(Made {
-                    ns: ns.clone(),
-                    name: name.clone(),
-                    peer: None,
-                    alive: true,
-                });
-                created = Some(self.links.len() - 1);
+                created = Some(self.add(Made { ns: ns.clone(), name: name.clone(), peer: None, alive: true }));
             }
             Op::LinkMove { ns, name, to } => {
-                if let Some((i, is_a)) = self.find(ns, name) {
+                if let Some((i, is_a)) = self.ends.remove(&(ns.clone(), name.clone())) {
                     if is_a {
                         self.links[i].ns = to.clone();
                     } else if let Some(p) = &mut self.links[i].peer {
                         p.0 = to.clone();
                     }
+                    self.ends.insert((to.clone(), name.clone()), (i, is_a));
                 }
             }
             Op::LinkDel { ns, name } => {
                 if let Some((i, _)) = self.find(ns, name) {
-                    self.links[i].alive = false;
+                    self.kill(i);
                 }
             }
             _ => {}

@@ -42,6 +42,9 @@ pub struct KernelBackend {
     pending: Vec<String>,
     /// Links set up that the kernel may not have activated yet (see `await_activation`).
     upped: Vec<(Ns, String)>,
+    /// Indexes of bridges links were attached to: a lab attaches many ports to one bridge.
+    /// A stale entry (the bridge was replaced behind our back) is retried with a lookup.
+    masters: HashMap<(Ns, String), u32>,
 }
 
 fn nl_err(what: impl Into<String>, e: rtnetlink::Error) -> Error {
@@ -69,6 +72,7 @@ impl KernelBackend {
             children: HashMap::new(),
             pending: vec![],
             upped: vec![],
+            masters: HashMap::new(),
         })
     }
 
@@ -192,6 +196,13 @@ impl KernelBackend {
             self.settle();
         }
         match op {
+            Op::LinkDel { ns, name } | Op::LinkMove { ns, name, .. } => {
+                self.masters.remove(&(ns.clone(), name.clone()));
+            }
+            Op::NetnsDel { name } => self.masters.retain(|(ns, _), _| ns.as_deref() != Some(name)),
+            _ => {}
+        }
+        match op {
             Op::NetnsAdd { name } => {
                 let (file, sock) = netns::create(name)?;
                 let conn = Conn::new(&self.rt, sock).map_err(|e| Error::os(format!("namespace {name:?}"), e))?;
@@ -291,8 +302,17 @@ impl KernelBackend {
             Op::LinkMtu { ns, name, mtu } => self.set_link(ns, name, |b| b.mtu(*mtu)),
             Op::LinkMaster { ns, name, master } => match master {
                 Some(m) => {
+                    let key = (ns.clone(), m.clone());
+                    if let Some(&idx) = self.masters.get(&key) {
+                        if self.set_link(ns, name, |b| b.controller(idx)).is_ok() {
+                            return Ok(());
+                        }
+                        self.masters.remove(&key);
+                    }
                     let idx = self.index(ns, m)?;
-                    self.set_link(ns, name, |b| b.controller(idx))
+                    self.set_link(ns, name, |b| b.controller(idx))?;
+                    self.masters.insert(key, idx);
+                    Ok(())
                 }
                 None => self.set_link(ns, name, |b| b.nocontroller()),
             },
