@@ -395,6 +395,25 @@ pub fn delete_batch(listing: &schema::Nftables, ids: &[&str]) -> Option<schema::
 }
 
 impl Rule {
+    /// A rule that matches everything in `chain` (narrowed by setting its fields).
+    pub fn new(chain: Chain, action: Action) -> Rule {
+        Rule {
+            chain,
+            proto: None,
+            sport: None,
+            dport: None,
+            src: None,
+            dst: None,
+            iif: None,
+            oif: None,
+            not_oif: None,
+            local_dst: false,
+            random_pct: None,
+            action,
+            id: String::new(),
+        }
+    }
+
     /// What the rule does, as a short tag: the same for identical rules, so a rule can
     /// be deleted by describing it again (`unmasquerade`, like `iptables -D`).
     pub fn spec_tag(&self) -> String {
@@ -443,21 +462,7 @@ mod tests {
     use super::*;
 
     fn rule(chain: Chain, action: Action) -> Rule {
-        Rule {
-            chain,
-            proto: None,
-            sport: None,
-            dport: None,
-            src: None,
-            dst: None,
-            iif: None,
-            oif: None,
-            not_oif: None,
-            local_dst: false,
-            random_pct: None,
-            action,
-            id: "t1".into(),
-        }
+        Rule { id: "t1".into(), ..Rule::new(chain, action) }
     }
 
     #[test]

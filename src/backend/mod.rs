@@ -139,7 +139,35 @@ pub trait Backend {
     fn apply(&mut self, op: &Op) -> Result<()>;
     /// For a state change (`Op::needs_prior_state`), the ops that restore the state as
     /// it is now, read before `op` is applied.
-    fn restore_op(&mut self, op: &Op) -> Result<Vec<Op>>;
+    fn restore_op(&mut self, op: &Op) -> Result<Vec<Op>> {
+        Ok(match op {
+            Op::LinkSet { ns, name, .. } => {
+                let l = self.link(ns, name)?;
+                vec![Op::LinkSet { ns: ns.clone(), name: name.clone(), up: l.up }]
+            }
+            Op::LinkMtu { ns, name, .. } => {
+                let l = self.link(ns, name)?;
+                vec![Op::LinkMtu { ns: ns.clone(), name: name.clone(), mtu: l.mtu }]
+            }
+            Op::LinkMaster { ns, name, .. } => {
+                let l = self.link(ns, name)?;
+                vec![Op::LinkMaster { ns: ns.clone(), name: name.clone(), master: l.master }]
+            }
+            Op::Sysctl { ns, key, .. } => {
+                let value = self.sysctl(ns, key)?;
+                vec![Op::Sysctl { ns: ns.clone(), key: key.clone(), value }]
+            }
+            // A link that changes namespace loses its addresses, state, master and routes:
+            // moving it back must bring them back too.
+            Op::LinkMove { ns, name, to } => {
+                let l = self.link(ns, name)?;
+                let routes = self.routes(ns)?;
+                restore_after_move(ns, name, to, &l, &routes)
+            }
+            other => other.inverse().into_iter().collect(),
+        })
+    }
+
 
     fn netns_exists(&mut self, name: &str) -> bool;
     fn netns_list(&mut self) -> Result<Vec<String>>;

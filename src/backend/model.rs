@@ -362,33 +362,6 @@ impl Backend for ModelBackend {
         Ok(())
     }
 
-    fn restore_op(&mut self, op: &Op) -> Result<Vec<Op>> {
-        Ok(match op {
-            Op::LinkSet { ns, name, .. } => {
-                let up = self.space(ns)?.link(ns, name)?.up;
-                vec![Op::LinkSet { ns: ns.clone(), name: name.clone(), up }]
-            }
-            Op::LinkMtu { ns, name, .. } => {
-                let mtu = self.space(ns)?.link(ns, name)?.mtu;
-                vec![Op::LinkMtu { ns: ns.clone(), name: name.clone(), mtu }]
-            }
-            Op::LinkMaster { ns, name, .. } => {
-                let master = self.space(ns)?.link(ns, name)?.master.clone();
-                vec![Op::LinkMaster { ns: ns.clone(), name: name.clone(), master }]
-            }
-            Op::Sysctl { ns, key, .. } => {
-                let value = self.sysctl(ns, key)?;
-                vec![Op::Sysctl { ns: ns.clone(), key: key.clone(), value }]
-            }
-            Op::LinkMove { ns, name, to } => {
-                let l = self.link(ns, name)?;
-                let routes = self.routes(ns)?;
-                crate::backend::restore_after_move(ns, name, to, &l, &routes)
-            }
-            other => other.inverse().into_iter().collect(),
-        })
-    }
-
     fn netns_exists(&mut self, name: &str) -> bool {
         self.spaces.contains_key(&Some(name.to_string()))
     }

@@ -8,24 +8,6 @@ use crate::names::{self, Cidr};
 use crate::ns_fn;
 use crate::op::Op;
 
-pub fn blank(chain: Chain, action: Action) -> Rule {
-    Rule {
-        chain,
-        proto: None,
-        sport: None,
-        dport: None,
-        src: None,
-        dst: None,
-        iif: None,
-        oif: None,
-        not_oif: None,
-        local_dst: false,
-        random_pct: None,
-        action,
-        id: String::new(),
-    }
-}
-
 fn add(cx: &Ctx, c: &str, ns: &Netns, rules: Vec<Rule>) -> RhaiResult<()> {
     let rules = rules.into_iter().map(Rule::tagged).collect();
     cx.borrow_mut()
@@ -50,7 +32,7 @@ fn cidr_opt(c: &str, o: &Opts, key: &str) -> RhaiResult<Option<Cidr>> {
 fn masquerade_rule(c: &str, src: &str, opts: Map) -> RhaiResult<Rule> {
     let o = Opts::new(c, opts, &["out", "not_out"])?;
     let src: Cidr = src.parse().map_err(|e| fail(c, e))?;
-    let mut r = blank(Chain::Postrouting, Action::Masquerade);
+    let mut r = Rule::new(Chain::Postrouting, Action::Masquerade);
     r.src = Some(src.network());
     r.oif = ifname_opt(c, &o, "out")?;
     r.not_oif = ifname_opt(c, &o, "not_out")?;
@@ -92,7 +74,7 @@ fn port_forward(cx: &Ctx, c: &str, ns: &Netns, port: i64, target: &str, opts: Ma
     let rules = [Chain::Prerouting, Chain::OutputNat]
         .into_iter()
         .map(|chain| {
-            let mut r = blank(chain, Action::Dnat(to));
+            let mut r = Rule::new(chain, Action::Dnat(to));
             r.local_dst = true;
             r.proto = Some(proto);
             r.dport = Some(port as u16);
@@ -109,7 +91,7 @@ fn filter(cx: &Ctx, c: &str, ns: &Netns, action: Action, opts: Map) -> RhaiResul
         Some(s) => Chain::parse(&s)
             .ok_or_else(|| fail(c, format!("chain {s:?} is not \"input\", \"forward\" or \"output\"")))?,
     };
-    let mut r = blank(chain, action);
+    let mut r = Rule::new(chain, action);
     r.proto = o
         .str("proto")?
         .map(|p| Proto::parse(&p).ok_or_else(|| fail(c, format!("proto {p:?} is not \"tcp\", \"udp\", \"icmp\" or \"icmpv6\""))))

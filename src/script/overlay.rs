@@ -42,7 +42,7 @@ fn vxlan(cx: &Ctx, c: &str, default_ns: &Ns, name: &str, opts: Map) -> RhaiResul
 
 /// The tag of the loss rules of one link, so `unimpair` finds them all.
 fn loss_rule(dev: &str, pct: u8) -> Rule {
-    let mut r = super::firewall::blank(Chain::Impair, Action::Drop);
+    let mut r = Rule::new(Chain::Impair, Action::Drop);
     r.oif = Some(dev.into());
     // All of them is a plain drop (numgen's range ends at 99).
     r.random_pct = (pct < 100).then_some(pct);

@@ -6,7 +6,6 @@ use std::fs;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use futures::TryStreamExt;
-use rtnetlink::packet_route::address::AddressAttribute;
 use rtnetlink::packet_route::link::{LinkAttribute, LinkFlags, LinkMessage};
 use rtnetlink::packet_route::neighbour::{NeighbourAddress, NeighbourAttribute, NeighbourState};
 use rtnetlink::packet_route::route::{RouteAddress, RouteAttribute, RouteHeader, RouteScope};
@@ -65,19 +64,7 @@ async fn addrs_raw(h: &Handle) -> Result<Vec<(u32, Cidr)>, rtnetlink::Error> {
     let mut out = vec![];
     let mut s = h.address().get().execute();
     while let Some(a) = s.try_next().await? {
-        let local = a.attributes.iter().find_map(|x| match x {
-            AddressAttribute::Local(ip) => Some(*ip),
-            _ => None,
-        });
-        let addr = local.or_else(|| {
-            a.attributes.iter().find_map(|x| match x {
-                AddressAttribute::Address(ip) => Some(*ip),
-                _ => None,
-            })
-        });
-        if let Some(ip) = addr {
-            out.push((a.header.index, Cidr { addr: ip, prefix: a.header.prefix_len }));
-        }
+        out.extend(super::netlink::address_of(&a).map(|c| (a.header.index, c)));
     }
     Ok(out)
 }

@@ -271,6 +271,19 @@ pub fn name_of(m: &LinkMessage) -> String {
         .unwrap_or_default()
 }
 
+/// The address of an address message, as `ip addr` shows it (IFA_LOCAL, or IFA_ADDRESS
+/// where there is no local one, as for IPv6).
+pub fn address_of(a: &rtnetlink::packet_route::address::AddressMessage) -> Option<Cidr> {
+    let find = |local: bool| {
+        a.attributes.iter().find_map(|x| match x {
+            AddressAttribute::Local(ip) if local => Some(*ip),
+            AddressAttribute::Address(ip) if !local => Some(*ip),
+            _ => None,
+        })
+    };
+    find(true).or_else(|| find(false)).map(|ip| Cidr { addr: ip, prefix: a.header.prefix_len })
+}
+
 /// Turn a link message into what `ip link` shows. `resolve` names a link by index
 /// in the same namespace (for the master and a same-namespace veth peer).
 pub async fn link_info(h: &Handle, m: &LinkMessage) -> Result<LinkInfo, rtnetlink::Error> {
@@ -305,19 +318,7 @@ pub async fn link_info(h: &Handle, m: &LinkMessage) -> Result<LinkInfo, rtnetlin
     }
     let mut addrs = h.address().get().set_link_index_filter(m.header.index).execute();
     while let Some(a) = addrs.try_next().await? {
-        let addr = a.attributes.iter().find_map(|x| match x {
-            AddressAttribute::Local(ip) => Some(*ip),
-            _ => None,
-        });
-        let addr = addr.or_else(|| {
-            a.attributes.iter().find_map(|x| match x {
-                AddressAttribute::Address(ip) => Some(*ip),
-                _ => None,
-            })
-        });
-        if let Some(ip) = addr {
-            info.addrs.push(Cidr { addr: ip, prefix: a.header.prefix_len });
-        }
+        info.addrs.extend(address_of(&a));
     }
     Ok(info)
 }

@@ -81,8 +81,8 @@ fn prepare_dir() -> io::Result<()> {
     result
 }
 
-/// Create the named namespace. Returns its file and a netlink socket opened inside it.
-pub fn create(name: &str) -> Result<(File, OwnedFd)> {
+/// Take the name: the empty file a namespace will be bind-mounted on.
+fn claim(name: &str) -> Result<PathBuf> {
     prepare_dir().map_err(|e| Error::os(format!("preparing {NETNS_DIR}"), e))?;
     let p = path(name);
     OpenOptions::new()
@@ -90,6 +90,12 @@ pub fn create(name: &str) -> Result<(File, OwnedFd)> {
         .create_new(true)
         .open(&p)
         .map_err(|e| Error::os(label(name), e))?;
+    Ok(p)
+}
+
+/// Create the named namespace. Returns its file and a netlink socket opened inside it.
+pub fn create(name: &str) -> Result<(File, OwnedFd)> {
+    let p = claim(name)?;
     let made = std::thread::scope(|s| {
         s.spawn(|| -> io::Result<(File, OwnedFd)> {
             unshare(CloneFlags::CLONE_NEWNET)?;
@@ -110,13 +116,7 @@ pub fn create(name: &str) -> Result<(File, OwnedFd)> {
 
 /// `ip netns attach NAME PID`: bind the namespace of a running process to a name.
 pub fn attach(name: &str, pid: u32) -> Result<()> {
-    prepare_dir().map_err(|e| Error::os(format!("preparing {NETNS_DIR}"), e))?;
-    let p = path(name);
-    OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&p)
-        .map_err(|e| Error::os(label(name), e))?;
+    let p = claim(name)?;
     let source = format!("/proc/{pid}/ns/net");
     mount(Some(source.as_str()), &p, None::<&str>, MsFlags::MS_BIND, None::<&str>).map_err(|e| {
         let _ = fs::remove_file(&p);
