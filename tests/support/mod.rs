@@ -1,0 +1,321 @@
+//! Helpers for tests/lab.rs and tests/journal.rs.
+//!
+//! Safety: no test touches the machine's own network namespace. netscript runs either with
+//! `--sandbox` ([`sandboxed`]), or inside [`sh`], which wraps a shell script in
+//! `unshare --net --mount --propagation private` with a private /run/netns, /run/netscript,
+//! /sys and scratch directory `$T`. Inside, `netscript` (on PATH, no `--sandbox`) builds in
+//! that private namespace and the script inspects the result with `ip -j`, `nft -j` and
+//! `sysctl`. Everything vanishes when the shell exits.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+/// The netscript binary cargo built for these tests (a debug build: it honours
+/// `NETSCRIPT_FAIL_AT`).
+pub const BIN: &str = env!("CARGO_BIN_EXE_netscript");
+
+pub fn bin_dir() -> PathBuf {
+    Path::new(BIN).parent().expect("the binary has a directory").to_path_buf()
+}
+
+/// `scripts/NAME.rhai`, absolute.
+pub fn script(name: &str) -> String {
+    format!("{}/scripts/{name}.rhai", env!("CARGO_MANIFEST_DIR"))
+}
+
+/// One shell word.
+pub fn q(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+/// Shell functions available to every [`sh`] script:
+///
+/// - `snap`: the state the lifecycle tests compare: `ip netns list`, `ip -j link` without
+///   volatile fields (ifindex, stats), `ip -j addr`, `ip -j route` (v4 and v6),
+///   `nft -j list ruleset`, both forwarding sysctls, and the journals in /run/netscript.
+/// - `alive PID`: true when PID exists and is not a zombie.
+/// - `wait_for FILE TEXT`: wait (up to 20 s) until FILE contains TEXT.
+/// - `fetch NS URL [TIMEOUT]`: HTTP GET from inside NS with python (no netscript involved);
+///   prints `STATUS BODY`, or `FAIL reason` and returns 1.
+/// - `tcp NS IP PORT`: a TCP connection from inside NS within 1 s; prints `open`/`closed`.
+/// - `inns NS CMD...`: CMD inside NS (`host`: where the shell is).
+/// - `serve NS PORT TEXT`: a python HTTP server in NS on PORT answering TEXT (`{peer}` is
+///   the client's address); logs requests to $T/serve-NS-PORT.log; waits until it listens.
+///   Its pid joins `$PIDS`: every pid there is killed when the shell exits.
+const FUNCTIONS: &str = r##"
+NORM_LINK='import json,sys
+d=json.load(sys.stdin)
+for l in d:
+    for k in ("ifindex","stats","stats64","link_index","link_netnsid"):
+        l.pop(k,None)
+print(json.dumps(d,sort_keys=True))'
+NORM_ADDR='import json,sys
+d=json.load(sys.stdin)
+for l in d:
+    for k in ("ifindex","link_index","link_netnsid"):
+        l.pop(k,None)
+print(json.dumps(d,sort_keys=True))'
+snap() {
+    echo "# netns"; ip netns list
+    echo "# link"; ip -j link | python3 -c "$NORM_LINK"
+    echo "# addr"; ip -j addr | python3 -c "$NORM_ADDR"
+    echo "# route"; ip -j route; ip -6 -j route
+    echo "# nft"; nft -j list ruleset
+    echo "# sysctl"; sysctl -n net.ipv4.ip_forward net.ipv6.conf.all.forwarding
+    echo "# journals"; ls /run/netscript/ | grep '\.journal$' || true
+}
+alive() {
+    st=$(sed 's/.*) //' /proc/$1/stat 2>/dev/null | cut -d' ' -f1)
+    [ -n "$st" ] && [ "$st" != Z ]
+}
+wait_for() {
+    i=0
+    while ! grep -q -- "$2" "$1" 2>/dev/null; do
+        i=$((i+1)); [ $i -lt 400 ] || { echo "timed out waiting for '$2' in $1" >&2; cat "$1" >&2; return 1; }
+        sleep 0.05
+    done
+}
+inns() {
+    if [ "$1" = host ]; then shift; "$@"; else n=$1; shift; ip netns exec "$n" "$@"; fi
+}
+fetch() {
+    inns "$1" python3 - "$2" "${3:-3}" <<'PY'
+import sys, urllib.request
+try:
+    with urllib.request.urlopen(sys.argv[1], timeout=float(sys.argv[2])) as r:
+        print(r.status, r.read().decode())
+except Exception as e:
+    print("FAIL", e)
+    sys.exit(1)
+PY
+}
+tcp() {
+    inns "$1" python3 - "$2" "$3" <<'PY'
+import socket, sys
+try:
+    socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=1).close()
+    print("open")
+except OSError:
+    print("closed")
+PY
+}
+SERVE_PY='
+import http.server, sys
+port, text = int(sys.argv[1]), sys.argv[2]
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = text.replace("{peer}", self.client_address[0]).encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, fmt, *args):
+        sys.stderr.write("peer=%s %s\n" % (self.client_address[0], fmt % args))
+        sys.stderr.flush()
+http.server.ThreadingHTTPServer(("", port), H).serve_forever()
+'
+serve() {
+    if [ "$1" = host ]; then
+        python3 -c "$SERVE_PY" "$2" "$3" 2>>$T/serve-$1-$2.log &
+    else
+        ip netns exec "$1" python3 -c "$SERVE_PY" "$2" "$3" 2>>$T/serve-$1-$2.log &
+    fi
+    PIDS="$PIDS $!"
+    i=0
+    until inns "$1" ss -Htln "sport = :$2" | grep -q .; do
+        i=$((i+1)); [ $i -lt 200 ] || { echo "server in $1 on $2 did not start" >&2; return 1; }
+        sleep 0.05
+    done
+}
+PIDS=""
+trap 'for p in $PIDS; do kill $p 2>/dev/null || true; done' EXIT
+"##;
+
+fn prelude() -> String {
+    let host_ns = std::fs::read_link("/proc/self/ns/net").expect("reading /proc/self/ns/net");
+    format!(
+        r#"set -e
+[ "$(readlink /proc/self/ns/net)" != {host} ] || {{ echo "not in a private network namespace" >&2; exit 99; }}
+mount -t tmpfs tmpfs /run/netns 2>/dev/null || {{ mkdir -p /run/netns; mount -t tmpfs tmpfs /run/netns; }}
+mkdir -p /run/netscript; mount -t tmpfs tmpfs /run/netscript
+mount -t sysfs sysfs /sys
+ip link set lo up
+export PATH={bin}:$PATH
+export T=/run/netscript-labtest; mkdir -p $T; mount -t tmpfs tmpfs $T
+{FUNCTIONS}
+"#,
+        host = q(&host_ns.display().to_string()),
+        bin = q(&bin_dir().display().to_string()),
+    )
+}
+
+fn require_root() {
+    // SAFETY: no preconditions.
+    assert_eq!(unsafe { libc::geteuid() }, 0, "these tests need root (unshare --net --mount)");
+}
+
+/// Run `script` with `sh` inside fresh private network and mount namespaces (see the
+/// module docs). `set -e` is on.
+pub fn sh(script: &str) -> Run {
+    require_root();
+    let full = format!("{}\n{script}\n", prelude());
+    let out = Command::new("unshare")
+        .args(["--net", "--mount", "--propagation", "private", "sh", "-c", &full])
+        .env_remove("NETSCRIPT_FAIL_AT")
+        .stdin(Stdio::null())
+        .output()
+        .expect("running unshare");
+    Run::new(out, format!("sandboxed sh:\n{script}"))
+}
+
+/// [`sh`], asserting success.
+pub fn sh_ok(script: &str) -> Run {
+    sh(script).ok()
+}
+
+/// `netscript --sandbox ARGS...`
+pub fn sandboxed(args: &[&str]) -> Run {
+    let out = Command::new(BIN)
+        .arg("--sandbox")
+        .args(args)
+        .env_remove("NETSCRIPT_FAIL_AT")
+        .stdin(Stdio::null())
+        .output()
+        .expect("running netscript");
+    Run::new(out, format!("netscript --sandbox {}", args.iter().map(|a| q(a)).collect::<Vec<_>>().join(" ")))
+}
+
+/// What a command did.
+pub struct Run {
+    pub what: String,
+    /// Exit code; -1 when killed by a signal.
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn new(out: Output, what: String) -> Run {
+        Run {
+            what,
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    #[track_caller]
+    pub fn ok(self) -> Run {
+        assert_eq!(self.code, 0, "expected success\n{self}");
+        self
+    }
+
+    #[track_caller]
+    pub fn exits(self, code: i32) -> Run {
+        assert_eq!(self.code, code, "expected exit code {code}\n{self}");
+        self
+    }
+
+    /// stdout split at marker lines `@@KEY` (text before the first marker is under "").
+    pub fn sections(&self) -> Sections {
+        let mut map = BTreeMap::new();
+        let mut key = String::new();
+        let mut cur = String::new();
+        for line in self.stdout.lines() {
+            if let Some(k) = line.strip_prefix("@@") {
+                map.insert(std::mem::take(&mut key), std::mem::take(&mut cur));
+                key = k.trim().to_string();
+            } else {
+                cur.push_str(line);
+                cur.push('\n');
+            }
+        }
+        map.insert(key, cur);
+        Sections { map, run: self.to_string() }
+    }
+}
+
+impl fmt::Display for Run {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "--- command: {}\n--- exit code: {}\n--- stdout:\n{}\n--- stderr:\n{}",
+            self.what, self.code, self.stdout, self.stderr
+        )
+    }
+}
+
+pub struct Sections {
+    pub map: BTreeMap<String, String>,
+    run: String,
+}
+
+impl Sections {
+    /// The text of section `key`, trimmed.
+    #[track_caller]
+    pub fn text(&self, key: &str) -> &str {
+        match self.map.get(key) {
+            Some(t) => t.trim(),
+            None => panic!("no section @@{key} in the output\n{}", self.run),
+        }
+    }
+
+    /// Section `key` as JSON.
+    #[track_caller]
+    pub fn json(&self, key: &str) -> serde_json::Value {
+        let t = self.text(key);
+        serde_json::from_str(t).unwrap_or_else(|e| panic!("section @@{key} is not JSON ({e}): {t}\n{}", self.run))
+    }
+
+    /// The lines of section `key`, sorted.
+    pub fn lines(&self, key: &str) -> Vec<String> {
+        let mut v: Vec<String> = self.text(key).lines().map(|l| l.trim().to_string()).filter(|l| !l.is_empty()).collect();
+        v.sort();
+        v
+    }
+
+    pub fn context(&self) -> &str {
+        &self.run
+    }
+}
+
+/// The names in `ip netns list` output (without the `(id: N)` suffix), sorted.
+pub fn netns_names(text: &str) -> Vec<String> {
+    let mut v: Vec<String> = text
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .map(str::to_string)
+        .collect();
+    v.sort();
+    v
+}
+
+/// The interface names in `ip -j link` output, sorted.
+pub fn link_names(links: &serde_json::Value) -> Vec<String> {
+    let mut v: Vec<String> = links
+        .as_array()
+        .expect("ip -j link is an array")
+        .iter()
+        .filter_map(|l| l["ifname"].as_str().map(str::to_string))
+        .collect();
+    v.sort();
+    v
+}
+
+/// The objects of one kind (`table`, `chain`, `rule`) in `nft -j list ruleset` output.
+pub fn nft_objects<'a>(ruleset: &'a serde_json::Value, kind: &str) -> Vec<&'a serde_json::Value> {
+    ruleset["nftables"]
+        .as_array()
+        .expect("nft -j output has an nftables array")
+        .iter()
+        .filter_map(|o| o.get(kind))
+        .collect()
+}
+
+/// Whether `nft -j list ruleset` output holds no tables at all.
+pub fn nft_empty(ruleset: &serde_json::Value) -> bool {
+    nft_objects(ruleset, "table").is_empty()
+}
