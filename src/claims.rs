@@ -1,7 +1,8 @@
-//! Sysctls are shared by the labs on a host: two labs that both turn on
-//! `net.ipv4.ip_forward` must not turn it off under each other, and the last one down
-//! must put back the value from before the first one up. Each change to a sysctl that a
-//! lab does not own is a claim, kept in /run/netscript/sysctl-claims.json under a lock.
+//! Sysctls are shared by the labs on a host. Changes to one sysctl by several labs form
+//! a stack, kept in /run/netscript/sysctl-claims.json under a lock: undoing the newest
+//! change restores the value from before it; undoing an older one, while newer ones are
+//! still in force, changes nothing now and hands its "before" value on to the next
+//! change, so whoever is undone last puts back the value from before them all.
 
 use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
@@ -12,17 +13,16 @@ use serde::{Deserialize, Serialize};
 use crate::journal::RUN_DIR;
 use crate::op::Ns;
 
-#[derive(Default, Serialize, Deserialize)]
-struct Claim {
-    /// The value before the first claim.
-    original: String,
-    /// One entry per change still in force (a lab may appear more than once).
-    holders: Vec<String>,
+#[derive(Serialize, Deserialize)]
+struct Change {
+    lab: String,
+    /// The value before this change.
+    before: String,
 }
 
 struct Claims {
     _lock: File,
-    map: BTreeMap<String, Claim>,
+    map: BTreeMap<String, Vec<Change>>,
 }
 
 fn key(ns: &Ns, sysctl: &str) -> String {
@@ -36,42 +36,67 @@ fn path() -> String {
 impl Claims {
     fn open() -> Option<Claims> {
         fs::create_dir_all(RUN_DIR).ok()?;
-        let lock = OpenOptions::new().create(true).truncate(false).write(true).open(format!("{RUN_DIR}/sysctl-claims.lock")).ok()?;
+        let lock = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(format!("{RUN_DIR}/sysctl-claims.lock"))
+            .ok()?;
         // SAFETY: flock on an fd we own; released when the file is closed.
         unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) };
         let map = fs::read_to_string(path()).ok().and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_default();
         Some(Claims { _lock: lock, map })
     }
 
-    fn save(&self) {
-        let _ = fs::write(path(), serde_json::to_string(&self.map).expect("claims serialize"));
+    fn save(&mut self) {
+        self.map.retain(|_, v| !v.is_empty());
+        let _ = fs::write(path(), serde_json::to_string(&self.map).expect("claims serialize") + "\n");
     }
 }
 
-/// Lab `lab` is about to change `sysctl` in `ns`, which now holds `current`: the value its
-/// undo must restore (the one from before any lab's claim).
-pub fn claim(lab: &str, ns: &Ns, sysctl: &str, current: String) -> String {
-    let Some(mut c) = Claims::open() else { return current };
-    let entry = c.map.entry(key(ns, sysctl)).or_insert_with(|| Claim { original: current, holders: vec![] });
-    entry.holders.push(lab.to_string());
-    let original = entry.original.clone();
-    c.save();
-    original
+/// Lab `lab` is about to change `sysctl` in `ns`, which holds `before` now.
+pub fn claim(lab: &str, ns: &Ns, sysctl: &str, before: String) {
+    if let Some(mut c) = Claims::open() {
+        c.map.entry(key(ns, sysctl)).or_default().push(Change { lab: lab.into(), before });
+        c.save();
+    }
 }
 
-/// Lab `lab` undoes one change of `sysctl` in `ns`: whether to restore the value now
-/// (false while other changes are still in force).
-pub fn release(lab: &str, ns: &Ns, sysctl: &str) -> bool {
-    let Some(mut c) = Claims::open() else { return true };
-    let k = key(ns, sysctl);
-    let Some(entry) = c.map.get_mut(&k) else { return true };
-    if let Some(i) = entry.holders.iter().position(|h| h == lab) {
-        entry.holders.remove(i);
+/// The change just claimed did not happen after all.
+pub fn withdraw(lab: &str, ns: &Ns, sysctl: &str) {
+    if let Some(mut c) = Claims::open() {
+        if let Some(v) = c.map.get_mut(&key(ns, sysctl)) {
+            if let Some(i) = v.iter().rposition(|ch| ch.lab == lab) {
+                v.remove(i);
+            }
+        }
+        c.save();
     }
-    let last = entry.holders.is_empty();
-    if last {
-        c.map.remove(&k);
-    }
+}
+
+/// What undoing lab `lab`'s latest change of `sysctl` in `ns` should do.
+pub enum Undo {
+    /// Put this value back.
+    Restore(String),
+    /// Leave the sysctl as it is: a newer change of another lab is in force.
+    Keep,
+    /// No claim is known: restore what the journal says.
+    Unknown,
+}
+
+pub fn release(lab: &str, ns: &Ns, sysctl: &str) -> Undo {
+    let Some(mut c) = Claims::open() else { return Undo::Unknown };
+    let Some(v) = c.map.get_mut(&key(ns, sysctl)) else { return Undo::Unknown };
+    let Some(i) = v.iter().rposition(|ch| ch.lab == lab) else { return Undo::Unknown };
+    let gone = v.remove(i);
+    let undo = match v.get_mut(i) {
+        // The next change now starts from what this one found.
+        Some(next) => {
+            next.before = gone.before;
+            Undo::Keep
+        }
+        None => Undo::Restore(gone.before),
+    };
     c.save();
-    last
+    undo
 }

@@ -83,6 +83,17 @@ pub fn namespaces(entries: &[Entry]) -> Vec<String> {
     out
 }
 
+/// A lab whose journal holds nothing to undo (a run that only deleted things, like
+/// cleanup.rhai) is no lab: drop its journal.
+pub fn drop_if_empty(lab: &str) {
+    if let Ok(Some(entries)) = Journal::load(lab) {
+        if undo_plan(&entries).is_empty() {
+            let _ = fs::remove_file(Journal::path_for(lab));
+            mark_down(lab);
+        }
+    }
+}
+
 pub struct LabInfo {
     pub name: String,
     pub namespaces: usize,
@@ -92,16 +103,15 @@ pub struct LabInfo {
     pub age_secs: u64,
 }
 
-fn count(entries: &[Entry]) -> (usize, usize, usize, usize) {
-    let mut c = (0usize, 0usize, 0usize, 0usize);
+/// Links, rules and detached processes a lab's runs made.
+fn count(entries: &[Entry]) -> (usize, usize, usize) {
+    let mut c = (0usize, 0usize, 0usize);
     for e in entries {
         match &e.op {
-            Op::NetnsAdd { .. } => c.0 += 1,
-            Op::NetnsDel { .. } => c.0 = c.0.saturating_sub(1),
-            Op::VethAdd { .. } | Op::BridgeAdd { .. } => c.1 += 1,
-            Op::NftAdd { rules, .. } => c.2 += rules.len(),
+            Op::VethAdd { .. } | Op::BridgeAdd { .. } | Op::VxlanAdd { .. } => c.0 += 1,
+            Op::NftAdd { rules, .. } => c.1 += rules.len(),
             // Processes that were not detached were stopped when their run ended.
-            Op::ProcStarted { detached: true, .. } => c.3 += 1,
+            Op::ProcStarted { detached: true, .. } => c.2 += 1,
             _ => {}
         }
     }
@@ -119,7 +129,9 @@ pub fn list() -> Result<Vec<LabInfo>> {
         let file = e.file_name().to_string_lossy().into_owned();
         let Some(name) = file.strip_suffix(".journal") else { continue };
         let entries = Journal::load(name)?.unwrap_or_default();
-        let (namespaces, links, rules, processes) = count(&entries);
+        let (links, rules, processes) = count(&entries);
+        // Namespaces still there (a cleanup script may have removed some by hand).
+        let namespaces = namespaces(&entries).iter().filter(|n| crate::backend::kernel::netns::path(n).exists()).count();
         let age_secs = e
             .metadata()
             .and_then(|m| m.created().or_else(|_| m.modified()))

@@ -130,6 +130,7 @@ pub fn run(file: &str, source: &str, args: Vec<String>, opts: &RunOpts, print_re
                 return code;
             }
             crate::lab::clear_down_mark(&opts.lab);
+            crate::lab::drop_if_empty(&opts.lab);
             0
         }
         Err(e) => {

@@ -138,17 +138,21 @@ impl Session {
     fn apply_now(&mut self, op: Op) -> Result<()> {
         // Changes to what this run created need no undo of their own; for anything
         // else that is a state change, read the state it replaces first.
-        let mut undo = if self.journal.owned.covers(&op) {
+        let undo = if self.journal.owned.covers(&op) {
             vec![]
         } else if op.needs_prior_state() {
             self.backend.restore_op(&op)?
         } else {
             op.inverse().into_iter().collect()
         };
-        // A sysctl other labs may have changed too: restore the value from before them all.
-        if let (Some(lab), Op::Sysctl { ns, key, .. }, [Op::Sysctl { value, .. }]) = (&self.lab, &op, undo.as_mut_slice()) {
-            *value = crate::claims::claim(lab, ns, key, std::mem::take(value));
-        }
+        // A sysctl other labs may change too: its changes are stacked across labs.
+        let claimed = match (&self.lab, &op, undo.as_slice()) {
+            (Some(lab), Op::Sysctl { ns, key, .. }, [Op::Sysctl { value, .. }]) => {
+                crate::claims::claim(lab, ns, key, value.clone());
+                Some((lab.clone(), ns.clone(), key.clone()))
+            }
+            _ => None,
+        };
         self.journal.append(&op, undo)?;
         match self.backend.apply(&op) {
             Ok(()) => {
@@ -161,6 +165,9 @@ impl Session {
             }
             Err(e) => {
                 self.journal.retract();
+                if let Some((lab, ns, key)) = claimed {
+                    crate::claims::withdraw(&lab, &ns, &key);
+                }
                 Err(e)
             }
         }
@@ -199,12 +206,19 @@ impl Session {
 pub fn undo_ops(backend: &mut dyn Backend, undo: &[Op], trace: bool, lab: Option<&str>) -> Vec<Error> {
     let mut errors = vec![];
     for op in undo {
-        // Another lab still relies on this sysctl: leave it; the last one restores it.
-        if let (Some(lab), Op::Sysctl { ns, key, .. }) = (lab, op) {
-            if !crate::claims::release(lab, ns, key) {
-                continue;
-            }
-        }
+        // Sysctl changes are stacked across labs (see claims).
+        let restore;
+        let op = match (lab, op) {
+            (Some(lab), Op::Sysctl { ns, key, .. }) => match crate::claims::release(lab, ns, key) {
+                crate::claims::Undo::Keep => continue,
+                crate::claims::Undo::Restore(value) => {
+                    restore = Op::Sysctl { ns: ns.clone(), key: key.clone(), value };
+                    &restore
+                }
+                crate::claims::Undo::Unknown => op,
+            },
+            _ => op,
+        };
         if trace {
             for line in op.render() {
                 eprintln!("- {line}");

@@ -22,9 +22,7 @@ fn build_lab(n: u32) -> String {
 /// Prints @@count, @@downclean, @@bad (the k that differ) and @@details.
 ///
 /// No lab is up between the runs, so /run/netscript/sysctl-claims.json must hold no
-/// claims then; the k after which it does are printed as @@leaks, and the file is reset
-/// so that one leaked claim does not spoil the runs after it (see the ignored
-/// `a_failed_sysctl_change_leaves_no_claim`).
+/// claims then; the k after which it does are printed as @@leaks.
 fn fault_injection(script_name: &str, args: &str) -> support::Sections {
     let lab = script_name;
     sh_ok(&format!(
@@ -42,7 +40,7 @@ claims=/run/netscript/sysctl-claims.json
 k=1
 while [ $k -le $count ]; do
     if [ -s $claims ] && [ "$(cat $claims)" != "{{}}" ]; then
-        leaks="$leaks $((k-1))"; echo "=== claims left after k=$((k-1)): $(cat $claims)" >> $T/details; rm $claims
+        leaks="$leaks $((k-1))"; echo "=== claims left after k=$((k-1)): $(cat $claims)" >> $T/details
     fi
     rc=0; NETSCRIPT_FAIL_AT=$k netscript {s} {args} >$T/out 2>$T/err || rc=$?
     snap > $T/after
@@ -73,7 +71,7 @@ fn fault_injection_at_every_step_of_build_lab() {
         "every k in 1..={count} must exit 1 and leave the state as before; these did not:\n{}",
         s.text("details")
     );
-    eprintln!("sysctl claims leaked after k = [{}]\n{}", s.text("leaks"), s.text("details"));
+    assert_eq!(s.text("leaks"), "", "sysctl claims leaked after these k:\n{}", s.text("details"));
 }
 
 /// The same for a script with NAT, DNAT, processes and host-side veths.
@@ -602,7 +600,6 @@ echo @@after; sysctl -n net.ipv4.ip_forward
 }
 
 #[test]
-#[ignore = "BUG (since cc141da): a sysctl change that fails still records its claim in /run/netscript/sysctl-claims.json (claims::claim runs before the write; Journal::retract does not release it), so later that lab never restores the sysctl: after NETSCRIPT_FAIL_AT=17 build-lab, a good build-lab + down leaves net.ipv4.ip_forward at 1"]
 fn a_failed_sysctl_change_leaves_no_claim() {
     let s = sh_ok(&format!(
         r#"
@@ -628,7 +625,6 @@ echo @@claims2; cat /run/netscript/sysctl-claims.json 2>/dev/null || true
 }
 
 #[test]
-#[ignore = "BUG (since cc141da): a failed run does not restore a sysctl that another lab that is still up had changed: lab x sets rp_filter 2, lab y sets it to 1 and fails, and rp_filter stays 1 (the claim only remembers the value from before the first lab)"]
 fn a_failed_run_restores_a_sysctl_another_lab_changed() {
     let s = sh_ok(
         r#"
