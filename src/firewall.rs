@@ -233,7 +233,8 @@ impl Rule {
             }
         }
         if let Some(p) = self.random_pct {
-            write!(s, "numgen random mod 100 < {p} ").unwrap();
+            // `<= P-1` rather than `< P`: the same test, and what nftables lists back.
+            write!(s, "numgen random mod 100 <= {} ", p.saturating_sub(1)).unwrap();
         }
         match &self.action {
             Action::Accept => s.push_str("accept"),
@@ -287,10 +288,11 @@ impl Rule {
             }
         }
         if let Some(p) = self.random_pct {
+            // Not Operator::LT: nftables 0.6.3 serializes LT as ">" (and GT as "<").
             v.push(matches(
                 Expression::Named(NamedExpression::Numgen(Numgen { mode: NgMode::Random, ng_mod: 100, offset: None })),
-                Operator::LT,
-                Expression::Number(p as u32),
+                Operator::LEQ,
+                Expression::Number(p.saturating_sub(1) as u32),
             ));
         }
         v.push(match &self.action {
@@ -495,9 +497,10 @@ mod tests {
         let mut r = rule(Chain::Impair, Action::Drop);
         r.oif = Some("veth0".into());
         r.random_pct = Some(30);
-        assert_eq!(r.text(), r#"oifname "veth0" numgen random mod 100 < 30 drop comment "t1""#);
+        assert_eq!(r.text(), r#"oifname "veth0" numgen random mod 100 <= 29 drop comment "t1""#);
         let j = serde_json::to_string(&add_batch(&[r])).unwrap();
         assert!(j.contains(r#""numgen":{"mode":"random","mod":100}"#), "{j}");
+        assert!(j.contains(r#""op":"<=""#) && j.contains(r#""right":29"#), "{j}");
         assert!(j.contains(r#""hook":"postrouting""#) && j.contains(r#""type":"filter""#), "{j}");
     }
 

@@ -138,8 +138,19 @@ fn main() -> ExitCode {
         }
         Some(Cmd::Ls) => return ls(cli.json),
         Some(Cmd::Import { file }) => {
-            let Ok(src) = read(file) else { return ExitCode::from(2) };
-            return match import::translate(&file.display().to_string(), &src) {
+            let bytes = match std::fs::read(file) {
+                Ok(b) => b,
+                Err(e) => {
+                    eprintln!("netscript: cannot read {}: {e}", file.display());
+                    return ExitCode::from(2);
+                }
+            };
+            let name = file.display().to_string();
+            let translated = match String::from_utf8(bytes) {
+                Ok(src) => import::translate(&name, &src),
+                Err(_) => Err(format!("{name} is not a shell script (it is not text)")),
+            };
+            return match translated {
                 Ok(out) => {
                     print!("{out}");
                     ExitCode::SUCCESS

@@ -348,7 +348,8 @@ impl Op {
                 }
                 lines
             }
-            Op::NftDel { ns, rules } => rules
+            Op::NftDel { ns, rules } => {
+                let mut lines: Vec<String> = rules
                 .iter()
                 .map(|r| {
                     let chain = format!("inet {TABLE} {}", r.chain.name());
@@ -363,7 +364,15 @@ impl Op {
                     );
                     format!("{} {find}", nft(ns, &format!("delete rule {chain} handle")))
                 })
-                .collect(),
+                .collect();
+                // As netscript does: the table goes once none of its rules is left.
+                lines.push(format!(
+                    "if ! {} | grep -q ' comment \"'; then {}; fi",
+                    nft(ns, &format!("list table inet {TABLE}")),
+                    nft(ns, &format!("delete table inet {TABLE}"))
+                ));
+                lines
+            }
         }
     }
 

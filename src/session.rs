@@ -58,6 +58,11 @@ impl Session {
         self.backend.note(line);
     }
 
+    /// A pause in a plan (what the script waited for may take time in the shell too).
+    pub fn note_sleep(&mut self, ms: u64) {
+        self.backend.pause(ms);
+    }
+
     /// The plan written so far, when the backend is the model.
     pub fn plan(&self, title: &str) -> Option<String> {
         self.backend.plan(title)
@@ -156,6 +161,11 @@ impl Session {
         self.journal.append(&op, undo)?;
         match self.backend.apply(&op) {
             Ok(()) => {
+                // The veth ends outside go a moment later; the script's next line may
+                // reuse their names. (Teardown deletes many namespaces, then waits once.)
+                if matches!(op, Op::NetnsDel { .. }) {
+                    self.backend.settle();
+                }
                 if self.trace {
                     for line in op.render() {
                         eprintln!("+ {line}");

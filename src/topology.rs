@@ -44,6 +44,8 @@ pub struct Link {
     peer_elsewhere: bool,
     #[serde(skip)]
     peer: Option<String>,
+    #[serde(skip)]
+    peer_nsid: Option<i32>,
 }
 
 impl From<&LinkInfo> for Link {
@@ -60,6 +62,7 @@ impl From<&LinkInfo> for Link {
             peer_index: l.peer_index,
             peer_elsewhere: l.peer_elsewhere,
             peer: l.peer.clone(),
+            peer_nsid: l.peer_nsid,
         }
     }
 }
@@ -89,14 +92,15 @@ pub fn gather(b: &mut dyn Backend, namespaces: &[String]) -> Result<Topology> {
             nat,
         });
     }
-    t.pair_veths();
+    t.pair_veths(&mut |from, of| b.nsid(&all[from], &all[of]));
     Ok(t)
 }
 
 impl Topology {
-    /// Match veth ends: within a namespace by name, across namespaces by each end
-    /// naming the other's index.
-    fn pair_veths(&mut self) {
+    /// Match veth ends: within a namespace by name, across namespaces by each end naming
+    /// the other's index; where indexes repeat (several "hosts" number their links alike),
+    /// by the namespace ids the ends have for each other (`nsid(from, of)`).
+    fn pair_veths(&mut self, nsid: &mut dyn FnMut(usize, usize) -> Option<i32>) {
         let mut wires = vec![];
         for (si, s) in self.spaces.iter().enumerate() {
             for l in s.links.iter().filter(|l| l.kind == "veth") {
@@ -108,12 +112,26 @@ impl Topology {
                     }
                     continue;
                 }
-                for (sj, o) in self.spaces.iter().enumerate().skip(si + 1) {
-                    if let Some(p) = o.links.iter().find(|p| {
+                let candidates: Vec<(usize, &Link)> = self
+                    .spaces
+                    .iter()
+                    .enumerate()
+                    .filter(|(sj, _)| *sj != si)
+                    .flat_map(|(sj, o)| o.links.iter().map(move |p| (sj, p)))
+                    .filter(|(_, p)| {
                         p.kind == "veth" && p.peer_elsewhere && Some(p.index) == l.peer_index && p.peer_index == Some(l.index)
-                    }) {
+                    })
+                    .collect();
+                let found = match candidates.as_slice() {
+                    [one] => Some(*one),
+                    many => many.iter().copied().find(|(sj, p)| {
+                        l.peer_nsid.is_some() && nsid(si, *sj) == l.peer_nsid && nsid(*sj, si) == p.peer_nsid
+                    }),
+                };
+                if let Some((sj, p)) = found {
+                    // Each pair once: from the end in the earlier namespace.
+                    if sj > si {
                         wires.push(((si, l.name.clone()), (sj, p.name.clone())));
-                        break;
                     }
                 }
             }
@@ -239,7 +257,13 @@ fn draw_bridge(t: &Topology, si: usize, br: &Link, drawn: &mut Vec<usize>) -> Ve
 pub fn text(t: &Topology) -> String {
     let mut drawn = vec![0usize];
     let mut blocks = vec![];
-    for si in 0..t.spaces.len() {
+    // Namespaces with bridges first: the ones on their bridges are drawn inside them.
+    let has_bridge = |i: &usize| t.spaces[*i].links.iter().any(|l| l.kind == "bridge");
+    let order: Vec<usize> = std::iter::once(0)
+        .chain((1..t.spaces.len()).filter(|i| has_bridge(i)))
+        .chain((1..t.spaces.len()).filter(|i| !has_bridge(i)))
+        .collect();
+    for si in order {
         if drawn.contains(&si) && si != 0 {
             continue;
         }

@@ -30,6 +30,8 @@ pub struct LinkInfo {
     pub peer_elsewhere: bool,
     /// Kind-specific facts worth showing (a VXLAN's VNI and remote).
     pub detail: Option<String>,
+    /// For a veth whose peer is elsewhere: the id its namespace has for the peer's.
+    pub peer_nsid: Option<i32>,
 }
 
 /// A line of `ip addr`.
@@ -205,6 +207,13 @@ pub trait Backend {
     fn locate(&mut self, _at: String) {}
     /// A remark for a plan (a step that does not run there, like a probe).
     fn note(&mut self, _line: String) {}
+    /// The id namespace `from` has for namespace `of` (what a veth in `from` names its
+    /// peer's namespace by), if it has given it one.
+    fn nsid(&mut self, _from: &Ns, _of: &Ns) -> Option<i32> {
+        None
+    }
+    /// A pause in a plan (the model backend only).
+    fn pause(&mut self, _ms: u64) {}
     /// The plan as a shell script (the model backend only).
     fn plan(&self, _title: &str) -> Option<String> {
         None

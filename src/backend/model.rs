@@ -509,6 +509,17 @@ impl Backend for ModelBackend {
         }
     }
 
+    /// `sleep` lines in a row become one.
+    fn pause(&mut self, ms: u64) {
+        if let Some(last) = self.lines.last_mut() {
+            if let Some(prev) = last.strip_prefix("sleep ").and_then(|s| s.parse::<f64>().ok()) {
+                *last = format!("sleep {:.3}", prev + ms as f64 / 1000.0);
+                return;
+            }
+        }
+        self.emit(format!("sleep {:.3}", ms as f64 / 1000.0));
+    }
+
     fn plan(&self, title: &str) -> Option<String> {
         Some(self.script(title))
     }
@@ -528,6 +539,7 @@ fn info(l: &MLink) -> LinkInfo {
         peer_index: None,
         peer_elsewhere: false,
         detail: l.detail.clone(),
+        peer_nsid: None,
     }
 }
 

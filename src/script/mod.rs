@@ -288,6 +288,7 @@ pub fn build_engine(ctx: &Ctx, args: Vec<String>) -> (Engine, rhai::Scope<'stati
     let cx = ctx.clone();
     engine.register_fn("sleep", move |ms: i64| -> RhaiResult<()> {
         if cx.borrow().planning {
+            cx.borrow_mut().note_sleep(ms.max(0) as u64);
             return Ok(());
         }
         let end = std::time::Instant::now() + std::time::Duration::from_millis(ms.max(0) as u64);

@@ -47,7 +47,10 @@ pub async fn links(h: &Handle) -> Result<Vec<LinkInfo>, rtnetlink::Error> {
                 LinkAttribute::Address(b) => info.mac = mac(b),
                 LinkAttribute::Controller(i) => info.master = names.get(i).cloned(),
                 LinkAttribute::Link(i) => info.peer_index = Some(*i),
-                LinkAttribute::LinkNetNsId(_) => elsewhere = true,
+                LinkAttribute::LinkNetNsId(id) => {
+                    elsewhere = true;
+                    info.peer_nsid = Some(*id);
+                }
                 _ => {}
             }
         }

@@ -423,6 +423,12 @@ impl Backend for KernelBackend {
         Ok(links)
     }
 
+    fn nsid(&mut self, from: &Ns, of: &Ns) -> Option<i32> {
+        let fd = self.ns_fd(of).ok()?;
+        let h = self.handle(from).ok()?;
+        self.rt.block_on(netlink::nsid_of(&h, fd))
+    }
+
     fn addrs(&mut self, ns: &Ns) -> Result<Vec<AddrInfo>> {
         let h = self.handle(ns)?;
         self.rt.block_on(inspect::addrs(&h)).map_err(|e| nl_err(ns_label(ns), e))

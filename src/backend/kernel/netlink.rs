@@ -93,6 +93,28 @@ pub async fn get_link_by_index(h: &Handle, index: u32) -> Result<Option<LinkMess
     }
 }
 
+/// The id the namespace of `h` has for the namespace `fd` (RTM_GETNSID), if any.
+pub async fn nsid_of(h: &Handle, fd: RawFd) -> Option<i32> {
+    use futures::StreamExt;
+    use rtnetlink::packet_core::{NetlinkMessage, NetlinkPayload, NLM_F_REQUEST};
+    use rtnetlink::packet_route::nsid::{NsidAttribute, NsidMessage};
+    use rtnetlink::packet_route::RouteNetlinkMessage;
+    let mut msg = NsidMessage::default();
+    msg.attributes = vec![NsidAttribute::Fd(fd as u32)];
+    let mut req = NetlinkMessage::from(RouteNetlinkMessage::GetNsId(msg));
+    req.header.flags = NLM_F_REQUEST;
+    let mut resp = h.clone().request(req).ok()?;
+    while let Some(m) = resp.next().await {
+        if let NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewNsId(n)) = m.payload {
+            return n.attributes.iter().find_map(|a| match a {
+                NsidAttribute::Id(id) if *id >= 0 => Some(*id),
+                _ => None,
+            });
+        }
+    }
+    None
+}
+
 /// Whether the kernel has finished bringing a link up: not a link that is up and has
 /// carrier but whose operstate is still DOWN (linkwatch has not run for it yet; until it
 /// does, the link drops what it is given to send). A link without carrier (a bridge with
