@@ -158,12 +158,20 @@ impl Owned {
 
 /// The undo of `entries`, newest first.
 pub fn undo_plan(entries: &[Entry]) -> Vec<Op> {
+    undo(entries).0
+}
+
+/// The undo of `entries`, newest first, and the veth ends (in namespaces that stay)
+/// whose peer goes with a namespace the undo deletes: they disappear a moment after the
+/// namespace does, and teardown waits for that, so the names can be used again at once.
+pub fn undo(entries: &[Entry]) -> (Vec<Op>, Vec<(Ns, String)>) {
     let mut owned = Owned::default();
     for e in entries {
         owned.record(&e.op);
     }
     let doomed = |ns: &Ns| owned.owns_ns(ns);
     let mut undo = vec![];
+    let mut wait = vec![];
     for (i, e) in entries.iter().enumerate().rev() {
         if let Some(li) = owned.created[i] {
             let m = &owned.links[li];
@@ -171,12 +179,16 @@ pub fn undo_plan(entries: &[Entry]) -> Vec<Op> {
                 continue;
             }
             // A veth with an end in a namespace being deleted goes with it.
-            let with_ns = doomed(&m.ns) || m.peer.as_ref().is_some_and(|(n, _)| doomed(n));
-            if !with_ns {
-                undo.push(Op::LinkDel {
+            let a_doomed = doomed(&m.ns);
+            let b_doomed = m.peer.as_ref().is_some_and(|(n, _)| doomed(n));
+            match (a_doomed, b_doomed, &m.peer) {
+                (false, false, _) => undo.push(Op::LinkDel {
                     ns: m.ns.clone(),
                     name: m.name.clone(),
-                });
+                }),
+                (true, false, Some(p)) => wait.push(p.clone()),
+                (false, true, _) => wait.push((m.ns.clone(), m.name.clone())),
+                _ => {}
             }
             continue;
         }
@@ -189,7 +201,7 @@ pub fn undo_plan(entries: &[Entry]) -> Vec<Op> {
             _ => undo.extend(e.undo.iter().cloned()),
         }
     }
-    undo
+    (undo, wait)
 }
 
 /// One lab's journal file under /run/netscript.
@@ -353,8 +365,9 @@ mod tests {
             Op::Sysctl { ns: None, key: "net.ipv4.ip_forward".into(), value: "1".into() },
             Some(Op::Sysctl { ns: None, key: "net.ipv4.ip_forward".into(), value: "0".into() }),
         ));
-        let undo = undo_plan(&entries(ops));
-        // The bridge-side end goes with c1's end: no delete of its own.
+        let (undo, wait) = undo(&entries(ops));
+        // The bridge-side end goes with c1's end: no delete of its own, but a wait.
+        assert_eq!(wait, vec![(None, "veth-c1-br".to_string())]);
         assert_eq!(
             undo,
             vec![

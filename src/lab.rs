@@ -60,8 +60,8 @@ pub fn down(lab: &str, backend: &mut dyn Backend, trace: bool) -> Result<DownRes
         None if path(lab, "down").exists() => return Ok(DownResult::AlreadyDown),
         None => return Err(vec![Error::Other(format!("there is no lab named {lab:?} (see netscript ls)"))]),
     };
-    let undo = undo_plan(&entries);
-    let errors = undo_ops(backend, &undo, trace, Some(lab));
+    let (undo, wait) = crate::journal::undo(&entries);
+    let errors = undo_ops(backend, &undo, &wait, trace, Some(lab));
     if !errors.is_empty() {
         return Err(errors);
     }

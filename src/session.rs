@@ -3,7 +3,7 @@
 
 use crate::backend::Backend;
 use crate::error::{Error, Result};
-use crate::journal::{undo_plan, Journal};
+use crate::journal::Journal;
 use crate::op::{Ns, Op};
 
 /// A veth creation held back for a moment: if the next ops move its ends into
@@ -198,8 +198,8 @@ impl Session {
         // Never applied, so nothing to undo.
         self.pending = None;
         self.stop_processes();
-        let undo = undo_plan(&self.journal.entries);
-        let errors = undo_ops(self.backend.as_mut(), &undo, self.trace, self.lab.as_deref());
+        let (undo, wait) = crate::journal::undo(&self.journal.entries);
+        let errors = undo_ops(self.backend.as_mut(), &undo, &wait, self.trace, self.lab.as_deref());
         self.journal.forget_run();
         errors
     }
@@ -213,7 +213,7 @@ impl Session {
 }
 
 /// Apply an undo plan; an object already gone is not an error.
-pub fn undo_ops(backend: &mut dyn Backend, undo: &[Op], trace: bool, lab: Option<&str>) -> Vec<Error> {
+pub fn undo_ops(backend: &mut dyn Backend, undo: &[Op], wait: &[(crate::op::Ns, String)], trace: bool, lab: Option<&str>) -> Vec<Error> {
     let mut errors = vec![];
     for op in undo {
         // Sysctl changes are stacked across labs (see claims).
@@ -240,6 +240,6 @@ pub fn undo_ops(backend: &mut dyn Backend, undo: &[Op], trace: bool, lab: Option
             Err(e) => errors.push(e),
         }
     }
-    backend.settle();
+    backend.wait_gone(wait);
     errors
 }

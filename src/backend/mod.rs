@@ -189,6 +189,8 @@ pub trait Backend {
     /// deleted namespace disappears a little after the delete returns, and its name is
     /// taken until then.
     fn settle(&mut self);
+    /// Wait until these links are gone (veth ends whose peer went with a deleted namespace).
+    fn wait_gone(&mut self, _links: &[(Ns, String)]) {}
 
     fn exec(&mut self, ns: &Ns, cmd: &Command) -> Result<ExecResult>;
     /// Start a background process; returns its pid.

@@ -32,7 +32,16 @@ use netlink::Conn;
 struct Space {
     file: File,
     conn: Conn,
+    /// Made by this run, so its name is known to point at it (unless this run deletes it).
+    made_here: bool,
+    /// When it was last used (see `KernelBackend::evict`).
+    used: u64,
 }
+
+/// How many namespaces keep an open netlink connection: a lab of a thousand containers
+/// uses each namespace in a burst; keeping all their connections (and their buffers)
+/// would cost ~25 kB each.
+const OPEN_SPACES: usize = 128;
 
 pub struct KernelBackend {
     rt: Runtime,
@@ -45,6 +54,8 @@ pub struct KernelBackend {
     /// Indexes of bridges links were attached to: a lab attaches many ports to one bridge.
     /// A stale entry (the bridge was replaced behind our back) is retried with a lookup.
     masters: HashMap<(Ns, String), u32>,
+    /// A clock for `Space::used`.
+    tick: u64,
 }
 
 fn nl_err(what: impl Into<String>, e: rtnetlink::Error) -> Error {
@@ -65,7 +76,7 @@ impl KernelBackend {
         let sock = netns::netlink_socket().map_err(|e| Error::os("opening a netlink socket", e))?;
         let conn = Conn::new(&rt, sock).map_err(|e| Error::os("opening a netlink socket", e))?;
         let mut spaces = HashMap::new();
-        spaces.insert(None, Space { file, conn });
+        spaces.insert(None, Space { file, conn, made_here: true, used: 0 });
         Ok(KernelBackend {
             rt,
             spaces,
@@ -73,13 +84,14 @@ impl KernelBackend {
             pending: vec![],
             upped: vec![],
             masters: HashMap::new(),
+            tick: 0,
         })
     }
 
     /// The namespace's entry, opened on first use. A named namespace is checked to still
     /// be what its name points at (`ip netns del` may have removed it meanwhile).
     fn space(&mut self, ns: &Ns) -> Result<&Space> {
-        if let (Some(name), Some(s)) = (ns, self.spaces.get(ns)) {
+        if let (Some(name), Some(s)) = (ns, self.spaces.get(ns).filter(|s| !s.made_here)) {
             use std::os::unix::fs::MetadataExt;
             let same = std::fs::metadata(netns::path(name)).ok().map(|m| m.ino()) == netns::inode(&s.file).ok();
             if !same {
@@ -99,9 +111,23 @@ impl KernelBackend {
                 _ => Error::os(ns_label(ns), e),
             })?;
             let conn = Conn::new(&self.rt, sock).map_err(|e| Error::os(ns_label(ns), e))?;
-            self.spaces.insert(ns.clone(), Space { file, conn });
+            self.insert(ns.clone(), Space { file, conn, made_here: false, used: 0 });
         }
-        Ok(&self.spaces[ns])
+        self.tick += 1;
+        let s = self.spaces.get_mut(ns).expect("inserted above");
+        s.used = self.tick;
+        Ok(s)
+    }
+
+    /// Keep a namespace open, closing the least recently used one beyond `OPEN_SPACES`.
+    fn insert(&mut self, ns: Ns, space: Space) {
+        if self.spaces.len() > OPEN_SPACES {
+            let oldest = self.spaces.iter().filter(|(k, _)| k.is_some()).min_by_key(|(_, s)| s.used).map(|(k, _)| k.clone());
+            if let Some(k) = oldest {
+                self.forget(&k);
+            }
+        }
+        self.spaces.insert(ns, space);
     }
 
     fn handle(&mut self, ns: &Ns) -> Result<rtnetlink::Handle> {
@@ -207,7 +233,7 @@ impl KernelBackend {
                 let (file, sock) = netns::create(name)?;
                 let conn = Conn::new(&self.rt, sock).map_err(|e| Error::os(format!("namespace {name:?}"), e))?;
                 let ns = Some(name.clone());
-                self.spaces.insert(ns.clone(), Space { file, conn });
+                self.insert(ns.clone(), Space { file, conn, made_here: true, used: self.tick });
                 // lo is always index 1 in a new namespace.
                 let h = self.handle(&ns)?;
                 let msg = rtnetlink::LinkUnspec::new_with_index(1).up().build();
@@ -218,7 +244,12 @@ impl KernelBackend {
                 if !netns::path(name).exists() {
                     return Err(Error::Missing(ns_label(&ns)));
                 }
-                let peers = self.host_peers(&ns).unwrap_or_default();
+                // A namespace this run has open: find the veth ends outside it now (a
+                // teardown, which opens none, knows them from the journal instead).
+                let peers = match self.spaces.contains_key(&ns) {
+                    true => self.host_peers(&ns).unwrap_or_default(),
+                    false => vec![],
+                };
                 self.forget(&ns);
                 netns::delete(name)?;
                 self.pending.extend(peers);
@@ -481,6 +512,11 @@ impl Backend for KernelBackend {
 
     fn rules(&mut self, ns: &Ns) -> Result<String> {
         self.within(ns, nft::text)?
+    }
+
+    fn wait_gone(&mut self, links: &[(Ns, String)]) {
+        self.pending.extend(links.iter().filter(|(ns, _)| ns.is_none()).map(|(_, n)| n.clone()));
+        self.settle();
     }
 
     fn settle(&mut self) {
