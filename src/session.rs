@@ -159,10 +159,13 @@ impl Session {
             _ => None,
         };
         self.journal.append(&op, undo)?;
+        if matches!(op, Op::NetnsDel { .. }) {
+            // The script's next line may reuse the names of the veth ends outside it.
+            self.backend.expect_peers_gone(&op.ns());
+        }
         match self.backend.apply(&op) {
             Ok(()) => {
-                // The veth ends outside go a moment later; the script's next line may
-                // reuse their names. (Teardown deletes many namespaces, then waits once.)
+                // (Teardown deletes many namespaces, then waits once.)
                 if matches!(op, Op::NetnsDel { .. }) {
                     self.backend.settle();
                 }

@@ -189,6 +189,9 @@ pub trait Backend {
     /// deleted namespace disappears a little after the delete returns, and its name is
     /// taken until then.
     fn settle(&mut self);
+    /// Before a script deletes namespace `ns`: note the veth ends outside it that will go
+    /// with it, for `settle` to wait for.
+    fn expect_peers_gone(&mut self, _ns: &Ns) {}
     /// Wait until these links are gone (veth ends whose peer went with a deleted namespace).
     fn wait_gone(&mut self, _links: &[(Ns, String)]) {}
 

@@ -244,16 +244,8 @@ impl KernelBackend {
                 if !netns::path(name).exists() {
                     return Err(Error::Missing(ns_label(&ns)));
                 }
-                // A namespace this run has open: find the veth ends outside it now (a
-                // teardown, which opens none, knows them from the journal instead).
-                let peers = match self.spaces.contains_key(&ns) {
-                    true => self.host_peers(&ns).unwrap_or_default(),
-                    false => vec![],
-                };
                 self.forget(&ns);
-                netns::delete(name)?;
-                self.pending.extend(peers);
-                Ok(())
+                netns::delete(name)
             }
             Op::NetnsAttach { name, pid } => netns::attach(name, *pid),
             Op::VethAdd { a, a_ns, b, b_ns, mtu } => {
@@ -512,6 +504,11 @@ impl Backend for KernelBackend {
 
     fn rules(&mut self, ns: &Ns) -> Result<String> {
         self.within(ns, nft::text)?
+    }
+
+    fn expect_peers_gone(&mut self, ns: &Ns) {
+        let peers = self.host_peers(ns).unwrap_or_default();
+        self.pending.extend(peers);
     }
 
     fn wait_gone(&mut self, links: &[(Ns, String)]) {
