@@ -44,20 +44,29 @@ impl Claims {
             .ok()?;
         // SAFETY: flock on an fd we own; released when the file is closed.
         unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) };
-        let map = fs::read_to_string(path()).ok().and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_default();
+        let map = fs::read_to_string(path())
+            .ok()
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .unwrap_or_default();
         Some(Claims { _lock: lock, map })
     }
 
     fn save(&mut self) {
         self.map.retain(|_, v| !v.is_empty());
-        let _ = fs::write(path(), serde_json::to_string(&self.map).expect("claims serialize") + "\n");
+        let _ = fs::write(
+            path(),
+            serde_json::to_string(&self.map).expect("claims serialize") + "\n",
+        );
     }
 }
 
 /// Lab `lab` is about to change `sysctl` in `ns`, which holds `before` now.
 pub fn claim(lab: &str, ns: &Ns, sysctl: &str, before: String) {
     if let Some(mut c) = Claims::open() {
-        c.map.entry(key(ns, sysctl)).or_default().push(Change { lab: lab.into(), before });
+        c.map.entry(key(ns, sysctl)).or_default().push(Change {
+            lab: lab.into(),
+            before,
+        });
         c.save();
     }
 }
@@ -85,9 +94,15 @@ pub enum Undo {
 }
 
 pub fn release(lab: &str, ns: &Ns, sysctl: &str) -> Undo {
-    let Some(mut c) = Claims::open() else { return Undo::Unknown };
-    let Some(v) = c.map.get_mut(&key(ns, sysctl)) else { return Undo::Unknown };
-    let Some(i) = v.iter().rposition(|ch| ch.lab == lab) else { return Undo::Unknown };
+    let Some(mut c) = Claims::open() else {
+        return Undo::Unknown;
+    };
+    let Some(v) = c.map.get_mut(&key(ns, sysctl)) else {
+        return Undo::Unknown;
+    };
+    let Some(i) = v.iter().rposition(|ch| ch.lab == lab) else {
+        return Undo::Unknown;
+    };
     let gone = v.remove(i);
     let undo = match v.get_mut(i) {
         // The next change now starts from what this one found.

@@ -61,7 +61,10 @@ impl Error {
             Error::Missing(_) => true,
             Error::Os { source, .. } => matches!(
                 source.raw_os_error(),
-                Some(libc::ENOENT) | Some(libc::ESRCH) | Some(libc::EADDRNOTAVAIL) | Some(libc::ENODEV)
+                Some(libc::ENOENT)
+                    | Some(libc::ESRCH)
+                    | Some(libc::EADDRNOTAVAIL)
+                    | Some(libc::ENODEV)
             ),
             _ => false,
         }

@@ -11,7 +11,10 @@ static APPLIED: AtomicU64 = AtomicU64::new(0);
 
 pub fn maybe_fail(op: &Op) -> Result<()> {
     let n = APPLIED.fetch_add(1, Ordering::SeqCst) + 1;
-    match std::env::var("NETSCRIPT_FAIL_AT").ok().and_then(|v| v.parse::<u64>().ok()) {
+    match std::env::var("NETSCRIPT_FAIL_AT")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+    {
         Some(k) if k == n => Err(Error::Other(format!(
             "injected fault at op {n} ({})",
             op.render().join("; ")

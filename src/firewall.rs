@@ -9,10 +9,11 @@ use std::fmt::Write;
 use std::net::SocketAddr;
 
 use nftables::expr::{
-    Expression, Fib, FibFlag, FibResult, Meta, MetaKey, NamedExpression, NgMode, Numgen, Payload, PayloadField, Prefix,
+    Expression, Fib, FibFlag, FibResult, Meta, MetaKey, NamedExpression, NgMode, Numgen, Payload,
+    PayloadField, Prefix,
 };
 use nftables::schema::{self, NfCmd, NfListObject};
-use nftables::stmt::{Match, Operator, Reject, Statement, NAT, NATFamily};
+use nftables::stmt::{Match, NATFamily, Operator, Reject, Statement, NAT};
 use nftables::types::{NfChainPolicy, NfChainType, NfFamily, NfHook};
 use serde::{Deserialize, Serialize};
 
@@ -166,10 +167,12 @@ fn ipfam(c: &Cidr) -> &'static str {
 }
 
 fn field<'a>(protocol: &'a str, f: &'a str) -> Expression<'a> {
-    Expression::Named(NamedExpression::Payload(Payload::PayloadField(PayloadField {
-        protocol: protocol.into(),
-        field: f.into(),
-    })))
+    Expression::Named(NamedExpression::Payload(Payload::PayloadField(
+        PayloadField {
+            protocol: protocol.into(),
+            field: f.into(),
+        },
+    )))
 }
 
 fn meta(key: MetaKey) -> Expression<'static> {
@@ -256,7 +259,10 @@ impl Rule {
             let mut flags = HashSet::new();
             flags.insert(FibFlag::Daddr);
             v.push(matches(
-                Expression::Named(NamedExpression::Fib(Fib { result: FibResult::Type, flags })),
+                Expression::Named(NamedExpression::Fib(Fib {
+                    result: FibResult::Type,
+                    flags,
+                })),
                 Operator::EQ,
                 Expression::String("local".into()),
             ));
@@ -268,29 +274,57 @@ impl Rule {
             v.push(matches(field(ipfam(c), "daddr"), Operator::EQ, prefix(c)));
         }
         if let Some(i) = &self.iif {
-            v.push(matches(meta(MetaKey::Iifname), Operator::EQ, Expression::String(i.clone().into())));
+            v.push(matches(
+                meta(MetaKey::Iifname),
+                Operator::EQ,
+                Expression::String(i.clone().into()),
+            ));
         }
         if let Some(o) = &self.oif {
-            v.push(matches(meta(MetaKey::Oifname), Operator::EQ, Expression::String(o.clone().into())));
+            v.push(matches(
+                meta(MetaKey::Oifname),
+                Operator::EQ,
+                Expression::String(o.clone().into()),
+            ));
         }
         if let Some(o) = &self.not_oif {
-            v.push(matches(meta(MetaKey::Oifname), Operator::NEQ, Expression::String(o.clone().into())));
+            v.push(matches(
+                meta(MetaKey::Oifname),
+                Operator::NEQ,
+                Expression::String(o.clone().into()),
+            ));
         }
         if let Some(p) = self.proto {
             if self.sport.is_none() && self.dport.is_none() {
-                v.push(matches(meta(MetaKey::L4proto), Operator::EQ, Expression::String(p.name().into())));
+                v.push(matches(
+                    meta(MetaKey::L4proto),
+                    Operator::EQ,
+                    Expression::String(p.name().into()),
+                ));
             }
             if let Some(sp) = self.sport {
-                v.push(matches(field(p.name(), "sport"), Operator::EQ, Expression::Number(sp as u32)));
+                v.push(matches(
+                    field(p.name(), "sport"),
+                    Operator::EQ,
+                    Expression::Number(sp as u32),
+                ));
             }
             if let Some(dp) = self.dport {
-                v.push(matches(field(p.name(), "dport"), Operator::EQ, Expression::Number(dp as u32)));
+                v.push(matches(
+                    field(p.name(), "dport"),
+                    Operator::EQ,
+                    Expression::Number(dp as u32),
+                ));
             }
         }
         if let Some(p) = self.random_pct {
             // Not Operator::LT: nftables 0.6.3 serializes LT as ">" (and GT as "<").
             v.push(matches(
-                Expression::Named(NamedExpression::Numgen(Numgen { mode: NgMode::Random, ng_mod: 100, offset: None })),
+                Expression::Named(NamedExpression::Numgen(Numgen {
+                    mode: NgMode::Random,
+                    ng_mod: 100,
+                    offset: None,
+                })),
                 Operator::LEQ,
                 Expression::Number(p.saturating_sub(1) as u32),
             ));
@@ -302,7 +336,11 @@ impl Rule {
             Action::Masquerade => Statement::Masquerade(None),
             Action::Dnat(to) => Statement::DNAT(Some(NAT {
                 addr: Some(Expression::String(to.ip().to_string().into())),
-                family: Some(if to.is_ipv4() { NATFamily::IP } else { NATFamily::IP6 }),
+                family: Some(if to.is_ipv4() {
+                    NATFamily::IP
+                } else {
+                    NATFamily::IP6
+                }),
                 port: Some(Expression::Number(to.port() as u32)),
                 flags: None,
             })),
@@ -370,7 +408,9 @@ pub fn delete_batch(listing: &schema::Nftables, ids: &[&str]) -> Option<schema::
     for o in listing.objects.iter() {
         if let schema::NfObject::ListObject(NfListObject::Rule(r)) = o {
             match r.comment.as_deref() {
-                Some(c) if ids.iter().any(|id| id_matches(id, c)) => ours.push((r.chain.to_string(), r.handle)),
+                Some(c) if ids.iter().any(|id| id_matches(id, c)) => {
+                    ours.push((r.chain.to_string(), r.handle))
+                }
                 _ => others += 1,
             }
         }
@@ -379,7 +419,9 @@ pub fn delete_batch(listing: &schema::Nftables, ids: &[&str]) -> Option<schema::
         return None;
     }
     if others == 0 {
-        return Some(to_nftables(vec![NfCmd::Delete(NfListObject::Table(table()))]));
+        return Some(to_nftables(vec![NfCmd::Delete(NfListObject::Table(
+            table(),
+        ))]));
     }
     let cmds = ours
         .into_iter()
@@ -420,9 +462,14 @@ impl Rule {
     /// be deleted by describing it again (`unmasquerade`, like `iptables -D`).
     pub fn spec_tag(&self) -> String {
         let text = format!("{} {}", self.chain.name(), self.text());
-        let text = text.rsplit_once(" comment ").map(|(t, _)| t).unwrap_or(&text);
+        let text = text
+            .rsplit_once(" comment ")
+            .map(|(t, _)| t)
+            .unwrap_or(&text);
         // FNV-1a: stable across builds, unlike std's hasher.
-        let h = text.bytes().fold(0xcbf29ce484222325u64, |h, b| (h ^ b as u64).wrapping_mul(0x100000001b3));
+        let h = text.bytes().fold(0xcbf29ce484222325u64, |h, b| {
+            (h ^ b as u64).wrapping_mul(0x100000001b3)
+        });
         format!("ns-{:08x}", h as u32)
     }
 
@@ -447,7 +494,11 @@ pub fn unique_suffix() -> String {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0);
-    format!("{t:x}.{}.{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed))
+    format!(
+        "{t:x}.{}.{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 /// Whether a rule's comment matches an id: exactly, or any rule like it (`TAG:`).
@@ -464,7 +515,10 @@ mod tests {
     use super::*;
 
     fn rule(chain: Chain, action: Action) -> Rule {
-        Rule { id: "t1".into(), ..Rule::new(chain, action) }
+        Rule {
+            id: "t1".into(),
+            ..Rule::new(chain, action)
+        }
     }
 
     #[test]
@@ -472,7 +526,10 @@ mod tests {
         let mut r = rule(Chain::Postrouting, Action::Masquerade);
         r.src = Some("10.100.0.0/24".parse().unwrap());
         r.not_oif = Some("br0".into());
-        assert_eq!(r.text(), r#"ip saddr 10.100.0.0/24 oifname != "br0" masquerade comment "t1""#);
+        assert_eq!(
+            r.text(),
+            r#"ip saddr 10.100.0.0/24 oifname != "br0" masquerade comment "t1""#
+        );
     }
 
     #[test]
@@ -481,15 +538,24 @@ mod tests {
         r.proto = Some(Proto::Tcp);
         r.dport = Some(22);
         assert_eq!(r.text(), r#"tcp dport 22 drop comment "t1""#);
-        let mut r = rule(Chain::Prerouting, Action::Dnat("172.17.0.2:80".parse().unwrap()));
+        let mut r = rule(
+            Chain::Prerouting,
+            Action::Dnat("172.17.0.2:80".parse().unwrap()),
+        );
         r.local_dst = true;
         r.proto = Some(Proto::Tcp);
         r.dport = Some(8080);
-        assert_eq!(r.text(), r#"fib daddr type local tcp dport 8080 dnat ip to 172.17.0.2:80 comment "t1""#);
+        assert_eq!(
+            r.text(),
+            r#"fib daddr type local tcp dport 8080 dnat ip to 172.17.0.2:80 comment "t1""#
+        );
         let mut r = rule(Chain::Forward, Action::Accept);
         r.proto = Some(Proto::Icmp);
         r.src = Some("fd00::1/128".parse().unwrap());
-        assert_eq!(r.text(), r#"ip6 saddr fd00::1 meta l4proto icmp accept comment "t1""#);
+        assert_eq!(
+            r.text(),
+            r#"ip6 saddr fd00::1 meta l4proto icmp accept comment "t1""#
+        );
     }
 
     #[test]
@@ -497,11 +563,20 @@ mod tests {
         let mut r = rule(Chain::Impair, Action::Drop);
         r.oif = Some("veth0".into());
         r.random_pct = Some(30);
-        assert_eq!(r.text(), r#"oifname "veth0" numgen random mod 100 <= 29 drop comment "t1""#);
+        assert_eq!(
+            r.text(),
+            r#"oifname "veth0" numgen random mod 100 <= 29 drop comment "t1""#
+        );
         let j = serde_json::to_string(&add_batch(&[r])).unwrap();
         assert!(j.contains(r#""numgen":{"mode":"random","mod":100}"#), "{j}");
-        assert!(j.contains(r#""op":"<=""#) && j.contains(r#""right":29"#), "{j}");
-        assert!(j.contains(r#""hook":"postrouting""#) && j.contains(r#""type":"filter""#), "{j}");
+        assert!(
+            j.contains(r#""op":"<=""#) && j.contains(r#""right":29"#),
+            "{j}"
+        );
+        assert!(
+            j.contains(r#""hook":"postrouting""#) && j.contains(r#""type":"filter""#),
+            "{j}"
+        );
     }
 
     #[test]
@@ -509,7 +584,10 @@ mod tests {
         let mut r = rule(Chain::Postrouting, Action::Masquerade);
         r.src = Some("10.0.0.0/8".parse().unwrap());
         let j = serde_json::to_string(&add_batch(&[r])).unwrap();
-        assert!(j.contains(r#""table":{"family":"inet","name":"netscript"}"#), "{j}");
+        assert!(
+            j.contains(r#""table":{"family":"inet","name":"netscript"}"#),
+            "{j}"
+        );
         assert!(j.contains(r#""hook":"postrouting""#), "{j}");
         assert!(j.contains(r#""masquerade":null"#), "{j}");
         assert!(j.contains(r#""prefix":{"addr":"10.0.0.0","len":8}"#), "{j}");

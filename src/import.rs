@@ -47,9 +47,10 @@ fn q(s: &str) -> String {
 }
 
 const RESERVED: &[&str] = &[
-    "let", "const", "fn", "if", "else", "while", "loop", "for", "in", "do", "until", "return", "throw", "try", "catch",
-    "break", "continue", "true", "false", "import", "export", "as", "private", "switch", "this", "is", "new", "use",
-    "with", "module", "match", "spawn", "default", "host", "link", "bridge", "veth", "netns", "print", "exec",
+    "let", "const", "fn", "if", "else", "while", "loop", "for", "in", "do", "until", "return",
+    "throw", "try", "catch", "break", "continue", "true", "false", "import", "export", "as",
+    "private", "switch", "this", "is", "new", "use", "with", "module", "match", "spawn", "default",
+    "host", "link", "bridge", "veth", "netns", "print", "exec",
 ];
 
 struct Translator {
@@ -66,13 +67,19 @@ enum Keep {
 
 impl Translator {
     fn var(name: &str) -> String {
-        let ok = name.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        let ok = name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
             && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
             && !RESERVED.contains(&name);
         if ok {
             name.to_string()
         } else {
-            format!("ns_{}", name.replace(|c: char| !c.is_ascii_alphanumeric(), "_"))
+            format!(
+                "ns_{}",
+                name.replace(|c: char| !c.is_ascii_alphanumeric(), "_")
+            )
         }
     }
 
@@ -114,7 +121,14 @@ impl Translator {
             return;
         }
         if let Some(c) = line.strip_prefix('#') {
-            writeln!(self.out, "//{}", c.strip_prefix('!').map(|s| format!(" (was #!{s})")).unwrap_or_else(|| c.to_string())).unwrap();
+            writeln!(
+                self.out,
+                "//{}",
+                c.strip_prefix('!')
+                    .map(|s| format!(" (was #!{s})"))
+                    .unwrap_or_else(|| c.to_string())
+            )
+            .unwrap();
             return;
         }
         // `echo 1 > /proc/sys/...` and `echo 1 | sudo tee /proc/sys/...`: a sysctl.
@@ -124,9 +138,19 @@ impl Translator {
             return;
         }
         if line.contains('$') || line.contains('`') {
-            return self.keep(line, None, Keep::Shell("uses shell variables or substitutions"));
+            return self.keep(
+                line,
+                None,
+                Keep::Shell("uses shell variables or substitutions"),
+            );
         }
-        if line.contains("&&") || line.contains("||") || line.contains('|') || line.contains(';') || line.contains('>') || line.contains('<') {
+        if line.contains("&&")
+            || line.contains("||")
+            || line.contains('|')
+            || line.contains(';')
+            || line.contains('>')
+            || line.contains('<')
+        {
             return self.keep(line, None, Keep::Shell("uses shell operators"));
         }
         let Some(mut w) = words(line) else {
@@ -138,7 +162,9 @@ impl Translator {
         let w: Vec<&str> = w.iter().map(String::as_str).collect();
         if !self.command(&w, None) {
             let why = match w.first() {
-                Some(&("for" | "while" | "if" | "do" | "done" | "then" | "fi" | "function" | "case")) => "shell control flow",
+                Some(
+                    &("for" | "while" | "if" | "do" | "done" | "then" | "fi" | "function" | "case"),
+                ) => "shell control flow",
                 _ => "no netscript equivalent",
             };
             self.keep(&w.join(" "), None, Keep::Shell(why));
@@ -149,7 +175,11 @@ impl Translator {
     fn command(&mut self, w: &[&str], ns: Option<&str>) -> bool {
         match w {
             ["set", flags, ..] if flags.starts_with('-') => {
-                writeln!(self.out, "// set {flags}: a netscript script stops at its first error and rolls back").unwrap();
+                writeln!(
+                    self.out,
+                    "// set {flags}: a netscript script stops at its first error and rolls back"
+                )
+                .unwrap();
                 true
             }
             ["echo", rest @ ..] => {
@@ -157,10 +187,18 @@ impl Translator {
                 true
             }
             ["ip", "netns", "exec", name, cmd @ ..] if ns.is_none() && !cmd.is_empty() => {
-                let cmd: Vec<&str> = if cmd.first() == Some(&"sudo") { cmd[1..].to_vec() } else { cmd.to_vec() };
+                let cmd: Vec<&str> = if cmd.first() == Some(&"sudo") {
+                    cmd[1..].to_vec()
+                } else {
+                    cmd.to_vec()
+                };
                 if !self.command(&cmd, Some(name)) {
                     let argv: Vec<String> = cmd.iter().map(|a| q(a)).collect();
-                    self.emit(format!("{}exec([{}]);", self.recv(Some(name)), argv.join(", ")));
+                    self.emit(format!(
+                        "{}exec([{}]);",
+                        self.recv(Some(name)),
+                        argv.join(", ")
+                    ));
                 }
                 true
             }
@@ -193,12 +231,18 @@ impl Translator {
                 true
             }
             ["ip", "route" | "r", "add", dst, opts @ ..] => self.route(dst, opts, ns),
-            ["ip", "addr" | "address" | "a"] | ["ip", "addr" | "address" | "a", "show"] => self.show("addrs", ns),
+            ["ip", "addr" | "address" | "a"] | ["ip", "addr" | "address" | "a", "show"] => {
+                self.show("addrs", ns)
+            }
             ["ip", "link"] | ["ip", "link", "show"] => self.show("links", ns),
             ["ip", "route" | "r"] | ["ip", "route" | "r", "show"] => self.show("routes", ns),
-            ["ip", "neigh" | "neighbor" | "n"] | ["ip", "neigh" | "neighbor" | "n", "show"] => self.show("neighbors", ns),
+            ["ip", "neigh" | "neighbor" | "n"] | ["ip", "neigh" | "neighbor" | "n", "show"] => {
+                self.show("neighbors", ns)
+            }
             ["ss", ..] => self.show("sockets", ns),
-            ["iptables", "-L", ..] | ["iptables", "-S", ..] | ["nft", "list", ..] => self.show("rules", ns),
+            ["iptables", "-L", ..] | ["iptables", "-S", ..] | ["nft", "list", ..] => {
+                self.show("rules", ns)
+            }
             ["sysctl", "-w", kv] | ["sysctl", kv] if kv.contains('=') => {
                 let (k, v) = kv.split_once('=').expect("checked");
                 self.emit(format!("{}sysctl({}, {});", self.recv(ns), q(k), q(v)));
@@ -250,8 +294,17 @@ impl Translator {
                 if let Some(n) = b_ns {
                     opts.push(format!("b_ns: {}", q(n)));
                 }
-                let opts = if opts.is_empty() { String::new() } else { format!(", #{{ {} }}", opts.join(", ")) };
-                self.emit(format!("{}veth({}, {}{opts});", self.recv(ns), q(name), q(peer)));
+                let opts = if opts.is_empty() {
+                    String::new()
+                } else {
+                    format!(", #{{ {} }}", opts.join(", "))
+                };
+                self.emit(format!(
+                    "{}veth({}, {}{opts});",
+                    self.recv(ns),
+                    q(name),
+                    q(peer)
+                ));
                 true
             }
             _ => false,
@@ -328,7 +381,8 @@ impl Translator {
         let call = match (via, opts.is_empty()) {
             (Some(v), true) => format!("route({}, {})", q(dst), q(v)),
             (v, _) => {
-                let mut all: Vec<String> = v.map(|v| format!("via: {}", q(v))).into_iter().collect();
+                let mut all: Vec<String> =
+                    v.map(|v| format!("via: {}", q(v))).into_iter().collect();
                 all.extend(opts);
                 format!("route({}, #{{ {} }})", q(dst), all.join(", "))
             }
@@ -366,9 +420,10 @@ impl Translator {
                 "--dport" => m.push(("dport".into(), arg(i + 1).unwrap_or("").into())),
                 "--sport" => m.push(("sport".into(), arg(i + 1).unwrap_or("").into())),
                 "-i" | "--in-interface" => m.push(("iif".into(), arg(i + 1).unwrap_or("").into())),
-                "-o" | "--out-interface" => {
-                    m.push((if negate { "not_out" } else { "oif" }.into(), arg(i + 1).unwrap_or("").into()))
-                }
+                "-o" | "--out-interface" => m.push((
+                    if negate { "not_out" } else { "oif" }.into(),
+                    arg(i + 1).unwrap_or("").into(),
+                )),
                 "-j" => target = arg(i + 1).unwrap_or(""),
                 "--to-destination" | "--to" => to = arg(i + 1),
                 "-m" => {} // -m tcp / -m addrtype: implied by the forms below
@@ -397,28 +452,57 @@ impl Translator {
                 if let Some(o) = get("oif") {
                     opts.push(format!("out: {}", q(&o)));
                 }
-                if m.iter().any(|(k, _)| !matches!(k.as_str(), "src" | "not_out" | "oif")) {
+                if m.iter()
+                    .any(|(k, _)| !matches!(k.as_str(), "src" | "not_out" | "oif"))
+                {
                     return false;
                 }
-                let f = if v == "-A" { "masquerade" } else { "unmasquerade" };
-                let opts = if opts.is_empty() { String::new() } else { format!(", #{{ {} }}", opts.join(", ")) };
+                let f = if v == "-A" {
+                    "masquerade"
+                } else {
+                    "unmasquerade"
+                };
+                let opts = if opts.is_empty() {
+                    String::new()
+                } else {
+                    format!(", #{{ {} }}", opts.join(", "))
+                };
                 self.emit(format!("{recv}{f}({}{opts});", q(&src)));
                 true
             }
             ("nat", "PREROUTING" | "OUTPUT" | "DOCKER", "DNAT", Some("-A")) => {
-                let (Some(port), Some(to)) = (get("dport"), to) else { return false };
+                let (Some(port), Some(to)) = (get("dport"), to) else {
+                    return false;
+                };
                 let proto = get("proto").unwrap_or_else(|| "tcp".into());
-                let opts = if proto == "tcp" { String::new() } else { format!(", #{{ proto: {} }}", q(&proto)) };
+                let opts = if proto == "tcp" {
+                    String::new()
+                } else {
+                    format!(", #{{ proto: {} }}", q(&proto))
+                };
                 self.emit(format!("{recv}port_forward({port}, {}{opts});", q(to)));
                 true
             }
-            ("filter", c @ ("INPUT" | "FORWARD" | "OUTPUT"), t @ ("DROP" | "ACCEPT" | "REJECT"), Some("-A")) => {
+            (
+                "filter",
+                c @ ("INPUT" | "FORWARD" | "OUTPUT"),
+                t @ ("DROP" | "ACCEPT" | "REJECT"),
+                Some("-A"),
+            ) => {
                 let mut opts = vec![format!("chain: {}", q(&c.to_lowercase()))];
                 for (k, v) in &m {
-                    let k = if k == "not_out" { return false } else { k.as_str() };
+                    let k = if k == "not_out" {
+                        return false;
+                    } else {
+                        k.as_str()
+                    };
                     opts.push(value(k, v));
                 }
-                self.emit(format!("{recv}{}(#{{ {} }});", t.to_lowercase(), opts.join(", ")));
+                self.emit(format!(
+                    "{recv}{}(#{{ {} }});",
+                    t.to_lowercase(),
+                    opts.join(", ")
+                ));
                 true
             }
             _ => false,
@@ -438,25 +522,45 @@ fn proc_sys_write(line: &str) -> Option<(String, String)> {
         (v, t.strip_prefix("tee ")?)
     };
     let path = path.trim().trim_start_matches("-a ").trim();
-    path.starts_with("/proc/sys/").then(|| (value.trim().trim_matches('"').trim_matches('\'').to_string(), path.to_string()))
+    path.starts_with("/proc/sys/").then(|| {
+        (
+            value
+                .trim()
+                .trim_matches('"')
+                .trim_matches('\'')
+                .to_string(),
+            path.to_string(),
+        )
+    })
 }
 
 /// Translate a bash lab script; an error when the file does not look like one.
 pub fn translate(file: &str, src: &str) -> Result<String, String> {
     if src.contains('\0') {
-        return Err(format!("{file} is not a shell script (it contains NUL bytes)"));
+        return Err(format!(
+            "{file} is not a shell script (it contains NUL bytes)"
+        ));
     }
     if let Some(first) = src.lines().next() {
         if let Some(interp) = first.strip_prefix("#!") {
-            let shell = ["sh", "bash", "dash", "ksh", "zsh"]
-                .iter()
-                .any(|s| interp.trim().ends_with(&format!("/{s}")) || interp.trim().ends_with(&format!(" {s}")) || interp.contains(&format!("/{s} ")));
+            let shell = ["sh", "bash", "dash", "ksh", "zsh"].iter().any(|s| {
+                interp.trim().ends_with(&format!("/{s}"))
+                    || interp.trim().ends_with(&format!(" {s}"))
+                    || interp.contains(&format!("/{s} "))
+            });
             if !shell {
-                return Err(format!("{file} is not a shell script (its first line runs {})", interp.trim()));
+                return Err(format!(
+                    "{file} is not a shell script (its first line runs {})",
+                    interp.trim()
+                ));
             }
         }
     }
-    let mut t = Translator { vars: BTreeSet::new(), out: String::new(), translated: 0 };
+    let mut t = Translator {
+        vars: BTreeSet::new(),
+        out: String::new(),
+        translated: 0,
+    };
     writeln!(t.out, "// Imported from {file} by `netscript import`.").unwrap();
     for raw in src.lines() {
         t.line(raw);
@@ -473,7 +577,10 @@ mod tests {
 
     #[test]
     fn shell_words() {
-        assert_eq!(words(r#"ip netns exec red echo "a b" 'c d' e\ f # x"#).unwrap(), ["ip", "netns", "exec", "red", "echo", "a b", "c d", "e f"]);
+        assert_eq!(
+            words(r#"ip netns exec red echo "a b" 'c d' e\ f # x"#).unwrap(),
+            ["ip", "netns", "exec", "red", "echo", "a b", "c d", "e f"]
+        );
         assert!(words("echo 'open").is_none());
     }
 
@@ -509,17 +616,37 @@ mod tests {
             "ip netns exec red iptables -A INPUT -p tcp --dport 22 -j DROP\niptables -t nat -A PREROUTING -p tcp --dport 8080 -j DNAT --to-destination 172.17.0.2:80\nip netns exec red python3 -m http.server 80\nfoo --bar\n",
         )
         .unwrap();
-        assert!(out.contains("netns_open(\"red\").drop(#{ chain: \"input\", proto: \"tcp\", dport: 22 });"), "{out}");
-        assert!(out.contains("port_forward(8080, \"172.17.0.2:80\");"), "{out}");
-        assert!(out.contains("netns_open(\"red\").exec([\"python3\", \"-m\", \"http.server\", \"80\"]);"), "{out}");
-        assert!(out.contains("exec(\"foo --bar\"); // TODO: not translated (no netscript equivalent)"), "{out}");
+        assert!(
+            out.contains(
+                "netns_open(\"red\").drop(#{ chain: \"input\", proto: \"tcp\", dport: 22 });"
+            ),
+            "{out}"
+        );
+        assert!(
+            out.contains("port_forward(8080, \"172.17.0.2:80\");"),
+            "{out}"
+        );
+        assert!(
+            out.contains(
+                "netns_open(\"red\").exec([\"python3\", \"-m\", \"http.server\", \"80\"]);"
+            ),
+            "{out}"
+        );
+        assert!(
+            out.contains("exec(\"foo --bar\"); // TODO: not translated (no netscript equivalent)"),
+            "{out}"
+        );
     }
 
     #[test]
     fn not_shell() {
-        assert!(translate("x.py", "#!/usr/bin/env python3\nprint(1)\n").unwrap_err().contains("not a shell script"));
+        assert!(translate("x.py", "#!/usr/bin/env python3\nprint(1)\n")
+            .unwrap_err()
+            .contains("not a shell script"));
         assert!(translate("x.bin", "a\0b").is_err());
-        assert!(translate("x.txt", "hello world\nthis is prose\n").unwrap_err().contains("does not look like"));
+        assert!(translate("x.txt", "hello world\nthis is prose\n")
+            .unwrap_err()
+            .contains("does not look like"));
         assert!(translate("x.sh", "#!/usr/bin/env bash\nip netns add a\n").is_ok());
     }
 }

@@ -86,7 +86,10 @@ impl Owned {
         // A process outlives its namespace's name: it is always stopped on its own.
         if matches!(
             op,
-            Op::NetnsAdd { .. } | Op::NetnsDel { .. } | Op::NetnsAttach { .. } | Op::ProcStarted { .. }
+            Op::NetnsAdd { .. }
+                | Op::NetnsDel { .. }
+                | Op::NetnsAttach { .. }
+                | Op::ProcStarted { .. }
         ) {
             return false;
         }
@@ -117,14 +120,17 @@ impl Owned {
                 let dead: Vec<usize> = (0..self.links.len())
                     .filter(|&i| {
                         let m = &self.links[i];
-                        m.alive && (m.ns == gone || m.peer.as_ref().is_some_and(|(n, _)| *n == gone))
+                        m.alive
+                            && (m.ns == gone || m.peer.as_ref().is_some_and(|(n, _)| *n == gone))
                     })
                     .collect();
                 for i in dead {
                     self.kill(i);
                 }
             }
-            Op::VethAdd { a, a_ns, b, b_ns, .. } => {
+            Op::VethAdd {
+                a, a_ns, b, b_ns, ..
+            } => {
                 created = Some(self.add(Made {
                     ns: a_ns.clone(),
                     name: a.clone(),
@@ -133,7 +139,12 @@ impl Owned {
                 }));
             }
             Op::BridgeAdd { ns, name } | Op::VxlanAdd { ns, name, .. } => {
-                created = Some(self.add(Made { ns: ns.clone(), name: name.clone(), peer: None, alive: true }));
+                created = Some(self.add(Made {
+                    ns: ns.clone(),
+                    name: name.clone(),
+                    peer: None,
+                    alive: true,
+                }));
             }
             Op::LinkMove { ns, name, to } => {
                 if let Some((i, is_a)) = self.ends.remove(&(ns.clone(), name.clone())) {
@@ -193,7 +204,9 @@ pub fn undo(entries: &[Entry]) -> (Vec<Op>, Vec<(Ns, String)>) {
             continue;
         }
         match &e.op {
-            Op::NetnsAdd { name } if owned.namespaces.contains(name) => undo.push(Op::NetnsDel { name: name.clone() }),
+            Op::NetnsAdd { name } if owned.namespaces.contains(name) => {
+                undo.push(Op::NetnsDel { name: name.clone() })
+            }
             Op::NetnsAdd { .. } => {}
             // Moves of our own links are followed, not undone: the link is deleted where it is.
             _ if owned.inside_own[i] => {}
@@ -253,18 +266,25 @@ impl Journal {
                 self.file = Some(f);
             }
         }
-        Ok(self.file.as_mut().expect("a journal with a path has a file"))
+        Ok(self
+            .file
+            .as_mut()
+            .expect("a journal with a path has a file"))
     }
 
     /// Write `op` and its undo before the op is applied.
     pub fn append(&mut self, op: &Op, undo: Vec<Op>) -> Result<()> {
-        let entry = Entry { op: op.clone(), undo };
+        let entry = Entry {
+            op: op.clone(),
+            undo,
+        };
         if self.path.is_some() {
             let mut line = serde_json::to_string(&entry).expect("ops serialize");
             line.push('\n');
             let f = self.file()?;
             let len = f.metadata().map(|m| m.len()).unwrap_or(0);
-            f.write_all(line.as_bytes()).map_err(|e| Error::os("writing the journal", e))?;
+            f.write_all(line.as_bytes())
+                .map_err(|e| Error::os("writing the journal", e))?;
             self.last_len = len;
         }
         self.owned.record(op);
@@ -319,7 +339,13 @@ impl Journal {
                 Ok(e) => out.push(e),
                 // A line cut short by a kill mid-write: the op was never applied.
                 Err(_) if n > 0 => break,
-                Err(e) => return Err(Error::Other(format!("{}: line {}: {e}", p.display(), n + 1))),
+                Err(e) => {
+                    return Err(Error::Other(format!(
+                        "{}: line {}: {e}",
+                        p.display(),
+                        n + 1
+                    )))
+                }
             }
         }
         Ok(Some(out))
@@ -336,7 +362,12 @@ mod tests {
     }
 
     fn entries(ops: Vec<(Op, Option<Op>)>) -> Vec<Entry> {
-        ops.into_iter().map(|(op, undo)| Entry { op, undo: undo.into_iter().collect() }).collect()
+        ops.into_iter()
+            .map(|(op, undo)| Entry {
+                op,
+                undo: undo.into_iter().collect(),
+            })
+            .collect()
     }
 
     fn seed_container(n: &str) -> Vec<(Op, Option<Op>)> {
@@ -344,26 +375,70 @@ mod tests {
         let br = format!("veth-{n}-br");
         let ops = vec![
             Op::NetnsAdd { name: n.into() },
-            Op::VethAdd { a: v.clone(), a_ns: None, b: br.clone(), b_ns: None, mtu: None },
-            Op::LinkMove { ns: None, name: v.clone(), to: s(n) },
-            Op::LinkMaster { ns: None, name: br.clone(), master: Some("br0".into()) },
-            Op::LinkSet { ns: None, name: br.clone(), up: true },
-            Op::AddrAdd { ns: s(n), dev: v.clone(), cidr: "10.100.0.2/24".parse().unwrap() },
+            Op::VethAdd {
+                a: v.clone(),
+                a_ns: None,
+                b: br.clone(),
+                b_ns: None,
+                mtu: None,
+            },
+            Op::LinkMove {
+                ns: None,
+                name: v.clone(),
+                to: s(n),
+            },
+            Op::LinkMaster {
+                ns: None,
+                name: br.clone(),
+                master: Some("br0".into()),
+            },
+            Op::LinkSet {
+                ns: None,
+                name: br.clone(),
+                up: true,
+            },
+            Op::AddrAdd {
+                ns: s(n),
+                dev: v.clone(),
+                cidr: "10.100.0.2/24".parse().unwrap(),
+            },
             Op::RouteAdd {
                 ns: s(n),
-                route: Route { dst: None, v6: false, via: Some("10.100.0.1".parse().unwrap()), dev: None, metric: None },
+                route: Route {
+                    dst: None,
+                    v6: false,
+                    via: Some("10.100.0.1".parse().unwrap()),
+                    dev: None,
+                    metric: None,
+                },
             },
         ];
-        ops.into_iter().map(|op| (op.clone(), op.inverse())).collect()
+        ops.into_iter()
+            .map(|op| (op.clone(), op.inverse()))
+            .collect()
     }
 
     #[test]
     fn namespaces_take_their_insides_with_them() {
-        let mut ops = vec![(Op::BridgeAdd { ns: None, name: "br0".into() }, None)];
+        let mut ops = vec![(
+            Op::BridgeAdd {
+                ns: None,
+                name: "br0".into(),
+            },
+            None,
+        )];
         ops.extend(seed_container("c1"));
         ops.push((
-            Op::Sysctl { ns: None, key: "net.ipv4.ip_forward".into(), value: "1".into() },
-            Some(Op::Sysctl { ns: None, key: "net.ipv4.ip_forward".into(), value: "0".into() }),
+            Op::Sysctl {
+                ns: None,
+                key: "net.ipv4.ip_forward".into(),
+                value: "1".into(),
+            },
+            Some(Op::Sysctl {
+                ns: None,
+                key: "net.ipv4.ip_forward".into(),
+                value: "0".into(),
+            }),
         ));
         let (undo, wait) = undo(&entries(ops));
         // The bridge-side end goes with c1's end: no delete of its own, but a wait.
@@ -371,9 +446,16 @@ mod tests {
         assert_eq!(
             undo,
             vec![
-                Op::Sysctl { ns: None, key: "net.ipv4.ip_forward".into(), value: "0".into() },
+                Op::Sysctl {
+                    ns: None,
+                    key: "net.ipv4.ip_forward".into(),
+                    value: "0".into()
+                },
                 Op::NetnsDel { name: "c1".into() },
-                Op::LinkDel { ns: None, name: "br0".into() },
+                Op::LinkDel {
+                    ns: None,
+                    name: "br0".into()
+                },
             ]
         );
     }
@@ -384,20 +466,44 @@ mod tests {
         let ops = vec![
             (Op::NetnsAdd { name: "x".into() }, None),
             (
-                Op::LinkSet { ns: None, name: "eth9".into(), up: true },
-                Some(Op::LinkSet { ns: None, name: "eth9".into(), up: false }),
+                Op::LinkSet {
+                    ns: None,
+                    name: "eth9".into(),
+                    up: true,
+                },
+                Some(Op::LinkSet {
+                    ns: None,
+                    name: "eth9".into(),
+                    up: false,
+                }),
             ),
             (
-                Op::LinkMove { ns: None, name: "eth9".into(), to: s("x") },
-                Some(Op::LinkMove { ns: s("x"), name: "eth9".into(), to: None }),
+                Op::LinkMove {
+                    ns: None,
+                    name: "eth9".into(),
+                    to: s("x"),
+                },
+                Some(Op::LinkMove {
+                    ns: s("x"),
+                    name: "eth9".into(),
+                    to: None,
+                }),
             ),
         ];
         let undo = undo_plan(&entries(ops));
         assert_eq!(
             undo,
             vec![
-                Op::LinkMove { ns: s("x"), name: "eth9".into(), to: None },
-                Op::LinkSet { ns: None, name: "eth9".into(), up: false },
+                Op::LinkMove {
+                    ns: s("x"),
+                    name: "eth9".into(),
+                    to: None
+                },
+                Op::LinkSet {
+                    ns: None,
+                    name: "eth9".into(),
+                    up: false
+                },
                 Op::NetnsDel { name: "x".into() },
             ]
         );
@@ -410,16 +516,46 @@ mod tests {
         let undo = undo_plan(&entries(ops));
         assert!(undo.is_empty(), "{undo:?}");
         let ops = vec![
-            (Op::VethAdd { a: "a".into(), a_ns: None, b: "b".into(), b_ns: None, mtu: None }, None),
-            (Op::LinkDel { ns: None, name: "b".into() }, None),
+            (
+                Op::VethAdd {
+                    a: "a".into(),
+                    a_ns: None,
+                    b: "b".into(),
+                    b_ns: None,
+                    mtu: None,
+                },
+                None,
+            ),
+            (
+                Op::LinkDel {
+                    ns: None,
+                    name: "b".into(),
+                },
+                None,
+            ),
         ];
         assert!(undo_plan(&entries(ops)).is_empty());
     }
 
     #[test]
     fn links_between_surviving_namespaces_are_deleted() {
-        let ops = vec![(Op::VethAdd { a: "a".into(), a_ns: None, b: "b".into(), b_ns: s("old"), mtu: Some(1400) }, None)];
-        assert_eq!(undo_plan(&entries(ops)), vec![Op::LinkDel { ns: None, name: "a".into() }]);
+        let ops = vec![(
+            Op::VethAdd {
+                a: "a".into(),
+                a_ns: None,
+                b: "b".into(),
+                b_ns: s("old"),
+                mtu: Some(1400),
+            },
+            None,
+        )];
+        assert_eq!(
+            undo_plan(&entries(ops)),
+            vec![Op::LinkDel {
+                ns: None,
+                name: "a".into()
+            }]
+        );
     }
 
     #[test]
@@ -427,13 +563,22 @@ mod tests {
         let ops = vec![
             (Op::NetnsAdd { name: "c1".into() }, None),
             (
-                Op::ProcStarted { ns: s("c1"), pid: 42, start: 7, argv: vec!["sleep".into(), "9".into()], detached: true },
+                Op::ProcStarted {
+                    ns: s("c1"),
+                    pid: 42,
+                    start: 7,
+                    argv: vec!["sleep".into(), "9".into()],
+                    detached: true,
+                },
                 Some(Op::ProcStop { pid: 42, start: 7 }),
             ),
         ];
         assert_eq!(
             undo_plan(&entries(ops)),
-            vec![Op::ProcStop { pid: 42, start: 7 }, Op::NetnsDel { name: "c1".into() }]
+            vec![
+                Op::ProcStop { pid: 42, start: 7 },
+                Op::NetnsDel { name: "c1".into() }
+            ]
         );
     }
 
@@ -446,7 +591,15 @@ mod tests {
         assert!(o.owns_link(&s("c1"), "veth-c1"));
         assert!(!o.owns_link(&None, "veth-c1"));
         assert!(o.owns_link(&None, "veth-c1-br"));
-        assert!(o.covers(&Op::Sysctl { ns: s("c1"), key: "k".into(), value: "v".into() }));
-        assert!(!o.covers(&Op::Sysctl { ns: None, key: "k".into(), value: "v".into() }));
+        assert!(o.covers(&Op::Sysctl {
+            ns: s("c1"),
+            key: "k".into(),
+            value: "v".into()
+        }));
+        assert!(!o.covers(&Op::Sysctl {
+            ns: None,
+            key: "k".into(),
+            value: "v".into()
+        }));
     }
 }

@@ -58,7 +58,11 @@ pub fn down(lab: &str, backend: &mut dyn Backend, trace: bool) -> Result<DownRes
     let entries = match Journal::load(lab).map_err(|e| vec![e])? {
         Some(e) => e,
         None if path(lab, "down").exists() => return Ok(DownResult::AlreadyDown),
-        None => return Err(vec![Error::Other(format!("there is no lab named {lab:?} (see netscript ls)"))]),
+        None => {
+            return Err(vec![Error::Other(format!(
+                "there is no lab named {lab:?} (see netscript ls)"
+            ))])
+        }
     };
     let (undo, wait) = crate::journal::undo(&entries);
     let errors = undo_ops(backend, &undo, &wait, trace, Some(lab));
@@ -75,7 +79,9 @@ pub fn namespaces(entries: &[Entry]) -> Vec<String> {
     let mut out: Vec<String> = vec![];
     for e in entries {
         match &e.op {
-            Op::NetnsAdd { name } | Op::NetnsAttach { name, .. } if !out.contains(name) => out.push(name.clone()),
+            Op::NetnsAdd { name } | Op::NetnsAttach { name, .. } if !out.contains(name) => {
+                out.push(name.clone())
+            }
             Op::NetnsDel { name } => out.retain(|n| n != name),
             _ => {}
         }
@@ -127,11 +133,16 @@ pub fn list() -> Result<Vec<LabInfo>> {
     };
     for e in rd.flatten() {
         let file = e.file_name().to_string_lossy().into_owned();
-        let Some(name) = file.strip_suffix(".journal") else { continue };
+        let Some(name) = file.strip_suffix(".journal") else {
+            continue;
+        };
         let entries = Journal::load(name)?.unwrap_or_default();
         let (links, rules, processes) = count(&entries);
         // Namespaces still there (a cleanup script may have removed some by hand).
-        let namespaces = namespaces(&entries).iter().filter(|n| crate::backend::kernel::netns::path(n).exists()).count();
+        let namespaces = namespaces(&entries)
+            .iter()
+            .filter(|n| crate::backend::kernel::netns::path(n).exists())
+            .count();
         let age_secs = e
             .metadata()
             .and_then(|m| m.created().or_else(|_| m.modified()))
@@ -139,7 +150,14 @@ pub fn list() -> Result<Vec<LabInfo>> {
             .and_then(|t| SystemTime::now().duration_since(t).ok())
             .map(|d| d.as_secs())
             .unwrap_or(0);
-        out.push(LabInfo { name: name.to_string(), namespaces, links, rules, processes, age_secs });
+        out.push(LabInfo {
+            name: name.to_string(),
+            namespaces,
+            links,
+            rules,
+            processes,
+            age_secs,
+        });
     }
     out.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(out)

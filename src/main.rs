@@ -32,7 +32,7 @@ const PRIVILEGES: &str = "netscript: needs root or CAP_NET_ADMIN + CAP_SYS_ADMIN
     name = "netscript",
     version,
     about = "Build container-networking labs (namespaces, veth pairs, bridges, routes, NAT) from Rhai scripts",
-    after_help = "Run a script:   netscript --sandbox scripts/connect-two.rhai\nEvaluate code:  netscript --sandbox -e 'netns(\"red\").inode'\nThe API:        netscript doc",
+    after_help = "Run a script:   netscript --sandbox scripts/connect-two.rhai\nEvaluate code:  netscript --sandbox -e 'netns(\"red\").inode'\nThe API:        netscript doc"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -111,7 +111,10 @@ fn read(file: &Path) -> Result<String, ExitCode> {
 fn lab_name(cli: &Cli) -> Result<String, ExitCode> {
     let name = match (&cli.lab, &cli.file) {
         (Some(l), _) => l.clone(),
-        (None, Some(f)) => f.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "lab".into()),
+        (None, Some(f)) => f
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "lab".into()),
         (None, None) if cli.eval.is_some() => "eval".into(),
         (None, None) => "repl".into(),
     };
@@ -126,7 +129,9 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match &cli.command {
         Some(Cmd::Check { file }) => {
-            let Ok(src) = read(file) else { return ExitCode::from(2) };
+            let Ok(src) = read(file) else {
+                return ExitCode::from(2);
+            };
             return ExitCode::from(run::check(&file.display().to_string(), &src) as u8);
         }
         Some(Cmd::Doc { name, definitions }) => {
@@ -170,7 +175,9 @@ fn main() -> ExitCode {
             let code = match (down, file) {
                 (Some(lab), _) => run::plan_down(lab),
                 (None, Some(f)) => {
-                    let Ok(src) = read(f) else { return ExitCode::from(2) };
+                    let Ok(src) = read(f) else {
+                        return ExitCode::from(2);
+                    };
                     run::plan(&f.display().to_string(), &src, args.clone())
                 }
                 (None, None) => 2,
@@ -208,8 +215,16 @@ fn main() -> ExitCode {
     let code = match (&cli.eval, &cli.file) {
         (Some(code), _) => run::run("-e", code, vec![], &opts, true),
         (None, Some(file)) => {
-            let Ok(src) = read(file) else { return ExitCode::from(2) };
-            run::run(&file.display().to_string(), &src, cli.args.clone(), &opts, false)
+            let Ok(src) = read(file) else {
+                return ExitCode::from(2);
+            };
+            run::run(
+                &file.display().to_string(),
+                &src,
+                cli.args.clone(),
+                &opts,
+                false,
+            )
         }
         (None, None) => repl::repl(&opts),
     };
@@ -280,7 +295,11 @@ fn graph(format: &str, lab: Option<&str>, json: bool) -> ExitCode {
                 .into_iter()
                 .filter(|n| backend::Backend::netns_exists(&mut backend, n))
                 .collect(),
-            Ok(None) => return fail(format!("there is no lab named {l:?} that is up (see netscript ls)")),
+            Ok(None) => {
+                return fail(format!(
+                    "there is no lab named {l:?} that is up (see netscript ls)"
+                ))
+            }
             Err(e) => return fail(e.to_string()),
         },
     };
@@ -322,11 +341,19 @@ fn ls(json: bool) -> ExitCode {
     } else if labs.is_empty() {
         println!("no labs are up");
     } else {
-        println!("{:<20} {:>10} {:>6} {:>6} {:>10} {:>6}", "LAB", "NAMESPACES", "LINKS", "RULES", "PROCESSES", "AGE");
+        println!(
+            "{:<20} {:>10} {:>6} {:>6} {:>10} {:>6}",
+            "LAB", "NAMESPACES", "LINKS", "RULES", "PROCESSES", "AGE"
+        );
         for l in labs {
             println!(
                 "{:<20} {:>10} {:>6} {:>6} {:>10} {:>6}",
-                l.name, l.namespaces, l.links, l.rules, l.processes, lab::age(l.age_secs)
+                l.name,
+                l.namespaces,
+                l.links,
+                l.rules,
+                l.processes,
+                lab::age(l.age_secs)
             );
         }
     }

@@ -20,7 +20,10 @@ fn check_name(kind: &str, s: &str, max: usize) -> Result<(), String> {
     if s == "." || s == ".." {
         return Err(format!("{kind} name {s:?} is not allowed"));
     }
-    if let Some(c) = s.chars().find(|c| *c == '/' || c.is_whitespace() || *c == '\0') {
+    if let Some(c) = s
+        .chars()
+        .find(|c| *c == '/' || c.is_whitespace() || *c == '\0')
+    {
         return Err(format!("{kind} name {s:?} contains {c:?}"));
     }
     Ok(())
@@ -85,7 +88,9 @@ impl Cidr {
     /// `10.0.0.5/24`); `None` when the network has no such host.
     pub fn nth(&self, n: u128) -> Option<Cidr> {
         let net = self.network();
-        let size: u128 = 1u128.checked_shl((Cidr::max_prefix(&self.addr) - self.prefix) as u32).unwrap_or(u128::MAX);
+        let size: u128 = 1u128
+            .checked_shl((Cidr::max_prefix(&self.addr) - self.prefix) as u32)
+            .unwrap_or(u128::MAX);
         if n >= size {
             return None;
         }
@@ -93,7 +98,10 @@ impl Cidr {
             IpAddr::V4(a) => IpAddr::V4(((u32::from(a) as u128 + n) as u32).into()),
             IpAddr::V6(a) => IpAddr::V6((u128::from(a) + n).into()),
         };
-        Some(Cidr { addr, prefix: self.prefix })
+        Some(Cidr {
+            addr,
+            prefix: self.prefix,
+        })
     }
 
     pub fn is_host(&self) -> bool {
@@ -145,8 +153,7 @@ impl fmt::Display for Cidr {
 
 /// A single address (`10.0.0.2`, `fd00::2`).
 pub fn ip(s: &str) -> Result<IpAddr, String> {
-    s.parse()
-        .map_err(|_| format!("{s:?} is not an IP address"))
+    s.parse().map_err(|_| format!("{s:?} is not an IP address"))
 }
 
 /// A route destination: `"default"` or a network in CIDR form with no host bits set.
@@ -205,15 +212,29 @@ mod tests {
         assert!(c.contains(&"10.0.0.200".parse().unwrap()));
         assert!(!c.contains(&"10.0.1.1".parse().unwrap()));
         assert_eq!("10.0.0.2".parse::<Cidr>().unwrap().prefix, 32);
-        assert_eq!("fd00::1/64".parse::<Cidr>().unwrap().network().to_string(), "fd00::/64");
-        assert!("10.0.0.1/33".parse::<Cidr>().unwrap_err().contains("prefix"));
+        assert_eq!(
+            "fd00::1/64".parse::<Cidr>().unwrap().network().to_string(),
+            "fd00::/64"
+        );
+        assert!("10.0.0.1/33"
+            .parse::<Cidr>()
+            .unwrap_err()
+            .contains("prefix"));
         assert!("10.0.0/24".parse::<Cidr>().unwrap_err().contains("CIDR"));
         assert!("fd00::1/129".parse::<Cidr>().is_err());
         assert_eq!("0.0.0.0/0".parse::<Cidr>().unwrap().network().prefix, 0);
         let c: Cidr = "10.100.0.1/16".parse().unwrap();
         assert_eq!(c.nth(258).unwrap().to_string(), "10.100.1.2/16");
         assert!(c.nth(65536).is_none());
-        assert_eq!("fd00::1/64".parse::<Cidr>().unwrap().nth(16).unwrap().to_string(), "fd00::10/64");
+        assert_eq!(
+            "fd00::1/64"
+                .parse::<Cidr>()
+                .unwrap()
+                .nth(16)
+                .unwrap()
+                .to_string(),
+            "fd00::10/64"
+        );
     }
 
     #[test]

@@ -47,7 +47,11 @@ pub enum Qdisc {
     /// Token bucket: a rate limit.
     Tbf { rate_kbit: u64 },
     /// Delay, jitter and random loss (needs the kernel's netem).
-    Netem { delay_ms: u32, jitter_ms: u32, loss_pct: u32 },
+    Netem {
+        delay_ms: u32,
+        jitter_ms: u32,
+        loss_pct: u32,
+    },
 }
 
 impl Qdisc {
@@ -59,9 +63,16 @@ impl Qdisc {
     fn render(&self) -> String {
         match self {
             Qdisc::Tbf { rate_kbit } => {
-                format!("tbf rate {rate_kbit}kbit burst {} latency 50ms", Qdisc::tbf_burst(*rate_kbit))
+                format!(
+                    "tbf rate {rate_kbit}kbit burst {} latency 50ms",
+                    Qdisc::tbf_burst(*rate_kbit)
+                )
             }
-            Qdisc::Netem { delay_ms, jitter_ms, loss_pct } => {
+            Qdisc::Netem {
+                delay_ms,
+                jitter_ms,
+                loss_pct,
+            } => {
                 let mut s = String::from("netem");
                 if *delay_ms > 0 || *jitter_ms > 0 {
                     write!(s, " delay {delay_ms}ms").unwrap();
@@ -82,10 +93,17 @@ impl Qdisc {
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum Op {
     /// `ip netns add NAME` and `lo` up inside.
-    NetnsAdd { name: String },
-    NetnsDel { name: String },
+    NetnsAdd {
+        name: String,
+    },
+    NetnsDel {
+        name: String,
+    },
     /// `ip netns attach NAME PID`: name the namespace of a running process.
-    NetnsAttach { name: String, pid: u32 },
+    NetnsAttach {
+        name: String,
+        pid: u32,
+    },
     /// `ip link add A type veth peer name B`, each end created directly in its namespace.
     VethAdd {
         a: String,
@@ -95,7 +113,10 @@ pub enum Op {
         mtu: Option<u32>,
     },
     /// `ip link add NAME type bridge` and up.
-    BridgeAdd { ns: Ns, name: String },
+    BridgeAdd {
+        ns: Ns,
+        name: String,
+    },
     /// `ip link add NAME type vxlan id VNI remote R local L dev D dstport P`.
     VxlanAdd {
         ns: Ns,
@@ -108,12 +129,30 @@ pub enum Op {
         port: u16,
     },
     /// `tc qdisc replace dev DEV root ...`
-    QdiscSet { ns: Ns, dev: String, qdisc: Qdisc },
+    QdiscSet {
+        ns: Ns,
+        dev: String,
+        qdisc: Qdisc,
+    },
     /// `tc qdisc del dev DEV root`
-    QdiscDel { ns: Ns, dev: String },
-    LinkDel { ns: Ns, name: String },
-    LinkSet { ns: Ns, name: String, up: bool },
-    LinkMtu { ns: Ns, name: String, mtu: u32 },
+    QdiscDel {
+        ns: Ns,
+        dev: String,
+    },
+    LinkDel {
+        ns: Ns,
+        name: String,
+    },
+    LinkSet {
+        ns: Ns,
+        name: String,
+        up: bool,
+    },
+    LinkMtu {
+        ns: Ns,
+        name: String,
+        mtu: u32,
+    },
     /// `ip link set DEV master BR`, or `nomaster` for `None`.
     LinkMaster {
         ns: Ns,
@@ -121,13 +160,35 @@ pub enum Op {
         master: Option<String>,
     },
     /// `ip link set DEV netns TO`.
-    LinkMove { ns: Ns, name: String, to: Ns },
-    AddrAdd { ns: Ns, dev: String, cidr: Cidr },
-    AddrDel { ns: Ns, dev: String, cidr: Cidr },
-    RouteAdd { ns: Ns, route: Route },
-    RouteDel { ns: Ns, route: Route },
+    LinkMove {
+        ns: Ns,
+        name: String,
+        to: Ns,
+    },
+    AddrAdd {
+        ns: Ns,
+        dev: String,
+        cidr: Cidr,
+    },
+    AddrDel {
+        ns: Ns,
+        dev: String,
+        cidr: Cidr,
+    },
+    RouteAdd {
+        ns: Ns,
+        route: Route,
+    },
+    RouteDel {
+        ns: Ns,
+        route: Route,
+    },
     /// `sysctl -w KEY=VALUE`, key in dotted form.
-    Sysctl { ns: Ns, key: String, value: String },
+    Sysctl {
+        ns: Ns,
+        key: String,
+        value: String,
+    },
     /// A process the script started (journaled so `down` can stop it even after the
     /// run that started it was killed). `start` is its start time in clock ticks after
     /// boot, which tells it apart from a later process with the same pid.
@@ -141,11 +202,20 @@ pub enum Op {
         detached: bool,
     },
     /// Stop that process, if it is still the same one.
-    ProcStop { pid: u32, start: u64 },
+    ProcStop {
+        pid: u32,
+        start: u64,
+    },
     /// Rules added to netscript's nftables table in one transaction.
-    NftAdd { ns: Ns, rules: Vec<Rule> },
+    NftAdd {
+        ns: Ns,
+        rules: Vec<Rule>,
+    },
     /// Those rules deleted again (the table too, once it holds none of ours).
-    NftDel { ns: Ns, rules: Vec<Rule> },
+    NftDel {
+        ns: Ns,
+        rules: Vec<Rule>,
+    },
 }
 
 /// `nft ...` (or `ip netns exec NS nft ...`) with the command quoted as one word.
@@ -185,8 +255,7 @@ fn netns_clause(ns: &Ns) -> String {
 /// Quote a word for a POSIX shell only when it needs it.
 pub fn shell_word(s: &str) -> String {
     if !s.is_empty()
-        && s
-            .chars()
+        && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || "-_./:=@%+,".contains(c))
     {
         s.to_string()
@@ -228,7 +297,9 @@ impl Op {
                 format!("ip -n {} link set lo up", shell_word(name)),
             ],
             Op::NetnsDel { name } => vec![format!("ip netns del {}", shell_word(name))],
-            Op::NetnsAttach { name, pid } => vec![format!("ip netns attach {} {pid}", shell_word(name))],
+            Op::NetnsAttach { name, pid } => {
+                vec![format!("ip netns attach {} {pid}", shell_word(name))]
+            }
             Op::VethAdd {
                 a,
                 a_ns,
@@ -246,11 +317,28 @@ impl Op {
                 )]
             }
             Op::BridgeAdd { ns, name } => vec![
-                format!("{} link add name {} type bridge", ip_cmd(ns), shell_word(name)),
+                format!(
+                    "{} link add name {} type bridge",
+                    ip_cmd(ns),
+                    shell_word(name)
+                ),
                 format!("{} link set dev {} up", ip_cmd(ns), shell_word(name)),
             ],
-            Op::VxlanAdd { ns, name, vni, remote, group, local, dev, port } => {
-                let mut s = format!("{} link add name {} type vxlan id {vni}", ip_cmd(ns), shell_word(name));
+            Op::VxlanAdd {
+                ns,
+                name,
+                vni,
+                remote,
+                group,
+                local,
+                dev,
+                port,
+            } => {
+                let mut s = format!(
+                    "{} link add name {} type vxlan id {vni}",
+                    ip_cmd(ns),
+                    shell_word(name)
+                );
                 if let Some(r) = remote {
                     write!(s, " remote {r}").unwrap();
                 }
@@ -272,7 +360,11 @@ impl Op {
                 shell_word(dev),
                 qdisc.render()
             )],
-            Op::QdiscDel { ns, dev } => vec![format!("{} qdisc del dev {} root", tc_cmd(ns), shell_word(dev))],
+            Op::QdiscDel { ns, dev } => vec![format!(
+                "{} qdisc del dev {} root",
+                tc_cmd(ns),
+                shell_word(dev)
+            )],
             Op::LinkDel { ns, name } => {
                 vec![format!("{} link del dev {}", ip_cmd(ns), shell_word(name))]
             }
@@ -344,27 +436,30 @@ impl Op {
                     }
                 }
                 for r in rules {
-                    lines.push(nft(ns, &format!("add rule inet {TABLE} {} {}", r.chain.name(), r.text())));
+                    lines.push(nft(
+                        ns,
+                        &format!("add rule inet {TABLE} {} {}", r.chain.name(), r.text()),
+                    ));
                 }
                 lines
             }
             Op::NftDel { ns, rules } => {
                 let mut lines: Vec<String> = rules
-                .iter()
-                .map(|r| {
-                    let chain = format!("inet {TABLE} {}", r.chain.name());
-                    // An id ending in ':' stands for every rule tagged with it.
-                    let pattern = match r.id.ends_with(':') {
-                        true => format!("{}[^\"]*", r.id),
-                        false => r.id.clone(),
-                    };
-                    let find = format!(
-                        "$({} | sed -n 's/.*comment \"{pattern}\" # handle //p')",
-                        nft_with(ns, "-a ", &format!("list chain {chain}")),
-                    );
-                    format!("{} {find}", nft(ns, &format!("delete rule {chain} handle")))
-                })
-                .collect();
+                    .iter()
+                    .map(|r| {
+                        let chain = format!("inet {TABLE} {}", r.chain.name());
+                        // An id ending in ':' stands for every rule tagged with it.
+                        let pattern = match r.id.ends_with(':') {
+                            true => format!("{}[^\"]*", r.id),
+                            false => r.id.clone(),
+                        };
+                        let find = format!(
+                            "$({} | sed -n 's/.*comment \"{pattern}\" # handle //p')",
+                            nft_with(ns, "-a ", &format!("list chain {chain}")),
+                        );
+                        format!("{} {find}", nft(ns, &format!("delete rule {chain} handle")))
+                    })
+                    .collect();
                 // As netscript does: the table goes once none of its rules is left.
                 lines.push(format!(
                     "if ! {} | grep -q ' comment \"'; then {}; fi",
@@ -379,7 +474,9 @@ impl Op {
     /// The namespace this op acts in (for a veth, the namespace of end `a`).
     pub fn ns(&self) -> Ns {
         match self {
-            Op::NetnsAdd { name } | Op::NetnsDel { name } | Op::NetnsAttach { name, .. } => Some(name.clone()),
+            Op::NetnsAdd { name } | Op::NetnsDel { name } | Op::NetnsAttach { name, .. } => {
+                Some(name.clone())
+            }
             Op::VethAdd { a_ns, .. } => a_ns.clone(),
             Op::BridgeAdd { ns, .. }
             | Op::VxlanAdd { ns, .. }
@@ -410,9 +507,10 @@ impl Op {
             | Op::LinkMtu { name, .. }
             | Op::LinkMaster { name, .. }
             | Op::LinkMove { name, .. } => Some(name),
-            Op::AddrAdd { dev, .. } | Op::AddrDel { dev, .. } | Op::QdiscSet { dev, .. } | Op::QdiscDel { dev, .. } => {
-                Some(dev)
-            }
+            Op::AddrAdd { dev, .. }
+            | Op::AddrDel { dev, .. }
+            | Op::QdiscSet { dev, .. }
+            | Op::QdiscDel { dev, .. } => Some(dev),
             _ => None,
         }
     }
@@ -422,7 +520,9 @@ impl Op {
     /// whose inverse the session reads from the backend before applying).
     pub fn inverse(&self) -> Option<Op> {
         Some(match self {
-            Op::NetnsAdd { name } | Op::NetnsAttach { name, .. } => Op::NetnsDel { name: name.clone() },
+            Op::NetnsAdd { name } | Op::NetnsAttach { name, .. } => {
+                Op::NetnsDel { name: name.clone() }
+            }
             Op::VethAdd { a, a_ns, .. } => Op::LinkDel {
                 ns: a_ns.clone(),
                 name: a.clone(),
@@ -479,7 +579,11 @@ impl Op {
     pub fn needs_prior_state(&self) -> bool {
         matches!(
             self,
-            Op::LinkSet { .. } | Op::LinkMtu { .. } | Op::LinkMaster { .. } | Op::Sysctl { .. } | Op::LinkMove { .. }
+            Op::LinkSet { .. }
+                | Op::LinkMtu { .. }
+                | Op::LinkMaster { .. }
+                | Op::Sysctl { .. }
+                | Op::LinkMove { .. }
         )
     }
 }
@@ -550,16 +654,39 @@ mod tests {
             op.render(),
             ["ip -n hostA link add name vx0 type vxlan id 42 remote 192.0.2.2 local 192.0.2.1 dev eth0 dstport 4789"]
         );
-        assert_eq!(op.inverse().unwrap(), Op::LinkDel { ns: s("hostA"), name: "vx0".into() });
-        let op = Op::QdiscSet { ns: None, dev: "veth0".into(), qdisc: Qdisc::Tbf { rate_kbit: 8000 } };
-        assert_eq!(op.render(), ["tc qdisc replace dev veth0 root tbf rate 8000kbit burst 10000 latency 50ms"]);
-        assert_eq!(op.inverse().unwrap().render(), ["tc qdisc del dev veth0 root"]);
+        assert_eq!(
+            op.inverse().unwrap(),
+            Op::LinkDel {
+                ns: s("hostA"),
+                name: "vx0".into()
+            }
+        );
+        let op = Op::QdiscSet {
+            ns: None,
+            dev: "veth0".into(),
+            qdisc: Qdisc::Tbf { rate_kbit: 8000 },
+        };
+        assert_eq!(
+            op.render(),
+            ["tc qdisc replace dev veth0 root tbf rate 8000kbit burst 10000 latency 50ms"]
+        );
+        assert_eq!(
+            op.inverse().unwrap().render(),
+            ["tc qdisc del dev veth0 root"]
+        );
         let op = Op::QdiscSet {
             ns: s("red"),
             dev: "v".into(),
-            qdisc: Qdisc::Netem { delay_ms: 100, jitter_ms: 10, loss_pct: 5 },
+            qdisc: Qdisc::Netem {
+                delay_ms: 100,
+                jitter_ms: 10,
+                loss_pct: 5,
+            },
         };
-        assert_eq!(op.render(), ["tc -n red qdisc replace dev v root netem delay 100ms 10ms loss 5%"]);
+        assert_eq!(
+            op.render(),
+            ["tc -n red qdisc replace dev v root netem delay 100ms 10ms loss 5%"]
+        );
     }
 
     #[test]

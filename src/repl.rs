@@ -20,12 +20,41 @@ use crate::script::{self, Ctx, DOCS};
 
 /// Option keys of the API, for completion inside `#{ ... }`.
 const OPTION_KEYS: &[&str] = &[
-    "a_ns", "b_ns", "mtu", "via", "dev", "metric", "detach", "count", "timeout_ms", "chain", "proto", "dport", "sport",
-    "src", "dst", "iif", "oif", "out", "not_out",
+    "a_ns",
+    "b_ns",
+    "mtu",
+    "via",
+    "dev",
+    "metric",
+    "detach",
+    "count",
+    "timeout_ms",
+    "chain",
+    "proto",
+    "dport",
+    "sport",
+    "src",
+    "dst",
+    "iif",
+    "oif",
+    "out",
+    "not_out",
 ];
 
 /// Words that are not in the API reference but are callable.
-const EXTRA: &[&str] = &["help", "show", "print", "links", "addrs", "routes", "neighbors", "sockets", "netns_of", "netns_attach", "ARGS"];
+const EXTRA: &[&str] = &[
+    "help",
+    "show",
+    "print",
+    "links",
+    "addrs",
+    "routes",
+    "neighbors",
+    "sockets",
+    "netns_of",
+    "netns_attach",
+    "ARGS",
+];
 
 struct ReplHelper {
     ctx: Ctx,
@@ -36,10 +65,14 @@ struct ReplHelper {
 impl ReplHelper {
     /// Names of namespaces and links that exist now (errors just mean no candidates).
     fn live_names(&self) -> Vec<String> {
-        let Ok(mut s) = self.ctx.try_borrow_mut() else { return vec![] };
+        let Ok(mut s) = self.ctx.try_borrow_mut() else {
+            return vec![];
+        };
         s.query(|b| {
             let mut out = b.netns_list()?;
-            let spaces: Vec<Option<String>> = std::iter::once(None).chain(out.clone().into_iter().map(Some).take(64)).collect();
+            let spaces: Vec<Option<String>> = std::iter::once(None)
+                .chain(out.clone().into_iter().map(Some).take(64))
+                .collect();
             for ns in spaces {
                 if let Ok(links) = b.links(&ns) {
                     out.extend(links.into_iter().map(|l| l.name));
@@ -54,7 +87,12 @@ impl ReplHelper {
 impl Completer for ReplHelper {
     type Candidate = Pair;
 
-    fn complete(&self, line: &str, pos: usize, _: &Context<'_>) -> rustyline::Result<(usize, Vec<Pair>)> {
+    fn complete(
+        &self,
+        line: &str,
+        pos: usize,
+        _: &Context<'_>,
+    ) -> rustyline::Result<(usize, Vec<Pair>)> {
         let before = &line[..pos];
         let start = before
             .rfind(|c: char| !(c.is_alphanumeric() || c == '_' || c == '-'))
@@ -75,11 +113,18 @@ impl Completer for ReplHelper {
         words.sort();
         words.dedup();
         // A name inside a string is completed with its closing quote.
-        let close = if in_string && !line[pos..].starts_with('"') { "\"" } else { "" };
+        let close = if in_string && !line[pos..].starts_with('"') {
+            "\""
+        } else {
+            ""
+        };
         let pairs = words
             .into_iter()
             .filter(|w| w.starts_with(word))
-            .map(|w| Pair { display: w.clone(), replacement: format!("{w}{close}") })
+            .map(|w| Pair {
+                display: w.clone(),
+                replacement: format!("{w}{close}"),
+            })
             .collect();
         Ok((start, pairs))
     }
@@ -103,7 +148,9 @@ impl Validator for ReplHelper {
     fn validate(&self, ctx: &mut ValidationContext) -> rustyline::Result<ValidationResult> {
         let input = ctx.input();
         let guard = self.engine.borrow();
-        let Some(engine) = guard.as_ref() else { return Ok(ValidationResult::Valid(None)) };
+        let Some(engine) = guard.as_ref() else {
+            return Ok(ValidationResult::Valid(None));
+        };
         Ok(match engine.compile(input) {
             Err(e) if incomplete(input, &e) => ValidationResult::Incomplete,
             _ => ValidationResult::Valid(None),
@@ -117,7 +164,12 @@ fn incomplete(input: &str, e: &rhai::ParseError) -> bool {
     let lines = input.lines().count().max(1);
     let at_end = match e.position().line() {
         None => true,
-        Some(l) => l > lines || (l == lines && e.position().position().unwrap_or(0) > input.lines().last().unwrap_or("").len()),
+        Some(l) => {
+            l > lines
+                || (l == lines
+                    && e.position().position().unwrap_or(0)
+                        > input.lines().last().unwrap_or("").len())
+        }
     };
     match e.err_type() {
         ParseErrorType::UnexpectedEOF => true,
@@ -139,10 +191,17 @@ fn history_path() -> Option<PathBuf> {
 pub fn render(v: &Dynamic) -> String {
     if let Some(m) = v.clone().try_cast::<rhai::Map>() {
         let w = m.keys().map(|k| k.len()).max().unwrap_or(0);
-        return m.iter().map(|(k, v)| format!("{k:<w$}  {}", cell(v))).collect::<Vec<_>>().join("\n");
+        return m
+            .iter()
+            .map(|(k, v)| format!("{k:<w$}  {}", cell(v)))
+            .collect::<Vec<_>>()
+            .join("\n");
     }
     if let Some(rows) = v.clone().try_cast::<rhai::Array>() {
-        let maps: Vec<rhai::Map> = rows.iter().filter_map(|r| r.clone().try_cast::<rhai::Map>()).collect();
+        let maps: Vec<rhai::Map> = rows
+            .iter()
+            .filter_map(|r| r.clone().try_cast::<rhai::Map>())
+            .collect();
         if !maps.is_empty() && maps.len() == rows.len() {
             return table(&maps);
         }
@@ -154,7 +213,10 @@ fn cell(v: &Dynamic) -> String {
     if v.is_unit() {
         "-".into()
     } else if let Some(a) = v.clone().try_cast::<rhai::Array>() {
-        a.iter().map(script::show_value).collect::<Vec<_>>().join(",")
+        a.iter()
+            .map(script::show_value)
+            .collect::<Vec<_>>()
+            .join(",")
     } else {
         script::show_value(v)
     }
@@ -170,16 +232,30 @@ pub fn table(rows: &[rhai::Map]) -> String {
         }
     }
     // The API's usual order first, for the familiar `ip`-like look.
-    const ORDER: &[&str] = &["name", "dev", "dst", "ip", "proto", "local", "kind", "addr", "via", "up", "mac", "mtu", "master", "peer", "addrs"];
+    const ORDER: &[&str] = &[
+        "name", "dev", "dst", "ip", "proto", "local", "kind", "addr", "via", "up", "mac", "mtu",
+        "master", "peer", "addrs",
+    ];
     cols.sort_by_key(|c| ORDER.iter().position(|o| o == c).unwrap_or(ORDER.len()));
     let cells: Vec<Vec<String>> = rows
         .iter()
-        .map(|r| cols.iter().map(|c| r.get(c.as_str()).map(cell).unwrap_or_else(|| "-".into())).collect())
+        .map(|r| {
+            cols.iter()
+                .map(|c| r.get(c.as_str()).map(cell).unwrap_or_else(|| "-".into()))
+                .collect()
+        })
         .collect();
     let widths: Vec<usize> = cols
         .iter()
         .enumerate()
-        .map(|(i, c)| cells.iter().map(|r| r[i].chars().count()).chain([c.len()]).max().unwrap_or(0))
+        .map(|(i, c)| {
+            cells
+                .iter()
+                .map(|r| r[i].chars().count())
+                .chain([c.len()])
+                .max()
+                .unwrap_or(0)
+        })
         .collect();
     let line = |vals: Vec<&str>| -> String {
         vals.iter()
@@ -190,7 +266,14 @@ pub fn table(rows: &[rhai::Map]) -> String {
             .trim_end()
             .to_string()
     };
-    let mut out = vec![line(cols.iter().map(|c| c.to_uppercase()).collect::<Vec<_>>().iter().map(|s| s.as_str()).collect())];
+    let mut out = vec![line(
+        cols.iter()
+            .map(|c| c.to_uppercase())
+            .collect::<Vec<_>>()
+            .iter()
+            .map(|s| s.as_str())
+            .collect(),
+    )];
     for r in &cells {
         out.push(line(r.iter().map(|s| s.as_str()).collect()));
     }
@@ -209,21 +292,28 @@ pub fn repl(opts: &RunOpts) -> i32 {
     let (engine, mut scope) = run::engine_for(&ctx, vec![], None);
     let shared = Rc::new(RefCell::new(Some(engine)));
     let config = rustyline::Config::builder().auto_add_history(false).build();
-    let mut rl: Editor<ReplHelper, rustyline::history::DefaultHistory> = match Editor::with_config(config) {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("netscript: cannot start the REPL: {e}");
-            return 1;
-        }
-    };
-    rl.set_helper(Some(ReplHelper { ctx: ctx.clone(), engine: shared.clone(), hinter: HistoryHinter::new() }));
+    let mut rl: Editor<ReplHelper, rustyline::history::DefaultHistory> =
+        match Editor::with_config(config) {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("netscript: cannot start the REPL: {e}");
+                return 1;
+            }
+        };
+    rl.set_helper(Some(ReplHelper {
+        ctx: ctx.clone(),
+        engine: shared.clone(),
+        hinter: HistoryHinter::new(),
+    }));
     let history = history_path();
     if let Some(h) = &history {
         let _ = std::fs::create_dir_all(h.parent().expect("has a parent"));
         let _ = rl.load_history(h);
     }
     crate::signals::install();
-    println!("netscript REPL: help() lists the functions, help(\"veth\") explains one; Ctrl-D leaves.");
+    println!(
+        "netscript REPL: help() lists the functions, help(\"veth\") explains one; Ctrl-D leaves."
+    );
     let mut functions = AST::empty();
     loop {
         let line = match rl.readline("netscript> ") {
@@ -247,7 +337,12 @@ pub fn repl(opts: &RunOpts) -> i32 {
         let ast = match engine.compile_with_scope(&scope, &line) {
             Ok(a) => a,
             Err(e) => {
-                run::print_at("input", Some(&line), e.position(), &e.err_type().to_string());
+                run::print_at(
+                    "input",
+                    Some(&line),
+                    e.position(),
+                    &e.err_type().to_string(),
+                );
                 continue;
             }
         };
@@ -268,7 +363,10 @@ pub fn repl(opts: &RunOpts) -> i32 {
         eprintln!("netscript: {e}");
     }
     if !s.journal.entries.is_empty() && !opts.sandbox {
-        println!("what this session built stays up as lab {:?}: `netscript down {}` removes it", opts.lab, opts.lab);
+        println!(
+            "what this session built stays up as lab {:?}: `netscript down {}` removes it",
+            opts.lab, opts.lab
+        );
     }
     0
 }
@@ -282,7 +380,10 @@ mod tests {
         let mut a = rhai::Map::new();
         a.insert("name".into(), "lo".into());
         a.insert("up".into(), true.into());
-        a.insert("addrs".into(), Dynamic::from(vec![Dynamic::from("127.0.0.1/8")]));
+        a.insert(
+            "addrs".into(),
+            Dynamic::from(vec![Dynamic::from("127.0.0.1/8")]),
+        );
         let mut b = rhai::Map::new();
         b.insert("name".into(), "veth-red".into());
         b.insert("up".into(), false.into());

@@ -36,7 +36,10 @@ pub fn report(file: &str, source: &str, err: &script::ScriptError) {
     for (caller, pos, name) in err.calls.iter().rev() {
         let (f, _) = text_of(caller);
         if let Some(line) = pos.line() {
-            eprintln!("  note: in {name}(), called from {f}:{line}:{}", pos.position().unwrap_or(1));
+            eprintln!(
+                "  note: in {name}(), called from {f}:{line}:{}",
+                pos.position().unwrap_or(1)
+            );
         }
     }
 }
@@ -60,7 +63,11 @@ pub fn kernel_session(opts: &RunOpts) -> Result<Session, String> {
     if opts.sandbox {
         // The sandbox's own loopback, so local addresses answer.
         backend
-            .apply(&Op::LinkSet { ns: None, name: "lo".into(), up: true })
+            .apply(&Op::LinkSet {
+                ns: None,
+                name: "lo".into(),
+                up: true,
+            })
             .map_err(|e| e.to_string())?;
     }
     let mut s = Session::new(Box::new(backend), Journal::for_lab(&opts.lab), opts.trace);
@@ -68,7 +75,11 @@ pub fn kernel_session(opts: &RunOpts) -> Result<Session, String> {
     Ok(s)
 }
 
-pub fn engine_for(ctx: &Ctx, args: Vec<String>, dir: Option<&Path>) -> (Engine, rhai::Scope<'static>) {
+pub fn engine_for(
+    ctx: &Ctx,
+    args: Vec<String>,
+    dir: Option<&Path>,
+) -> (Engine, rhai::Scope<'static>) {
     let (mut engine, scope) = script::build_engine(ctx, args);
     crate::stdlib::install(&mut engine, dir);
     (engine, scope)
@@ -114,7 +125,11 @@ pub fn run(file: &str, source: &str, args: Vec<String>, opts: &RunOpts, print_re
         // A signal that arrived after the last step still means: do not keep the lab.
         Ok(_) if crate::signals::interrupted() => Err(script::INTERRUPTED.into()),
         // What is still held back is applied now; its error is its own call's.
-        Ok(v) => ctx.borrow_mut().finish().map(|()| v).map_err(|e| script::fail("", e)),
+        Ok(v) => ctx
+            .borrow_mut()
+            .finish()
+            .map(|()| v)
+            .map_err(|e| script::fail("", e)),
         r => r,
     };
     let mut s = ctx.borrow_mut();
@@ -154,7 +169,9 @@ pub fn run(file: &str, source: &str, args: Vec<String>, opts: &RunOpts, print_re
 pub fn plan(file: &str, source: &str, args: Vec<String>) -> i32 {
     // The host as it is, read only, so the model knows what already exists.
     let mut kernel = KernelBackend::new().ok();
-    let model = crate::backend::model::ModelBackend::of_host(kernel.as_mut().map(|k| k as &mut dyn Backend));
+    let model = crate::backend::model::ModelBackend::of_host(
+        kernel.as_mut().map(|k| k as &mut dyn Backend),
+    );
     let mut session = Session::new(Box::new(model), Journal::in_memory(), false);
     session.planning = true;
     let ctx: Ctx = Rc::new(RefCell::new(session));
@@ -201,11 +218,20 @@ pub fn check(file: &str, source: &str) -> i32 {
         Err(e) => {
             let mut ast_err = *e;
             let mut pos = ast_err.take_position();
-            if let (true, rhai::EvalAltResult::ErrorModuleNotFound(m, _)) = (pos.is_none(), &ast_err) {
+            if let (true, rhai::EvalAltResult::ErrorModuleNotFound(m, _)) =
+                (pos.is_none(), &ast_err)
+            {
                 // Rhai does not say where: the import statement that names it.
                 let needle = format!("\"{m}\"");
-                if let Some((i, l)) = source.lines().enumerate().find(|(_, l)| l.contains("import") && l.contains(&needle)) {
-                    pos = rhai::Position::new((i + 1) as u16, (l.find(&needle).unwrap_or(0) + 1) as u16);
+                if let Some((i, l)) = source
+                    .lines()
+                    .enumerate()
+                    .find(|(_, l)| l.contains("import") && l.contains(&needle))
+                {
+                    pos = rhai::Position::new(
+                        (i + 1) as u16,
+                        (l.find(&needle).unwrap_or(0) + 1) as u16,
+                    );
                 }
             }
             let msg = match &ast_err {

@@ -26,12 +26,19 @@ pub fn privileged() -> bool {
 
 fn tmpfs(path: &str) -> Result<(), String> {
     fs::create_dir_all(path).map_err(|e| format!("creating {path}: {e}"))?;
-    mount(Some("tmpfs"), path, Some("tmpfs"), MsFlags::MS_NOSUID | MsFlags::MS_NODEV, Some("mode=0755"))
-        .map_err(|e| format!("mounting a tmpfs on {path}: {e}"))
+    mount(
+        Some("tmpfs"),
+        path,
+        Some("tmpfs"),
+        MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
+        Some("mode=0755"),
+    )
+    .map_err(|e| format!("mounting a tmpfs on {path}: {e}"))
 }
 
 pub fn enter() -> Result<(), String> {
-    let before = fs::read_link("/proc/self/ns/net").map_err(|e| format!("reading /proc/self/ns/net: {e}"))?;
+    let before = fs::read_link("/proc/self/ns/net")
+        .map_err(|e| format!("reading /proc/self/ns/net: {e}"))?;
     let mut flags = CloneFlags::CLONE_NEWNET | CloneFlags::CLONE_NEWNS;
     let as_user = !privileged();
     let (uid, gid) = (getuid(), getgid());
@@ -44,23 +51,42 @@ pub fn enter() -> Result<(), String> {
     })?;
     if as_user {
         fs::write("/proc/self/setgroups", "deny").map_err(|e| format!("setgroups: {e}"))?;
-        fs::write("/proc/self/uid_map", format!("0 {uid} 1")).map_err(|e| format!("uid_map: {e}"))?;
-        fs::write("/proc/self/gid_map", format!("0 {gid} 1")).map_err(|e| format!("gid_map: {e}"))?;
+        fs::write("/proc/self/uid_map", format!("0 {uid} 1"))
+            .map_err(|e| format!("uid_map: {e}"))?;
+        fs::write("/proc/self/gid_map", format!("0 {gid} 1"))
+            .map_err(|e| format!("gid_map: {e}"))?;
     }
-    mount(None::<&str>, "/", None::<&str>, MsFlags::MS_REC | MsFlags::MS_PRIVATE, None::<&str>)
-        .map_err(|e| format!("making / private: {e}"))?;
+    mount(
+        None::<&str>,
+        "/",
+        None::<&str>,
+        MsFlags::MS_REC | MsFlags::MS_PRIVATE,
+        None::<&str>,
+    )
+    .map_err(|e| format!("making / private: {e}"))?;
     // Without root on the host, /run/netns may not be creatable: a private /run then.
-    if fs::create_dir_all("/run/netns").is_err() || fs::create_dir_all(crate::journal::RUN_DIR).is_err() {
+    if fs::create_dir_all("/run/netns").is_err()
+        || fs::create_dir_all(crate::journal::RUN_DIR).is_err()
+    {
         tmpfs("/run")?;
     }
     tmpfs("/run/netns")?;
     tmpfs(crate::journal::RUN_DIR)?;
     let _ = umount2("/sys", MntFlags::MNT_DETACH);
-    mount(Some("sysfs"), "/sys", Some("sysfs"), MsFlags::empty(), None::<&str>)
-        .map_err(|e| format!("mounting a fresh sysfs: {e}"))?;
-    let after = fs::read_link("/proc/self/ns/net").map_err(|e| format!("reading /proc/self/ns/net: {e}"))?;
+    mount(
+        Some("sysfs"),
+        "/sys",
+        Some("sysfs"),
+        MsFlags::empty(),
+        None::<&str>,
+    )
+    .map_err(|e| format!("mounting a fresh sysfs: {e}"))?;
+    let after = fs::read_link("/proc/self/ns/net")
+        .map_err(|e| format!("reading /proc/self/ns/net: {e}"))?;
     if after == before {
-        return Err("the sandbox did not get a network namespace of its own; refusing to go on".into());
+        return Err(
+            "the sandbox did not get a network namespace of its own; refusing to go on".into(),
+        );
     }
     Ok(())
 }

@@ -81,7 +81,13 @@ impl Session {
 
     /// Whether a link exists, counting a veth that is held back.
     pub fn check_link(&mut self, ns: &Ns, name: &str) -> Result<()> {
-        if let Some(Deferred { op: Op::VethAdd { a, a_ns, b, b_ns, .. }, .. }) = &self.pending {
+        if let Some(Deferred {
+            op: Op::VethAdd {
+                a, a_ns, b, b_ns, ..
+            },
+            ..
+        }) = &self.pending
+        {
             if (a_ns == ns && a == name) || (b_ns == ns && b == name) {
                 return Ok(());
             }
@@ -111,8 +117,15 @@ impl Session {
 
     /// Fold a move of a held-back veth end into its creation.
     fn fuse(&mut self, op: &Op) -> bool {
-        let (Some(Deferred { op: Op::VethAdd { a, a_ns, b, b_ns, .. }, .. }), Op::LinkMove { ns, name, to }) =
-            (&mut self.pending, op)
+        let (
+            Some(Deferred {
+                op: Op::VethAdd {
+                    a, a_ns, b, b_ns, ..
+                },
+                ..
+            }),
+            Op::LinkMove { ns, name, to },
+        ) = (&mut self.pending, op)
         else {
             return false;
         };
@@ -202,7 +215,13 @@ impl Session {
         self.pending = None;
         self.stop_processes();
         let (undo, wait) = crate::journal::undo(&self.journal.entries);
-        let errors = undo_ops(self.backend.as_mut(), &undo, &wait, self.trace, self.lab.as_deref());
+        let errors = undo_ops(
+            self.backend.as_mut(),
+            &undo,
+            &wait,
+            self.trace,
+            self.lab.as_deref(),
+        );
         self.journal.forget_run();
         errors
     }
@@ -216,7 +235,13 @@ impl Session {
 }
 
 /// Apply an undo plan; an object already gone is not an error.
-pub fn undo_ops(backend: &mut dyn Backend, undo: &[Op], wait: &[(crate::op::Ns, String)], trace: bool, lab: Option<&str>) -> Vec<Error> {
+pub fn undo_ops(
+    backend: &mut dyn Backend,
+    undo: &[Op],
+    wait: &[(crate::op::Ns, String)],
+    trace: bool,
+    lab: Option<&str>,
+) -> Vec<Error> {
     let mut errors = vec![];
     for op in undo {
         // Sysctl changes are stacked across labs (see claims).
@@ -225,7 +250,11 @@ pub fn undo_ops(backend: &mut dyn Backend, undo: &[Op], wait: &[(crate::op::Ns, 
             (Some(lab), Op::Sysctl { ns, key, .. }) => match crate::claims::release(lab, ns, key) {
                 crate::claims::Undo::Keep => continue,
                 crate::claims::Undo::Restore(value) => {
-                    restore = Op::Sysctl { ns: ns.clone(), key: key.clone(), value };
+                    restore = Op::Sysctl {
+                        ns: ns.clone(),
+                        key: key.clone(),
+                        value,
+                    };
                     &restore
                 }
                 crate::claims::Undo::Unknown => op,

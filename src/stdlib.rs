@@ -22,7 +22,11 @@ impl ModuleResolver for Resolver {
     ) -> Result<Shared<Module>, Box<EvalAltResult>> {
         if let Some((name, text)) = MODULES.iter().find(|(n, _)| *n == path) {
             let mut ast = engine.compile(*text).map_err(|e| {
-                Box::new(EvalAltResult::ErrorInModule(name.to_string(), e.into(), pos))
+                Box::new(EvalAltResult::ErrorInModule(
+                    name.to_string(),
+                    e.into(),
+                    pos,
+                ))
             })?;
             ast.set_source(format!("stdlib/{name}.rhai"));
             let m = Module::eval_ast_as_new(Scope::new(), &ast, engine)?;

@@ -55,7 +55,12 @@ impl From<&LinkInfo> for Link {
             kind: l.kind.clone(),
             up: l.up,
             // Link-local IPv6 addresses are noise in a picture.
-            addrs: l.addrs.iter().filter(|a| !a.to_string().starts_with("fe80:")).map(|a| a.to_string()).collect(),
+            addrs: l
+                .addrs
+                .iter()
+                .filter(|a| !a.to_string().starts_with("fe80:"))
+                .map(|a| a.to_string())
+                .collect(),
             master: l.master.clone(),
             detail: l.detail.clone(),
             index: l.index,
@@ -70,7 +75,9 @@ impl From<&LinkInfo> for Link {
 /// Read the topology of the host and the given namespaces.
 pub fn gather(b: &mut dyn Backend, namespaces: &[String]) -> Result<Topology> {
     let mut t = Topology::default();
-    let all: Vec<Ns> = std::iter::once(None).chain(namespaces.iter().cloned().map(Some)).collect();
+    let all: Vec<Ns> = std::iter::once(None)
+        .chain(namespaces.iter().cloned().map(Some))
+        .collect();
     for ns in &all {
         let links = b.links(ns)?;
         let default_via = b
@@ -87,7 +94,11 @@ pub fn gather(b: &mut dyn Backend, namespaces: &[String]) -> Result<Topology> {
             .collect();
         t.spaces.push(Space {
             name: ns.clone().unwrap_or_else(|| "host".into()),
-            links: links.iter().filter(|l| l.kind != "loopback").map(Link::from).collect(),
+            links: links
+                .iter()
+                .filter(|l| l.kind != "loopback")
+                .map(Link::from)
+                .collect(),
             default_via,
             nat,
         });
@@ -119,13 +130,18 @@ impl Topology {
                     .filter(|(sj, _)| *sj != si)
                     .flat_map(|(sj, o)| o.links.iter().map(move |p| (sj, p)))
                     .filter(|(_, p)| {
-                        p.kind == "veth" && p.peer_elsewhere && Some(p.index) == l.peer_index && p.peer_index == Some(l.index)
+                        p.kind == "veth"
+                            && p.peer_elsewhere
+                            && Some(p.index) == l.peer_index
+                            && p.peer_index == Some(l.index)
                     })
                     .collect();
                 let found = match candidates.as_slice() {
                     [one] => Some(*one),
                     many => many.iter().copied().find(|(sj, p)| {
-                        l.peer_nsid.is_some() && nsid(si, *sj) == l.peer_nsid && nsid(*sj, si) == p.peer_nsid
+                        l.peer_nsid.is_some()
+                            && nsid(si, *sj) == l.peer_nsid
+                            && nsid(*sj, si) == p.peer_nsid
                     }),
                 };
                 if let Some((sj, p)) = found {
@@ -174,8 +190,16 @@ fn describe(l: &Link) -> String {
 }
 
 fn boxed(title: &str, lines: &[String], width: usize) -> Vec<String> {
-    let w = lines.iter().map(|l| l.chars().count()).chain([title.chars().count() + 2, width]).max().unwrap_or(0);
-    let mut out = vec![format!("┌─ {title} {}┐", "─".repeat(w - title.chars().count() - 1))];
+    let w = lines
+        .iter()
+        .map(|l| l.chars().count())
+        .chain([title.chars().count() + 2, width])
+        .max()
+        .unwrap_or(0);
+    let mut out = vec![format!(
+        "┌─ {title} {}┐",
+        "─".repeat(w - title.chars().count() - 1)
+    )];
     for l in lines {
         out.push(format!("│ {l}{} │", " ".repeat(w - l.chars().count())));
     }
@@ -190,7 +214,11 @@ fn pad(s: &str, w: usize) -> String {
 /// The seed's picture of a bridge and the namespaces on it: the bridge box, each port
 /// going down a veth pair into the namespace's box.
 fn draw_bridge(t: &Topology, si: usize, br: &Link, drawn: &mut Vec<usize>) -> Vec<String> {
-    let ports: Vec<&Link> = t.spaces[si].links.iter().filter(|l| l.master.as_deref() == Some(&br.name)).collect();
+    let ports: Vec<&Link> = t.spaces[si]
+        .links
+        .iter()
+        .filter(|l| l.master.as_deref() == Some(&br.name))
+        .collect();
     let mut out = vec![];
     let title = format!("Bridge: {}", describe(br));
     let mut cols = vec![];
@@ -207,7 +235,13 @@ fn draw_bridge(t: &Topology, si: usize, br: &Link, drawn: &mut Vec<usize>) -> Ve
                 if let Some(v) = &s.default_via {
                     body.push(format!("via {v}"));
                 }
-                let w = body.iter().chain([&p.name, &peer.to_string()]).map(|x| x.chars().count()).max().unwrap_or(0) + 4;
+                let w = body
+                    .iter()
+                    .chain([&p.name, &peer.to_string()])
+                    .map(|x| x.chars().count())
+                    .max()
+                    .unwrap_or(0)
+                    + 4;
                 cols.push((p.name.clone(), peer.to_string(), body, w));
             }
             _ => extra.push(describe(p)),
@@ -229,7 +263,12 @@ fn draw_bridge(t: &Topology, si: usize, br: &Link, drawn: &mut Vec<usize>) -> Ve
         }
         out.push(bottom.into_iter().collect());
         let row = |f: &dyn Fn(&(String, String, Vec<String>, usize)) -> String| -> String {
-            group.iter().map(|c| pad(&f(c), c.3 + 1)).collect::<String>().trim_end().to_string()
+            group
+                .iter()
+                .map(|c| pad(&f(c), c.3 + 1))
+                .collect::<String>()
+                .trim_end()
+                .to_string()
         };
         out.push(row(&|c| format!("   │{}", c.0)));
         out.push(row(&|_| "   ║".to_string()));
@@ -272,7 +311,11 @@ pub fn text(t: &Topology) -> String {
         for br in s.links.iter().filter(|l| l.kind == "bridge") {
             lines.extend(draw_bridge(t, si, br, &mut drawn));
         }
-        for l in s.links.iter().filter(|l| l.kind != "bridge" && l.master.is_none()) {
+        for l in s
+            .links
+            .iter()
+            .filter(|l| l.kind != "bridge" && l.master.is_none())
+        {
             let mut d = describe(l);
             if let Some((sj, peer)) = t.other_end(si, &l.name) {
                 write!(d, " ══ {peer} in {}", t.spaces[sj].name).unwrap();
@@ -285,7 +328,11 @@ pub fn text(t: &Topology) -> String {
         for n in &s.nat {
             lines.push(format!("nat: {n}"));
         }
-        let title = if si == 0 { "HOST".to_string() } else { format!("NS: {}", s.name) };
+        let title = if si == 0 {
+            "HOST".to_string()
+        } else {
+            format!("NS: {}", s.name)
+        };
         blocks.push(boxed(&title, &lines, 0).join("\n"));
         drawn.push(si);
     }
@@ -300,15 +347,41 @@ fn id(space: &str, link: &str) -> String {
 pub fn dot(t: &Topology) -> String {
     let mut s = String::from("graph netscript {\n  node [shape=box, fontname=monospace];\n");
     for (i, sp) in t.spaces.iter().enumerate() {
-        writeln!(s, "  subgraph cluster_{i} {{\n    label=\"{}\";", if i == 0 { "host".into() } else { format!("ns {}", sp.name) }).unwrap();
+        writeln!(
+            s,
+            "  subgraph cluster_{i} {{\n    label=\"{}\";",
+            if i == 0 {
+                "host".into()
+            } else {
+                format!("ns {}", sp.name)
+            }
+        )
+        .unwrap();
         for l in &sp.links {
-            writeln!(s, "    {} [label=\"{}\"];", id(&sp.name, &l.name), describe(l).replace('"', "'")).unwrap();
+            writeln!(
+                s,
+                "    {} [label=\"{}\"];",
+                id(&sp.name, &l.name),
+                describe(l).replace('"', "'")
+            )
+            .unwrap();
         }
         if let Some(v) = &sp.default_via {
-            writeln!(s, "    {} [label=\"default via {v}\", shape=plaintext];", id(&sp.name, "_route")).unwrap();
+            writeln!(
+                s,
+                "    {} [label=\"default via {v}\", shape=plaintext];",
+                id(&sp.name, "_route")
+            )
+            .unwrap();
         }
         for (k, n) in sp.nat.iter().enumerate() {
-            writeln!(s, "    {} [label=\"{}\", shape=note];", id(&sp.name, &format!("_nat{k}")), n.replace('"', "'")).unwrap();
+            writeln!(
+                s,
+                "    {} [label=\"{}\", shape=note];",
+                id(&sp.name, &format!("_nat{k}")),
+                n.replace('"', "'")
+            )
+            .unwrap();
         }
         s.push_str("  }\n");
     }
@@ -320,7 +393,13 @@ pub fn dot(t: &Topology) -> String {
         }
     }
     for ((a, an), (b, bn)) in &t.wires {
-        writeln!(s, "  {} -- {} [style=bold, label=\"veth\"];", id(&t.spaces[*a].name, an), id(&t.spaces[*b].name, bn)).unwrap();
+        writeln!(
+            s,
+            "  {} -- {} [style=bold, label=\"veth\"];",
+            id(&t.spaces[*a].name, an),
+            id(&t.spaces[*b].name, bn)
+        )
+        .unwrap();
     }
     s.push_str("}\n");
     s
@@ -330,16 +409,32 @@ pub fn dot(t: &Topology) -> String {
 pub fn mermaid(t: &Topology) -> String {
     let mut s = String::from("flowchart TB\n");
     for (i, sp) in t.spaces.iter().enumerate() {
-        let title = if i == 0 { "host".to_string() } else { format!("ns {}", sp.name) };
+        let title = if i == 0 {
+            "host".to_string()
+        } else {
+            format!("ns {}", sp.name)
+        };
         writeln!(s, "  subgraph {}[\"{title}\"]", id("space", &sp.name)).unwrap();
         for l in &sp.links {
-            writeln!(s, "    {}[\"{}\"]", id(&sp.name, &l.name), describe(l).replace('"', "'")).unwrap();
+            writeln!(
+                s,
+                "    {}[\"{}\"]",
+                id(&sp.name, &l.name),
+                describe(l).replace('"', "'")
+            )
+            .unwrap();
         }
         if let Some(v) = &sp.default_via {
             writeln!(s, "    {}([\"default via {v}\"])", id(&sp.name, "_route")).unwrap();
         }
         for (k, n) in sp.nat.iter().enumerate() {
-            writeln!(s, "    {}>\"{}\"]", id(&sp.name, &format!("_nat{k}")), n.replace('"', "'")).unwrap();
+            writeln!(
+                s,
+                "    {}>\"{}\"]",
+                id(&sp.name, &format!("_nat{k}")),
+                n.replace('"', "'")
+            )
+            .unwrap();
         }
         s.push_str("  end\n");
     }
@@ -351,7 +446,13 @@ pub fn mermaid(t: &Topology) -> String {
         }
     }
     for ((a, an), (b, bn)) in &t.wires {
-        writeln!(s, "  {} ===|veth| {}", id(&t.spaces[*a].name, an), id(&t.spaces[*b].name, bn)).unwrap();
+        writeln!(
+            s,
+            "  {} ===|veth| {}",
+            id(&t.spaces[*a].name, an),
+            id(&t.spaces[*b].name, bn)
+        )
+        .unwrap();
     }
     s
 }
@@ -370,10 +471,18 @@ pub fn svg(t: &Topology) -> std::result::Result<String, String> {
             }
             _ => format!("running dot: {e}"),
         })?;
-    child.stdin.take().expect("piped").write_all(dot(t).as_bytes()).map_err(|e| e.to_string())?;
+    child
+        .stdin
+        .take()
+        .expect("piped")
+        .write_all(dot(t).as_bytes())
+        .map_err(|e| e.to_string())?;
     let out = child.wait_with_output().map_err(|e| e.to_string())?;
     if !out.status.success() {
-        return Err(format!("dot failed: {}", String::from_utf8_lossy(&out.stderr)));
+        return Err(format!(
+            "dot failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
@@ -447,7 +556,10 @@ pub mod tests {
     fn dot_and_mermaid_have_the_wires() {
         let t = seed_lab();
         let d = dot(&t);
-        assert!(d.contains("host_veth_c1_br -- c1_veth_c1 [style=bold, label=\"veth\"];"), "{d}");
+        assert!(
+            d.contains("host_veth_c1_br -- c1_veth_c1 [style=bold, label=\"veth\"];"),
+            "{d}"
+        );
         assert!(d.contains("host_veth_c1_br -- host_br0;"), "{d}");
         assert!(d.contains("label=\"ns c1\""), "{d}");
         let m = mermaid(&t);

@@ -12,7 +12,8 @@ const TRIMMED: &str = "fn trimmed(s) { s.trim(); s }";
 /// `eventually_ping(ns, ip)`: the first ping after a lab is built can be lost while the
 /// kernel activates the new links (see `first_ping_after_setup_is_reliable_under_load` in
 /// tests/scripts.rs), so tests that are not about that retry a few times first.
-const EVENTUALLY: &str = "fn eventually_ping(ns, ip) { for i in 0..10 { if ns.ping(ip) { return true; } } false }";
+const EVENTUALLY: &str =
+    "fn eventually_ping(ns, ip) { for i in 0..10 { if ns.ping(ip) { return true; } } false }";
 
 fn with_trimmed(code: &str) -> String {
     format!("{TRIMMED}\n{code}")
@@ -46,7 +47,11 @@ echo @@name; {}"#,
     assert_eq!(s.text("list"), "x");
     let inode = s.text("stat");
     assert!(inode.parse::<u64>().is_ok(), "{run}");
-    assert_eq!(s.text("inode"), inode, ".inode is the inode of /run/netns/x");
+    assert_eq!(
+        s.text("inode"),
+        inode,
+        ".inode is the inode of /run/netns/x"
+    );
     assert_eq!(s.text("readlink"), format!("net:[{inode}]"));
     assert_eq!(s.text("name"), "x");
 }
@@ -58,12 +63,14 @@ fn netns_open_works_on_a_namespace_made_by_ip() {
 echo @@stat; stat -L -c %i /run/netns/y
 echo @@open; {}
 ip -n y link show lo >/dev/null"#,
-        e(&with_trimmed(r#"let y = netns_open("y");
+        e(&with_trimmed(
+            r#"let y = netns_open("y");
              let out = y.exec(["readlink", "/proc/self/ns/net"]);
              print(y.name);
              print(y.inode);
              print(trimmed(out.stdout));
-             print(y.inode != host().inode);"#)),
+             print(y.inode != host().inode);"#
+        )),
     ));
     let s = run.sections();
     let inode = s.text("stat");
@@ -92,7 +99,11 @@ echo @@host; {}"#,
     assert_eq!(s.text(""), "true\nfalse");
     assert_eq!(s.text("after-script"), "a\nc");
     assert_eq!(s.text("delete"), "false");
-    assert_eq!(s.text("after-delete"), "a\nc", "z (made by `ip netns add`) is deleted");
+    assert_eq!(
+        s.text("after-delete"),
+        "a\nc",
+        "z (made by `ip netns add`) is deleted"
+    );
     assert_eq!(s.text("host"), "host");
 }
 
@@ -114,7 +125,11 @@ echo @@host; ip -d -j link"#,
     let (a, b, host) = (s.json("a"), s.json("b"), s.json("host"));
     assert_eq!(link_names(&a), ["lo", "n0", "va"]);
     assert_eq!(link_names(&b), ["lo", "vb"]);
-    assert_eq!(link_names(&host), ["h0", "lo"], "an end without a namespace is in the host");
+    assert_eq!(
+        link_names(&host),
+        ["h0", "lo"],
+        "an end without a namespace is in the host"
+    );
     for (list, name) in [(&a, "va"), (&b, "vb")] {
         let l = find_link(list, name);
         assert_eq!(l["mtu"], 1400, "mtu applies to both ends: {l}");
@@ -160,9 +175,18 @@ echo @@link; ip -j -n n link"#,
     ));
     let s = run.sections();
     let links = s.json("link");
-    let mac0 = find_link(&links, "p0")["address"].as_str().unwrap().to_string();
-    let mac1 = find_link(&links, "p1")["address"].as_str().unwrap().to_string();
-    assert_eq!(s.text("props"), format!("p1\np0\nveth\nbridge\n{mac0}\n{mac1}\np0\nn\ntrue"));
+    let mac0 = find_link(&links, "p0")["address"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mac1 = find_link(&links, "p1")["address"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        s.text("props"),
+        format!("p1\np0\nveth\nbridge\n{mac0}\n{mac1}\np0\nn\ntrue")
+    );
 }
 
 #[test]
@@ -188,7 +212,11 @@ echo @@n-addr; ip -j -n n addr"#,
     ));
     let s = run.sections();
     let links = s.json("link");
-    assert_eq!(link_names(&links), ["br0", "lo", "m0", "v0", "v1"], "d0/d1 deleted, m1 moved");
+    assert_eq!(
+        link_names(&links),
+        ["br0", "lo", "m0", "v0", "v1"],
+        "d0/d1 deleted, m1 moved"
+    );
     let br0 = find_link(&links, "br0");
     assert_eq!(br0["linkinfo"]["info_kind"], "bridge", "{br0}");
     assert!(has_flag(br0, "UP"), "bridge() brings it up: {br0}");
@@ -199,7 +227,10 @@ echo @@n-addr; ip -j -n n addr"#,
     assert_eq!(v1["mtu"], 1300);
     let n = s.json("n-link");
     assert_eq!(link_names(&n), ["br1", "lo", "m1"]);
-    assert!(has_flag(find_link(&n, "m1"), "UP"), "the handle move_to returned works");
+    assert!(
+        has_flag(find_link(&n, "m1"), "UP"),
+        "the handle move_to returned works"
+    );
     let br1 = find_link(&n, "br1");
     assert_eq!(br1["linkinfo"]["info_kind"], "bridge");
     assert!(has_flag(br1, "UP"));
@@ -296,7 +327,10 @@ echo @@route; ip -d -j -n n route"#,
     assert_eq!(r9["dev"], "veth0", "{r9}");
     assert_eq!(r9["metric"], 50, "{r9}");
     assert!(r9.get("gateway").is_none(), "{r9}");
-    assert_eq!(r9["scope"], "link", "a device route is scope link, as with `ip route add`: {r9}");
+    assert_eq!(
+        r9["scope"], "link",
+        "a device route is scope link, as with `ip route add`: {r9}"
+    );
     assert_eq!(r9["protocol"], "boot", "{r9}");
     let d = find_route(&routes, "default");
     assert_eq!(d["gateway"], "10.0.0.1", "{d}");
@@ -332,7 +366,11 @@ echo @@off; ip netns exec n cat /proc/sys/net/ipv4/ip_forward /proc/sys/net/ipv6
     assert_eq!(s.text("script"), "1");
     assert_eq!(s.text("ns"), "1\n1");
     assert_eq!(s.text("other"), "0");
-    assert_eq!(s.text("host"), "0\n0", "the sandbox's own forwarding is unchanged");
+    assert_eq!(
+        s.text("host"),
+        "0\n0",
+        "the sandbox's own forwarding is unchanged"
+    );
     assert_eq!(s.text("off"), "0\n0");
 }
 
@@ -422,8 +460,16 @@ if kill -0 "$D" 2>/dev/null; then echo alive; kill "$D"; else echo gone; fi"#,
     ));
     let s = run.sections();
     assert!(s.text("pid").parse::<u32>().is_ok(), "{run}");
-    assert_eq!(s.text("gone"), "yes", "the non-detached process was stopped\n{run}");
-    assert_eq!(s.text("detached"), "alive", "a detached process outlives the script\n{run}");
+    assert_eq!(
+        s.text("gone"),
+        "yes",
+        "the non-detached process was stopped\n{run}"
+    );
+    assert_eq!(
+        s.text("detached"),
+        "alive",
+        "a detached process outlives the script\n{run}"
+    );
 }
 
 // ---------------------------------------------------------------- probes
@@ -529,9 +575,15 @@ dump_state"#,
         .lines()
         .map(|l| l.strip_prefix("+ ").unwrap().to_string())
         .collect();
-    let replayed = sh_ok(&format!("sh -e -x <<'EOF'\n{}\nEOF\ndump_state", commands.join("\n")));
+    let replayed = sh_ok(&format!(
+        "sh -e -x <<'EOF'\n{}\nEOF\ndump_state",
+        commands.join("\n")
+    ));
     let (a, b) = (normalized_state(&traced), normalized_state(&replayed));
-    assert!(a.contains_key("link:host") && a.contains_key("route6:host"), "{a:#?}");
+    assert!(
+        a.contains_key("link:host") && a.contains_key("route6:host"),
+        "{a:#?}"
+    );
     for key in a.keys().chain(b.keys()) {
         assert_eq!(
             a.get(key),
@@ -559,7 +611,8 @@ fn trace_prints_ip_commands_that_rebuild_the_same_state() {
     assert!(
         commands
             .iter()
-            .any(|c| c.starts_with("ip link add name veth-red ") && c.contains(" type veth peer name veth-blue")),
+            .any(|c| c.starts_with("ip link add name veth-red ")
+                && c.contains(" type veth peer name veth-blue")),
         "trace lacks the veth-red/veth-blue pair: {commands:#?}"
     );
 }
@@ -586,7 +639,11 @@ fn trace_short_flag_and_stdout_untouched() {
     assert_eq!(run.stdout.trim(), "42", "trace goes to stderr only\n{run}");
     assert_eq!(
         run.stderr_lines_with("+ "),
-        ["ip netns add red", "ip -n red link set lo up", "ip link add name a type veth peer name b"],
+        [
+            "ip netns add red",
+            "ip -n red link set lo up",
+            "ip link add name a type veth peer name b"
+        ],
         "{run}"
     );
 }
@@ -643,25 +700,55 @@ echo $gone"#,
     let s = run.sections();
     assert_eq!(s.text("rc"), "1", "{run}");
     let out: Vec<&str> = s.text("out").lines().collect();
-    assert_eq!(out[1..], ["1", "33"], "the script changed the sysctls before failing\n{run}");
+    assert_eq!(
+        out[1..],
+        ["1", "33"],
+        "the script changed the sysctls before failing\n{run}"
+    );
     assert!(s.text("err").contains(message), "{run}");
     assert_eq!(s.text("list"), "", "no namespaces left\n{run}");
-    assert_eq!(link_names(&s.json("link")), ["lo"], "only lo is left\n{run}");
-    assert_eq!(addrs_of(&s.json("addr"), "lo"), Vec::<String>::new(), "the address on lo is gone\n{run}");
-    assert_eq!(s.json("route"), serde_json::json!([]), "the route is gone\n{run}");
+    assert_eq!(
+        link_names(&s.json("link")),
+        ["lo"],
+        "only lo is left\n{run}"
+    );
+    assert_eq!(
+        addrs_of(&s.json("addr"), "lo"),
+        Vec::<String>::new(),
+        "the address on lo is gone\n{run}"
+    );
+    assert_eq!(
+        s.json("route"),
+        serde_json::json!([]),
+        "the route is gone\n{run}"
+    );
     assert_eq!(s.text("forward"), "0\n0", "forwarding restored\n{run}");
-    assert_eq!(s.text("ttl"), "77", "the sysctl is restored to its previous value\n{run}");
-    assert_eq!(s.text("proc"), "yes", "the started process was stopped\n{run}");
+    assert_eq!(
+        s.text("ttl"),
+        "77",
+        "the sysctl is restored to its previous value\n{run}"
+    );
+    assert_eq!(
+        s.text("proc"),
+        "yes",
+        "the started process was stopped\n{run}"
+    );
 }
 
 #[test]
 fn rollback_after_assert_false() {
-    check_rollback(r#"assert(false, "stop here");"#, "assertion failed: stop here");
+    check_rollback(
+        r#"assert(false, "stop here");"#,
+        "assertion failed: stop here",
+    );
 }
 
 #[test]
 fn rollback_after_a_bad_call() {
-    check_rollback(r#"link("missing").up();"#, r#"link "missing" does not exist"#);
+    check_rollback(
+        r#"link("missing").up();"#,
+        r#"link "missing" does not exist"#,
+    );
 }
 
 #[test]
@@ -696,12 +783,20 @@ echo @@link; ip -j link"#,
     ));
     let s = run.sections();
     assert_eq!(s.text("rc"), "1");
-    assert_eq!(s.text("list"), "pre", "the namespace made by `ip netns add` stays");
+    assert_eq!(
+        s.text("list"),
+        "pre",
+        "the namespace made by `ip netns add` stays"
+    );
     assert_eq!(link_names(&s.json("pre-link")), ["lo"]);
     assert_eq!(addrs_of(&s.json("pre-addr"), "lo"), Vec::<String>::new());
     assert_eq!(s.text("pre-forward"), "0");
     let links = s.json("link");
-    assert_eq!(link_names(&links), ["brx", "lo", "pre0", "pre1"], "pre1 moved back\n{run}");
+    assert_eq!(
+        link_names(&links),
+        ["brx", "lo", "pre0", "pre1"],
+        "pre1 moved back\n{run}"
+    );
     let pre0 = find_link(&links, "pre0");
     assert!(!has_flag(pre0, "UP"), "down again: {pre0}");
     assert_eq!(pre0["mtu"], 1500, "{pre0}");
@@ -726,10 +821,20 @@ echo @@route; ip -j route"#,
     let s = run.sections();
     assert_eq!(s.text("rc"), "1");
     let addr = s.json("addr");
-    assert!(has_flag(find_link(&addr, "pre0"), "UP"), "pre0 is up again\n{run}");
-    assert_eq!(addrs_of(&addr, "pre0"), ["10.5.5.1/24"], "pre0 has its address again\n{run}");
+    assert!(
+        has_flag(find_link(&addr, "pre0"), "UP"),
+        "pre0 is up again\n{run}"
+    );
+    assert_eq!(
+        addrs_of(&addr, "pre0"),
+        ["10.5.5.1/24"],
+        "pre0 has its address again\n{run}"
+    );
     let route = find_route(&s.json("route"), "10.7.0.0/16").clone();
-    assert_eq!(route["gateway"], "10.5.5.2", "the route through pre0 is back\n{run}");
+    assert_eq!(
+        route["gateway"], "10.5.5.2",
+        "the route through pre0 is back\n{run}"
+    );
 }
 
 #[test]
@@ -746,14 +851,28 @@ echo @@rc; echo $rc
 echo @@err; cat $T/err
 echo @@list; ip netns list
 echo @@link; ip -j link"#,
-            q(r#"netns("sig"); bridge("brs"); print("ready"); sleep(60000); print("not reached");"#)
+            q(
+                r#"netns("sig"); bridge("brs"); print("ready"); sleep(60000); print("not reached");"#
+            )
         ));
         let s = run.sections();
-        assert_eq!(s.text("seen"), "sig", "the lab was up before the signal\n{run}");
+        assert_eq!(
+            s.text("seen"),
+            "sig",
+            "the lab was up before the signal\n{run}"
+        );
         assert_eq!(s.text("rc"), "1", "SIG{signal}\n{run}");
         assert!(s.text("err").contains("interrupted"), "{run}");
-        assert_eq!(s.text("list"), "", "SIG{signal}: namespaces rolled back\n{run}");
-        assert_eq!(link_names(&s.json("link")), ["lo"], "SIG{signal}: bridge rolled back\n{run}");
+        assert_eq!(
+            s.text("list"),
+            "",
+            "SIG{signal}: namespaces rolled back\n{run}"
+        );
+        assert_eq!(
+            link_names(&s.json("link")),
+            ["lo"],
+            "SIG{signal}: bridge rolled back\n{run}"
+        );
     }
 }
 
@@ -769,13 +888,27 @@ echo @@list; ip netns list | cut -d' ' -f1
 echo @@link; ip -j link"#,
         keep = q(r#"netns("kept"); let done = true;"#),
         keep2 = q(r#"netns("a"); bridge("br0"); veth("v0", "v1"); let done = true;"#),
-        teardown = q(r#"netns("t"); bridge("br9"); teardown(); print(netns_exists("t")); print(netns_list());"#),
+        teardown = q(
+            r#"netns("t"); bridge("br9"); teardown(); print(netns_exists("t")); print(netns_list());"#
+        ),
     ));
     let s = run.sections();
-    assert_eq!(s.text("kept-journal"), "1", "a successful run keeps its journal under the lab name\n{run}");
-    assert_eq!(s.text("gone-journal"), "0", "--rm leaves no lab behind\n{run}");
+    assert_eq!(
+        s.text("kept-journal"),
+        "1",
+        "a successful run keeps its journal under the lab name\n{run}"
+    );
+    assert_eq!(
+        s.text("gone-journal"),
+        "0",
+        "--rm leaves no lab behind\n{run}"
+    );
     assert_eq!(s.text("teardown"), "false\n[\"kept\"]");
-    assert_eq!(s.text("list"), "kept", "only the first run's namespace is left\n{run}");
+    assert_eq!(
+        s.text("list"),
+        "kept",
+        "only the first run's namespace is left\n{run}"
+    );
     assert_eq!(link_names(&s.json("link")), ["lo"]);
 }
 
@@ -798,17 +931,34 @@ echo @@list; ip netns list
 echo @@link; ip -j link
 echo @@ls-empty; netscript ls --json"#,
         q(&script_path("connect-two")),
-        e(r#"let p = netns("d").start(["sleep", "300"], #{ detach: true }); print(p.pid)"#).replace("netscript -e", "netscript --lab proc -e"),
+        e(r#"let p = netns("d").start(["sleep", "300"], #{ detach: true }); print(p.pid)"#)
+            .replace("netscript -e", "netscript --lab proc -e"),
     ));
     let s = run.sections();
     let labs = s.json("ls");
-    let names: Vec<&str> = labs.as_array().unwrap().iter().map(|l| l["lab"].as_str().unwrap()).collect();
+    let names: Vec<&str> = labs
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["lab"].as_str().unwrap())
+        .collect();
     assert_eq!(names, ["connect-two", "proc"], "{run}");
     assert!(s.text("down").contains("connect-two"), "{run}");
-    assert_eq!(s.text("after-down"), "d", "connect-two's namespaces are gone, proc's stays\n{run}");
+    assert_eq!(
+        s.text("after-down"),
+        "d",
+        "connect-two's namespaces are gone, proc's stays\n{run}"
+    );
     assert!(s.text("again").contains("already down"), "{run}");
-    assert!(s.text("nosuch").ends_with("rc=1"), "down of a name that was never a lab exits 1\n{run}");
-    assert_eq!(s.text("detached-gone"), "yes", "down stops the lab's detached processes\n{run}");
+    assert!(
+        s.text("nosuch").ends_with("rc=1"),
+        "down of a name that was never a lab exits 1\n{run}"
+    );
+    assert_eq!(
+        s.text("detached-gone"),
+        "yes",
+        "down stops the lab's detached processes\n{run}"
+    );
     assert_eq!(s.text("list"), "");
     assert_eq!(link_names(&s.json("link")), ["lo"]);
     assert_eq!(s.json("ls-empty"), serde_json::json!([]), "{run}");
@@ -861,7 +1011,11 @@ fn eval_prints_the_result() {
     assert_eq!(eval_ok(r#""plain string""#), "plain string");
     assert_eq!(eval_ok(r#"netns("r").name"#), "r");
     assert_eq!(eval_ok(r#"netns_exists("r")"#), "false");
-    assert_eq!(eval_ok(r#"let r = netns("r");"#), "", "a unit result prints nothing");
+    assert_eq!(
+        eval_ok(r#"let r = netns("r");"#),
+        "",
+        "a unit result prints nothing"
+    );
     assert_eq!(eval_ok(r#"print("a"); "b""#), "a\nb");
 }
 
@@ -869,12 +1023,18 @@ fn eval_prints_the_result() {
 fn eval_prints_namespace_and_link_handles() {
     assert_eq!(eval_ok(r#"netns("r")"#), r#"Netns("r")"#);
     assert_eq!(eval_ok(r#"link("lo")"#), r#"Link("lo")"#);
-    assert_eq!(eval_ok(r#"let v = veth("a", "b"); `${v}`"#), r#"Veth(Link("a") <=> Link("b"))"#);
+    assert_eq!(
+        eval_ok(r#"let v = veth("a", "b"); `${v}`"#),
+        r#"Veth(Link("a") <=> Link("b"))"#
+    );
 }
 
 #[test]
 fn eval_prints_veth_and_proc_handles() {
-    assert_eq!(eval_ok(r#"veth("a", "b")"#), r#"Veth(Link("a") <=> Link("b"))"#);
+    assert_eq!(
+        eval_ok(r#"veth("a", "b")"#),
+        r#"Veth(Link("a") <=> Link("b"))"#
+    );
     let out = eval_ok(r#"let p = netns("r").start(["sleep", "5"]); print(p.pid); p"#);
     let (pid, shown) = out.split_once('\n').unwrap();
     assert_eq!(shown, format!("Proc({pid})"));
@@ -891,7 +1051,11 @@ echo @@labs; ls /run/netscript"#,
         q(&script_path("host-route")),
     ));
     let s = run.sections();
-    assert_eq!(s.text(""), "", "check prints nothing for a good script\n{run}");
+    assert_eq!(
+        s.text(""),
+        "",
+        "check prints nothing for a good script\n{run}"
+    );
     assert_eq!(s.text("list"), "");
     assert_eq!(link_names(&s.json("link")), ["lo"]);
     assert_eq!(s.text("labs"), "", "no journal written\n{run}");

@@ -11,14 +11,21 @@ fn error_of(code: &str) -> ErrorReport {
     let run = eval(code).fails_with(1);
     let r = error_report(&run);
     assert_eq!(r.file, "-e", "{run}");
-    assert_eq!(r.source_line, format!("    {}", code.lines().nth(r.line - 1).unwrap()), "{run}");
+    assert_eq!(
+        r.source_line,
+        format!("    {}", code.lines().nth(r.line - 1).unwrap()),
+        "{run}"
+    );
     r
 }
 
 /// The report's message must start with `call: ` and contain every one of `parts`.
 fn assert_message(code: &str, call: &str, parts: &[&str]) {
     let r = error_of(code);
-    assert!(r.message.starts_with(&format!("{call}: ")), "message does not name the call {call}: {r:?}");
+    assert!(
+        r.message.starts_with(&format!("{call}: ")),
+        "message does not name the call {call}: {r:?}"
+    );
     for p in parts {
         assert!(r.message.contains(p), "message lacks {p:?}: {r:?}");
     }
@@ -34,10 +41,17 @@ fn interface_name_of_16_bytes() {
         &["\"abcdefghijklmnop\"", "16 bytes", "15"],
     );
     // Bytes, not characters: 9 × "é" is 18 bytes.
-    assert_message(r#"bridge("ééééééééé")"#, r#"bridge("ééééééééé")"#, &["18 bytes", "15"]);
+    assert_message(
+        r#"bridge("ééééééééé")"#,
+        r#"bridge("ééééééééé")"#,
+        &["18 bytes", "15"],
+    );
     assert_message(r#"veth("", "b")"#, r#"veth("", "b")"#, &["empty"]);
     // 15 bytes is fine.
-    assert_eq!(eval_ok(r#"veth("abcdefghijklmno", "x").a.name"#), "abcdefghijklmno");
+    assert_eq!(
+        eval_ok(r#"veth("abcdefghijklmno", "x").a.name"#),
+        "abcdefghijklmno"
+    );
 }
 
 #[test]
@@ -75,12 +89,31 @@ fn namespace_name_length_limit() {
 
 #[test]
 fn invalid_cidr() {
-    for cidr in ["10.0.0.1/33", "10.0.0.300/24", "banana", "fd00::1/129", "10.0.0.1/x", ""] {
+    for cidr in [
+        "10.0.0.1/33",
+        "10.0.0.300/24",
+        "banana",
+        "fd00::1/129",
+        "10.0.0.1/x",
+        "",
+    ] {
         let code = format!(r#"addr("lo", "{cidr}")"#);
-        assert_message(&code, &format!(r#"addr("lo", "{cidr}")"#), &[&format!("\"{cidr}\"")]);
+        assert_message(
+            &code,
+            &format!(r#"addr("lo", "{cidr}")"#),
+            &[&format!("\"{cidr}\"")],
+        );
     }
-    assert_message(r#"bridge("br0", "10.0.0.1/99")"#, r#"bridge("br0", "10.0.0.1/99")"#, &["10.0.0.1/99"]);
-    assert_message(r#"link("lo").addr("nope")"#, r#"Link("lo").addr("nope")"#, &["\"nope\""]);
+    assert_message(
+        r#"bridge("br0", "10.0.0.1/99")"#,
+        r#"bridge("br0", "10.0.0.1/99")"#,
+        &["10.0.0.1/99"],
+    );
+    assert_message(
+        r#"link("lo").addr("nope")"#,
+        r#"Link("lo").addr("nope")"#,
+        &["\"nope\""],
+    );
 }
 
 #[test]
@@ -99,7 +132,11 @@ fn route_destination_with_host_bits() {
 
 #[test]
 fn route_needs_via_or_dev_and_one_ip_version() {
-    assert_message(r#"route("10.0.0.0/8", #{ metric: 5 })"#, r#"route("10.0.0.0/8", #{ metric: 5 })"#, &["via", "dev"]);
+    assert_message(
+        r#"route("10.0.0.0/8", #{ metric: 5 })"#,
+        r#"route("10.0.0.0/8", #{ metric: 5 })"#,
+        &["via", "dev"],
+    );
     assert_message(
         r#"route("10.0.0.0/8", #{ via: "fd00::1" })"#,
         r#"route("10.0.0.0/8", #{ via: "fd00::1" })"#,
@@ -116,18 +153,36 @@ fn unknown_option_key_is_named() {
         (r#"route("10.0.0.0/8", #{ gw: "10.0.0.1" })"#, "gw"),
         (r#"ping("127.0.0.1", #{ cnt: 1 })"#, "cnt"),
         (r#"start(["true"], #{ detached: true })"#, "detached"),
-        (r#"netns("n").veth("a", "b", #{ a_ns: "n", ns: "n" })"#, "ns"),
+        (
+            r#"netns("n").veth("a", "b", #{ a_ns: "n", ns: "n" })"#,
+            "ns",
+        ),
     ] {
         let r = error_of(code);
-        assert!(r.message.contains(&format!("unknown option \"{key}\"")), "{r:?}");
+        assert!(
+            r.message.contains(&format!("unknown option \"{key}\"")),
+            "{r:?}"
+        );
     }
 }
 
 #[test]
 fn bad_option_values() {
-    assert_message(r#"veth("a", "b", #{ mtu: 10 })"#, r#"veth("a", "b", #{ mtu: 10 })"#, &["mtu", "10"]);
-    assert_message(r#"veth("a", "b", #{ a_ns: 5 })"#, r#"veth("a", "b", #{ a_ns: 5 })"#, &["a_ns"]);
-    assert_message(r#"ping("127.0.0.1", #{ count: "x" })"#, r#"ping("127.0.0.1", #{ count: "x" })"#, &["count"]);
+    assert_message(
+        r#"veth("a", "b", #{ mtu: 10 })"#,
+        r#"veth("a", "b", #{ mtu: 10 })"#,
+        &["mtu", "10"],
+    );
+    assert_message(
+        r#"veth("a", "b", #{ a_ns: 5 })"#,
+        r#"veth("a", "b", #{ a_ns: 5 })"#,
+        &["a_ns"],
+    );
+    assert_message(
+        r#"ping("127.0.0.1", #{ count: "x" })"#,
+        r#"ping("127.0.0.1", #{ count: "x" })"#,
+        &["count"],
+    );
     assert_message(r#"link("lo").mtu(0)"#, r#"Link("lo").mtu(0)"#, &["0"]);
 }
 
@@ -135,7 +190,10 @@ fn bad_option_values() {
 fn wrong_argument_type() {
     let r = error_of(r#"veth(1, "b")"#);
     assert!(r.message.starts_with("veth("), "{r:?}");
-    assert!(r.message.contains("integer") || r.message.contains("i64"), "names the bad type: {r:?}");
+    assert!(
+        r.message.contains("integer") || r.message.contains("i64"),
+        "names the bad type: {r:?}"
+    );
     assert_eq!((r.line, r.col), (1, 1));
     let r = error_of(r#"netns(5)"#);
     assert!(r.message.starts_with("netns("), "{r:?}");
@@ -163,8 +221,14 @@ fn duplicate_link() {
     let r = error_of(r#"bridge("br0"); bridge("br0")"#);
     assert_eq!(r.message, r#"bridge("br0"): link "br0" already exists"#);
     let r = error_of(r#"veth("veth-red", "veth-blue"); veth("veth-red", "veth-blue")"#);
-    assert!(r.message.starts_with(r#"veth("veth-red", "veth-blue"): "#), "{r:?}");
-    assert!(r.message.contains(r#"link "veth-red""#) && r.message.contains("already exists"), "{r:?}");
+    assert!(
+        r.message.starts_with(r#"veth("veth-red", "veth-blue"): "#),
+        "{r:?}"
+    );
+    assert!(
+        r.message.contains(r#"link "veth-red""#) && r.message.contains("already exists"),
+        "{r:?}"
+    );
     let r = error_of(r#"addr("lo", "10.0.0.1/8"); addr("lo", "10.0.0.1/8")"#);
     assert!(r.message.contains("already exists"), "{r:?}");
 }
@@ -172,30 +236,57 @@ fn duplicate_link() {
 #[test]
 fn duplicate_veth_names_the_existing_link() {
     let r = error_of(r#"veth("veth-red", "veth-blue"); veth("veth-red", "veth-blue")"#);
-    assert_eq!(r.message, r#"veth("veth-red", "veth-blue"): link "veth-red" already exists"#);
+    assert_eq!(
+        r.message,
+        r#"veth("veth-red", "veth-blue"): link "veth-red" already exists"#
+    );
     let r = error_of(r#"veth("a", "b"); veth("c", "b")"#);
     assert_eq!(r.message, r#"veth("c", "b"): link "b" already exists"#);
 }
 
 #[test]
 fn missing_link_and_namespace() {
-    assert_eq!(error_of(r#"link("nope")"#).message, r#"link("nope"): link "nope" does not exist"#);
-    assert_eq!(error_of(r#"up("nope")"#).message, r#"up("nope"): link "nope" does not exist"#);
-    assert_message(r#"addr("nope", "10.0.0.1/24")"#, r#"addr("nope", "10.0.0.1/24")"#, &[r#""nope""#, "does not exist"]);
+    assert_eq!(
+        error_of(r#"link("nope")"#).message,
+        r#"link("nope"): link "nope" does not exist"#
+    );
+    assert_eq!(
+        error_of(r#"up("nope")"#).message,
+        r#"up("nope"): link "nope" does not exist"#
+    );
+    assert_message(
+        r#"addr("nope", "10.0.0.1/24")"#,
+        r#"addr("nope", "10.0.0.1/24")"#,
+        &[r#""nope""#, "does not exist"],
+    );
     assert_eq!(
         error_of(r#"netns_open("nope")"#).message,
         r#"netns_open("nope"): namespace "nope" does not exist"#
     );
-    assert_message(r#"netns_delete("nope")"#, r#"netns_delete("nope")"#, &["does not exist"]);
+    assert_message(
+        r#"netns_delete("nope")"#,
+        r#"netns_delete("nope")"#,
+        &["does not exist"],
+    );
     let r = error_of(r#"netns("a").link("eth9")"#);
-    assert!(r.message.contains(r#""eth9""#) && r.message.contains("does not exist"), "{r:?}");
-    assert_eq!((r.line, r.col), (1, 12), "a method call points at the method");
+    assert!(
+        r.message.contains(r#""eth9""#) && r.message.contains("does not exist"),
+        "{r:?}"
+    );
+    assert_eq!(
+        (r.line, r.col),
+        (1, 12),
+        "a method call points at the method"
+    );
 }
 
 #[test]
 fn try_catch_catches_errors() {
     let run = eval(r#"try { netns("a"); netns("a"); } catch (e) { print(e) }"#).success();
-    assert_eq!(run.stdout.trim(), r#"netns("a"): namespace "a" already exists"#);
+    assert_eq!(
+        run.stdout.trim(),
+        r#"netns("a"): namespace "a" already exists"#
+    );
     // The script goes on after the catch, and what the try built before the error stays.
     let out = eval_ok(
         r#"try { netns("a"); veth("x", "y", #{ mtuu: 1 }); } catch (e) { print("caught"); }
@@ -206,7 +297,10 @@ fn try_catch_catches_errors() {
 
 #[test]
 fn assertion_messages() {
-    assert_eq!(error_of(r#"assert(false, "boom")"#).message, "assertion failed: boom");
+    assert_eq!(
+        error_of(r#"assert(false, "boom")"#).message,
+        "assertion failed: boom"
+    );
     assert_eq!(error_of("assert(1 == 2)").message, "assertion failed");
     assert_eq!(eval_ok("assert(true); 1"), "1");
 }
@@ -253,21 +347,36 @@ fn exact_line_and_column_in_a_file() {
     let r = error_report(&run);
     assert_eq!(r.file, script.path(), "FILE as given on the command line");
     assert_eq!((r.line, r.col), (3, 11), "{run}");
-    assert_eq!(r.source_line, "      let v = veth(\"abcdefghijklmnop\", \"x\");");
-    assert!(r.message.starts_with(r#"veth("abcdefghijklmnop", "x"): "#), "{r:?}");
+    assert_eq!(
+        r.source_line,
+        "      let v = veth(\"abcdefghijklmnop\", \"x\");"
+    );
+    assert!(
+        r.message.starts_with(r#"veth("abcdefghijklmnop", "x"): "#),
+        "{r:?}"
+    );
 
     let src = "let n = netns(\"n\");\nprint(\"before\");\n\n    n.route(\"10.9.0.1/16\", \"10.0.0.1\");\n";
     let script = TempScript::new("method", src);
     let run = sandboxed(&[script.path()]).fails_with(1);
     assert_eq!(run.stdout, "before\n");
     let r = error_report(&run);
-    assert_eq!((r.line, r.col), (4, 7), "a method error points at the method name\n{run}");
-    assert!(r.message.starts_with(r#"n.route("10.9.0.1/16", "10.0.0.1"): "#), "{r:?}");
+    assert_eq!(
+        (r.line, r.col),
+        (4, 7),
+        "a method error points at the method name\n{run}"
+    );
+    assert!(
+        r.message
+            .starts_with(r#"n.route("10.9.0.1/16", "10.0.0.1"): "#),
+        "{r:?}"
+    );
 }
 
 #[test]
 fn error_inside_a_function_reports_the_line_in_the_function() {
-    let src = "fn make(name) {\n    let x = 1;\n    netns(name);\n}\n\nmake(\"ok\");\nmake(\"a b\");\n";
+    let src =
+        "fn make(name) {\n    let x = 1;\n    netns(name);\n}\n\nmake(\"ok\");\nmake(\"a b\");\n";
     let script = TempScript::new("func", src);
     let run = sandboxed(&[script.path()]).fails_with(1);
     let r = error_report(&run);
@@ -293,7 +402,10 @@ fn usage_errors_exit_2() {
     let run = sandboxed(&["--bogus"]).fails_with(2);
     assert!(run.stderr.contains("--bogus"), "{run}");
     let run = sandboxed(&["/nonexistent/netscript-test.rhai"]).fails_with(2);
-    assert!(run.stderr.contains("/nonexistent/netscript-test.rhai"), "{run}");
+    assert!(
+        run.stderr.contains("/nonexistent/netscript-test.rhai"),
+        "{run}"
+    );
     let run = sh("rc=0; netscript check /nonexistent/netscript-test.rhai || rc=$?; echo $rc");
     assert_eq!(run.stdout.trim(), "2", "{run}");
 }
@@ -321,5 +433,8 @@ echo @@err; cat $T/err"#,
     assert_eq!(s.text("out"), "", "{run}");
     let err = s.text("err");
     assert_eq!(err.lines().count(), 1, "one line\n{run}");
-    assert!(err.contains("needs root or CAP_NET_ADMIN + CAP_SYS_ADMIN; or use --sandbox"), "{run}");
+    assert!(
+        err.contains("needs root or CAP_NET_ADMIN + CAP_SYS_ADMIN; or use --sandbox"),
+        "{run}"
+    );
 }

@@ -19,7 +19,9 @@ use serde_json::Value;
 fn jsonl(text: &str) -> Vec<Value> {
     text.lines()
         .filter(|l| !l.trim().is_empty())
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}\nin:\n{text}")))
+        .map(|l| {
+            serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}\nin:\n{text}"))
+        })
         .collect()
 }
 
@@ -41,7 +43,8 @@ const JL: &str = "fn jl(a) { for x in a { print(x.to_json()) } }";
 /// failure is reported as it is.
 fn sh_ok_retrying_ping(script: &str) -> Run {
     let run = sh(script);
-    let ping_flake = run.code != 0 && run.stderr.contains("assertion failed") && run.stderr.contains(".ping(");
+    let ping_flake =
+        run.code != 0 && run.stderr.contains("assertion failed") && run.stderr.contains(".ping(");
     if ping_flake {
         eprintln!("first-ping flake; running the sandbox again once\n{run}");
         return sh(script).success();
@@ -157,7 +160,9 @@ fn ip_peer_candidates(ns: &str, l: &Value) -> Vec<String> {
     if let Some(name) = l["link"].as_str() {
         return vec![name.to_string()];
     }
-    let Some(peer_index) = l["link_index"].as_u64() else { return vec![] };
+    let Some(peer_index) = l["link_index"].as_u64() else {
+        return vec![];
+    };
     let mut out = vec![];
     for other in SPACES.iter().filter(|o| **o != ns) {
         for p in ip_list("link", other) {
@@ -182,7 +187,14 @@ fn links_match_ip_link() {
             let name = s(&l["name"]);
             let k = find_link(&ip, &name);
             let what = format!("{ns}/{name}: ours {l}\nip: {k}");
-            let kind = k["linkinfo"]["info_kind"].as_str().unwrap_or(if k["link_type"] == "loopback" { "loopback" } else { "" });
+            let kind =
+                k["linkinfo"]["info_kind"]
+                    .as_str()
+                    .unwrap_or(if k["link_type"] == "loopback" {
+                        "loopback"
+                    } else {
+                        ""
+                    });
             assert_eq!(s(&l["kind"]), kind, "kind of {what}");
             assert_eq!(l["up"].as_bool(), Some(has_flag(k, "UP")), "up of {what}");
             assert_eq!(l["mac"], k["address"], "mac of {what}");
@@ -190,14 +202,21 @@ fn links_match_ip_link() {
             assert_eq!(s(&l["master"]), s(&k["master"]), "master of {what}");
             if kind == "veth" {
                 let cands = ip_peer_candidates(ns, k);
-                assert!(cands.contains(&s(&l["peer"])), "peer of {what}\ncandidates: {cands:?}");
+                assert!(
+                    cands.contains(&s(&l["peer"])),
+                    "peer of {what}\ncandidates: {cands:?}"
+                );
             } else {
                 assert!(l["peer"].is_null(), "no peer for {what}");
             }
             // Every address of the link, link-local ones too.
             let mut theirs: Vec<String> = find_link(&addrs, &name)["addr_info"]
                 .as_array()
-                .map(|a| a.iter().map(|i| format!("{}/{}", s(&i["local"]), i["prefixlen"])).collect())
+                .map(|a| {
+                    a.iter()
+                        .map(|i| format!("{}/{}", s(&i["local"]), i["prefixlen"]))
+                        .collect()
+                })
                 .unwrap_or_default();
             let mut mine: Vec<String> = l["addrs"].as_array().unwrap().iter().map(s).collect();
             theirs.sort();
@@ -207,7 +226,12 @@ fn links_match_ip_link() {
     }
     // Spot checks of the lab itself, so that a comparison of two empty lists cannot pass.
     let a = ns_list("links", "a");
-    let get = |n: &str| a.iter().find(|l| l["name"] == n).unwrap_or_else(|| panic!("no {n} in a: {a:?}")).clone();
+    let get = |n: &str| {
+        a.iter()
+            .find(|l| l["name"] == n)
+            .unwrap_or_else(|| panic!("no {n} in a: {a:?}"))
+            .clone()
+    };
     assert_eq!(get("br0")["kind"], "bridge");
     assert_eq!(get("br0")["addrs"][0], "10.1.0.1/24");
     assert_eq!(get("va")["master"], "br0");
@@ -221,13 +245,23 @@ fn links_match_ip_link() {
     let vb = b.iter().find(|l| l["name"] == "vb").expect("vb in b");
     assert_eq!(vb["up"], true);
     assert_eq!(vb["peer"], "va");
-    assert!(vb["addrs"].as_array().unwrap().iter().any(|x| x == "fd00::2/64"), "{vb}");
+    assert!(
+        vb["addrs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|x| x == "fd00::2/64"),
+        "{vb}"
+    );
 }
 
 #[test]
 fn addrs_match_ip_addr() {
     for ns in SPACES {
-        let mut ours: Vec<(String, String)> = ns_list("addrs", ns).iter().map(|a| (s(&a["dev"]), s(&a["addr"]))).collect();
+        let mut ours: Vec<(String, String)> = ns_list("addrs", ns)
+            .iter()
+            .map(|a| (s(&a["dev"]), s(&a["addr"])))
+            .collect();
         let mut theirs: Vec<(String, String)> = ip_list("addr", ns)
             .iter()
             .flat_map(|l| {
@@ -237,7 +271,12 @@ fn addrs_match_ip_addr() {
                     .cloned()
                     .unwrap_or_default()
                     .into_iter()
-                    .map(move |i| (dev.clone(), format!("{}/{}", s(&i["local"]), i["prefixlen"])))
+                    .map(move |i| {
+                        (
+                            dev.clone(),
+                            format!("{}/{}", s(&i["local"]), i["prefixlen"]),
+                        )
+                    })
             })
             .collect();
         ours.sort();
@@ -250,7 +289,10 @@ fn addrs_match_ip_addr() {
     }
     // IPv4 before IPv6, as `ip addr` groups them per family.
     let first_v6 = b.iter().position(|a| s(&a["addr"]).contains(':')).unwrap();
-    assert!(b[first_v6..].iter().all(|a| s(&a["addr"]).contains(':')), "IPv4 then IPv6: {b:?}");
+    assert!(
+        b[first_v6..].iter().all(|a| s(&a["addr"]).contains(':')),
+        "IPv4 then IPv6: {b:?}"
+    );
 }
 
 #[test]
@@ -286,29 +328,70 @@ fn routes_match_ip_route() {
         let ours = ns_list("routes", ns);
         let mut mine: Vec<[String; 6]> = ours
             .iter()
-            .map(|r| [s(&r["dst"]), s(&r["via"]), s(&r["dev"]), s(&r["src"]), s(&r["scope"]), s(&r["proto"])])
+            .map(|r| {
+                [
+                    s(&r["dst"]),
+                    s(&r["via"]),
+                    s(&r["dev"]),
+                    s(&r["src"]),
+                    s(&r["scope"]),
+                    s(&r["proto"]),
+                ]
+            })
             .collect();
         mine.sort();
-        assert_eq!(mine, ip_routes(ns), "{ns}: the same routes as `ip route` + `ip -6 route`\nours: {ours:#?}");
+        assert_eq!(
+            mine,
+            ip_routes(ns),
+            "{ns}: the same routes as `ip route` + `ip -6 route`\nours: {ours:#?}"
+        );
         // IPv4 first, then IPv6.
         if let Some(first_v6) = ours.iter().position(|r| s(&r["dst"]).contains(':')) {
-            assert!(ours[first_v6..].iter().all(|r| s(&r["dst"]).contains(':')), "{ns}: IPv4 then IPv6: {ours:#?}");
+            assert!(
+                ours[first_v6..].iter().all(|r| s(&r["dst"]).contains(':')),
+                "{ns}: IPv4 then IPv6: {ours:#?}"
+            );
         }
     }
     let b = ns_list("routes", "b");
-    let default = b.iter().find(|r| r["dst"] == "default").expect("b has a default route");
+    let default = b
+        .iter()
+        .find(|r| r["dst"] == "default")
+        .expect("b has a default route");
     assert_eq!(default["via"], "10.1.0.1");
     assert_eq!(default["dev"], "vb");
     assert_eq!(default["proto"], "boot", "as `ip route add` makes it");
     let ip_default = find_route(&Value::Array(ip_list("route", "b")), "default").clone();
     assert_eq!(ip_default["gateway"], "10.1.0.1");
     assert_eq!(ip_default["protocol"], "boot");
-    let connected = b.iter().find(|r| r["dst"] == "10.1.0.0/24").expect("the connected route");
-    assert_eq!((s(&connected["proto"]), s(&connected["scope"]), s(&connected["src"])), ("kernel".into(), "link".into(), "10.1.0.2".into()));
-    assert!(b.iter().any(|r| r["dst"] == "192.168.50.0/24" && r["via"] == "10.1.0.1"), "{b:?}");
-    assert!(b.iter().any(|r| r["dst"] == "fd00:1::/64" && r["dev"] == "vb" && r["via"].is_null()), "{b:?}");
+    let connected = b
+        .iter()
+        .find(|r| r["dst"] == "10.1.0.0/24")
+        .expect("the connected route");
+    assert_eq!(
+        (
+            s(&connected["proto"]),
+            s(&connected["scope"]),
+            s(&connected["src"])
+        ),
+        ("kernel".into(), "link".into(), "10.1.0.2".into())
+    );
+    assert!(
+        b.iter()
+            .any(|r| r["dst"] == "192.168.50.0/24" && r["via"] == "10.1.0.1"),
+        "{b:?}"
+    );
+    assert!(
+        b.iter()
+            .any(|r| r["dst"] == "fd00:1::/64" && r["dev"] == "vb" && r["via"].is_null()),
+        "{b:?}"
+    );
     let a = ns_list("routes", "a");
-    assert!(a.iter().any(|r| r["dst"] == "default" && r["via"] == "10.2.0.1" && r["dev"] == "h1"), "{a:?}");
+    assert!(
+        a.iter()
+            .any(|r| r["dst"] == "default" && r["via"] == "10.2.0.1" && r["dev"] == "h1"),
+        "{a:?}"
+    );
 }
 
 // ---------------------------------------------------------------- neighbors
@@ -318,34 +401,69 @@ fn neighbors_match_ip_neigh() {
     for ns in SPACES {
         let ours = ns_list("neigh", ns);
         let theirs = ip_list("neigh", ns);
-        let mine: BTreeSet<(String, String, String)> = ours.iter().map(|n| (s(&n["ip"]), s(&n["mac"]), s(&n["dev"]))).collect();
-        let ip: BTreeSet<(String, String, String)> = theirs.iter().map(|n| (s(&n["dst"]), s(&n["lladdr"]), s(&n["dev"]))).collect();
+        let mine: BTreeSet<(String, String, String)> = ours
+            .iter()
+            .map(|n| (s(&n["ip"]), s(&n["mac"]), s(&n["dev"])))
+            .collect();
+        let ip: BTreeSet<(String, String, String)> = theirs
+            .iter()
+            .map(|n| (s(&n["dst"]), s(&n["lladdr"]), s(&n["dev"])))
+            .collect();
         assert_eq!(mine, ip, "{ns}: the same neighbors as `ip neigh`");
         for n in &ours {
             // States change with time (REACHABLE -> STALE ...); the name must be ip's.
             let st = s(&n["state"]);
             assert!(
-                ["REACHABLE", "STALE", "DELAY", "PROBE", "PERMANENT", "NOARP", "INCOMPLETE", "FAILED"].contains(&st.as_str()),
+                [
+                    "REACHABLE",
+                    "STALE",
+                    "DELAY",
+                    "PROBE",
+                    "PERMANENT",
+                    "NOARP",
+                    "INCOMPLETE",
+                    "FAILED"
+                ]
+                .contains(&st.as_str()),
                 "{ns}: state of {n}"
             );
         }
     }
     let mac_of = |ns: &str, dev: &str| -> Value {
-        ns_list("links", ns).into_iter().find(|l| l["name"] == dev).unwrap()["mac"].clone()
+        ns_list("links", ns)
+            .into_iter()
+            .find(|l| l["name"] == dev)
+            .unwrap()["mac"]
+            .clone()
     };
     // After b pinged 10.1.0.1: b knows br0's MAC, and a knows vb's.
     let b = ns_list("neigh", "b");
-    let gw = b.iter().find(|n| n["ip"] == "10.1.0.1").unwrap_or_else(|| panic!("b has a neighbor entry for 10.1.0.1: {b:?}"));
+    let gw = b
+        .iter()
+        .find(|n| n["ip"] == "10.1.0.1")
+        .unwrap_or_else(|| panic!("b has a neighbor entry for 10.1.0.1: {b:?}"));
     assert_eq!(gw["dev"], "vb");
     assert_eq!(gw["mac"], mac_of("a", "br0"));
     let a = ns_list("neigh", "a");
-    let c = a.iter().find(|n| n["ip"] == "10.1.0.2").unwrap_or_else(|| panic!("a has a neighbor entry for 10.1.0.2: {a:?}"));
+    let c = a
+        .iter()
+        .find(|n| n["ip"] == "10.1.0.2")
+        .unwrap_or_else(|| panic!("a has a neighbor entry for 10.1.0.2: {a:?}"));
     assert_eq!(c["dev"], "br0");
     assert_eq!(c["mac"], mac_of("b", "vb"));
     // A static entry: a state that cannot change.
-    let st = b.iter().find(|n| n["ip"] == "10.1.0.99").expect("the permanent entry");
-    assert_eq!((s(&st["mac"]), s(&st["state"])), ("02:00:00:00:00:99".into(), "PERMANENT".into()));
-    let ip_st = ip_list("neigh", "b").into_iter().find(|n| n["dst"] == "10.1.0.99").unwrap();
+    let st = b
+        .iter()
+        .find(|n| n["ip"] == "10.1.0.99")
+        .expect("the permanent entry");
+    assert_eq!(
+        (s(&st["mac"]), s(&st["state"])),
+        ("02:00:00:00:00:99".into(), "PERMANENT".into())
+    );
+    let ip_st = ip_list("neigh", "b")
+        .into_iter()
+        .find(|n| n["dst"] == "10.1.0.99")
+        .unwrap();
     assert_eq!(ip_st["state"][0], "PERMANENT");
 }
 
@@ -392,8 +510,16 @@ fn sockets_match_ss() {
     let run = lab();
     for ns in SPACES {
         let sec = run.sections();
-        assert_eq!(our_sockets(ns, "tcp"), ss_sockets(sec.get(&format!("ss-tcp:{ns}"))), "{ns}: TCP listeners as `ss -tlnp`");
-        assert_eq!(our_sockets(ns, "udp"), ss_sockets(sec.get(&format!("ss-udp:{ns}"))), "{ns}: UDP sockets as `ss -ulnp`");
+        assert_eq!(
+            our_sockets(ns, "tcp"),
+            ss_sockets(sec.get(&format!("ss-tcp:{ns}"))),
+            "{ns}: TCP listeners as `ss -tlnp`"
+        );
+        assert_eq!(
+            our_sockets(ns, "udp"),
+            ss_sockets(sec.get(&format!("ss-udp:{ns}"))),
+            "{ns}: UDP sockets as `ss -ulnp`"
+        );
         for x in ns_list("sockets", ns) {
             assert!(x["proto"] == "tcp" || x["proto"] == "udp", "{ns}: {x}");
         }
@@ -408,7 +534,11 @@ fn sockets_match_ss() {
         assert_eq!(x["process"], "python3", "{x}");
         assert_eq!(x["pid"], pid, "{x}");
     }
-    assert!(b.iter().any(|x| x["proto"] == "tcp" && s(&x["local"]).ends_with(":9090")), "{b:?}");
+    assert!(
+        b.iter()
+            .any(|x| x["proto"] == "tcp" && s(&x["local"]).ends_with(":9090")),
+        "{b:?}"
+    );
     assert!(ns_list("sockets", "a").is_empty(), "nothing listens in a");
 }
 
@@ -441,14 +571,21 @@ echo @@named-name; netscript -e "netns_of($Q).name""#
     let sec = run.sections();
     let inode = sec.text("stat");
     assert!(inode.parse::<u64>().is_ok(), "{run}");
-    assert_eq!(sec.text("inode"), inode, "netns_of(pid).inode is the inode of /proc/PID/ns/net\n{run}");
+    assert_eq!(
+        sec.text("inode"),
+        inode,
+        "netns_of(pid).inode is the inode of /proc/PID/ns/net\n{run}"
+    );
     assert_eq!(sec.text("other"), "true", "{run}");
     // Inspection works on the unnamed namespace: only a loopback, down.
     let ours = jsonl(sec.get("links"));
     let ip = sec.json("ip-links");
     assert_eq!(ours.len(), 1, "{run}");
     assert_eq!(ours[0]["name"], "lo");
-    assert_eq!(ours[0]["up"].as_bool(), Some(has_flag(find_link(&ip, "lo"), "UP")));
+    assert_eq!(
+        ours[0]["up"].as_bool(),
+        Some(has_flag(find_link(&ip, "lo"), "UP"))
+    );
     // The shell itself is in the sandbox's own namespace: host().
     assert_eq!(sec.text("self"), "Netns(host)", "{run}");
     assert_eq!(sec.text("host-inode"), sec.text("self-inode"));
@@ -473,14 +610,29 @@ echo @@alive; kill -0 $P && readlink /proc/$P/ns/net"#
     ));
     let sec = run.sections();
     assert_eq!(sec.text("attach"), "ctr\ntrue\nNetns(\"ctr\")", "{run}");
-    assert_eq!(sec.text("list"), "ctr", "ip netns list shows the name\n{run}");
+    assert_eq!(
+        sec.text("list"),
+        "ctr",
+        "ip netns list shows the name\n{run}"
+    );
     let links = sec.json("exec");
-    assert_eq!(link_names(&links), ["lo"], "`ip netns exec ctr` runs in the process's namespace\n{run}");
+    assert_eq!(
+        link_names(&links),
+        ["lo"],
+        "`ip netns exec ctr` runs in the process's namespace\n{run}"
+    );
     assert_eq!(sec.text("stat-name"), sec.text("stat-proc"), "{run}");
-    assert!(sec.text("ls").contains("attached"), "the attachment is journaled in lab `attached`\n{run}");
+    assert!(
+        sec.text("ls").contains("attached"),
+        "the attachment is journaled in lab `attached`\n{run}"
+    );
     // `netscript down` undoes the attachment (the name), not the process or its namespace.
     assert_eq!(sec.text("list-after"), "", "{run}");
-    assert_eq!(sec.text("alive"), format!("net:[{}]", sec.text("stat-proc")), "{run}");
+    assert_eq!(
+        sec.text("alive"),
+        format!("net:[{}]", sec.text("stat-proc")),
+        "{run}"
+    );
 }
 
 /// Run `netscript -e CODE` in a sandbox and return (code, stderr); it must not panic.
@@ -501,8 +653,14 @@ fn netns_of_a_missing_or_bad_pid_is_a_clear_error() {
         let run = failing_eval("", code).fails_with(1);
         let report = error_report(&run);
         assert_eq!((report.line, report.col), (1, 1), "{run}");
-        assert!(report.message.starts_with(&format!("{code}: ")), "the message names the call\n{run}");
-        assert!(report.message[code.len()..].contains(names), "the message names the pid\n{run}");
+        assert!(
+            report.message.starts_with(&format!("{code}: ")),
+            "the message names the call\n{run}"
+        );
+        assert!(
+            report.message[code.len()..].contains(names),
+            "the message names the pid\n{run}"
+        );
     }
     // A process that has exited (and been reaped) is as gone as one that never was.
     let run = sh(r#"sleep 0 & P=$!; wait $P
@@ -510,10 +668,19 @@ echo @@code; netscript -e "netns_of($P)" 2>$T/err || echo $?
 echo @@err; cat $T/err"#);
     let sec = run.sections();
     assert_eq!(sec.text("code"), "1", "{run}");
-    assert!(sec.text("err").contains("does not exist") || sec.text("err").contains("no such process"), "{run}");
+    assert!(
+        sec.text("err").contains("does not exist") || sec.text("err").contains("no such process"),
+        "{run}"
+    );
     // And it can be caught.
-    let run = sh(&e(r#"try { netns_of(999999); print("no error") } catch (err) { print(`caught: ${err}`) }"#)).success();
-    assert!(run.stdout.trim().starts_with("caught: netns_of(999999)"), "{run}");
+    let run = sh(&e(
+        r#"try { netns_of(999999); print("no error") } catch (err) { print(`caught: ${err}`) }"#,
+    ))
+    .success();
+    assert!(
+        run.stdout.trim().starts_with("caught: netns_of(999999)"),
+        "{run}"
+    );
 }
 
 #[test]
@@ -536,13 +703,22 @@ echo @@ls; netscript ls"#
     let sec = run.sections();
     let taken = sec.text("taken");
     assert!(taken.ends_with("exit 1"), "{run}");
-    assert!(taken.contains(r#"netns_attach("taken", "#) && taken.contains("already exists"), "{run}");
+    assert!(
+        taken.contains(r#"netns_attach("taken", "#) && taken.contains("already exists"),
+        "{run}"
+    );
     let mine = sec.text("mine");
-    assert!(mine.ends_with("exit 1") && mine.contains("already exists"), "{run}");
+    assert!(
+        mine.ends_with("exit 1") && mine.contains("already exists"),
+        "{run}"
+    );
     let bad = sec.text("badname");
     assert!(bad.ends_with("exit 1") && bad.contains("bad/name"), "{run}");
     let nopid = sec.text("nopid");
-    assert!(nopid.ends_with("exit 1") && nopid.contains("999999"), "{run}");
+    assert!(
+        nopid.ends_with("exit 1") && nopid.contains("999999"),
+        "{run}"
+    );
     assert!(!run.stdout.contains("panicked"), "{run}");
     // Nothing changed: the same names (no half-made "fresh" in /run/netns either), the same
     // namespace behind "taken", and "mine" still its own namespace, not the process's.
@@ -550,7 +726,10 @@ echo @@ls; netscript ls"#
     assert!(sec.text("before").contains("taken\n"), "{run}");
     assert_ne!(sec.text("inode-mine"), sec.text("inode-proc"), "{run}");
     let ls = sec.text("ls");
-    assert!(ls.contains("minelab") && !ls.contains("eval"), "failed runs leave no lab behind\n{run}");
+    assert!(
+        ls.contains("minelab") && !ls.contains("eval"),
+        "failed runs leave no lab behind\n{run}"
+    );
 }
 
 // ---------------------------------------------------------------- vanished namespaces
@@ -570,8 +749,14 @@ fn check_vanished(out: &str, name: &str) {
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines.len(), METHODS.len(), "one line per method:\n{out}");
     for (m, l) in METHODS.iter().zip(&lines) {
-        assert!(l.starts_with(&format!("{name}.{m}(): ")), "the error names the call and the namespace: {l:?}\n{out}");
-        assert!(l.contains(&format!("\"{name}\"")) && l.contains("does not exist"), "{l:?}\n{out}");
+        assert!(
+            l.starts_with(&format!("{name}.{m}(): ")),
+            "the error names the call and the namespace: {l:?}\n{out}"
+        );
+        assert!(
+            l.contains(&format!("\"{name}\"")) && l.contains("does not exist"),
+            "{l:?}\n{out}"
+        );
     }
 }
 
@@ -583,8 +768,14 @@ fn inspecting_a_deleted_namespace_is_a_clear_error() {
 ip netns add gone2
 echo @@external; {}
 echo @@uncaught; {} 2>&1 || echo "exit $?""#,
-        e(&format!("let g = netns(\"gone\"); netns_delete(\"gone\");\n{}", try_each("g"))),
-        e(&format!("let g = netns_open(\"gone2\"); host().exec(\"ip netns del gone2\");\n{}", try_each("g"))),
+        e(&format!(
+            "let g = netns(\"gone\"); netns_delete(\"gone\");\n{}",
+            try_each("g")
+        )),
+        e(&format!(
+            "let g = netns_open(\"gone2\"); host().exec(\"ip netns del gone2\");\n{}",
+            try_each("g")
+        )),
         e("let g = netns(\"gone3\"); netns_delete(g); g.links()"),
     ));
     let sec = run.sections();
@@ -592,8 +783,14 @@ echo @@uncaught; {} 2>&1 || echo "exit $?""#,
     check_vanished(sec.text("external"), "gone2");
     let uncaught = sec.text("uncaught");
     assert!(uncaught.ends_with("exit 1"), "{run}");
-    assert!(uncaught.contains("error: gone3.links(): namespace \"gone3\" does not exist"), "{run}");
-    assert!(!run.stdout.contains("panicked") && !run.stderr.contains("panicked"), "{run}");
+    assert!(
+        uncaught.contains("error: gone3.links(): namespace \"gone3\" does not exist"),
+        "{run}"
+    );
+    assert!(
+        !run.stdout.contains("panicked") && !run.stderr.contains("panicked"),
+        "{run}"
+    );
 }
 
 #[test]
@@ -618,8 +815,15 @@ echo @@out; {}"#,
 #[test]
 fn inspect_script_passes_under_sandbox() {
     let run = sandboxed(&[&script_path("inspect")]).success();
-    assert!(run.stdout.contains("inspect: found, compared, named and looked inside a process's namespace"), "{run}");
-    assert!(run.stdout.contains("python3"), "it prints the listeners\n{run}");
+    assert!(
+        run.stdout
+            .contains("inspect: found, compared, named and looked inside a process's namespace"),
+        "{run}"
+    );
+    assert!(
+        run.stdout.contains("python3"),
+        "it prints the listeners\n{run}"
+    );
     assert!(!run.stderr.contains("error"), "{run}");
 }
 
@@ -655,25 +859,55 @@ echo @@show-script; netscript $T/pic.rhai"#,
 fn graph_text_is_the_seeds_picture() {
     let sec = graphs().sections();
     let text = sec.get("text");
-    for want in ["Bridge: br0", "NS: c1", "NS: c2", "10.100.0.1/24", "10.100.0.2/24", "10.100.0.3/24", "veth-c1-br", "veth-c2-br", "veth-c1", "via 10.100.0.1", "masquerade"] {
+    for want in [
+        "Bridge: br0",
+        "NS: c1",
+        "NS: c2",
+        "10.100.0.1/24",
+        "10.100.0.2/24",
+        "10.100.0.3/24",
+        "veth-c1-br",
+        "veth-c2-br",
+        "veth-c1",
+        "via 10.100.0.1",
+        "masquerade",
+    ] {
         assert!(text.contains(want), "{want:?} in the picture:\n{text}");
     }
     let lines: Vec<&str> = text.lines().collect();
     let row = |f: &dyn Fn(&str) -> bool| lines.iter().position(|l| f(l));
     // As in the seed: the bridge on top, its ports going down to the namespaces side by side.
     let bridge = row(&|l| l.contains("Bridge: br0")).unwrap();
-    let ports = row(&|l| l.contains("veth-c1-br") && l.contains("veth-c2-br")).expect("the ports on one row");
-    let boxes = row(&|l| l.contains("NS: c1") && l.contains("NS: c2")).expect("c1 and c2 side by side");
+    let ports = row(&|l| l.contains("veth-c1-br") && l.contains("veth-c2-br"))
+        .expect("the ports on one row");
+    let boxes =
+        row(&|l| l.contains("NS: c1") && l.contains("NS: c2")).expect("c1 and c2 side by side");
     assert!(bridge < ports && ports < boxes, "{text}");
-    assert_eq!(text, sec.get("text-explicit"), "--format text is the default");
-    assert_eq!(text, sec.get("all"), "the lab is everything there is in the sandbox");
+    assert_eq!(
+        text,
+        sec.get("text-explicit"),
+        "--format text is the default"
+    );
+    assert_eq!(
+        text,
+        sec.get("all"),
+        "the lab is everything there is in the sandbox"
+    );
 }
 
 #[test]
 fn show_prints_the_same_picture() {
     let sec = graphs().sections();
-    assert_eq!(sec.get("show-e"), sec.get("all"), "show() in -e is `netscript graph`");
-    assert_eq!(sec.get("show-script"), format!("before\n{}after\n", sec.get("all")), "show() in a script");
+    assert_eq!(
+        sec.get("show-e"),
+        sec.get("all"),
+        "show() in -e is `netscript graph`"
+    );
+    assert_eq!(
+        sec.get("show-script"),
+        format!("before\n{}after\n", sec.get("all")),
+        "show() in a script"
+    );
 }
 
 /// Node ids by the first word of their label, in dot (`ID [label="NAME ..."]`) or mermaid
@@ -689,7 +923,11 @@ fn node_ids(text: &str, sep: &str) -> Vec<(String, String)> {
 }
 
 fn id_of<'a>(ids: &'a [(String, String)], name: &str, text: &str) -> &'a str {
-    let found: Vec<&str> = ids.iter().filter(|(n, _)| n == name).map(|(_, i)| i.as_str()).collect();
+    let found: Vec<&str> = ids
+        .iter()
+        .filter(|(n, _)| n == name)
+        .map(|(_, i)| i.as_str())
+        .collect();
     assert_eq!(found.len(), 1, "one node for {name}: {found:?}\n{text}");
     found[0]
 }
@@ -708,11 +946,25 @@ fn graph_dot_has_the_wires() {
             l.starts_with(&format!("{a} -- {b}")) || l.starts_with(&format!("{b} -- {a}"))
         })
     };
-    assert!(edge("veth-c1-br", "veth-c1"), "a veth edge between veth-c1-br and veth-c1:\n{dot}");
+    assert!(
+        edge("veth-c1-br", "veth-c1"),
+        "a veth edge between veth-c1-br and veth-c1:\n{dot}"
+    );
     assert!(edge("veth-c2-br", "veth-c2"), "{dot}");
-    assert!(edge("veth-c1-br", "br0"), "the port edge to the bridge:\n{dot}");
-    assert!(dot.contains("label=\"ns c1\"") && dot.contains("label=\"ns c2\""), "{dot}");
-    assert!(dot.contains("10.100.0.2/24") && dot.contains("masquerade") && dot.contains("default via 10.100.0.1"), "{dot}");
+    assert!(
+        edge("veth-c1-br", "br0"),
+        "the port edge to the bridge:\n{dot}"
+    );
+    assert!(
+        dot.contains("label=\"ns c1\"") && dot.contains("label=\"ns c2\""),
+        "{dot}"
+    );
+    assert!(
+        dot.contains("10.100.0.2/24")
+            && dot.contains("masquerade")
+            && dot.contains("default via 10.100.0.1"),
+        "{dot}"
+    );
 }
 
 #[test]
@@ -723,22 +975,34 @@ fn graph_mermaid_is_a_flowchart() {
     let ids = node_ids(m, "[\"");
     let (a, b) = (id_of(&ids, "veth-c1-br", m), id_of(&ids, "veth-c1", m));
     assert!(
-        m.lines().any(|l| l.contains(a) && l.contains(b) && l.contains("veth") && l.contains("==")),
+        m.lines()
+            .any(|l| l.contains(a) && l.contains(b) && l.contains("veth") && l.contains("==")),
         "a veth edge between {a} and {b}:\n{m}"
     );
-    assert!(m.contains("10.100.0.3/24") && m.contains("masquerade"), "{m}");
+    assert!(
+        m.contains("10.100.0.3/24") && m.contains("masquerade"),
+        "{m}"
+    );
 }
 
 #[test]
 fn graph_svg_needs_graphviz() {
     let sec = graphs().sections();
     if sec.text("has-dot") == "yes" {
-        assert_eq!(sec.text("svg").lines().last(), Some("exit 0"), "{}", graphs());
+        assert_eq!(
+            sec.text("svg").lines().last(),
+            Some("exit 0"),
+            "{}",
+            graphs()
+        );
         assert!(sec.text("svg").contains("<svg"), "{}", graphs());
     } else {
         assert_eq!(sec.text("svg"), "exit 1", "{}", graphs());
         let err = sec.text("svg-err");
-        assert!(err.contains("Graphviz"), "the message names Graphviz: {err}");
+        assert!(
+            err.contains("Graphviz"),
+            "the message names Graphviz: {err}"
+        );
         assert!(!err.contains("panicked"), "{err}");
     }
 }
@@ -747,17 +1011,40 @@ fn graph_svg_needs_graphviz() {
 fn graph_json_has_the_namespaces() {
     let sec = graphs().sections();
     let v = sec.json("json");
-    let spaces = v["spaces"].as_array().unwrap_or_else(|| panic!("no spaces: {v:#}"));
+    let spaces = v["spaces"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no spaces: {v:#}"));
     let names: Vec<&str> = spaces.iter().map(|s| s["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["host", "c1", "c2"], "{v:#}");
     let c1 = &spaces[1];
-    let veth = c1["links"].as_array().unwrap().iter().find(|l| l["name"] == "veth-c1").expect("veth-c1 in c1");
+    let veth = c1["links"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["name"] == "veth-c1")
+        .expect("veth-c1 in c1");
     assert_eq!(veth["addrs"], serde_json::json!(["10.100.0.2/24"]));
     assert_eq!(c1["default_via"], "10.100.0.1");
     let host_links = spaces[0]["links"].as_array().unwrap();
-    assert!(host_links.iter().any(|l| l["name"] == "veth-c1-br" && l["master"] == "br0"), "{v:#}");
-    assert!(spaces[0]["nat"].as_array().unwrap().iter().any(|n| s(n).contains("masquerade")), "{v:#}");
-    assert_eq!(v["wires"].as_array().map(|w| w.len()), Some(2), "two veth pairs: {v:#}");
+    assert!(
+        host_links
+            .iter()
+            .any(|l| l["name"] == "veth-c1-br" && l["master"] == "br0"),
+        "{v:#}"
+    );
+    assert!(
+        spaces[0]["nat"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| s(n).contains("masquerade")),
+        "{v:#}"
+    );
+    assert_eq!(
+        v["wires"].as_array().map(|w| w.len()),
+        Some(2),
+        "two veth pairs: {v:#}"
+    );
 }
 
 #[test]
@@ -770,7 +1057,10 @@ fn graph_of_a_lab_that_is_not_up_fails_clearly() {
     let sec = graphs().sections();
     let nolab = sec.text("nolab");
     assert!(nolab.ends_with("exit 1"), "{nolab}");
-    assert!(nolab.contains("\"nolab\"") && nolab.contains("no lab"), "the message names the lab: {nolab}");
+    assert!(
+        nolab.contains("\"nolab\"") && nolab.contains("no lab"),
+        "the message names the lab: {nolab}"
+    );
     let bad = sec.text("badformat");
     assert!(bad.ends_with("exit 2"), "bad usage exits 2: {bad}");
 }

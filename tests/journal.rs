@@ -63,15 +63,27 @@ echo @@details; cat $T/details 2>/dev/null || true
 fn fault_injection_at_every_step_of_build_lab() {
     let s = fault_injection("build-lab", "2");
     let count: usize = s.text("count").parse().unwrap();
-    assert!(count >= 19, "build-lab with 2 containers applies at least 19 ops, counted {count}");
-    assert_eq!(s.text("downclean"), "yes", "down after the counting run restores the pristine state");
+    assert!(
+        count >= 19,
+        "build-lab with 2 containers applies at least 19 ops, counted {count}"
+    );
+    assert_eq!(
+        s.text("downclean"),
+        "yes",
+        "down after the counting run restores the pristine state"
+    );
     assert_eq!(
         s.text("bad"),
         "",
         "every k in 1..={count} must exit 1 and leave the state as before; these did not:\n{}",
         s.text("details")
     );
-    assert_eq!(s.text("leaks"), "", "sysctl claims leaked after these k:\n{}", s.text("details"));
+    assert_eq!(
+        s.text("leaks"),
+        "",
+        "sysctl claims leaked after these k:\n{}",
+        s.text("details")
+    );
 }
 
 /// The same for a script with NAT, DNAT, processes and host-side veths.
@@ -79,9 +91,17 @@ fn fault_injection_at_every_step_of_build_lab() {
 fn fault_injection_at_every_step_of_docker_port() {
     let s = fault_injection("docker-port", "");
     let count: usize = s.text("count").parse().unwrap();
-    assert!(count >= 15, "docker-port applies at least 15 ops, counted {count}");
+    assert!(
+        count >= 15,
+        "docker-port applies at least 15 ops, counted {count}"
+    );
     assert_eq!(s.text("downclean"), "yes");
-    assert_eq!(s.text("bad"), "", "k that left something behind:\n{}", s.text("details"));
+    assert_eq!(
+        s.text("bad"),
+        "",
+        "k that left something behind:\n{}",
+        s.text("details")
+    );
 }
 
 /// SIGKILL `build-lab.rhai 50` at a random point, then `netscript down build-lab`, until
@@ -133,11 +153,18 @@ echo @@state; ip netns list; ip -o link | grep -v ' lo:' || true; nft list rules
     eprintln!("{log}");
     for line in log.lines().filter(|l| l.starts_with("attempt")) {
         assert!(line.ends_with("clean=yes"), "not clean after down:\n{log}");
-        assert!(line.contains("down=0") || line.contains("down=none"), "down failed:\n{log}");
+        assert!(
+            line.contains("down=0") || line.contains("down=none"),
+            "down failed:\n{log}"
+        );
     }
     let mid: u32 = s.text("mid").parse().unwrap();
     assert!(mid >= 1, "no kill landed during the build:\n{log}");
-    assert_eq!(s.text("state"), "0", "no namespaces, only lo, no nft table, ip_forward 0\n{log}");
+    assert_eq!(
+        s.text("state"),
+        "0",
+        "no namespaces, only lo, no nft table, ip_forward 0\n{log}"
+    );
 }
 
 /// Was a bug (fixed in 8aff04b): a SIGKILL between creating /run/netns/NAME and mounting
@@ -184,14 +211,25 @@ echo @@goneclean; cmp -s $T/pristine $T/after && echo yes || diff $T/pristine $T
 "#,
     )
     .sections();
-    assert!(s.text("d1").starts_with(r#"lab "twice" is down"#) && s.text("d1").ends_with("rc=0"), "{}", s.context());
+    assert!(
+        s.text("d1").starts_with(r#"lab "twice" is down"#) && s.text("d1").ends_with("rc=0"),
+        "{}",
+        s.context()
+    );
     assert_eq!(s.text("d2"), "lab \"twice\" is already down\nrc=0");
     assert_eq!(s.text("d3"), "rc=1");
     assert_eq!(s.text("d3out"), "");
     let err = s.text("d3err");
-    assert!(err.contains(r#"no lab named "nosuch""#) && err.lines().count() == 1, "one clear line: {err}");
+    assert!(
+        err.contains(r#"no lab named "nosuch""#) && err.lines().count() == 1,
+        "one clear line: {err}"
+    );
     assert_eq!(s.text("clean"), "yes");
-    assert!(s.text("gone").starts_with("rc=0\nlab \"gone\" is down"), "objects already gone are fine\n{}", s.context());
+    assert!(
+        s.text("gone").starts_with("rc=0\nlab \"gone\" is down"),
+        "objects already gone are fine\n{}",
+        s.context()
+    );
     assert_eq!(s.text("goneclean"), "yes");
 }
 
@@ -223,17 +261,44 @@ echo @@afterjson; netscript ls --json
             .map(str::to_string)
             .collect()
     };
-    assert!(text.lines().next().unwrap().split_whitespace().eq(["LAB", "NAMESPACES", "LINKS", "RULES", "PROCESSES", "AGE"]), "{text}");
+    assert!(
+        text.lines().next().unwrap().split_whitespace().eq([
+            "LAB",
+            "NAMESPACES",
+            "LINKS",
+            "RULES",
+            "PROCESSES",
+            "AGE"
+        ]),
+        "{text}"
+    );
     assert_eq!(&row("build-lab")[1..5], ["2", "3", "1", "0"], "{text}");
     assert_eq!(&row("procs")[1..5], ["2", "1", "0", "1"], "{text}");
     let json = s.json("json");
     let labs = json.as_array().unwrap();
     assert_eq!(labs.len(), 2, "{json}");
     let bl = labs.iter().find(|l| l["lab"] == "build-lab").unwrap();
-    assert_eq!((bl["namespaces"].as_u64(), bl["links"].as_u64(), bl["rules"].as_u64(), bl["processes"].as_u64()), (Some(2), Some(3), Some(1), Some(0)), "{json}");
+    assert_eq!(
+        (
+            bl["namespaces"].as_u64(),
+            bl["links"].as_u64(),
+            bl["rules"].as_u64(),
+            bl["processes"].as_u64()
+        ),
+        (Some(2), Some(3), Some(1), Some(0)),
+        "{json}"
+    );
     assert!(bl["age_secs"].is_u64(), "{json}");
     let p = labs.iter().find(|l| l["lab"] == "procs").unwrap();
-    assert_eq!((p["namespaces"].as_u64(), p["links"].as_u64(), p["processes"].as_u64()), (Some(2), Some(1), Some(1)), "{json}");
+    assert_eq!(
+        (
+            p["namespaces"].as_u64(),
+            p["links"].as_u64(),
+            p["processes"].as_u64()
+        ),
+        (Some(2), Some(1), Some(1)),
+        "{json}"
+    );
     assert_eq!(s.text("after"), "no labs are up");
     assert_eq!(s.text("afterjson"), "[]");
 }
@@ -251,7 +316,10 @@ netscript down det >/dev/null
     )
     .sections();
     let json = s.json("json");
-    assert_eq!(json[0]["processes"], 1, "only the detached process belongs to the lab: {json}");
+    assert_eq!(
+        json[0]["processes"], 1,
+        "only the detached process belongs to the lab: {json}"
+    );
 }
 
 #[test]
@@ -274,11 +342,19 @@ echo @@clean2; cmp -s $T/pristine $T/after && echo yes || diff $T/pristine $T/af
         s = q(&script("build-lab"))
     ))
     .sections();
-    assert!(s.text("out").contains("with 3 containers"), "{}", s.context());
+    assert!(
+        s.text("out").contains("with 3 containers"),
+        "{}",
+        s.context()
+    );
     assert_eq!(s.text("clean"), "yes", "--rm tears the lab down on success");
     assert_eq!(s.text("ls"), "no labs are up");
     assert_eq!(s.text("down"), "lab \"build-lab\" is already down");
-    assert_eq!(s.text("proc"), "stopped", "--rm stops detached processes too");
+    assert_eq!(
+        s.text("proc"),
+        "stopped",
+        "--rm stops detached processes too"
+    );
     assert_eq!(s.text("clean2"), "yes");
 }
 
@@ -308,12 +384,22 @@ echo @@clean; cmp -s $T/pristine $T/after && echo yes || diff $T/pristine $T/aft
     assert_eq!(s.text("rc"), "1");
     let err = s.text("err");
     assert!(err.contains("assertion failed: stop halfway"), "{err}");
-    assert!(err.contains("netscript down halfway"), "says how to remove it: {err}");
+    assert!(
+        err.contains("netscript down halfway"),
+        "says how to remove it: {err}"
+    );
     assert_eq!(netns_names(s.text("netns")), ["c1", "c2"], "kept");
     assert_eq!(s.lines("links"), ["br0", "lo", "veth-c1-br", "veth-c2-br"]);
-    assert!(!nft_empty(&s.json("nft")), "the masquerade rule is kept too");
+    assert!(
+        !nft_empty(&s.json("nft")),
+        "the masquerade rule is kept too"
+    );
     assert_eq!(s.json("ls")[0]["lab"], "halfway");
-    assert!(s.text("down").starts_with("lab \"halfway\" is down"), "{}", s.context());
+    assert!(
+        s.text("down").starts_with("lab \"halfway\" is down"),
+        "{}",
+        s.context()
+    );
     assert_eq!(s.text("clean"), "yes");
 }
 
@@ -345,7 +431,11 @@ echo @@clean; cmp -s $T/pristine $T/after && echo yes || diff $T/pristine $T/aft
     )
     .sections();
     assert_eq!(s.text("out"), "after teardown: [] 1 true 0 false");
-    assert_eq!(netns_names(s.text("netns")), ["t2"], "only what came after teardown() stays");
+    assert_eq!(
+        netns_names(s.text("netns")),
+        ["t2"],
+        "only what came after teardown() stays"
+    );
     assert_eq!(s.lines("links"), ["lo"]);
     assert!(nft_empty(&s.json("nft")));
     assert_eq!(s.text("fwd"), "0");
@@ -374,10 +464,22 @@ echo @@netns; ip netns list
 "#,
     )
     .sections();
-    assert_eq!(s.text("after_run"), "running\nstopped\nrunning", "detached ones run on, the plain one was stopped");
-    assert_eq!(s.text("a_netns"), "d1", "the detached process runs inside d1");
+    assert_eq!(
+        s.text("after_run"),
+        "running\nstopped\nrunning",
+        "detached ones run on, the plain one was stopped"
+    );
+    assert_eq!(
+        s.text("a_netns"),
+        "d1",
+        "the detached process runs inside d1"
+    );
     assert!(s.text("down").starts_with("lab \"det\" is down"));
-    assert_eq!(s.text("after_down"), "stopped\nstopped\nstopped", "down stops the lab's processes");
+    assert_eq!(
+        s.text("after_down"),
+        "stopped\nstopped\nstopped",
+        "down stops the lab's processes"
+    );
     assert_eq!(s.text("netns"), "");
 }
 
@@ -412,11 +514,33 @@ done
     )
     .sections();
     for sig in ["TERM", "INT"] {
-        assert_eq!(s.text(&format!("up{sig}")), "3", "the lab was up when SIG{sig} came");
-        assert_eq!(s.text(&format!("rc{sig}")), "1", "SIG{sig}: exit 1\n{}", s.context());
-        assert!(s.text(&format!("err{sig}")).contains("interrupted by a signal"), "{}", s.context());
-        assert_eq!(s.text(&format!("procs{sig}")), "stopped\nstopped", "SIG{sig}: processes stopped");
-        assert_eq!(s.text(&format!("clean{sig}")), "yes", "SIG{sig}: rolled back");
+        assert_eq!(
+            s.text(&format!("up{sig}")),
+            "3",
+            "the lab was up when SIG{sig} came"
+        );
+        assert_eq!(
+            s.text(&format!("rc{sig}")),
+            "1",
+            "SIG{sig}: exit 1\n{}",
+            s.context()
+        );
+        assert!(
+            s.text(&format!("err{sig}"))
+                .contains("interrupted by a signal"),
+            "{}",
+            s.context()
+        );
+        assert_eq!(
+            s.text(&format!("procs{sig}")),
+            "stopped\nstopped",
+            "SIG{sig}: processes stopped"
+        );
+        assert_eq!(
+            s.text(&format!("clean{sig}")),
+            "yes",
+            "SIG{sig}: rolled back"
+        );
     }
 }
 
@@ -450,8 +574,17 @@ ip link del br0 2>/dev/null || true; ip link del veth-c2-br 2>/dev/null || true
     let s = sh_ok(&shell).sections();
     for (name, _) in cases {
         assert_eq!(s.text(&format!("rc-{name}")), "1", "{}", s.context());
-        assert!(s.text(&format!("err-{name}")).contains("already exists"), "{}", s.context());
-        assert_eq!(s.text(&format!("same-{name}")), "yes", "{name}: the hand-made object and nothing else\n{}", s.context());
+        assert!(
+            s.text(&format!("err-{name}")).contains("already exists"),
+            "{}",
+            s.context()
+        );
+        assert_eq!(
+            s.text(&format!("same-{name}")),
+            "yes",
+            "{name}: the hand-made object and nothing else\n{}",
+            s.context()
+        );
     }
 }
 
@@ -499,9 +632,19 @@ echo @@down; cmp -s $T/before $T/after && echo yes || diff $T/before $T/after ||
     )
     .sections();
     assert_eq!(s.text("rc"), "1");
-    assert_eq!(s.text("rollback"), "yes", "rollback restores what it changed\n{}", s.context());
+    assert_eq!(
+        s.text("rollback"),
+        "yes",
+        "rollback restores what it changed\n{}",
+        s.context()
+    );
     assert_eq!(s.text("changed"), "moved");
-    assert_eq!(s.text("down"), "yes", "down restores what the lab changed\n{}", s.context());
+    assert_eq!(
+        s.text("down"),
+        "yes",
+        "down restores what the lab changed\n{}",
+        s.context()
+    );
 }
 
 #[test]
@@ -539,21 +682,46 @@ done
 "#,
     )
     .sections();
-    let mut want: Vec<String> = (1..=10).flat_map(|i| [format!("a{i}"), format!("b{i}")]).collect();
+    let mut want: Vec<String> = (1..=10)
+        .flat_map(|i| [format!("a{i}"), format!("b{i}")])
+        .collect();
     want.sort();
     for round in 1..=3 {
-        assert_eq!(s.text(&format!("build{round}")), "0 0", "round {round}\n{}", s.context());
-        let got: Vec<&str> = s.text(&format!("netns{round}")).split_whitespace().collect();
+        assert_eq!(
+            s.text(&format!("build{round}")),
+            "0 0",
+            "round {round}\n{}",
+            s.context()
+        );
+        let got: Vec<&str> = s
+            .text(&format!("netns{round}"))
+            .split_whitespace()
+            .collect();
         assert_eq!(got, want, "round {round}: both labs' namespaces");
         let ls: Value = s.json(&format!("ls{round}"));
         let labs: Vec<(String, u64, u64)> = ls
             .as_array()
             .unwrap()
             .iter()
-            .map(|l| (l["lab"].as_str().unwrap().to_string(), l["namespaces"].as_u64().unwrap(), l["links"].as_u64().unwrap()))
+            .map(|l| {
+                (
+                    l["lab"].as_str().unwrap().to_string(),
+                    l["namespaces"].as_u64().unwrap(),
+                    l["links"].as_u64().unwrap(),
+                )
+            })
             .collect();
-        assert_eq!(labs, [("a".to_string(), 10, 11), ("b".to_string(), 10, 11)], "round {round}: {ls}");
-        assert_eq!(s.text(&format!("down{round}")), "0 0", "round {round}\n{}", s.context());
+        assert_eq!(
+            labs,
+            [("a".to_string(), 10, 11), ("b".to_string(), 10, 11)],
+            "round {round}: {ls}"
+        );
+        assert_eq!(
+            s.text(&format!("down{round}")),
+            "0 0",
+            "round {round}\n{}",
+            s.context()
+        );
         assert_eq!(s.text(&format!("clean{round}")), "yes", "round {round}");
     }
 }
@@ -577,7 +745,11 @@ echo @@lost; echo $lost
 "#,
     )
     .sections();
-    assert_eq!(s.text("lost"), "0", "rounds where lab b's rule vanished while a was torn down");
+    assert_eq!(
+        s.text("lost"),
+        "0",
+        "rounds where lab b's rule vanished while a was torn down"
+    );
 }
 
 /// Was a bug (fixed in cc141da, sysctl claims): `down a` turned forwarding off under lab b,
@@ -596,7 +768,11 @@ echo @@after; sysctl -n net.ipv4.ip_forward
     )
     .sections();
     assert_eq!(s.text("between"), "1", "lab b is still up and forwards");
-    assert_eq!(s.text("after"), "0", "both labs down: forwarding as it was found");
+    assert_eq!(
+        s.text("after"),
+        "0",
+        "both labs down: forwarding as it was found"
+    );
 }
 
 #[test]
@@ -618,10 +794,28 @@ echo @@claims2; cat /run/netscript/sysctl-claims.json 2>/dev/null || true
     ))
     .sections();
     assert_eq!(s.text("rc"), "1");
-    assert!(s.text("err").contains("injected fault at op 17 (sysctl -qw net.ipv4.ip_forward=1)"), "{}", s.context());
-    assert!(!s.text("claims1").contains("ip_forward"), "the failed write claims nothing\n{}", s.context());
-    assert_eq!(s.text("fwd"), "0", "build-lab + down restores forwarding\n{}", s.context());
-    assert!(!s.text("claims2").contains("mc_forwarding"), "a refused write claims nothing\n{}", s.context());
+    assert!(
+        s.text("err")
+            .contains("injected fault at op 17 (sysctl -qw net.ipv4.ip_forward=1)"),
+        "{}",
+        s.context()
+    );
+    assert!(
+        !s.text("claims1").contains("ip_forward"),
+        "the failed write claims nothing\n{}",
+        s.context()
+    );
+    assert_eq!(
+        s.text("fwd"),
+        "0",
+        "build-lab + down restores forwarding\n{}",
+        s.context()
+    );
+    assert!(
+        !s.text("claims2").contains("mc_forwarding"),
+        "a refused write claims nothing\n{}",
+        s.context()
+    );
 }
 
 #[test]
@@ -638,7 +832,11 @@ echo @@after_x; sysctl -n net.ipv4.conf.all.rp_filter
     )
     .sections();
     assert_eq!(s.text("rc"), "1");
-    assert_eq!(s.text("after_y"), "2", "y's rollback puts back the 2 that y found (lab x is up)");
+    assert_eq!(
+        s.text("after_y"),
+        "2",
+        "y's rollback puts back the 2 that y found (lab x is up)"
+    );
     assert_eq!(s.text("after_x"), "0");
 }
 
@@ -666,13 +864,29 @@ echo @@netns4; ip netns list
     )
     .sections();
     let second = s.text("second");
-    assert!(second.starts_with("1\n") && second.contains(r#"lab "L" is in use"#), "{}", s.context());
-    assert_eq!(netns_names(s.text("netns")), ["l1"], "the second run built nothing");
-    assert!(s.text("down").starts_with("1\n") && s.text("down").contains("in use"), "down waits its turn too\n{}", s.context());
+    assert!(
+        second.starts_with("1\n") && second.contains(r#"lab "L" is in use"#),
+        "{}",
+        s.context()
+    );
+    assert_eq!(
+        netns_names(s.text("netns")),
+        ["l1"],
+        "the second run built nothing"
+    );
+    assert!(
+        s.text("down").starts_with("1\n") && s.text("down").contains("in use"),
+        "down waits its turn too\n{}",
+        s.context()
+    );
     assert_eq!(s.text("other"), "0", "another lab is not blocked");
     assert_eq!(netns_names(s.text("netns2")), ["l1", "o1"]);
     assert_eq!(s.text("first"), "1", "the first run, stopped, rolls back");
-    assert_eq!(netns_names(s.text("netns3")), ["o1"], "without touching the other lab");
+    assert_eq!(
+        netns_names(s.text("netns3")),
+        ["o1"],
+        "without touching the other lab"
+    );
     assert_eq!(s.text("netns4"), "");
 }
 
@@ -708,7 +922,11 @@ echo @@clean2; cmp -s $T/pristine $T/after && echo yes || diff $T/pristine $T/af
     assert_eq!(s.text("netns"), "");
     assert_eq!(s.lines("links"), ["lo"]);
     assert!(nft_empty(&s.json("nft")));
-    assert!(s.text("again").contains("with 2 containers"), "build-lab runs again right after cleanup\n{}", s.context());
+    assert!(
+        s.text("again").contains("with 2 containers"),
+        "build-lab runs again right after cleanup\n{}",
+        s.context()
+    );
     assert_eq!(s.text("ping"), "true");
     assert_eq!(s.text("clean"), "yes");
     assert_eq!(s.text("clean2"), "yes");

@@ -16,7 +16,10 @@ fn passes_in_sandbox(name: &str, args: &[&str], expect: &str) {
     let mut all = vec![path.as_str()];
     all.extend_from_slice(args);
     let run = sandboxed(&all).ok();
-    assert!(run.stdout.contains(expect), "expected {expect:?} in stdout\n{run}");
+    assert!(
+        run.stdout.contains(expect),
+        "expected {expect:?} in stdout\n{run}"
+    );
     assert!(run.stderr.trim().is_empty(), "no stderr expected\n{run}");
 }
 
@@ -36,9 +39,15 @@ fn assert_masquerade(ruleset: &Value, net: &str, len: u32, not_out: Option<&str>
         .into_iter()
         .find(|c| c["table"] == "netscript" && c["name"] == "postrouting")
         .unwrap_or_else(|| panic!("no chain postrouting in table inet netscript: {ruleset}"));
-    assert_eq!((&chain["type"], &chain["hook"]), (&json!("nat"), &json!("postrouting")), "{chain}");
-    let mut want = vec![json!({"match": {"op": "==", "left": {"payload": {"protocol": "ip", "field": "saddr"}},
-        "right": {"prefix": {"addr": net, "len": len}}}})];
+    assert_eq!(
+        (&chain["type"], &chain["hook"]),
+        (&json!("nat"), &json!("postrouting")),
+        "{chain}"
+    );
+    let mut want = vec![
+        json!({"match": {"op": "==", "left": {"payload": {"protocol": "ip", "field": "saddr"}},
+        "right": {"prefix": {"addr": net, "len": len}}}}),
+    ];
     if let Some(o) = not_out {
         want.push(json!({"match": {"op": "!=", "left": {"meta": {"key": "oifname"}}, "right": o}}));
     }
@@ -66,7 +75,11 @@ fn has_dnat(ruleset: &Value, chain: &str, port: u16, addr: &str, to_port: u16) -
 
 #[test]
 fn build_lab_passes_in_sandbox() {
-    passes_in_sandbox("build-lab", &[], "Container network ready: br0 10.100.0.1/24 with 2 containers");
+    passes_in_sandbox(
+        "build-lab",
+        &[],
+        "Container network ready: br0 10.100.0.1/24 with 2 containers",
+    );
     passes_in_sandbox("build-lab", &["5"], "with 5 containers");
 }
 
@@ -92,21 +105,53 @@ echo @@journal; wc -l < /run/netscript/build-lab.journal
         lab = q(&script("build-lab"))
     ))
     .sections();
-    assert!(s.text("out").contains("with 2 containers"), "{}", s.context());
+    assert!(
+        s.text("out").contains("with 2 containers"),
+        "{}",
+        s.context()
+    );
     assert_eq!(netns_names(s.text("netns")), ["c1", "c2"]);
-    assert_eq!(s.text("ping12"), "true", "c1 reaches c2 over br0\n{}", s.context());
-    assert_eq!(s.text("ping21"), "true", "c2 reaches c1 over br0\n{}", s.context());
+    assert_eq!(
+        s.text("ping12"),
+        "true",
+        "c1 reaches c2 over br0\n{}",
+        s.context()
+    );
+    assert_eq!(
+        s.text("ping21"),
+        "true",
+        "c2 reaches c1 over br0\n{}",
+        s.context()
+    );
     assert_eq!(link_names(&s.json("ports")), ["veth-c1-br", "veth-c2-br"]);
-    assert!(s.text("braddr").contains(r#""local":"10.100.0.1","prefixlen":24"#), "{}", s.context());
-    assert!(s.text("c1addr").contains(r#""local":"10.100.0.2","prefixlen":24"#), "{}", s.context());
+    assert!(
+        s.text("braddr")
+            .contains(r#""local":"10.100.0.1","prefixlen":24"#),
+        "{}",
+        s.context()
+    );
+    assert!(
+        s.text("c1addr")
+            .contains(r#""local":"10.100.0.2","prefixlen":24"#),
+        "{}",
+        s.context()
+    );
     let routes = s.json("c1route");
     assert!(
-        routes.as_array().unwrap().iter().any(|r| r["dst"] == "default" && r["gateway"] == "10.100.0.1"),
+        routes
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["dst"] == "default" && r["gateway"] == "10.100.0.1"),
         "c1 has a default route via the bridge: {routes}"
     );
     assert_masquerade(&s.json("nft"), "10.100.0.0", 24, Some("br0"));
     assert_eq!(s.text("fwd"), "1");
-    assert_eq!(s.text("http"), "200 c2 answers 10.100.0.2", "TCP from c1 to c2 over br0, no NAT inside the bridge");
+    assert_eq!(
+        s.text("http"),
+        "200 c2 answers 10.100.0.2",
+        "TCP from c1 to c2 over br0, no NAT inside the bridge"
+    );
 }
 
 #[test]
@@ -124,15 +169,30 @@ echo @@c5addr; ip -n c5 -j addr show dev veth-c5
         lab = q(&script("build-lab"))
     ))
     .sections();
-    assert!(s.text("out").contains("with 5 containers"), "{}", s.context());
+    assert!(
+        s.text("out").contains("with 5 containers"),
+        "{}",
+        s.context()
+    );
     assert_eq!(netns_names(s.text("netns")), ["c1", "c2", "c3", "c4", "c5"]);
     assert_eq!(s.text("ping15"), "true");
     assert_eq!(s.text("ping51"), "true");
     assert_eq!(
         link_names(&s.json("ports")),
-        ["veth-c1-br", "veth-c2-br", "veth-c3-br", "veth-c4-br", "veth-c5-br"]
+        [
+            "veth-c1-br",
+            "veth-c2-br",
+            "veth-c3-br",
+            "veth-c4-br",
+            "veth-c5-br"
+        ]
     );
-    assert!(s.text("c5addr").contains(r#""local":"10.100.0.6","prefixlen":24"#), "{}", s.context());
+    assert!(
+        s.text("c5addr")
+            .contains(r#""local":"10.100.0.6","prefixlen":24"#),
+        "{}",
+        s.context()
+    );
 }
 
 #[test]
@@ -155,17 +215,37 @@ done
     .sections();
     for n in ["2", "4"] {
         assert_eq!(s.text(&format!("before{n}")), n);
-        assert!(s.text(&format!("out{n}")).contains("cleaned up"), "{}", s.context());
-        assert_eq!(s.text(&format!("netns{n}")), "", "no namespaces left after cleanup {n}");
+        assert!(
+            s.text(&format!("out{n}")).contains("cleaned up"),
+            "{}",
+            s.context()
+        );
+        assert_eq!(
+            s.text(&format!("netns{n}")),
+            "",
+            "no namespaces left after cleanup {n}"
+        );
         let links = link_names(&s.json(&format!("links{n}")));
-        assert_eq!(links, ["lo"], "no br0, no veth-c*-br left after cleanup {n}");
-        assert!(nft_empty(&s.json(&format!("nft{n}"))), "no netscript table after cleanup {n}\n{}", s.context());
+        assert_eq!(
+            links,
+            ["lo"],
+            "no br0, no veth-c*-br left after cleanup {n}"
+        );
+        assert!(
+            nft_empty(&s.json(&format!("nft{n}"))),
+            "no netscript table after cleanup {n}\n{}",
+            s.context()
+        );
     }
 }
 
 #[test]
 fn internet_access_passes_in_sandbox() {
-    passes_in_sandbox("internet-access", &[], "upstream says \"hello 203.0.113.1\"");
+    passes_in_sandbox(
+        "internet-access",
+        &[],
+        "upstream says \"hello 203.0.113.1\"",
+    );
 }
 
 #[test]
@@ -193,7 +273,11 @@ echo @@log; cat $T/serve-upstream-8000.log
         "upstream has no route back to the container subnet: {up}"
     );
     assert_eq!(s.text("http"), "200 upstream sees 203.0.113.1");
-    assert!(s.text("log").contains("peer=203.0.113.1"), "{}", s.context());
+    assert!(
+        s.text("log").contains("peer=203.0.113.1"),
+        "{}",
+        s.context()
+    );
 }
 
 /// The same topology as internet-access, built by a script of our own without masquerade:
@@ -234,7 +318,11 @@ echo @@log; cat $T/serve-upstream-80.log
     )
     .sections();
     assert!(nft_empty(&s.json("nft0")), "no rules without masquerade");
-    assert_eq!(s.text("host0"), "200 hello 203.0.113.1", "the host itself reaches upstream");
+    assert_eq!(
+        s.text("host0"),
+        "200 hello 203.0.113.1",
+        "the host itself reaches upstream"
+    );
     let http0 = s.text("http0");
     assert!(
         http0.starts_with("FAIL") && http0.ends_with("rc=1"),
@@ -242,7 +330,11 @@ echo @@log; cat $T/serve-upstream-80.log
     );
     assert_eq!(s.text("probe0"), "false");
     assert_masquerade(&s.json("nft1"), "10.200.0.0", 24, None);
-    assert_eq!(s.text("http1"), "200 hello 203.0.113.1", "with masquerade it does, as the host");
+    assert_eq!(
+        s.text("http1"),
+        "200 hello 203.0.113.1",
+        "with masquerade it does, as the host"
+    );
     assert_eq!(s.text("probe1"), "hello 203.0.113.1");
     assert!(
         !s.text("log").contains("peer=10.200.0.2"),
@@ -276,7 +368,11 @@ echo @@redlisten; ip netns exec red ss -Htln 'sport = :80' | wc -l
     ))
     .sections();
     assert_eq!(netns_names(s.text("netns")), ["blue", "red"]);
-    assert_eq!(s.text("left"), "", "the script's servers were stopped when it ended");
+    assert_eq!(
+        s.text("left"),
+        "",
+        "the script's servers were stopped when it ended"
+    );
     assert_eq!(s.text("blue2red"), "200 red to 10.0.0.2");
     assert_eq!(s.text("red2blue"), "200 blue to 10.0.0.1");
     assert_eq!(s.text("host"), "200 host to 127.0.0.1");
@@ -313,12 +409,22 @@ echo @@redping; netscript -e 'ping("10.0.1.2")'
     let rules = netscript_rules(&red);
     assert_eq!(rules.len(), 1, "{red}");
     let e = rules[0]["expr"].to_string();
-    assert!(rules[0]["chain"] == "input" && e.contains(r#""field":"dport","protocol":"tcp""#) && e.contains(r#""right":22"#) && e.contains(r#"{"drop":null}"#), "{red}");
+    assert!(
+        rules[0]["chain"] == "input"
+            && e.contains(r#""field":"dport","protocol":"tcp""#)
+            && e.contains(r#""right":22"#)
+            && e.contains(r#"{"drop":null}"#),
+        "{red}"
+    );
     assert!(nft_empty(&s.json("bluenft")), "no rules in blue");
     assert!(nft_empty(&s.json("hostnft")), "no rules on the host");
     assert_eq!(s.text("red22"), "closed", "port 22 in red is dropped");
     assert_eq!(s.text("blue22"), "open", "port 22 in blue answers");
-    assert_eq!(s.text("red8022"), "200 red8022", "only port 22 is dropped in red");
+    assert_eq!(
+        s.text("red8022"),
+        "200 red8022",
+        "only port 22 is dropped in red"
+    );
     assert_eq!(s.text("blue22http"), "200 blue22");
     assert_eq!(s.text("redping"), "true");
 }
@@ -345,13 +451,35 @@ echo @@other; tcp outside 198.51.100.1 8081
     ))
     .sections();
     let nft = s.json("nft");
-    assert!(has_dnat(&nft, "prerouting", 8080, "172.17.0.2", 80), "prerouting DNAT: {nft}");
-    assert!(has_dnat(&nft, "output-nat", 8080, "172.17.0.2", 80), "output DNAT (from the host itself): {nft}");
+    assert!(
+        has_dnat(&nft, "prerouting", 8080, "172.17.0.2", 80),
+        "prerouting DNAT: {nft}"
+    );
+    assert!(
+        has_dnat(&nft, "output-nat", 8080, "172.17.0.2", 80),
+        "output DNAT (from the host itself): {nft}"
+    );
     assert_masquerade(&nft, "172.17.0.0", 16, Some("docker0"));
-    assert_eq!(s.text("left"), "", "the script's server stopped with the script");
-    assert_eq!(s.text("outside"), "200 nginx to 198.51.100.2", "published port from outside");
-    assert!(s.text("host").starts_with("200 nginx to "), "published port from the host\n{}", s.context());
-    assert_eq!(s.text("direct"), "closed", "the container itself is not reachable from outside");
+    assert_eq!(
+        s.text("left"),
+        "",
+        "the script's server stopped with the script"
+    );
+    assert_eq!(
+        s.text("outside"),
+        "200 nginx to 198.51.100.2",
+        "published port from outside"
+    );
+    assert!(
+        s.text("host").starts_with("200 nginx to "),
+        "published port from the host\n{}",
+        s.context()
+    );
+    assert_eq!(
+        s.text("direct"),
+        "closed",
+        "the container itself is not reachable from outside"
+    );
     assert_eq!(s.text("other"), "closed", "only 8080 is published");
 }
 
@@ -361,25 +489,97 @@ echo @@other; tcp outside 198.51.100.1 8081
 
 /// (code, what the message must contain besides "error:")
 const BAD: &[(&str, &[&str])] = &[
-    (r#"port_forward(0, "10.0.0.1:80")"#, &[r#"port_forward(0, "10.0.0.1:80")"#, "port 0 is out of range"]),
-    (r#"port_forward(70000, "10.0.0.1:80")"#, &[r#"port_forward(70000, "10.0.0.1:80")"#, "port 70000 is out of range"]),
-    (r#"port_forward(8080, "10.0.0.1")"#, &[r#"port_forward(8080, "10.0.0.1")"#, r#""10.0.0.1" is not an address and port"#]),
-    (r#"port_forward(8080, "x:80")"#, &[r#"port_forward(8080, "x:80")"#, r#""x:80" is not an address and port"#]),
-    (r#"port_forward(8080, "10.0.0.1:0")"#, &[r#"port_forward(8080, "10.0.0.1:0")"#, "port 0"]),
-    (r#"port_forward(8080, "10.0.0.1:80", #{ proto: "sctp" })"#, &["port_forward(8080", r#"proto "sctp""#]),
-    (r#"drop(#{ proto: "sctp", dport: 22 })"#, &["drop(#{", r#"proto "sctp""#]),
-    (r#"accept(#{ chain: "prerouting" })"#, &["accept(#{", r#"chain "prerouting""#]),
-    (r#"drop(#{ chain: "prerouting", proto: "tcp" })"#, &["drop(#{", r#"chain "prerouting""#]),
-    (r#"drop(#{ dport: 22 })"#, &["drop(#{ dport: 22 })", r#"needs proto "tcp" or "udp""#]),
-    (r#"reject(#{ proto: "icmp", sport: 53 })"#, &["reject(#{", r#"needs proto "tcp" or "udp""#]),
-    (r#"drop(#{ proto: "tcp", dport: 70000 })"#, &["drop(#{", "dport", "70000", "out of range"]),
-    (r#"masquerade("10.0.0.0/33")"#, &[r#"masquerade("10.0.0.0/33")"#, "invalid prefix length"]),
-    (r#"masquerade("10.0.0.300/24")"#, &[r#"masquerade("10.0.0.300/24")"#, "not an address in CIDR form"]),
-    (r#"masquerade("banana")"#, &[r#"masquerade("banana")"#, "not an address in CIDR form"]),
-    (r#"drop(#{ proto: "tcp", src: "10.0.0.0/99" })"#, &["drop(#{", "src", "invalid prefix length"]),
-    (r#"masquerade("10.0.0.0/24", #{ bogus: 1 })"#, &["masquerade(", r#"unknown option "bogus""#]),
-    (r#"port_forward(8080, "10.0.0.1:80", #{ prot: "tcp" })"#, &["port_forward(", r#"unknown option "prot""#]),
-    (r#"drop(#{ proto: "tcp", dprt: 22 })"#, &["drop(#{", r#"unknown option "dprt""#]),
+    (
+        r#"port_forward(0, "10.0.0.1:80")"#,
+        &[
+            r#"port_forward(0, "10.0.0.1:80")"#,
+            "port 0 is out of range",
+        ],
+    ),
+    (
+        r#"port_forward(70000, "10.0.0.1:80")"#,
+        &[
+            r#"port_forward(70000, "10.0.0.1:80")"#,
+            "port 70000 is out of range",
+        ],
+    ),
+    (
+        r#"port_forward(8080, "10.0.0.1")"#,
+        &[
+            r#"port_forward(8080, "10.0.0.1")"#,
+            r#""10.0.0.1" is not an address and port"#,
+        ],
+    ),
+    (
+        r#"port_forward(8080, "x:80")"#,
+        &[
+            r#"port_forward(8080, "x:80")"#,
+            r#""x:80" is not an address and port"#,
+        ],
+    ),
+    (
+        r#"port_forward(8080, "10.0.0.1:0")"#,
+        &[r#"port_forward(8080, "10.0.0.1:0")"#, "port 0"],
+    ),
+    (
+        r#"port_forward(8080, "10.0.0.1:80", #{ proto: "sctp" })"#,
+        &["port_forward(8080", r#"proto "sctp""#],
+    ),
+    (
+        r#"drop(#{ proto: "sctp", dport: 22 })"#,
+        &["drop(#{", r#"proto "sctp""#],
+    ),
+    (
+        r#"accept(#{ chain: "prerouting" })"#,
+        &["accept(#{", r#"chain "prerouting""#],
+    ),
+    (
+        r#"drop(#{ chain: "prerouting", proto: "tcp" })"#,
+        &["drop(#{", r#"chain "prerouting""#],
+    ),
+    (
+        r#"drop(#{ dport: 22 })"#,
+        &["drop(#{ dport: 22 })", r#"needs proto "tcp" or "udp""#],
+    ),
+    (
+        r#"reject(#{ proto: "icmp", sport: 53 })"#,
+        &["reject(#{", r#"needs proto "tcp" or "udp""#],
+    ),
+    (
+        r#"drop(#{ proto: "tcp", dport: 70000 })"#,
+        &["drop(#{", "dport", "70000", "out of range"],
+    ),
+    (
+        r#"masquerade("10.0.0.0/33")"#,
+        &[r#"masquerade("10.0.0.0/33")"#, "invalid prefix length"],
+    ),
+    (
+        r#"masquerade("10.0.0.300/24")"#,
+        &[
+            r#"masquerade("10.0.0.300/24")"#,
+            "not an address in CIDR form",
+        ],
+    ),
+    (
+        r#"masquerade("banana")"#,
+        &[r#"masquerade("banana")"#, "not an address in CIDR form"],
+    ),
+    (
+        r#"drop(#{ proto: "tcp", src: "10.0.0.0/99" })"#,
+        &["drop(#{", "src", "invalid prefix length"],
+    ),
+    (
+        r#"masquerade("10.0.0.0/24", #{ bogus: 1 })"#,
+        &["masquerade(", r#"unknown option "bogus""#],
+    ),
+    (
+        r#"port_forward(8080, "10.0.0.1:80", #{ prot: "tcp" })"#,
+        &["port_forward(", r#"unknown option "prot""#],
+    ),
+    (
+        r#"drop(#{ proto: "tcp", dprt: 22 })"#,
+        &["drop(#{", r#"unknown option "dprt""#],
+    ),
 ];
 
 #[test]
@@ -404,13 +604,28 @@ fn firewall_and_nat_bad_input_is_refused_before_anything_is_applied() {
             assert_eq!(s.text(&format!("rc{i}{v}")), "1", "{code}: exit 1\n{err}");
             let first = err.lines().next().unwrap_or("");
             let line = if v == "a" { 1 } else { 2 };
-            assert!(first.starts_with(&format!("-e:{line}:")) && first.contains(": error: "), "{code}: {err}");
+            assert!(
+                first.starts_with(&format!("-e:{line}:")) && first.contains(": error: "),
+                "{code}: {err}"
+            );
             for n in *needles {
-                assert!(first.contains(n), "{code}: message should contain {n:?}: {first}");
+                assert!(
+                    first.contains(n),
+                    "{code}: message should contain {n:?}: {first}"
+                );
             }
             assert!(!err.contains("panicked"), "{err}");
-            assert!(nft_empty(&s.json(&format!("nft{i}{v}"))), "{code} ({v}): nothing applied\n{}", s.context());
-            assert_eq!(s.text(&format!("left{i}{v}")), "0", "{code} ({v}): nothing left\n{}", s.context());
+            assert!(
+                nft_empty(&s.json(&format!("nft{i}{v}"))),
+                "{code} ({v}): nothing applied\n{}",
+                s.context()
+            );
+            assert_eq!(
+                s.text(&format!("left{i}{v}")),
+                "0",
+                "{code} ({v}): nothing left\n{}",
+                s.context()
+            );
         }
     }
 }
@@ -434,8 +649,14 @@ fn missing_nft_names_the_package() {
         let run = support::Run::new(out, format!("PATH={path} netscript --sandbox -e {code}"));
         let run = run.exits(1);
         let first = run.stderr.lines().next().unwrap_or("");
-        assert!(first.starts_with("-e:1:") && first.contains("error:"), "{run}");
-        assert!(first.contains("install the nftables package"), "one line naming the package\n{run}");
+        assert!(
+            first.starts_with("-e:1:") && first.contains("error:"),
+            "{run}"
+        );
+        assert!(
+            first.contains("install the nftables package"),
+            "one line naming the package\n{run}"
+        );
         assert!(!run.stderr.contains("panicked"), "{run}");
     }
     // And what the run built before that is rolled back.
@@ -450,7 +671,11 @@ echo @@left; ip netns list; ip -o link | grep -v ' lo:' || true; sysctl -n net.i
     ))
     .sections();
     assert_eq!(s.text("rc"), "1");
-    assert!(s.text("err").contains("nftables package"), "{}", s.context());
+    assert!(
+        s.text("err").contains("nftables package"),
+        "{}",
+        s.context()
+    );
     assert_eq!(s.text("left"), "0", "{}", s.context());
 }
 
@@ -476,11 +701,22 @@ fn kernel_rejected_transaction_leaves_the_rules_as_they_were() {
     let s = sh_ok(FOREIGN_TABLE).sections();
     assert_eq!(s.text("rc"), "1", "{}", s.context());
     let err = s.text("err");
-    assert!(err.contains(r#"x.masquerade("10.0.0.0/24")"#) && err.contains("nft refused the change"), "{err}");
-    assert_eq!(s.json("after"), s.json("before"), "the namespace's ruleset is exactly as before");
+    assert!(
+        err.contains(r#"x.masquerade("10.0.0.0/24")"#) && err.contains("nft refused the change"),
+        "{err}"
+    );
+    assert_eq!(
+        s.json("after"),
+        s.json("before"),
+        "the namespace's ruleset is exactly as before"
+    );
     let rules = nft_objects(&s.json("after"), "rule").len();
     assert_eq!(rules, 1, "the hand-made rule is still there");
-    assert_eq!(netns_names(s.text("netns")), ["x"], "the namespace netscript did not make is still there");
+    assert_eq!(
+        netns_names(s.text("netns")),
+        ["x"],
+        "the namespace netscript did not make is still there"
+    );
 }
 
 /// Was a bug (fixed in 8aff04b): the reason was empty and nft's own message went to
@@ -490,7 +726,10 @@ fn kernel_rejected_transaction_says_why() {
     let s = sh_ok(FOREIGN_TABLE).sections();
     let err = s.text("err");
     let first = err.lines().next().unwrap_or("");
-    assert!(first.starts_with("-e:1:"), "the error line comes first, nothing raw from nft before it:\n{err}");
+    assert!(
+        first.starts_with("-e:1:"),
+        "the error line comes first, nothing raw from nft before it:\n{err}"
+    );
     assert!(
         first.contains("Operation not supported") || first.contains("Could not process rule"),
         "the message says why nft refused:\n{err}"

@@ -16,7 +16,10 @@ const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 /// Whether this kernel was built with the netem qdisc.
 fn kernel_has_netem() -> bool {
     let out = std::process::Command::new("sh")
-        .args(["-c", "zcat /proc/config.gz | grep -q '^CONFIG_NET_SCH_NETEM=[ym]'"])
+        .args([
+            "-c",
+            "zcat /proc/config.gz | grep -q '^CONFIG_NET_SCH_NETEM=[ym]'",
+        ])
         .status()
         .expect("running zcat");
     out.success()
@@ -27,7 +30,10 @@ fn kernel_has_netem() -> bool {
 #[test]
 fn overlay_script_passes() {
     let run = retry_ping_flake(|| sandboxed(&[&script_path("overlay")])).success();
-    assert!(run.stdout.contains("overlay: a1 <-> b1 over VXLAN 42"), "{run}");
+    assert!(
+        run.stdout.contains("overlay: a1 <-> b1 over VXLAN 42"),
+        "{run}"
+    );
 }
 
 #[test]
@@ -118,7 +124,10 @@ for n in host-a host-b; do echo @@links-$n; ip -n $n -j link; done"#,
         root = q(ROOT)
     ));
     let s = run.sections();
-    for (key, remote, local) in [("vx-a", "192.0.2.2", "192.0.2.1"), ("vx-b", "192.0.2.1", "192.0.2.2")] {
+    for (key, remote, local) in [
+        ("vx-a", "192.0.2.2", "192.0.2.1"),
+        ("vx-b", "192.0.2.1", "192.0.2.2"),
+    ] {
         let list = s.json(key);
         let d = vxlan_data(&list);
         assert_eq!(d["id"], 42, "{key}: {d:#}");
@@ -133,12 +142,24 @@ for n in host-a host-b; do echo @@links-$n; ip -n $n -j link; done"#,
     assert_eq!(s.text("ping"), "true", "a1 pings b1\n{run}");
     assert_eq!(s.text("tcp"), "connected", "{run}");
     assert_eq!(s.text("connect"), "true", "{run}");
-    assert_eq!(s.text("blob"), "1048576 intact", "1 MB from b1 to a1\n{run}");
-    assert_eq!(s.text("blob-a2"), "1048576 intact", "1 MB from b1 to a2\n{run}");
+    assert_eq!(
+        s.text("blob"),
+        "1048576 intact",
+        "1 MB from b1 to a1\n{run}"
+    );
+    assert_eq!(
+        s.text("blob-a2"),
+        "1048576 intact",
+        "1 MB from b1 to a2\n{run}"
+    );
     for n in ["a1", "a2", "b1", "b2"] {
         let list = s.json(&format!("link-{n}"));
         assert_eq!(list[0]["mtu"], 1450, "veth-{n}: {list:#}");
-        let host = if n.starts_with('a') { "host-a" } else { "host-b" };
+        let host = if n.starts_with('a') {
+            "host-a"
+        } else {
+            "host-b"
+        };
         let links = s.json(&format!("links-{host}"));
         let br_end = find_link(&links, &format!("veth-{n}-br"));
         assert_eq!(br_end["mtu"], 1450, "veth-{n}-br: {br_end:#}");
@@ -156,9 +177,19 @@ fn graph_of_overlay_wires_each_container_to_its_own_host() {
         q(ROOT)
     ));
     let g = run.sections().json("graph");
-    let names: Vec<String> =
-        g["spaces"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap().to_string()).collect();
-    let end = |w: &Value| format!("{}/{}", names[w[0].as_u64().unwrap() as usize], w[1].as_str().unwrap());
+    let names: Vec<String> = g["spaces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap().to_string())
+        .collect();
+    let end = |w: &Value| {
+        format!(
+            "{}/{}",
+            names[w[0].as_u64().unwrap() as usize],
+            w[1].as_str().unwrap()
+        )
+    };
     let mut wires: Vec<String> = g["wires"]
         .as_array()
         .unwrap()
@@ -177,7 +208,10 @@ fn graph_of_overlay_wires_each_container_to_its_own_host() {
         "b2/veth-b2 = host-b/veth-b2-br",
         "host-a/eth0 = host-b/eth0",
     ] {
-        assert!(wires.iter().any(|w| w == want), "missing wire {want}; wires: {wires:#?}");
+        assert!(
+            wires.iter().any(|w| w == want),
+            "missing wire {want}; wires: {wires:#?}"
+        );
     }
     assert_eq!(wires.len(), 5, "{wires:#?}");
 }
@@ -218,18 +252,44 @@ echo @@after-hb; ip -n hb -o link | awk -F': ' '{{print $2}}' | cut -d@ -f1"#,
     assert_eq!(s.text("netns"), "a1\na2\nb1\nb2\nha\nhb", "{run}");
     let list = s.json("vx-a");
     let d = vxlan_data(&list);
-    assert_eq!((d["id"].as_u64(), d["remote"].as_str(), d["port"].as_u64()), (Some(42), Some("192.0.2.2"), Some(4789)));
+    assert_eq!(
+        (d["id"].as_u64(), d["remote"].as_str(), d["port"].as_u64()),
+        (Some(42), Some("192.0.2.2"), Some(4789))
+    );
     assert_eq!(list[0]["master"], "br0");
-    assert_eq!(s.text("ping"), "true", "a1 reaches b1 over the overlay\n{run}");
-    assert_eq!(s.text("http"), "HTTP 200 10.200.0.11", "a TCP connection from a1 to b1 (b1 sees a1's address)\n{run}");
+    assert_eq!(
+        s.text("ping"),
+        "true",
+        "a1 reaches b1 over the overlay\n{run}"
+    );
+    assert_eq!(
+        s.text("http"),
+        "HTTP 200 10.200.0.11",
+        "a TCP connection from a1 to b1 (b1 sees a1's address)\n{run}"
+    );
     assert_eq!(s.text("tcp"), "connected", "{run}");
     let graph = s.text("graph");
-    assert!(graph.contains("vxlan") && graph.contains("vni 42") && graph.contains("remote 192.0.2.2"), "{graph}");
+    assert!(
+        graph.contains("vxlan") && graph.contains("vni 42") && graph.contains("remote 192.0.2.2"),
+        "{graph}"
+    );
     assert!(s.text("down-a").contains("overlay-a"), "{run}");
     assert!(s.text("down-b").contains("overlay-b"), "{run}");
-    assert_eq!(s.text("after-netns"), "ha\nhb", "down removed the containers\n{run}");
-    assert_eq!(s.text("after-ha"), "lo\neth0", "down removed br0 and vx0 in ha\n{run}");
-    assert_eq!(s.text("after-hb"), "lo\neth0", "down removed br0 and vx0 in hb\n{run}");
+    assert_eq!(
+        s.text("after-netns"),
+        "ha\nhb",
+        "down removed the containers\n{run}"
+    );
+    assert_eq!(
+        s.text("after-ha"),
+        "lo\neth0",
+        "down removed br0 and vx0 in ha\n{run}"
+    );
+    assert_eq!(
+        s.text("after-hb"),
+        "lo\neth0",
+        "down removed br0 and vx0 in hb\n{run}"
+    );
 }
 
 // --- impairment -------------------------------------------------------------------------
@@ -249,7 +309,11 @@ probe() {
 
 /// The root qdisc of `dev` in `tc -j qdisc show dev DEV` output.
 fn root_qdisc(list: &Value) -> &Value {
-    list.as_array().unwrap().iter().find(|q| q["root"] == true).unwrap_or_else(|| panic!("no root qdisc: {list}"))
+    list.as_array()
+        .unwrap()
+        .iter()
+        .find(|q| q["root"] == true)
+        .unwrap_or_else(|| panic!("no root qdisc: {list}"))
 }
 
 #[test]
@@ -267,16 +331,36 @@ echo @@cleared; tc -n blue -j qdisc show dev veth-blue"#
     let q = root_qdisc(&tbf);
     assert_eq!(q["kind"], "tbf", "{tbf}");
     // tc -j gives the rate in bytes per second: 8000 kbit/s = 1 000 000 B/s.
-    assert_eq!(q["options"]["rate"].as_u64(), Some(8000 * 1000 / 8), "{tbf}");
-    assert_eq!(s.text("probe"), "ping true connect true", "a slow link still works\n{run}");
+    assert_eq!(
+        q["options"]["rate"].as_u64(),
+        Some(8000 * 1000 / 8),
+        "{tbf}"
+    );
+    assert_eq!(
+        s.text("probe"),
+        "ping true connect true",
+        "a slow link still works\n{run}"
+    );
     let cleared = s.json("cleared");
-    assert_ne!(root_qdisc(&cleared)["kind"], "tbf", "unimpair removed the tbf: {cleared}");
+    assert_ne!(
+        root_qdisc(&cleared)["kind"],
+        "tbf",
+        "unimpair removed the tbf: {cleared}"
+    );
 }
 
 #[test]
 fn impair_loss_100_blocks_and_0_or_unimpair_restores() {
     let netem = kernel_has_netem();
-    eprintln!("loss: the kernel {} netem; checking the {}", if netem { "has" } else { "has no" }, if netem { "netem qdisc" } else { "nft drop rule" });
+    eprintln!(
+        "loss: the kernel {} netem; checking the {}",
+        if netem { "has" } else { "has no" },
+        if netem {
+            "netem qdisc"
+        } else {
+            "nft drop rule"
+        }
+    );
     let run = sh_ok(&format!(
         r#"{P2P}
 echo @@before; probe
@@ -303,29 +387,59 @@ echo @@nft-50-cleared; ip netns exec red nft list ruleset"#
     let s = run.sections();
     assert_eq!(s.text("before"), "ping true connect true", "{run}");
     if netem {
-        assert!(s.text("tc-100").contains("netem") && s.text("tc-100").contains("loss 100%"), "{run}");
+        assert!(
+            s.text("tc-100").contains("netem") && s.text("tc-100").contains("loss 100%"),
+            "{run}"
+        );
     } else {
         assert!(!s.text("tc-100").contains("netem"), "{run}");
         let nft = s.text("nft-100");
         assert!(nft.contains("table inet netscript"), "{run}");
-        assert!(nft.lines().any(|l| l.contains("oifname \"veth-red\"") && l.trim_end().contains(" drop")), "{run}");
+        assert!(
+            nft.lines()
+                .any(|l| l.contains("oifname \"veth-red\"") && l.trim_end().contains(" drop")),
+            "{run}"
+        );
     }
-    assert_eq!(s.text("blocked"), "ping false connect false", "100 % loss blocks ping and connect\n{run}");
-    assert_eq!(s.text("restored-0"), "ping true connect true", "0 % loss restores\n{run}");
+    assert_eq!(
+        s.text("blocked"),
+        "ping false connect false",
+        "100 % loss blocks ping and connect\n{run}"
+    );
+    assert_eq!(
+        s.text("restored-0"),
+        "ping true connect true",
+        "0 % loss restores\n{run}"
+    );
     assert_eq!(s.text("blocked-again"), "ping false connect false", "{run}");
-    assert_eq!(s.text("restored-unimpair"), "ping true connect true", "unimpair restores\n{run}");
+    assert_eq!(
+        s.text("restored-unimpair"),
+        "ping true connect true",
+        "unimpair restores\n{run}"
+    );
     // A share of the packets: netem's loss, or nft's random numbers.
     if netem {
         assert!(s.text("tc-50").contains("loss 50%"), "{run}");
     } else {
         assert!(!s.text("tc-50").contains("netem"), "{run}");
-        assert!(s.text("nft-50").lines().any(|l| l.contains("oifname \"veth-red\"") && l.contains("numgen random mod 100")), "{run}");
+        assert!(
+            s.text("nft-50")
+                .lines()
+                .any(|l| l.contains("oifname \"veth-red\"") && l.contains("numgen random mod 100")),
+            "{run}"
+        );
     }
     for key in ["nft-0", "nft-unimpair", "nft-50-cleared"] {
-        assert!(!s.text(key).contains("drop"), "{key}: no drop rule left\n{run}");
+        assert!(
+            !s.text(key).contains("drop"),
+            "{key}: no drop rule left\n{run}"
+        );
     }
     for key in ["tc-0", "tc-unimpair"] {
-        assert!(!s.text(key).contains("netem"), "{key}: no netem left\n{run}");
+        assert!(
+            !s.text(key).contains("netem"),
+            "{key}: no netem left\n{run}"
+        );
     }
 }
 
@@ -358,7 +472,10 @@ echo @@received; netscript -e 'netns_open("red").ping("10.0.0.2", #{{ count: 50,
         .collect();
     assert_eq!(cmp.len(), 1, "one numgen match\n{run}");
     // How many of numgen's values 0..=99 the rule drops.
-    let (op, v) = (cmp[0]["op"].as_str().unwrap(), cmp[0]["right"].as_u64().unwrap());
+    let (op, v) = (
+        cmp[0]["op"].as_str().unwrap(),
+        cmp[0]["right"].as_u64().unwrap(),
+    );
     let dropped = (0..100u64)
         .filter(|r| match op {
             "<" => *r < v,
@@ -370,10 +487,16 @@ echo @@received; netscript -e 'netns_open("red").ping("10.0.0.2", #{{ count: 50,
             _ => panic!("unexpected op {op}"),
         })
         .count();
-    assert_eq!(dropped, 10, "the rule `numgen random mod 100 {op} {v} drop` drops {dropped} %, not 10 %\n{run}");
+    assert_eq!(
+        dropped, 10,
+        "the rule `numgen random mod 100 {op} {v} drop` drops {dropped} %, not 10 %\n{run}"
+    );
     // With 10 % loss about 45 of 50 echoes come back; fewer than 25 is (binomially) impossible.
     let received: u32 = s.text("received").parse().unwrap();
-    assert!(received >= 25, "10 % loss, but only {received} of 50 echoes came back\n{run}");
+    assert!(
+        received >= 25,
+        "10 % loss, but only {received} of 50 echoes came back\n{run}"
+    );
 }
 
 #[test]
@@ -394,7 +517,10 @@ echo @@probe; probe"#
     if netem {
         println!("delay: this kernel has netem; checked that the RTT is at least the delay");
         assert_eq!(s.text("rc"), "0", "{run}");
-        assert!(s.text("tc").contains("netem") && s.text("tc").contains("delay 100"), "{run}");
+        assert!(
+            s.text("tc").contains("netem") && s.text("tc").contains("delay 100"),
+            "{run}"
+        );
         let rtt = s.text("rtt");
         let (received, rtts) = rtt.split_once(' ').unwrap();
         assert_eq!(received, "3", "{run}");
@@ -403,17 +529,27 @@ echo @@probe; probe"#
             .split(',')
             .map(|x| x.trim().parse().unwrap())
             .collect();
-        assert!(rtts.iter().all(|r| *r >= 100.0), "RTT below the 100 ms delay: {rtts:?}\n{run}");
+        assert!(
+            rtts.iter().all(|r| *r >= 100.0),
+            "RTT below the 100 ms delay: {rtts:?}\n{run}"
+        );
     } else {
         println!("delay: this kernel has no netem (CONFIG_NET_SCH_NETEM unset); checked the clear error and that nothing changed");
         assert_eq!(s.text("rc"), "1", "{run}");
         let err = s.text("err");
-        assert!(err.contains("netem") && err.contains("delay"), "the error names netem and what needs it\n{run}");
+        assert!(
+            err.contains("netem") && err.contains("delay"),
+            "the error names netem and what needs it\n{run}"
+        );
         assert!(err.contains("veth-red"), "{run}");
         assert!(!run.stderr.contains("panicked"), "{run}");
         assert!(!s.text("tc").contains("netem"), "{run}");
         assert_eq!(s.text("nft"), "", "nothing changed\n{run}");
-        assert_eq!(s.text("probe"), "ping true connect true", "the link still works\n{run}");
+        assert_eq!(
+            s.text("probe"),
+            "ping true connect true",
+            "the link still works\n{run}"
+        );
     }
 }
 
@@ -438,15 +574,28 @@ echo @@nft-rm; nft list ruleset
 echo @@links; ip -o link | awk -F': ' '{{print $2}}' | cut -d@ -f1 | sort"#
     ));
     let s = run.sections();
-    assert!(s.text("tc").contains("qdisc tbf") && s.text("tc").contains("dev d0"), "{run}");
-    assert!(s.text("nft").contains("oifname \"d1\"") && s.text("nft").contains("oifname \"e0\""), "{run}");
+    assert!(
+        s.text("tc").contains("qdisc tbf") && s.text("tc").contains("dev d0"),
+        "{run}"
+    );
+    assert!(
+        s.text("nft").contains("oifname \"d1\"") && s.text("nft").contains("oifname \"e0\""),
+        "{run}"
+    );
     for key in ["tc-down", "tc-rm"] {
-        assert!(!s.text(key).contains("tbf") && !s.text(key).contains("netem"), "{key}: a qdisc is left\n{run}");
+        assert!(
+            !s.text(key).contains("tbf") && !s.text(key).contains("netem"),
+            "{key}: a qdisc is left\n{run}"
+        );
     }
     for key in ["nft-down", "nft-rm"] {
         assert_eq!(s.text(key), "", "{key}: nft rules are left\n{run}");
     }
-    assert_eq!(s.text("links"), "d0\nd1\ne0\ne1\nlo", "teardown left the links it did not make\n{run}");
+    assert_eq!(
+        s.text("links"),
+        "d0\nd1\ne0\ne1\nlo",
+        "teardown left the links it did not make\n{run}"
+    );
 }
 
 #[test]
@@ -456,15 +605,23 @@ fn trace_and_plan_render_impairments() {
     let f = TempScript::new("imp", code);
     let planned = sh(&format!("netscript plan {}", q(f.path()))).success();
     for (who, text) in [("--trace", &traced.stderr), ("plan", &planned.stdout)] {
-        let tbf = text.lines().find(|l| l.contains("tc qdisc replace dev d0 root tbf rate 1000kbit"));
+        let tbf = text
+            .lines()
+            .find(|l| l.contains("tc qdisc replace dev d0 root tbf rate 1000kbit"));
         assert!(tbf.is_some(), "{who}: the tbf command\n{traced}\n{planned}");
         let rule = text.lines().find(|l| {
-            l.contains("nft") && l.contains("add rule inet netscript") && l.contains("oifname \"d1\"")
-                && (l.contains("numgen random mod 100 < 50 ") || l.contains("numgen random mod 100 <= 49 "))
+            l.contains("nft")
+                && l.contains("add rule inet netscript")
+                && l.contains("oifname \"d1\"")
+                && (l.contains("numgen random mod 100 < 50 ")
+                    || l.contains("numgen random mod 100 <= 49 "))
                 && l.contains("drop")
         });
         assert!(rule.is_some(), "{who}: the nft rule\n{traced}\n{planned}");
-        assert!(text.contains("tc qdisc del dev d0 root"), "{who}: unimpair\n{traced}\n{planned}");
+        assert!(
+            text.contains("tc qdisc del dev d0 root"),
+            "{who}: unimpair\n{traced}\n{planned}"
+        );
     }
 }
 
@@ -474,17 +631,61 @@ fn trace_and_plan_render_impairments() {
 fn bad_vxlan_and_impair_arguments_are_refused_and_change_nothing() {
     // (case, code, words the message must contain)
     let cases: &[(&str, &str, &[&str])] = &[
-        ("vni-0", r#"vxlan("vx0", #{ vni: 0, remote: "192.0.2.2" })"#, &["vni", "0"]),
-        ("vni-big", r#"vxlan("vx0", #{ vni: 16777216, remote: "192.0.2.2" })"#, &["vni", "16777216"]),
-        ("remote", r#"vxlan("vx0", #{ vni: 42, remote: "not-an-ip" })"#, &["remote", "not-an-ip"]),
-        ("port-0", r#"vxlan("vx0", #{ vni: 42, remote: "192.0.2.2", port: 0 })"#, &["port", "0"]),
-        ("port-big", r#"vxlan("vx0", #{ vni: 42, remote: "192.0.2.2", port: 70000 })"#, &["port", "70000"]),
-        ("vx-key", r#"vxlan("vx0", #{ vni: 42, remote: "192.0.2.2", colour: "red" })"#, &["colour"]),
-        ("ns-vx-key", r#"netns_open("red").vxlan("vx0", #{ vni: 42, remote: "192.0.2.2", ttl: 3 })"#, &["ttl"]),
-        ("delay", r#"link("d0").impair(#{ delay_ms: -5 })"#, &["delay_ms", "-5"]),
-        ("loss", r#"link("d0").impair(#{ loss_pct: 101 })"#, &["loss_pct", "101"]),
-        ("imp-key", r#"link("d0").impair(#{ rate_kbit: 100, bogus: 1 })"#, &["bogus"]),
-        ("rate", r#"link("d0").impair(#{ rate_kbit: -1 })"#, &["rate_kbit"]),
+        (
+            "vni-0",
+            r#"vxlan("vx0", #{ vni: 0, remote: "192.0.2.2" })"#,
+            &["vni", "0"],
+        ),
+        (
+            "vni-big",
+            r#"vxlan("vx0", #{ vni: 16777216, remote: "192.0.2.2" })"#,
+            &["vni", "16777216"],
+        ),
+        (
+            "remote",
+            r#"vxlan("vx0", #{ vni: 42, remote: "not-an-ip" })"#,
+            &["remote", "not-an-ip"],
+        ),
+        (
+            "port-0",
+            r#"vxlan("vx0", #{ vni: 42, remote: "192.0.2.2", port: 0 })"#,
+            &["port", "0"],
+        ),
+        (
+            "port-big",
+            r#"vxlan("vx0", #{ vni: 42, remote: "192.0.2.2", port: 70000 })"#,
+            &["port", "70000"],
+        ),
+        (
+            "vx-key",
+            r#"vxlan("vx0", #{ vni: 42, remote: "192.0.2.2", colour: "red" })"#,
+            &["colour"],
+        ),
+        (
+            "ns-vx-key",
+            r#"netns_open("red").vxlan("vx0", #{ vni: 42, remote: "192.0.2.2", ttl: 3 })"#,
+            &["ttl"],
+        ),
+        (
+            "delay",
+            r#"link("d0").impair(#{ delay_ms: -5 })"#,
+            &["delay_ms", "-5"],
+        ),
+        (
+            "loss",
+            r#"link("d0").impair(#{ loss_pct: 101 })"#,
+            &["loss_pct", "101"],
+        ),
+        (
+            "imp-key",
+            r#"link("d0").impair(#{ rate_kbit: 100, bogus: 1 })"#,
+            &["bogus"],
+        ),
+        (
+            "rate",
+            r#"link("d0").impair(#{ rate_kbit: -1 })"#,
+            &["rate_kbit"],
+        ),
         (
             "gone",
             r#"let v = netns_open("red").veth("y0", "y1"); v.a.delete(); v.a.impair(#{ rate_kbit: 100 })"#,
@@ -509,11 +710,21 @@ state > $T/before
     for (name, _, words) in cases {
         assert_eq!(s.text(&format!("rc-{name}")), "1", "{name}: exit 1\n{run}");
         let err = s.text(&format!("err-{name}"));
-        let head = err.lines().find(|l| l.contains(": error: ")).unwrap_or_else(|| panic!("{name}: no error line\n{err}"));
+        let head = err
+            .lines()
+            .find(|l| l.contains(": error: "))
+            .unwrap_or_else(|| panic!("{name}: no error line\n{err}"));
         for w in *words {
-            assert!(head.contains(w), "{name}: the message does not name {w:?}: {head}");
+            assert!(
+                head.contains(w),
+                "{name}: the message does not name {w:?}: {head}"
+            );
         }
         assert!(!err.contains("panicked"), "{name}: {err}");
-        assert_eq!(s.text(&format!("changed-{name}")), "", "{name}: something was applied\n{run}");
+        assert_eq!(
+            s.text(&format!("changed-{name}")),
+            "",
+            "{name}: something was applied\n{run}"
+        );
     }
 }

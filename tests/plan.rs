@@ -134,7 +134,11 @@ fn dump_after_run(name: &str) -> Value {
         )))
     })
     .success();
-    assert_eq!(run.sections().text("procs"), "", "processes left running by the netscript run\n{run}");
+    assert_eq!(
+        run.sections().text("procs"),
+        "",
+        "processes left running by the netscript run\n{run}"
+    );
     run.sections().json("dump")
 }
 
@@ -150,7 +154,11 @@ echo @@dump; python3 $T/dump.py"#
     )))
     .success();
     let s = run.sections();
-    assert_eq!(s.text("procs"), "", "processes left running by sh plan.sh\n{run}");
+    assert_eq!(
+        s.text("procs"),
+        "",
+        "processes left running by sh plan.sh\n{run}"
+    );
     (s.json("dump"), s.get("plan").to_string())
 }
 
@@ -164,8 +172,12 @@ fn differences(real: &Value, plan: &Value) -> Vec<String> {
     for ns in names {
         match (a.get(ns), b.get(ns)) {
             (Some(x), Some(y)) => {
-                let parts: BTreeSet<&String> =
-                    x.as_object().unwrap().keys().chain(y.as_object().unwrap().keys()).collect();
+                let parts: BTreeSet<&String> = x
+                    .as_object()
+                    .unwrap()
+                    .keys()
+                    .chain(y.as_object().unwrap().keys())
+                    .collect();
                 for p in parts {
                     if x.get(p) != y.get(p) {
                         out.push(format!(
@@ -176,7 +188,9 @@ fn differences(real: &Value, plan: &Value) -> Vec<String> {
                     }
                 }
             }
-            (Some(_), None) => out.push(format!("namespace {ns} exists only after the netscript run")),
+            (Some(_), None) => out.push(format!(
+                "namespace {ns} exists only after the netscript run"
+            )),
             (None, _) => out.push(format!("namespace {ns} exists only after sh plan.sh")),
         }
     }
@@ -220,10 +234,19 @@ fn every_script_has_an_equivalence_test() {
         .map(|p| p.file_stem().unwrap().to_string_lossy().into_owned())
         .collect();
     found.sort();
-    let missing: Vec<&String> = found.iter().filter(|s| !COVERED.contains(&s.as_str())).collect();
-    assert!(missing.is_empty(), "scripts without an equivalence test in tests/plan.rs: {missing:?}");
+    let missing: Vec<&String> = found
+        .iter()
+        .filter(|s| !COVERED.contains(&s.as_str()))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "scripts without an equivalence test in tests/plan.rs: {missing:?}"
+    );
     for c in COVERED {
-        assert!(found.iter().any(|f| f == c), "scripts/{c}.rhai is listed in COVERED but missing");
+        assert!(
+            found.iter().any(|f| f == c),
+            "scripts/{c}.rhai is listed in COVERED but missing"
+        );
     }
 }
 
@@ -269,11 +292,18 @@ fn equivalence_host_route() {
 #[test]
 fn equivalence_inspect() {
     let real = dump_after_run("inspect");
-    assert_eq!(real["mycontainer"]["is_the_sandbox_namespace"], false, "{real}");
+    assert_eq!(
+        real["mycontainer"]["is_the_sandbox_namespace"], false,
+        "{real}"
+    );
     for attempt in 1..=2 {
         let (planned, plan) = dump_after_plan("inspect");
         let diff = differences(&real, &planned);
-        assert!(diff.is_empty(), "attempt {attempt}: the plan built something else:\n{}\n{plan}", diff.join("\n"));
+        assert!(
+            diff.is_empty(),
+            "attempt {attempt}: the plan built something else:\n{}\n{plan}",
+            diff.join("\n")
+        );
         assert!(plan.contains("ip netns attach mycontainer"), "{plan}");
     }
 }
@@ -305,9 +335,19 @@ fn equivalence_slow_link() {
     let real = dump_after_run("slow-link");
     let (planned, plan) = dump_after_plan("slow-link");
     let diff = differences(&real, &planned);
-    assert!(diff.is_empty(), "scripts/slow-link.rhai:\n{}\n--- the plan:\n{plan}", diff.join("\n"));
-    assert!(plan.contains("tc -n blue qdisc replace dev veth-blue root tbf rate 16000kbit"), "{plan}");
-    assert!(plan.contains("tc -n blue qdisc del dev veth-blue root"), "{plan}");
+    assert!(
+        diff.is_empty(),
+        "scripts/slow-link.rhai:\n{}\n--- the plan:\n{plan}",
+        diff.join("\n")
+    );
+    assert!(
+        plan.contains("tc -n blue qdisc replace dev veth-blue root tbf rate 16000kbit"),
+        "{plan}"
+    );
+    assert!(
+        plan.contains("tc -n blue qdisc del dev veth-blue root"),
+        "{plan}"
+    );
 }
 
 /// Found as a bug (fixed in f25cc21): the plan rendered unimpair's NftDel as `nft delete
@@ -321,9 +361,20 @@ v.a.unimpair();
     let f = TempScript::new("unimpair", code);
     let p = q(f.path());
     let real = sh(&format!("netscript {p}\necho @@nft; nft list ruleset")).success();
-    let planned = sh(&format!("netscript plan {p} > $T/plan.sh; sh $T/plan.sh\necho @@nft; nft list ruleset")).success();
-    assert_eq!(real.sections().text("nft"), "", "the real run removes the table\n{real}");
-    assert_eq!(planned.sections().text("nft"), real.sections().text("nft"), "sh on the plan:\n{planned}");
+    let planned = sh(&format!(
+        "netscript plan {p} > $T/plan.sh; sh $T/plan.sh\necho @@nft; nft list ruleset"
+    ))
+    .success();
+    assert_eq!(
+        real.sections().text("nft"),
+        "",
+        "the real run removes the table\n{real}"
+    );
+    assert_eq!(
+        planned.sections().text("nft"),
+        real.sections().text("nft"),
+        "sh on the plan:\n{planned}"
+    );
 }
 
 // --- The plan itself -------------------------------------------------------------------
@@ -333,8 +384,9 @@ fn positions(plan: &str) -> Vec<&str> {
     plan.lines()
         .filter_map(|l| l.strip_prefix("# "))
         .filter(|c| {
-            c.rsplit_once(':')
-                .is_some_and(|(f, n)| f.ends_with(".rhai") && !n.is_empty() && n.chars().all(|d| d.is_ascii_digit()))
+            c.rsplit_once(':').is_some_and(|(f, n)| {
+                f.ends_with(".rhai") && !n.is_empty() && n.chars().all(|d| d.is_ascii_digit())
+            })
         })
         .collect()
 }
@@ -355,26 +407,58 @@ echo @@after; python3 $T/dump.py"#,
     assert!(plan.starts_with("#!/bin/sh\n"), "{plan}");
     assert!(plan.lines().any(|l| l.trim() == "set -e"), "set -e\n{plan}");
     let pos = positions(plan);
-    assert!(pos.iter().any(|p| p.starts_with("scripts/build-lab.rhai:")), "positions in the script\n{plan}");
-    assert!(pos.iter().any(|p| p.starts_with("stdlib/lab.rhai:")), "positions in the module\n{plan}");
+    assert!(
+        pos.iter().any(|p| p.starts_with("scripts/build-lab.rhai:")),
+        "positions in the script\n{plan}"
+    );
+    assert!(
+        pos.iter().any(|p| p.starts_with("stdlib/lab.rhai:")),
+        "positions in the module\n{plan}"
+    );
     for w in pos.windows(2) {
-        assert_ne!(w[0], w[1], "a position comment is repeated without a change\n{plan}");
+        assert_ne!(
+            w[0], w[1],
+            "a position comment is repeated without a change\n{plan}"
+        );
     }
-    assert!(plan.contains("# probe: ping 10.100.0.1 from"), "the probe is a comment\n{plan}");
-    assert!(!plan.lines().any(|l| !l.starts_with('#') && l.contains("ping")), "no probe runs\n{plan}");
+    assert!(
+        plan.contains("# probe: ping 10.100.0.1 from"),
+        "the probe is a comment\n{plan}"
+    );
+    assert!(
+        !plan
+            .lines()
+            .any(|l| !l.starts_with('#') && l.contains("ping")),
+        "no probe runs\n{plan}"
+    );
     // Everything else is an ip / nft / sysctl command.
-    for l in plan.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty() && l.trim() != "set -e") {
+    for l in plan
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty() && l.trim() != "set -e")
+    {
         let first = l.split_whitespace().next().unwrap();
-        assert!(["ip", "nft", "sysctl"].contains(&first), "not an ip/nft/sysctl command: {l:?}\n{plan}");
+        assert!(
+            ["ip", "nft", "sysctl"].contains(&first),
+            "not an ip/nft/sysctl command: {l:?}\n{plan}"
+        );
     }
-    for want in ["ip netns add c1", "br0 type bridge", "net.ipv4.ip_forward=1", "masquerade"] {
+    for want in [
+        "ip netns add c1",
+        "br0 type bridge",
+        "net.ipv4.ip_forward=1",
+        "masquerade",
+    ] {
         assert!(plan.contains(want), "missing {want:?}\n{plan}");
     }
     // Nothing on the network: no namespace, only lo, no journal, the same state as before.
     assert_eq!(s.text("netns"), "", "{run}");
     assert_eq!(s.text("links"), "lo", "{run}");
     assert_eq!(s.text("journal"), "", "plan writes no journal\n{run}");
-    assert_eq!(s.json("before"), s.json("after"), "plan changed the sandbox\n{run}");
+    assert_eq!(
+        s.json("before"),
+        s.json("after"),
+        "plan changed the sandbox\n{run}"
+    );
 }
 
 #[test]
@@ -389,15 +473,31 @@ fn plan_of_every_script_touches_nothing() {
     let s = run.sections();
     assert!(!run.stderr.contains("failed"), "{run}");
     assert_eq!(s.text("journal"), "", "{run}");
-    assert_eq!(s.json("before"), s.json("after"), "a plan changed the sandbox\n{run}");
+    assert_eq!(
+        s.json("before"),
+        s.json("after"),
+        "a plan changed the sandbox\n{run}"
+    );
 }
 
 #[test]
 fn plan_passes_args_to_the_script() {
-    let run = sh_ok(&format!("cd {}\nnetscript plan scripts/build-lab.rhai 3", q(ROOT)));
-    assert!(run.stdout.contains("# netscript plan scripts/build-lab.rhai 3\n"), "{run}");
+    let run = sh_ok(&format!(
+        "cd {}\nnetscript plan scripts/build-lab.rhai 3",
+        q(ROOT)
+    ));
+    assert!(
+        run.stdout
+            .contains("# netscript plan scripts/build-lab.rhai 3\n"),
+        "{run}"
+    );
     assert!(run.stdout.contains("ip netns add c3\n"), "{run}");
-    assert!(run.stdout.lines().any(|l| l.starts_with("ip -n c3 addr add 10.100.0.4/24 dev")), "{run}");
+    assert!(
+        run.stdout
+            .lines()
+            .any(|l| l.starts_with("ip -n c3 addr add 10.100.0.4/24 dev")),
+        "{run}"
+    );
     assert!(!run.stdout.contains("netns add c4"), "{run}");
 }
 
@@ -432,13 +532,26 @@ fn plan_fails_like_the_run(name: &str, code: &str, message_has: &str) {
         (r.line, r.col, &r.message, &r.source_line, &r.caret_line),
         "plan and run report differently\n--- run:\n{real}\n--- plan:\n{planned}"
     );
-    let errors = |s: &str| s.lines().filter(|l| l.contains("error:")).map(str::to_string).collect::<Vec<_>>();
-    assert_eq!(errors(&planned.stderr), errors(&real.stderr), "the `error:` lines\n{real}\n{planned}");
+    let errors = |s: &str| {
+        s.lines()
+            .filter(|l| l.contains("error:"))
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        errors(&planned.stderr),
+        errors(&real.stderr),
+        "the `error:` lines\n{real}\n{planned}"
+    );
 }
 
 #[test]
 fn plan_fails_on_a_namespace_that_exists() {
-    plan_fails_like_the_run("dup", "let r = netns(\"a\");\nnetns(\"a\");\n", "namespace \"a\" already exists");
+    plan_fails_like_the_run(
+        "dup",
+        "let r = netns(\"a\");\nnetns(\"a\");\n",
+        "namespace \"a\" already exists",
+    );
 }
 
 #[test]
@@ -461,7 +574,11 @@ fn plan_fails_on_a_move_into_a_missing_namespace() {
 
 #[test]
 fn plan_fails_on_a_missing_link() {
-    plan_fails_like_the_run("nolink", "let a = 1;\nlet l = link(\"nope\");\n", "link \"nope\" does not exist");
+    plan_fails_like_the_run(
+        "nolink",
+        "let a = 1;\nlet l = link(\"nope\");\n",
+        "link \"nope\" does not exist",
+    );
 }
 
 /// Found as a bug (fixed in f25cc21): after netns_delete("a") the kernel backend did not
@@ -489,14 +606,18 @@ fn check_stays_parse_only() {
     .success();
     let s = run.sections();
     assert_eq!(s.text("netns"), "", "check ran nothing\n{run}");
-    assert!(s.text("syntax").ends_with("exit 1"), "check still parses\n{run}");
+    assert!(
+        s.text("syntax").ends_with("exit 1"),
+        "check still parses\n{run}"
+    );
 }
 
 // --- plan --down ----------------------------------------------------------------------
 
 /// Wait (up to 10 s) until the sandbox's own namespace holds only lo: the veth ends of a
 /// deleted namespace go when the kernel has cleaned it up, a moment after `ip netns del`.
-const SETTLE: &str = r#"for i in $(seq 100); do [ "$(ip -o link | wc -l)" = 1 ] && break; sleep 0.1; done"#;
+const SETTLE: &str =
+    r#"for i in $(seq 100); do [ "$(ip -o link | wc -l)" = 1 ] && break; sleep 0.1; done"#;
 
 #[test]
 fn plan_down_prints_what_down_would_undo() {
@@ -519,15 +640,26 @@ echo @@nolab; netscript plan --down nolab || echo "exit $?""#,
     assert!(down.lines().any(|l| l == "set -e"), "{down}");
     assert!(down.lines().any(|l| l == "ip netns del c1"), "{down}");
     assert!(down.lines().any(|l| l == "ip netns del c2"), "{down}");
-    assert!(down.lines().any(|l| l == "ip link del br0" || l == "ip link del dev br0"), "{down}");
-    assert!(down.lines().any(|l| l.starts_with("nft") && l.contains("delete")), "{down}");
+    assert!(
+        down.lines()
+            .any(|l| l == "ip link del br0" || l == "ip link del dev br0"),
+        "{down}"
+    );
+    assert!(
+        down.lines()
+            .any(|l| l.starts_with("nft") && l.contains("delete")),
+        "{down}"
+    );
     assert_eq!(s.text("netns"), "", "{run}");
     assert_eq!(s.text("links"), "lo", "{run}");
     // No rule, and (as `netscript down` does) no emptied netscript table either; that was
     // left behind until f25cc21.
     assert_eq!(s.text("nft"), "", "{run}");
     assert!(s.text("nolab").ends_with("exit 1"), "{run}");
-    assert!(run.stderr.contains("nolab"), "the message names the lab\n{run}");
+    assert!(
+        run.stderr.contains("nolab"),
+        "the message names the lab\n{run}"
+    );
 }
 
 // --- import -----------------------------------------------------------------------------
@@ -553,7 +685,9 @@ fn without_nft(mut v: Value) -> Value {
 /// A masquerade rule for 10.100.0.0/24 with `oifname != "br0"` in `nft list ruleset`.
 fn has_seed_masquerade(ruleset: &str) -> bool {
     ruleset.lines().any(|l| {
-        l.contains("ip saddr 10.100.0.0/24") && l.contains("oifname != \"br0\"") && l.contains("masquerade")
+        l.contains("ip saddr 10.100.0.0/24")
+            && l.contains("oifname != \"br0\"")
+            && l.contains("masquerade")
     })
 }
 
@@ -587,15 +721,40 @@ fn import_of_the_seed_scripts_builds_and_cleans_up_like_the_bash() {
     let imported = seed_build_and_cleanup(true);
     let (b, i) = (by_bash.sections(), imported.sections());
     let diff = differences(&without_nft(b.json("dump")), &without_nft(i.json("dump")));
-    assert!(diff.is_empty(), "the imported build differs from the bash one:\n{}", diff.join("\n").replace("sh plan:  ", "imported:"));
-    assert_eq!(b.json("dump")["host"]["sysctl"][0], "1", "the bash turned forwarding on");
-    assert!(has_seed_masquerade(b.text("nft")), "bash: iptables masquerade\n{by_bash}");
-    assert!(has_seed_masquerade(i.text("nft")), "imported: netscript masquerade\n{imported}");
+    assert!(
+        diff.is_empty(),
+        "the imported build differs from the bash one:\n{}",
+        diff.join("\n").replace("sh plan:  ", "imported:")
+    );
+    assert_eq!(
+        b.json("dump")["host"]["sysctl"][0],
+        "1",
+        "the bash turned forwarding on"
+    );
+    assert!(
+        has_seed_masquerade(b.text("nft")),
+        "bash: iptables masquerade\n{by_bash}"
+    );
+    assert!(
+        has_seed_masquerade(i.text("nft")),
+        "imported: netscript masquerade\n{imported}"
+    );
     assert!(i.text("nft").contains("table inet netscript"), "{imported}");
     for (who, s, run) in [("bash", &b, &by_bash), ("imported", &i, &imported)] {
-        assert_eq!(s.text("netns"), "", "{who}: no namespaces after cleanup\n{run}");
-        assert_eq!(s.text("links"), "lo", "{who}: no br0, no veth after cleanup\n{run}");
-        assert!(!has_seed_masquerade(s.text("nft-after")), "{who}: no masquerade after cleanup\n{run}");
+        assert_eq!(
+            s.text("netns"),
+            "",
+            "{who}: no namespaces after cleanup\n{run}"
+        );
+        assert_eq!(
+            s.text("links"),
+            "lo",
+            "{who}: no br0, no veth after cleanup\n{run}"
+        );
+        assert!(
+            !has_seed_masquerade(s.text("nft-after")),
+            "{who}: no masquerade after cleanup\n{run}"
+        );
     }
 }
 
@@ -615,7 +774,11 @@ fn import_translates_the_seed_lines_to_the_api() {
         assert!(out.contains(want), "missing {want:?}\n{out}");
     }
     assert!(!out.contains("TODO"), "every seed line translates\n{out}");
-    assert!(!out.lines().any(|l| l.contains("sudo") && !l.starts_with("print(")), "{out}");
+    assert!(
+        !out.lines()
+            .any(|l| l.contains("sudo") && !l.starts_with("print(")),
+        "{out}"
+    );
 }
 
 /// `s` as a Rhai string literal the way import writes it (Rust's `{:?}`).
@@ -633,34 +796,66 @@ fn import_keeps_what_it_cannot_translate_as_exec_with_a_todo() {
     ));
     let s = run.sections();
     let out = s.get("out");
-    assert_eq!(s.text("check"), "parses", "the import is a valid script\n{run}");
-    assert_eq!((s.text("netns"), s.text("links")), ("", "1"), "import touched the network\n{run}");
+    assert_eq!(
+        s.text("check"),
+        "parses",
+        "the import is a valid script\n{run}"
+    );
+    assert_eq!(
+        (s.text("netns"), s.text("links")),
+        ("", "1"),
+        "import touched the network\n{run}"
+    );
     // Lines with a translation.
     let translated = [
-        ("set -e", "// set -e: a netscript script stops at its first error"),
+        (
+            "set -e",
+            "// set -e: a netscript script stops at its first error",
+        ),
         ("ip link add br0 type bridge", "bridge(\"br0\");"),
         ("sudo ip netns add red", "let red = netns(\"red\");"),
         ("ip netns exec red ip link set lo up", "red.up(\"lo\");"),
     ];
     for (line, want) in translated {
-        assert!(src.lines().any(|l| l.trim() == line), "fixture line {line:?}");
+        assert!(
+            src.lines().any(|l| l.trim() == line),
+            "fixture line {line:?}"
+        );
         assert!(out.contains(want), "{line:?} -> {want:?}\n{out}");
     }
     // Every other command line is kept, verbatim, as an exec with a TODO saying why.
     let mut kept = 0;
-    for line in src.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
+    for line in src
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+    {
         if translated.iter().any(|(t, _)| *t == line) {
             continue;
         }
         let line = line.strip_prefix("sudo ").unwrap_or(line);
-        let found = out.lines().find(|o| o.contains(&format!("exec({});", lit(line))));
+        let found = out
+            .lines()
+            .find(|o| o.contains(&format!("exec({});", lit(line))));
         let found = found.unwrap_or_else(|| panic!("line {line:?} was dropped\n{out}"));
-        assert!(found.contains("// TODO"), "no TODO for {line:?}: {found}\n{out}");
+        assert!(
+            found.contains("// TODO"),
+            "no TODO for {line:?}: {found}\n{out}"
+        );
         kept += 1;
     }
-    assert!(kept >= 6, "the fixture's loop, variables and unknown commands are all kept\n{out}");
-    assert!(out.contains("// TODO: not translated (uses shell variables or substitutions)"), "{out}");
-    assert!(out.contains("// TODO: not translated (shell control flow)"), "{out}");
+    assert!(
+        kept >= 6,
+        "the fixture's loop, variables and unknown commands are all kept\n{out}"
+    );
+    assert!(
+        out.contains("// TODO: not translated (uses shell variables or substitutions)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("// TODO: not translated (shell control flow)"),
+        "{out}"
+    );
     // Comments stay comments.
     assert!(out.contains("// a lab with a loop and variables"), "{out}");
 }
@@ -670,16 +865,31 @@ fn import_refuses_what_is_not_shell() {
     let dir = TempScript::new("dir", "");
     let base = dir.path.parent().unwrap();
     let py = base.join("tool.py");
-    std::fs::write(&py, "#!/usr/bin/env python3\nimport os\nprint(os.getcwd())\n").unwrap();
+    std::fs::write(
+        &py,
+        "#!/usr/bin/env python3\nimport os\nprint(os.getcwd())\n",
+    )
+    .unwrap();
     let nul = base.join("data.bin");
     std::fs::write(&nul, b"\x7fELF\x02\x01\x01\0\0\0\0\0ip link\n").unwrap();
     let prose = base.join("notes.txt");
-    std::fs::write(&prose, "This lab shows how namespaces work.\nEach one has its own routes.\n").unwrap();
-    for (f, why) in [(&py, "not a shell script"), (&nul, "not a shell script"), (&prose, "does not look like a shell")] {
+    std::fs::write(
+        &prose,
+        "This lab shows how namespaces work.\nEach one has its own routes.\n",
+    )
+    .unwrap();
+    for (f, why) in [
+        (&py, "not a shell script"),
+        (&nul, "not a shell script"),
+        (&prose, "does not look like a shell"),
+    ] {
         let f = f.to_str().unwrap();
         let run = sh(&format!("netscript import {}", q(f))).fails_with(1);
         assert_eq!(run.stdout, "", "no script printed\n{run}");
-        assert!(run.stderr.contains(why) && run.stderr.contains(f), "a clear message naming the file\n{run}");
+        assert!(
+            run.stderr.contains(why) && run.stderr.contains(f),
+            "a clear message naming the file\n{run}"
+        );
         assert_eq!(run.stderr.trim().lines().count(), 1, "one line\n{run}");
     }
 }

@@ -24,7 +24,11 @@ const WAIT: Duration = Duration::from_secs(60);
 
 fn unique(tag: &str) -> String {
     static N: AtomicUsize = AtomicUsize::new(0);
-    format!("netscript-{tag}-{}-{}", std::process::id(), N.fetch_add(1, Ordering::SeqCst))
+    format!(
+        "netscript-{tag}-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    )
 }
 
 /// A private `XDG_STATE_HOME` for REPL sessions, removed on drop.
@@ -60,13 +64,28 @@ impl Repl {
     /// `XDG_STATE_HOME=STATE netscript --sandbox` in a 160x50 pane; waits for the prompt.
     fn start(state: &Path) -> Repl {
         let name = unique("repl");
-        let r = Repl { socket: std::env::temp_dir().join(format!("{name}.sock")), session: name };
+        let r = Repl {
+            socket: std::env::temp_dir().join(format!("{name}.sock")),
+            session: name,
+        };
         let cmd = format!(
             "XDG_STATE_HOME={} {} --sandbox; echo \"{EXITED}$?]\"",
             q(&state.display().to_string()),
             q(BIN)
         );
-        r.tmux_ok(&["-f", "/dev/null", "new-session", "-d", "-s", &r.session, "-x", "160", "-y", "50", &cmd]);
+        r.tmux_ok(&[
+            "-f",
+            "/dev/null",
+            "new-session",
+            "-d",
+            "-s",
+            &r.session,
+            "-x",
+            "160",
+            "-y",
+            "50",
+            &cmd,
+        ]);
         // Keep the pane after netscript exits, to read its exit status (and, should it
         // crash, what it printed).
         r.tmux_ok(&["set-option", "-w", "-t", &r.session, "remain-on-exit", "on"]);
@@ -76,7 +95,12 @@ impl Repl {
     }
 
     fn tmux(&self, args: &[&str]) -> Output {
-        Command::new("tmux").arg("-S").arg(&self.socket).args(args).output().expect("running tmux")
+        Command::new("tmux")
+            .arg("-S")
+            .arg(&self.socket)
+            .args(args)
+            .output()
+            .expect("running tmux")
     }
 
     fn tmux_ok(&self, args: &[&str]) -> String {
@@ -94,14 +118,21 @@ impl Repl {
     fn capture(&self) -> String {
         let raw = self.tmux_ok(&["capture-pane", "-p", "-J", "-S", "-", "-t", &self.session]);
         let lines: Vec<&str> = raw.lines().map(str::trim_end).collect();
-        let end = lines.iter().rposition(|l| !l.is_empty()).map(|i| i + 1).unwrap_or(0);
+        let end = lines
+            .iter()
+            .rposition(|l| !l.is_empty())
+            .map(|i| i + 1)
+            .unwrap_or(0);
         lines[..end].join("\n")
     }
 
     /// Type `text` literally (no Enter).
     fn type_text(&self, text: &str) {
         // tmux would take a trailing `;` for a command separator.
-        assert!(!text.ends_with(';'), "avoid a trailing `;` in send-keys: {text:?}");
+        assert!(
+            !text.ends_with(';'),
+            "avoid a trailing `;` in send-keys: {text:?}"
+        );
         self.tmux_ok(&["send-keys", "-t", &self.session, "-l", text]);
     }
 
@@ -138,19 +169,33 @@ impl Repl {
         let pane = self.capture();
         let before = prompt_lines(&pane).len();
         let current = pane.lines().last().unwrap_or("");
-        let current = if current == PROMPT.trim_end() { PROMPT } else { current };
+        let current = if current == PROMPT.trim_end() {
+            PROMPT
+        } else {
+            current
+        };
         for l in lines {
             self.type_text(l);
             self.key("Enter");
         }
-        let pane = self.wait_for(&format!("the prompt after {lines:?}"), |p| prompt_lines(p).len() > before);
+        let pane = self.wait_for(&format!("the prompt after {lines:?}"), |p| {
+            prompt_lines(p).len() > before
+        });
         let all: Vec<&str> = pane.lines().collect();
         let prompts = prompt_lines(&pane);
         let (from, to) = (prompts[before - 1], prompts[before]);
-        assert_eq!(all[from], format!("{current}{}", lines[0]).trim_end(), "the input is echoed after the prompt\n{pane}");
+        assert_eq!(
+            all[from],
+            format!("{current}{}", lines[0]).trim_end(),
+            "the input is echoed after the prompt\n{pane}"
+        );
         // Continuation lines are echoed as typed; what follows them is the output.
         for (i, l) in lines.iter().enumerate().skip(1) {
-            assert_eq!(all.get(from + i).copied(), Some(*l), "continuation line {i} is echoed\n{pane}");
+            assert_eq!(
+                all.get(from + i).copied(),
+                Some(*l),
+                "continuation line {i} is echoed\n{pane}"
+            );
         }
         let out_start = (from + lines.len()).min(to);
         all[out_start..to].join("\n")
@@ -172,15 +217,22 @@ impl Repl {
 
     /// Whether the process in the pane has ended.
     fn pane_dead(&self) -> bool {
-        self.tmux_ok(&["display-message", "-p", "-t", &self.session, "#{pane_dead}"]).trim() == "1"
+        self.tmux_ok(&["display-message", "-p", "-t", &self.session, "#{pane_dead}"])
+            .trim()
+            == "1"
     }
 
     /// Wait until netscript has exited; returns its exit status as the shell saw it
     /// (128 + N for a signal). (tmux's own `#{pane_dead_status}` is sometimes left empty.)
     fn wait_exit(&self) -> i32 {
-        let pane = self.wait_for("netscript to exit", |p| p.lines().any(|l| l.starts_with(EXITED)));
+        let pane = self.wait_for("netscript to exit", |p| {
+            p.lines().any(|l| l.starts_with(EXITED))
+        });
         let line = pane.lines().find(|l| l.starts_with(EXITED)).unwrap();
-        line[EXITED.len()..].trim_end_matches(']').parse().expect("an exit status")
+        line[EXITED.len()..]
+            .trim_end_matches(']')
+            .parse()
+            .expect("an exit status")
     }
 }
 
@@ -217,9 +269,17 @@ fn check_error(out: &str, line: usize, col: usize, source: &str) -> String {
         .unwrap_or_else(|| panic!("no `input:{line}:{col}: error:` line in:\n{out}"));
     let message = lines[i].split_once(": error: ").unwrap().1.to_string();
     // The message may wrap onto more lines; the source line and the caret come last.
-    let src = lines.iter().skip(i + 1).position(|l| *l == format!("    {source}"));
-    let src = src.unwrap_or_else(|| panic!("the source line {source:?} is not shown:\n{out}")) + i + 1;
-    assert_eq!(lines.get(src + 1).copied(), Some(format!("    {}^", " ".repeat(col - 1)).as_str()), "the caret is under column {col}:\n{out}");
+    let src = lines
+        .iter()
+        .skip(i + 1)
+        .position(|l| *l == format!("    {source}"));
+    let src =
+        src.unwrap_or_else(|| panic!("the source line {source:?} is not shown:\n{out}")) + i + 1;
+    assert_eq!(
+        lines.get(src + 1).copied(),
+        Some(format!("    {}^", " ".repeat(col - 1)).as_str()),
+        "the caret is under column {col}:\n{out}"
+    );
     assert!(!out.contains("panicked"), "{out}");
     message
 }
@@ -271,12 +331,16 @@ fn tab_completes_function_and_method_names() {
     let (_s, r) = repl();
     r.type_text("netns_li");
     r.key("Tab");
-    r.wait_for_input_line("netns_li to complete to netns_list", |l| l == "netscript> netns_list");
+    r.wait_for_input_line("netns_li to complete to netns_list", |l| {
+        l == "netscript> netns_list"
+    });
     assert_eq!(r.eval("()"), "[]", "the completed name is callable");
 
     r.type_text("host().neighb");
     r.key("Tab");
-    r.wait_for_input_line("a method name to complete", |l| l == "netscript> host().neighbors");
+    r.wait_for_input_line("a method name to complete", |l| {
+        l == "netscript> host().neighbors"
+    });
     assert_eq!(r.eval("()"), "[]");
 }
 
@@ -285,11 +349,16 @@ fn tab_completes_option_keys_inside_a_map() {
     let (_s, r) = repl();
     r.type_text(r#"veth("a", "b", #{ mt"#);
     r.key("Tab");
-    r.wait_for_input_line("the option key mtu", |l| l == r#"netscript> veth("a", "b", #{ mtu"#);
+    r.wait_for_input_line("the option key mtu", |l| {
+        l == r#"netscript> veth("a", "b", #{ mtu"#
+    });
     // `input ": 1400 })"` finishes the line the completion made.
     let out = r.eval(": 1400 })");
     assert_eq!(out, r#"Veth(Link("a") <=> Link("b"))"#);
-    assert_eq!(r.eval(r#"host().links().filter(|l| l.name == "b")[0].mtu"#), "1400");
+    assert_eq!(
+        r.eval(r#"host().links().filter(|l| l.name == "b")[0].mtu"#),
+        "1400"
+    );
 }
 
 /// Complete a name inside a string: returns the input line after Tab.
@@ -304,7 +373,11 @@ fn complete_in_string(r: &Repl, typed: &str, expect: &str) -> String {
 
 /// Finish a line that ends inside a string that completion may or may not have closed.
 fn close_string(line: &str) -> &'static str {
-    if line.ends_with('"') { "" } else { "\"" }
+    if line.ends_with('"') {
+        ""
+    } else {
+        "\""
+    }
 }
 
 #[test]
@@ -317,7 +390,10 @@ fn tab_completes_live_namespace_and_link_names() {
     // Link names, in the namespace too.
     assert_eq!(r.eval(r#"let v = red.veth("veth-red", "veth-peer")"#), "");
     let line = complete_in_string(&r, r#"red.link("veth-r"#, "veth-red");
-    assert_eq!(r.eval(&format!("{}).name", close_string(&line))), "veth-red");
+    assert_eq!(
+        r.eval(&format!("{}).name", close_string(&line))),
+        "veth-red"
+    );
 
     // Names come from the kernel at the time of completion, not from netscript's memory:
     // a link made behind netscript's back is offered too.
@@ -342,12 +418,17 @@ fn completion_and_inspection_of_a_vanished_namespace() {
     assert_eq!(r.eval(r#"netns_delete("gone")"#), "");
     let out = r.eval("g.links()");
     let msg = check_error(&out, 1, 3, "g.links()");
-    assert!(msg.contains("\"gone\"") && msg.contains("does not exist"), "{out}");
+    assert!(
+        msg.contains("\"gone\"") && msg.contains("does not exist"),
+        "{out}"
+    );
     // Nothing left to complete: Tab changes nothing, and the REPL goes on.
     r.type_text(r#"netns_open("go"#);
     r.key("Tab");
     r.type_text("X");
-    r.wait_for_input_line("the input to stay as typed", |l| l == r#"netscript> netns_open("goX"#);
+    r.wait_for_input_line("the input to stay as typed", |l| {
+        l == r#"netscript> netns_open("goX"#
+    });
     r.cancel_line();
     assert_eq!(r.eval("1 + 1"), "2");
 }
@@ -360,8 +441,14 @@ fn handles_print_readably() {
     assert_eq!(r.eval("host()"), "Netns(host)");
     assert_eq!(r.eval(r#"let red = netns("red")"#), "");
     assert_eq!(r.eval("red"), r#"Netns("red")"#);
-    assert_eq!(r.eval(r#"red.veth("veth-red", "veth-x")"#), r#"Veth(Link("veth-red" in red) <=> Link("veth-x" in red))"#);
-    assert_eq!(r.eval(r#"red.link("veth-red")"#), r#"Link("veth-red" in red)"#);
+    assert_eq!(
+        r.eval(r#"red.veth("veth-red", "veth-x")"#),
+        r#"Veth(Link("veth-red" in red) <=> Link("veth-x" in red))"#
+    );
+    assert_eq!(
+        r.eval(r#"red.link("veth-red")"#),
+        r#"Link("veth-red" in red)"#
+    );
     assert_eq!(r.eval(r#"link("lo")"#), r#"Link("lo")"#);
 }
 
@@ -387,10 +474,20 @@ fn arrays_of_maps_print_as_aligned_tables() {
     let cols = columns(lines[0]);
     let names: Vec<&str> = cols.iter().map(|(w, _)| w.as_str()).collect();
     assert_eq!(names.first(), Some(&"NAME"), "{out}");
-    assert!(names.contains(&"KIND") && names.contains(&"MTU") && names.contains(&"UP"), "{out}");
+    assert!(
+        names.contains(&"KIND") && names.contains(&"MTU") && names.contains(&"UP"),
+        "{out}"
+    );
     let kind_col = cols.iter().find(|(w, _)| w == "KIND").unwrap().1;
-    let lo = lines.iter().find(|l| l.starts_with("lo ")).unwrap_or_else(|| panic!("no row for lo:\n{out}"));
-    assert_eq!(&lo[kind_col..kind_col + "loopback".len()], "loopback", "KIND is aligned:\n{out}");
+    let lo = lines
+        .iter()
+        .find(|l| l.starts_with("lo "))
+        .unwrap_or_else(|| panic!("no row for lo:\n{out}"));
+    assert_eq!(
+        &lo[kind_col..kind_col + "loopback".len()],
+        "loopback",
+        "KIND is aligned:\n{out}"
+    );
 
     // Several rows of different widths stay aligned under their headers.
     assert_eq!(r.eval(r#"let red = netns("red")"#), "");
@@ -403,10 +500,19 @@ fn arrays_of_maps_print_as_aligned_tables() {
     let mtu_col = cols.iter().find(|(w, _)| w == "MTU").unwrap().1;
     for row in &lines[1..] {
         let kind: String = row[kind_col..].chars().take_while(|c| *c != ' ').collect();
-        assert!(kind == "loopback" || kind == "veth", "KIND column of {row:?}:\n{out}");
+        assert!(
+            kind == "loopback" || kind == "veth",
+            "KIND column of {row:?}:\n{out}"
+        );
         let mtu: String = row[mtu_col..].chars().take_while(|c| *c != ' ').collect();
-        assert!(mtu == "65536" || mtu == "1500", "MTU column of {row:?}:\n{out}");
-        assert!(row[..kind_col].ends_with("  "), "two spaces before KIND in {row:?}:\n{out}");
+        assert!(
+            mtu == "65536" || mtu == "1500",
+            "MTU column of {row:?}:\n{out}"
+        );
+        assert!(
+            row[..kind_col].ends_with("  "),
+            "two spaces before KIND in {row:?}:\n{out}"
+        );
     }
     // An empty array is not a table.
     assert_eq!(r.eval("red.neighbors()"), "[]");
@@ -419,7 +525,10 @@ fn a_map_prints_as_an_aligned_table() {
     assert!(!out.starts_with("#{"), "{out}");
     assert!(out.lines().count() >= 2, "{out}");
     let lower = out.to_lowercase();
-    assert!(lower.contains("code") && lower.contains("stdout") && lower.contains("stderr"), "{out}");
+    assert!(
+        lower.contains("code") && lower.contains("stdout") && lower.contains("stderr"),
+        "{out}"
+    );
 }
 
 // ---------------------------------------------------------------- errors, Ctrl-C, help
@@ -432,7 +541,10 @@ fn errors_show_the_position_and_a_caret() {
 
     let out = r.eval(r#"netns_open("nothere")"#);
     let msg = check_error(&out, 1, 1, r#"netns_open("nothere")"#);
-    assert!(msg.contains("netns_open(\"nothere\")") && msg.contains("does not exist"), "{out}");
+    assert!(
+        msg.contains("netns_open(\"nothere\")") && msg.contains("does not exist"),
+        "{out}"
+    );
 
     let out = r.eval(r#"let y = 1; veth("bad name", "b")"#);
     let msg = check_error(&out, 1, 12, r#"let y = 1; veth("bad name", "b")"#);
@@ -461,10 +573,17 @@ fn ctrl_c_interrupts_a_running_evaluation() {
         if prompt_lines(&r.capture()).len() > before {
             break;
         }
-        assert!(start.elapsed() < WAIT, "Ctrl-C did not stop the loop:\n{}", r.capture());
+        assert!(
+            start.elapsed() < WAIT,
+            "Ctrl-C did not stop the loop:\n{}",
+            r.capture()
+        );
     }
     let pane = r.capture();
-    assert!(pane.contains("interrupted"), "the evaluation says it was interrupted:\n{pane}");
+    assert!(
+        pane.contains("interrupted"),
+        "the evaluation says it was interrupted:\n{pane}"
+    );
     assert!(pane.contains("input:1:"), "{pane}");
     assert!(!r.pane_dead(), "the REPL is still running");
     assert_eq!(r.eval("40 + 2"), "42");
@@ -482,13 +601,32 @@ fn help_shows_signature_ip_equivalent_and_the_same_text_as_doc() {
     assert!(out.contains("veth(a, b) -> Veth"), "{out}");
     assert!(out.contains("ip link add"), "{out}");
     assert!(out.contains("peer name"), "{out}");
-    let doc = Command::new(BIN).args(["doc", "veth"]).output().expect("running netscript doc");
+    let doc = Command::new(BIN)
+        .args(["doc", "veth"])
+        .output()
+        .expect("running netscript doc");
     assert!(doc.status.success());
-    assert_eq!(out.trim_end(), String::from_utf8_lossy(&doc.stdout).trim_end(), "help(\"veth\") is `netscript doc veth`");
+    assert_eq!(
+        out.trim_end(),
+        String::from_utf8_lossy(&doc.stdout).trim_end(),
+        "help(\"veth\") is `netscript doc veth`"
+    );
 
     let all = r.eval("help()");
-    for name in ["netns", "veth", "bridge", "links", "sockets", "netns_of", "netns_attach", "show"] {
-        assert!(all.lines().any(|l| l.starts_with(&format!("{name} "))), "help() lists {name}:\n{all}");
+    for name in [
+        "netns",
+        "veth",
+        "bridge",
+        "links",
+        "sockets",
+        "netns_of",
+        "netns_attach",
+        "show",
+    ] {
+        assert!(
+            all.lines().any(|l| l.starts_with(&format!("{name} "))),
+            "help() lists {name}:\n{all}"
+        );
     }
 }
 
@@ -499,7 +637,12 @@ fn ctrl_d_exits() {
     let (_s, r) = repl();
     assert_eq!(r.eval("1"), "1");
     r.key("C-d");
-    assert_eq!(r.wait_exit(), 0, "Ctrl-D exits with status 0:\n{}", r.capture());
+    assert_eq!(
+        r.wait_exit(),
+        0,
+        "Ctrl-D exits with status 0:\n{}",
+        r.capture()
+    );
 }
 
 #[test]
@@ -517,10 +660,20 @@ fn history_is_saved_and_recalled_in_a_new_session() {
         .unwrap_or_else(|e| panic!("reading {}: {e}", state.history().display()));
     let lines: Vec<&str> = history.lines().collect();
     for typed in [r#"let hist = "saved""#, "6 * 7"] {
-        assert!(lines.contains(&typed), "{typed:?} is in the history file:\n{history}");
+        assert!(
+            lines.contains(&typed),
+            "{typed:?} is in the history file:\n{history}"
+        );
     }
-    assert!(history.contains("fn h(x) {"), "the multi-line entry is saved:\n{history}");
-    assert_eq!(lines.last(), Some(&"6 * 7"), "the last line typed is last:\n{history}");
+    assert!(
+        history.contains("fn h(x) {"),
+        "the multi-line entry is saved:\n{history}"
+    );
+    assert_eq!(
+        lines.last(),
+        Some(&"6 * 7"),
+        "the last line typed is last:\n{history}"
+    );
 
     let r = Repl::start(&state.path);
     // Up recalls the last line of the previous session.
@@ -528,11 +681,15 @@ fn history_is_saved_and_recalled_in_a_new_session() {
     r.wait_for_input_line("Up to recall `6 * 7`", |l| l == "netscript> 6 * 7");
     let before = prompt_lines(&r.capture()).len();
     r.key("Enter");
-    let pane = r.wait_for("the recalled line to run", |p| prompt_lines(p).len() > before);
+    let pane = r.wait_for("the recalled line to run", |p| {
+        prompt_lines(p).len() > before
+    });
     assert!(pane.lines().any(|l| l == "42"), "{pane}");
     // Hints from history: typing the start of an earlier line shows the rest.
     r.type_text("let hi");
-    r.wait_for_input_line("the hint from history", |l| l == r#"netscript> let hist = "saved""#);
+    r.wait_for_input_line("the hint from history", |l| {
+        l == r#"netscript> let hist = "saved""#
+    });
     r.cancel_line();
     // The first session's variables are gone (history is not state), the REPL answers.
     let out = r.eval("hist");

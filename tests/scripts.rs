@@ -26,8 +26,14 @@ const KNOWN_SCRIPTS: &[&str] = &[
 /// `netscript --sandbox scripts/NAME.rhai` exits 0 and prints its closing message.
 fn runs_in_sandbox(name: &str, last_message: &str) {
     let run = retry_ping_flake(|| sandboxed(&[&script_path(name)])).success();
-    assert!(run.stdout.contains(last_message), "{name} did not run to its end\n{run}");
-    assert!(!run.stderr.contains("error"), "{name} reported an error\n{run}");
+    assert!(
+        run.stdout.contains(last_message),
+        "{name} did not run to its end\n{run}"
+    );
+    assert!(
+        !run.stderr.contains("error"),
+        "{name} reported an error\n{run}"
+    );
 }
 
 #[test]
@@ -40,13 +46,19 @@ fn every_script_has_a_test() {
         .map(|p| p.file_stem().unwrap().to_string_lossy().into_owned())
         .collect();
     found.sort();
-    let untested: Vec<&String> = found.iter().filter(|s| !KNOWN_SCRIPTS.contains(&s.as_str())).collect();
+    let untested: Vec<&String> = found
+        .iter()
+        .filter(|s| !KNOWN_SCRIPTS.contains(&s.as_str()))
+        .collect();
     assert!(
         untested.is_empty(),
         "scripts without a test in tests/scripts.rs (add a test fn and list them in KNOWN_SCRIPTS): {untested:?}"
     );
     for known in KNOWN_SCRIPTS {
-        assert!(found.iter().any(|f| f == known), "scripts/{known}.rhai is listed but missing");
+        assert!(
+            found.iter().any(|f| f == known),
+            "scripts/{known}.rhai is listed but missing"
+        );
     }
 }
 
@@ -79,7 +91,10 @@ fn host_route() {
 
 #[test]
 fn build_lab() {
-    runs_in_sandbox("build-lab", "Container network ready: br0 10.100.0.1/24 with 2 containers");
+    runs_in_sandbox(
+        "build-lab",
+        "Container network ready: br0 10.100.0.1/24 with 2 containers",
+    );
 }
 
 #[test]
@@ -97,8 +112,15 @@ echo @@nft; nft list ruleset"#,
     let s = run.sections();
     assert!(s.text("cleanup").contains("cleaned up"), "{run}");
     assert_eq!(s.text("list"), "", "no namespaces left");
-    assert_eq!(link_names(&s.json("link")), ["lo"], "br0 and the veth ends are gone");
-    assert!(!s.text("nft").contains("masquerade"), "the masquerade rule is gone\n{run}");
+    assert_eq!(
+        link_names(&s.json("link")),
+        ["lo"],
+        "br0 and the veth ends are gone"
+    );
+    assert!(
+        !s.text("nft").contains("masquerade"),
+        "the masquerade rule is gone\n{run}"
+    );
 }
 
 #[test]
@@ -129,7 +151,10 @@ echo @@ping; netscript -e 'netns_open("c2").ping("10.100.0.1")'"#,
         let end = find_link(&links, &format!("veth-{c}-br"));
         assert_eq!(end["master"], "br0", "{end}");
         assert!(has_flag(end, "UP"), "{end}");
-        assert_eq!(addrs_of(&s.json(&format!("addr-{c}")), &format!("veth-{c}")), [format!("10.100.0.{}/24", i + 2)]);
+        assert_eq!(
+            addrs_of(&s.json(&format!("addr-{c}")), &format!("veth-{c}")),
+            [format!("10.100.0.{}/24", i + 2)]
+        );
         let routes = s.json(&format!("route-{c}"));
         let default = find_route(&routes, "default");
         assert_eq!(default["gateway"], "10.100.0.1", "{c}: {default}");
@@ -137,8 +162,15 @@ echo @@ping; netscript -e 'netns_open("c2").ping("10.100.0.1")'"#,
     }
     assert_eq!(s.text("forward"), "1");
     let nft = s.text("nft");
-    assert!(nft.contains("masquerade") && nft.contains("10.100.0.0/24"), "masquerade for the subnet\n{run}");
-    assert_eq!(s.text("http"), "HTTP 200 10.100.0.2", "c1 reaches c3 over br0");
+    assert!(
+        nft.contains("masquerade") && nft.contains("10.100.0.0/24"),
+        "masquerade for the subnet\n{run}"
+    );
+    assert_eq!(
+        s.text("http"),
+        "HTTP 200 10.100.0.2",
+        "c1 reaches c3 over br0"
+    );
     assert_eq!(s.text("ping"), "true");
 }
 
@@ -154,17 +186,26 @@ fn firewall() {
 
 #[test]
 fn inspect() {
-    runs_in_sandbox("inspect", "inspect: found, compared, named and looked inside a process's namespace");
+    runs_in_sandbox(
+        "inspect",
+        "inspect: found, compared, named and looked inside a process's namespace",
+    );
 }
 
 #[test]
 fn internet_access() {
-    runs_in_sandbox("internet-access", "internet-access: container -> upstream through NAT");
+    runs_in_sandbox(
+        "internet-access",
+        "internet-access: container -> upstream through NAT",
+    );
 }
 
 #[test]
 fn overlay() {
-    runs_in_sandbox("overlay", "overlay: a1 <-> b1 over VXLAN 42: ping, TCP and a 1 MB transfer");
+    runs_in_sandbox(
+        "overlay",
+        "overlay: a1 <-> b1 over VXLAN 42: ping, TCP and a 1 MB transfer",
+    );
 }
 
 #[test]
@@ -175,7 +216,10 @@ fn slow_link() {
 
 #[test]
 fn process_isolation() {
-    runs_in_sandbox("process-isolation", "process-isolation: three servers on port 80");
+    runs_in_sandbox(
+        "process-isolation",
+        "process-isolation: three servers on port 80",
+    );
 }
 
 #[test]
@@ -207,7 +251,10 @@ echo @@ping; netscript -e 'host().ping("10.0.1.2")'"#,
     assert!(!s.text("blue-nft").contains("drop"), "{run}");
     assert!(!s.text("host-nft").contains("drop"), "{run}");
     assert_eq!(s.text("blue-http"), "HTTP 200 10.0.1.3");
-    assert!(s.text("red-ss").contains("10.0.1.2:22"), "red's server listens\n{run}");
+    assert!(
+        s.text("red-ss").contains("10.0.1.2:22"),
+        "red's server listens\n{run}"
+    );
     assert_eq!(s.text("red-from-host"), "blocked");
     assert_eq!(s.text("blue-from-host"), "open");
     assert_eq!(s.text("ping"), "true");
@@ -229,9 +276,19 @@ echo @@peer; wait_http container http://203.0.113.2:8000/"#,
     let s = run.sections();
     assert_eq!(s.text("forward"), "1");
     let nft = s.text("nft");
-    assert!(nft.contains("masquerade") && nft.contains("10.200.0.0/24"), "{run}");
-    assert_eq!(find_route(&s.json("route"), "default")["gateway"], "10.200.0.1");
-    assert_eq!(s.text("peer"), "HTTP 200 203.0.113.1", "upstream sees the host's address: NAT\n{run}");
+    assert!(
+        nft.contains("masquerade") && nft.contains("10.200.0.0/24"),
+        "{run}"
+    );
+    assert_eq!(
+        find_route(&s.json("route"), "default")["gateway"],
+        "10.200.0.1"
+    );
+    assert_eq!(
+        s.text("peer"),
+        "HTTP 200 203.0.113.1",
+        "upstream sees the host's address: NAT\n{run}"
+    );
 }
 
 #[test]
@@ -289,16 +346,26 @@ echo @@ss; ip netns exec blue ss -Htln
     let s = run.sections();
     let red_link = find_link(&s.json("red-link"), "veth-red").clone();
     assert!(has_flag(&red_link, "UP"), "veth-red is up: {red_link}");
-    assert_eq!(red_link["operstate"], "UP", "veth-red has carrier: {red_link}");
+    assert_eq!(
+        red_link["operstate"], "UP",
+        "veth-red has carrier: {red_link}"
+    );
     assert_eq!(addrs_of(&s.json("red-addr"), "veth-red"), ["10.0.0.1/24"]);
     assert_eq!(addrs_of(&s.json("blue-addr"), "veth-blue"), ["10.0.0.2/24"]);
-    assert_eq!(link_names(&s.json("host-link")), ["lo"], "both ends left the host namespace");
+    assert_eq!(
+        link_names(&s.json("host-link")),
+        ["lo"],
+        "both ends left the host namespace"
+    );
     assert_eq!(s.text("ping"), "true");
     assert_eq!(s.text("ping-python"), "echo reply from 10.0.0.2");
     assert_eq!(s.text("http"), "HTTP 200 10.0.0.1");
     assert_eq!(s.text("connect"), "true");
     assert_eq!(s.text("connect-closed"), "false");
-    assert!(s.text("ss").contains("10.0.0.2:8000"), "the server listens in blue\n{run}");
+    assert!(
+        s.text("ss").contains("10.0.0.2:8000"),
+        "the server listens in blue\n{run}"
+    );
 }
 
 #[test]
@@ -322,9 +389,15 @@ echo @@connect; netscript -e 'netns_open("container").connect("203.0.113.1:8000"
     let default = find_route(&routes, "default");
     assert_eq!(default["gateway"], "10.200.0.1", "{default}");
     assert_eq!(default["dev"], "veth-cont", "{default}");
-    assert_eq!(default["protocol"], "boot", "as `ip route add` makes it: {default}");
+    assert_eq!(
+        default["protocol"], "boot",
+        "as `ip route add` makes it: {default}"
+    );
     assert_eq!(default["scope"], "global", "{default}");
-    assert_eq!(addrs_of(&s.json("cont-addr"), "veth-cont"), ["10.200.0.2/24"]);
+    assert_eq!(
+        addrs_of(&s.json("cont-addr"), "veth-cont"),
+        ["10.200.0.2/24"]
+    );
     let host = s.json("host-addr");
     assert_eq!(addrs_of(&host, "veth-host"), ["10.200.0.1/24"]);
     assert!(has_flag(find_link(&host, "veth-host"), "UP"));
@@ -354,8 +427,19 @@ fn first_ping_after_setup_is_reliable_under_load() {
             runs.into_iter()
                 .map(|c| c.wait_with_output().unwrap())
                 .filter(|o| !o.status.success())
-                .map(|o| String::from_utf8_lossy(&o.stderr).lines().next().unwrap_or("").to_string()),
+                .map(|o| {
+                    String::from_utf8_lossy(&o.stderr)
+                        .lines()
+                        .next()
+                        .unwrap_or("")
+                        .to_string()
+                }),
         );
     }
-    assert!(failures.is_empty(), "{} of 240 runs failed:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of 240 runs failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

@@ -111,18 +111,47 @@ pub struct HttpResponse {
 
 /// What moving link `name` from `ns` to `to` and back loses, as the ops that restore it:
 /// the move back, then its addresses, master, up state and the routes through it.
-pub fn restore_after_move(ns: &Ns, name: &str, to: &Ns, l: &LinkInfo, routes: &[RouteInfo]) -> Vec<Op> {
-    let mut v = vec![Op::LinkMove { ns: to.clone(), name: name.into(), to: ns.clone() }];
-    for a in l.addrs.iter().filter(|a| !a.to_string().starts_with("fe80:")) {
-        v.push(Op::AddrAdd { ns: ns.clone(), dev: name.into(), cidr: *a });
+pub fn restore_after_move(
+    ns: &Ns,
+    name: &str,
+    to: &Ns,
+    l: &LinkInfo,
+    routes: &[RouteInfo],
+) -> Vec<Op> {
+    let mut v = vec![Op::LinkMove {
+        ns: to.clone(),
+        name: name.into(),
+        to: ns.clone(),
+    }];
+    for a in l
+        .addrs
+        .iter()
+        .filter(|a| !a.to_string().starts_with("fe80:"))
+    {
+        v.push(Op::AddrAdd {
+            ns: ns.clone(),
+            dev: name.into(),
+            cidr: *a,
+        });
     }
     if let Some(m) = &l.master {
-        v.push(Op::LinkMaster { ns: ns.clone(), name: name.into(), master: Some(m.clone()) });
+        v.push(Op::LinkMaster {
+            ns: ns.clone(),
+            name: name.into(),
+            master: Some(m.clone()),
+        });
     }
     if l.up {
-        v.push(Op::LinkSet { ns: ns.clone(), name: name.into(), up: true });
+        v.push(Op::LinkSet {
+            ns: ns.clone(),
+            name: name.into(),
+            up: true,
+        });
     }
-    for r in routes.iter().filter(|r| r.dev.as_deref() == Some(name) && r.proto != "kernel") {
+    for r in routes
+        .iter()
+        .filter(|r| r.dev.as_deref() == Some(name) && r.proto != "kernel")
+    {
         let dst = match r.dst.as_str() {
             "default" => None,
             d => match d.parse() {
@@ -130,8 +159,17 @@ pub fn restore_after_move(ns: &Ns, name: &str, to: &Ns, l: &LinkInfo, routes: &[
                 Err(_) => continue,
             },
         };
-        let route = crate::op::Route { dst, v6: r.v6, via: r.via, dev: Some(name.into()), metric: r.metric };
-        v.push(Op::RouteAdd { ns: ns.clone(), route });
+        let route = crate::op::Route {
+            dst,
+            v6: r.v6,
+            via: r.via,
+            dev: Some(name.into()),
+            metric: r.metric,
+        };
+        v.push(Op::RouteAdd {
+            ns: ns.clone(),
+            route,
+        });
     }
     v
 }
@@ -145,19 +183,35 @@ pub trait Backend {
         Ok(match op {
             Op::LinkSet { ns, name, .. } => {
                 let l = self.link(ns, name)?;
-                vec![Op::LinkSet { ns: ns.clone(), name: name.clone(), up: l.up }]
+                vec![Op::LinkSet {
+                    ns: ns.clone(),
+                    name: name.clone(),
+                    up: l.up,
+                }]
             }
             Op::LinkMtu { ns, name, .. } => {
                 let l = self.link(ns, name)?;
-                vec![Op::LinkMtu { ns: ns.clone(), name: name.clone(), mtu: l.mtu }]
+                vec![Op::LinkMtu {
+                    ns: ns.clone(),
+                    name: name.clone(),
+                    mtu: l.mtu,
+                }]
             }
             Op::LinkMaster { ns, name, .. } => {
                 let l = self.link(ns, name)?;
-                vec![Op::LinkMaster { ns: ns.clone(), name: name.clone(), master: l.master }]
+                vec![Op::LinkMaster {
+                    ns: ns.clone(),
+                    name: name.clone(),
+                    master: l.master,
+                }]
             }
             Op::Sysctl { ns, key, .. } => {
                 let value = self.sysctl(ns, key)?;
-                vec![Op::Sysctl { ns: ns.clone(), key: key.clone(), value }]
+                vec![Op::Sysctl {
+                    ns: ns.clone(),
+                    key: key.clone(),
+                    value,
+                }]
             }
             // A link that changes namespace loses its addresses, state, master and routes:
             // moving it back must bring them back too.
@@ -169,7 +223,6 @@ pub trait Backend {
             other => other.inverse().into_iter().collect(),
         })
     }
-
 
     fn netns_exists(&mut self, name: &str) -> bool;
     fn netns_list(&mut self) -> Result<Vec<String>>;

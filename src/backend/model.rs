@@ -8,7 +8,8 @@ use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 
 use crate::backend::{
-    AddrInfo, Backend, Command, ExecResult, HttpResponse, LinkInfo, NeighInfo, PingResult, RouteInfo, SocketInfo,
+    AddrInfo, Backend, Command, ExecResult, HttpResponse, LinkInfo, NeighInfo, PingResult,
+    RouteInfo, SocketInfo,
 };
 use crate::error::{Error, Result};
 use crate::firewall::Rule;
@@ -45,12 +46,25 @@ struct Space {
 impl Space {
     fn fresh(index: &mut u32) -> Space {
         *index += 1;
-        let lo = MLink { name: "lo".into(), kind: "loopback".into(), up: false, mtu: 65536, index: 1, ..Default::default() };
-        Space { links: vec![lo], ..Default::default() }
+        let lo = MLink {
+            name: "lo".into(),
+            kind: "loopback".into(),
+            up: false,
+            mtu: 65536,
+            index: 1,
+            ..Default::default()
+        };
+        Space {
+            links: vec![lo],
+            ..Default::default()
+        }
     }
 
     fn link(&mut self, ns: &Ns, name: &str) -> Result<&mut MLink> {
-        self.links.iter_mut().find(|l| l.name == name).ok_or_else(|| Error::Missing(link_label(ns, name)))
+        self.links
+            .iter_mut()
+            .find(|l| l.name == name)
+            .ok_or_else(|| Error::Missing(link_label(ns, name)))
     }
 
     fn has(&self, name: &str) -> bool {
@@ -71,7 +85,9 @@ impl Space {
     }
 
     fn connected(&self, ip: &IpAddr) -> bool {
-        self.links.iter().any(|l| l.addrs.iter().any(|a| a.contains(ip)))
+        self.links
+            .iter()
+            .any(|l| l.addrs.iter().any(|a| a.contains(ip)))
     }
 }
 
@@ -113,7 +129,15 @@ impl ModelBackend {
             }
         }
         spaces.insert(None, hs);
-        ModelBackend { spaces, lines: vec![], at: None, printed_at: None, pids: 0, next_index, netem: kernel_has_netem() }
+        ModelBackend {
+            spaces,
+            lines: vec![],
+            at: None,
+            printed_at: None,
+            pids: 0,
+            next_index,
+            netem: kernel_has_netem(),
+        }
     }
 
     /// The plan: a shell script that makes the same changes.
@@ -127,7 +151,9 @@ impl ModelBackend {
     }
 
     fn space(&mut self, ns: &Ns) -> Result<&mut Space> {
-        self.spaces.get_mut(ns).ok_or_else(|| Error::Missing(ns_label(ns)))
+        self.spaces
+            .get_mut(ns)
+            .ok_or_else(|| Error::Missing(ns_label(ns)))
     }
 
     fn emit(&mut self, line: String) {
@@ -166,7 +192,10 @@ impl ModelBackend {
             }
             Op::NetnsDel { name } => {
                 let ns = Some(name.clone());
-                let gone = self.spaces.remove(&ns).ok_or_else(|| Error::Missing(ns_label(&ns)))?;
+                let gone = self
+                    .spaces
+                    .remove(&ns)
+                    .ok_or_else(|| Error::Missing(ns_label(&ns)))?;
                 for l in gone.links {
                     if let Some((pns, pname)) = l.peer {
                         if let Some(s) = self.spaces.get_mut(&pns) {
@@ -175,7 +204,13 @@ impl ModelBackend {
                     }
                 }
             }
-            Op::VethAdd { a, a_ns, b, b_ns, mtu } => {
+            Op::VethAdd {
+                a,
+                a_ns,
+                b,
+                b_ns,
+                mtu,
+            } => {
                 self.space(a_ns)?;
                 self.space(b_ns)?;
                 if self.spaces[a_ns].has(a) {
@@ -204,20 +239,44 @@ impl ModelBackend {
                     return Err(Error::Exists(link_label(ns, name)));
                 }
                 let (kind, up, mtu, detail) = match op {
-                    Op::VxlanAdd { vni, remote, group, port, dev, .. } => {
+                    Op::VxlanAdd {
+                        vni,
+                        remote,
+                        group,
+                        port,
+                        dev,
+                        ..
+                    } => {
                         if let Some(d) = dev {
                             s.link(ns, d)?;
                         }
-                        let peer = remote.map(|r| format!(" remote {r}")).or(group.map(|g| format!(" group {g}")));
-                        ("vxlan", false, 1450, Some(format!("vni {vni}{} port {port}", peer.unwrap_or_default())))
+                        let peer = remote
+                            .map(|r| format!(" remote {r}"))
+                            .or(group.map(|g| format!(" group {g}")));
+                        (
+                            "vxlan",
+                            false,
+                            1450,
+                            Some(format!("vni {vni}{} port {port}", peer.unwrap_or_default())),
+                        )
                     }
                     _ => ("bridge", true, 1500, None),
                 };
-                s.links.push(MLink { name: name.clone(), kind: kind.into(), up, mtu, index, detail, ..Default::default() });
+                s.links.push(MLink {
+                    name: name.clone(),
+                    kind: kind.into(),
+                    up,
+                    mtu,
+                    index,
+                    detail,
+                    ..Default::default()
+                });
             }
             Op::LinkDel { ns, name } => {
                 let s = self.space(ns)?;
-                let l = s.remove(name).ok_or_else(|| Error::Missing(link_label(ns, name)))?;
+                let l = s
+                    .remove(name)
+                    .ok_or_else(|| Error::Missing(link_label(ns, name)))?;
                 if let Some((pns, pname)) = l.peer {
                     if let Some(p) = self.spaces.get_mut(&pns) {
                         p.remove(&pname);
@@ -252,7 +311,11 @@ impl ModelBackend {
                 l.up = false;
                 l.master = None;
                 if let Some((pns, pname)) = &l.peer {
-                    if let Some(p) = self.spaces.get_mut(pns).and_then(|s| s.links.iter_mut().find(|x| &x.name == pname)) {
+                    if let Some(p) = self
+                        .spaces
+                        .get_mut(pns)
+                        .and_then(|s| s.links.iter_mut().find(|x| &x.name == pname))
+                    {
                         p.peer = Some((to.clone(), name.clone()));
                     }
                 }
@@ -269,11 +332,18 @@ impl ModelBackend {
             Op::AddrDel { ns, dev, cidr } => {
                 let what = format!("address {cidr} on {}", link_label(ns, dev));
                 let l = self.space(ns)?.link(ns, dev)?;
-                let i = l.addrs.iter().position(|a| a == cidr).ok_or(Error::Missing(what))?;
+                let i = l
+                    .addrs
+                    .iter()
+                    .position(|a| a == cidr)
+                    .ok_or(Error::Missing(what))?;
                 l.addrs.remove(i);
             }
             Op::RouteAdd { ns, route } => {
-                let dst = route.dst.map(|d| d.to_string()).unwrap_or_else(|| "default".into());
+                let dst = route
+                    .dst
+                    .map(|d| d.to_string())
+                    .unwrap_or_else(|| "default".into());
                 let what = format!("route {dst} in {}", ns_label(ns));
                 let s = self.space(ns)?;
                 if let Some(d) = &route.dev {
@@ -281,19 +351,28 @@ impl ModelBackend {
                 }
                 if let Some(v) = route.via {
                     if !s.connected(&v) {
-                        return Err(Error::Other(format!("{what}: gateway {v} is not on a directly connected network")));
+                        return Err(Error::Other(format!(
+                            "{what}: gateway {v} is not on a directly connected network"
+                        )));
                     }
                 }
-                if s.routes.iter().any(|r| r.dst == route.dst && r.v6 == route.v6 && r.metric == route.metric) {
+                if s.routes
+                    .iter()
+                    .any(|r| r.dst == route.dst && r.v6 == route.v6 && r.metric == route.metric)
+                {
                     return Err(Error::Exists(what));
                 }
                 s.routes.push(route.clone());
             }
             Op::RouteDel { ns, route } => {
-                let dst = route.dst.map(|d| d.to_string()).unwrap_or_else(|| "default".into());
+                let dst = route
+                    .dst
+                    .map(|d| d.to_string())
+                    .unwrap_or_else(|| "default".into());
                 let s = self.space(ns)?;
                 let i = s.routes.iter().position(|r| r == route);
-                let i = i.ok_or_else(|| Error::Missing(format!("route {dst} in {}", ns_label(ns))))?;
+                let i =
+                    i.ok_or_else(|| Error::Missing(format!("route {dst} in {}", ns_label(ns))))?;
                 s.routes.remove(i);
             }
             Op::Sysctl { ns, key, value } => {
@@ -304,7 +383,13 @@ impl ModelBackend {
                 let s = self.space(ns)?;
                 let before = s.rules.len();
                 s.rules.retain(|r| {
-                    !rules.iter().any(|d| if d.id.ends_with(':') { r.id.starts_with(&d.id) } else { r.id == d.id })
+                    !rules.iter().any(|d| {
+                        if d.id.ends_with(':') {
+                            r.id.starts_with(&d.id)
+                        } else {
+                            r.id == d.id
+                        }
+                    })
                 });
                 if s.rules.len() == before {
                     return Err(Error::Missing("the rule".into()));
@@ -322,7 +407,10 @@ impl ModelBackend {
             Op::QdiscDel { ns, dev } => {
                 let l = self.space(ns)?.link(ns, dev)?;
                 if l.qdisc.take().is_none() {
-                    return Err(Error::Missing(format!("an impairment on {}", link_label(ns, dev))));
+                    return Err(Error::Missing(format!(
+                        "an impairment on {}",
+                        link_label(ns, dev)
+                    )));
                 }
             }
             Op::ProcStarted { .. } | Op::ProcStop { .. } => {}
@@ -333,8 +421,13 @@ impl ModelBackend {
 
 /// Whether the running kernel was built with netem (from /proc/config.gz, read only).
 fn kernel_has_netem() -> bool {
-    match std::process::Command::new("zcat").arg("/proc/config.gz").output() {
-        Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout).contains("CONFIG_NET_SCH_NETEM=y"),
+    match std::process::Command::new("zcat")
+        .arg("/proc/config.gz")
+        .output()
+    {
+        Ok(o) if o.status.success() => {
+            String::from_utf8_lossy(&o.stdout).contains("CONFIG_NET_SCH_NETEM=y")
+        }
         _ => true,
     }
 }
@@ -345,14 +438,21 @@ impl Backend for ModelBackend {
         match op {
             Op::ProcStarted { ns, argv, pid, .. } => {
                 let cmd: Vec<String> = argv.iter().map(|a| shell_word(a)).collect();
-                let inside = ns.as_ref().map(|n| format!("ip netns exec {} ", shell_word(n))).unwrap_or_default();
+                let inside = ns
+                    .as_ref()
+                    .map(|n| format!("ip netns exec {} ", shell_word(n)))
+                    .unwrap_or_default();
                 self.emit(format!("{inside}{} &", cmd.join(" ")));
                 self.emit(format!("netscript_pid_{}=$!", pid - PID_BASE));
             }
-            Op::ProcStop { pid, .. } => self.emit(format!("kill {} 2>/dev/null || true", Self::pid_word(*pid))),
-            Op::NetnsAttach { name, pid } => {
-                self.emit(format!("ip netns attach {} {}", shell_word(name), Self::pid_word(*pid)))
+            Op::ProcStop { pid, .. } => {
+                self.emit(format!("kill {} 2>/dev/null || true", Self::pid_word(*pid)))
             }
+            Op::NetnsAttach { name, pid } => self.emit(format!(
+                "ip netns attach {} {}",
+                shell_word(name),
+                Self::pid_word(*pid)
+            )),
             other => {
                 for line in other.render() {
                     self.emit(line);
@@ -367,7 +467,13 @@ impl Backend for ModelBackend {
     }
 
     fn netns_list(&mut self) -> Result<Vec<String>> {
-        Ok(self.spaces.keys().flatten().filter(|n| !n.starts_with('/')).cloned().collect())
+        Ok(self
+            .spaces
+            .keys()
+            .flatten()
+            .filter(|n| !n.starts_with('/'))
+            .cloned()
+            .collect())
     }
 
     fn netns_inode(&mut self, ns: &Ns) -> Result<u64> {
@@ -390,7 +496,12 @@ impl Backend for ModelBackend {
             .space(ns)?
             .links
             .iter()
-            .flat_map(|l| l.addrs.iter().map(|a| AddrInfo { dev: l.name.clone(), addr: *a }))
+            .flat_map(|l| {
+                l.addrs.iter().map(|a| AddrInfo {
+                    dev: l.name.clone(),
+                    addr: *a,
+                })
+            })
             .collect())
     }
 
@@ -412,15 +523,24 @@ impl Backend for ModelBackend {
                 })
             })
             .collect();
-        out.extend(s.routes.iter().map(|r| RouteInfo {
-            dst: r.dst.map(|d| d.to_string()).unwrap_or_else(|| "default".into()),
-            via: r.via,
-            dev: r.dev.clone(),
-            scope: if r.via.is_none() { "link".into() } else { "global".into() },
-            proto: "boot".into(),
-            metric: r.metric,
-            v6: r.v6,
-            ..Default::default()
+        out.extend(s.routes.iter().map(|r| {
+            RouteInfo {
+                dst: r
+                    .dst
+                    .map(|d| d.to_string())
+                    .unwrap_or_else(|| "default".into()),
+                via: r.via,
+                dev: r.dev.clone(),
+                scope: if r.via.is_none() {
+                    "link".into()
+                } else {
+                    "global".into()
+                },
+                proto: "boot".into(),
+                metric: r.metric,
+                v6: r.v6,
+                ..Default::default()
+            }
         }));
         Ok(out)
     }
@@ -446,7 +566,10 @@ impl Backend for ModelBackend {
 
     fn rules(&mut self, ns: &Ns) -> Result<String> {
         let s = self.space(ns)?;
-        Ok(s.rules.iter().map(|r| format!("{} {}\n", r.chain.name(), r.text())).collect())
+        Ok(s.rules
+            .iter()
+            .map(|r| format!("{} {}\n", r.chain.name(), r.text()))
+            .collect())
     }
 
     fn settle(&mut self) {}
@@ -484,7 +607,11 @@ impl Backend for ModelBackend {
     fn ping(&mut self, ns: &Ns, dst: IpAddr, count: u32, _: u64) -> Result<PingResult> {
         self.space(ns)?;
         self.emit(format!("# probe: ping {dst} from {}", ns_label(ns)));
-        Ok(PingResult { sent: count, received: count, rtt_ms: vec![0.0; count as usize] })
+        Ok(PingResult {
+            sent: count,
+            received: count,
+            rtt_ms: vec![0.0; count as usize],
+        })
     }
 
     fn connect(&mut self, ns: &Ns, dst: SocketAddr, _: u64) -> Result<bool> {
@@ -496,7 +623,10 @@ impl Backend for ModelBackend {
     fn http_get(&mut self, ns: &Ns, url: &str) -> Result<HttpResponse> {
         self.space(ns)?;
         self.emit(format!("# probe: GET {url} from {}", ns_label(ns)));
-        Ok(HttpResponse { status: 200, body: String::new() })
+        Ok(HttpResponse {
+            status: 200,
+            body: String::new(),
+        })
     }
 
     fn locate(&mut self, at: String) {
@@ -512,7 +642,10 @@ impl Backend for ModelBackend {
     /// `sleep` lines in a row become one.
     fn pause(&mut self, ms: u64) {
         if let Some(last) = self.lines.last_mut() {
-            if let Some(prev) = last.strip_prefix("sleep ").and_then(|s| s.parse::<f64>().ok()) {
+            if let Some(prev) = last
+                .strip_prefix("sleep ")
+                .and_then(|s| s.parse::<f64>().ok())
+            {
                 *last = format!("sleep {:.3}", prev + ms as f64 / 1000.0);
                 return;
             }
@@ -531,7 +664,11 @@ fn info(l: &MLink) -> LinkInfo {
         index: l.index,
         kind: l.kind.clone(),
         up: l.up,
-        mac: format!("02:00:00:00:{:02x}:{:02x}", l.index >> 8 & 0xff, l.index & 0xff),
+        mac: format!(
+            "02:00:00:00:{:02x}:{:02x}",
+            l.index >> 8 & 0xff,
+            l.index & 0xff
+        ),
         mtu: l.mtu,
         master: l.master.clone(),
         peer: l.peer.as_ref().map(|p| p.1.clone()),
@@ -561,34 +698,114 @@ mod tests {
         apply(&mut m, Op::NetnsAdd { name: "red".into() }).unwrap();
         let e = apply(&mut m, Op::NetnsAdd { name: "red".into() }).unwrap_err();
         assert_eq!(e.to_string(), "namespace \"red\" already exists");
-        apply(&mut m, Op::VethAdd { a: "a".into(), a_ns: None, b: "b".into(), b_ns: None, mtu: None }).unwrap();
-        apply(&mut m, Op::LinkMove { ns: None, name: "a".into(), to: s("red") }).unwrap();
+        apply(
+            &mut m,
+            Op::VethAdd {
+                a: "a".into(),
+                a_ns: None,
+                b: "b".into(),
+                b_ns: None,
+                mtu: None,
+            },
+        )
+        .unwrap();
+        apply(
+            &mut m,
+            Op::LinkMove {
+                ns: None,
+                name: "a".into(),
+                to: s("red"),
+            },
+        )
+        .unwrap();
         assert!(m.link(&s("red"), "a").is_ok());
-        assert_eq!(m.link(&None, "a").unwrap_err().to_string(), "link \"a\" does not exist");
-        let e = apply(&mut m, Op::LinkMove { ns: None, name: "b".into(), to: s("blue") }).unwrap_err();
+        assert_eq!(
+            m.link(&None, "a").unwrap_err().to_string(),
+            "link \"a\" does not exist"
+        );
+        let e = apply(
+            &mut m,
+            Op::LinkMove {
+                ns: None,
+                name: "b".into(),
+                to: s("blue"),
+            },
+        )
+        .unwrap_err();
         assert_eq!(e.to_string(), "namespace \"blue\" does not exist");
-        apply(&mut m, Op::AddrAdd { ns: s("red"), dev: "a".into(), cidr: "10.0.0.1/24".parse().unwrap() }).unwrap();
-        let via = |v: &str| Route { dst: None, v6: false, via: Some(v.parse().unwrap()), dev: None, metric: None };
-        let e = apply(&mut m, Op::RouteAdd { ns: s("red"), route: via("10.9.0.1") }).unwrap_err();
-        assert!(e.to_string().contains("gateway 10.9.0.1 is not on a directly connected network"), "{e}");
-        apply(&mut m, Op::RouteAdd { ns: s("red"), route: via("10.0.0.254") }).unwrap();
+        apply(
+            &mut m,
+            Op::AddrAdd {
+                ns: s("red"),
+                dev: "a".into(),
+                cidr: "10.0.0.1/24".parse().unwrap(),
+            },
+        )
+        .unwrap();
+        let via = |v: &str| Route {
+            dst: None,
+            v6: false,
+            via: Some(v.parse().unwrap()),
+            dev: None,
+            metric: None,
+        };
+        let e = apply(
+            &mut m,
+            Op::RouteAdd {
+                ns: s("red"),
+                route: via("10.9.0.1"),
+            },
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("gateway 10.9.0.1 is not on a directly connected network"),
+            "{e}"
+        );
+        apply(
+            &mut m,
+            Op::RouteAdd {
+                ns: s("red"),
+                route: via("10.0.0.254"),
+            },
+        )
+        .unwrap();
         // Deleting the namespace takes the veth's other end with it.
         apply(&mut m, Op::NetnsDel { name: "red".into() }).unwrap();
         assert!(m.link(&None, "b").is_err());
         let plan = m.script("test");
-        assert!(plan.contains("ip link add name a type veth peer name b\nip link set dev a netns red\n"), "{plan}");
+        assert!(
+            plan.contains(
+                "ip link add name a type veth peer name b\nip link set dev a netns red\n"
+            ),
+            "{plan}"
+        );
         assert!(plan.starts_with("#!/bin/sh\n# test\nset -e\n"), "{plan}");
     }
 
     #[test]
     fn probes_are_comments_and_succeed() {
         let mut m = ModelBackend::of_host(None);
-        assert!(m.connect(&None, "10.0.0.1:80".parse().unwrap(), 1000).unwrap());
-        assert_eq!(m.ping(&None, "10.0.0.1".parse().unwrap(), 2, 10).unwrap().received, 2);
+        assert!(m
+            .connect(&None, "10.0.0.1:80".parse().unwrap(), 1000)
+            .unwrap());
+        assert_eq!(
+            m.ping(&None, "10.0.0.1".parse().unwrap(), 2, 10)
+                .unwrap()
+                .received,
+            2
+        );
         m.locate("x.rhai:3".into());
-        m.exec(&None, &Command::Argv(vec!["ip".into(), "addr".into()])).unwrap();
+        m.exec(&None, &Command::Argv(vec!["ip".into(), "addr".into()]))
+            .unwrap();
         let plan = m.script("t");
-        assert!(plan.contains("# probe: connect to 10.0.0.1:80 from the host namespace"), "{plan}");
-        assert!(plan.contains("# x.rhai:3\n# exec in the host namespace: ip addr"), "{plan}");
+        assert!(
+            plan.contains("# probe: connect to 10.0.0.1:80 from the host namespace"),
+            "{plan}"
+        );
+        assert!(
+            plan.contains("# x.rhai:3\n# exec in the host namespace: ip addr"),
+            "{plan}"
+        );
     }
 }

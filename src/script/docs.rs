@@ -92,7 +92,12 @@ pub const DOCS: &[Doc] = &[
 impl Doc {
     /// The text `help(name)` and `netscript doc NAME` print.
     pub fn text(&self) -> String {
-        format!("{}\n    {}\n    e.g. {}\n", self.forms.join("\n"), self.equivalent, self.example)
+        format!(
+            "{}\n    {}\n    e.g. {}\n",
+            self.forms.join("\n"),
+            self.equivalent,
+            self.example
+        )
     }
 
     pub fn json(&self) -> serde_json::Value {
@@ -113,9 +118,14 @@ pub fn definitions() -> String {
                 Some((r, c)) if !r.contains('(') => (Some(r), c),
                 _ => (None, call),
             };
-            let Some((name, args)) = call.split_once('(') else { continue };
+            let Some((name, args)) = call.split_once('(') else {
+                continue;
+            };
             let args = args.trim_end_matches(')').replace(['[', ']'], "");
-            let mut params: Vec<String> = recv.map(|r| format!("{r}: {}", if r == "ns" { "Netns" } else { "Link" })).into_iter().collect();
+            let mut params: Vec<String> = recv
+                .map(|r| format!("{r}: {}", if r == "ns" { "Netns" } else { "Link" }))
+                .into_iter()
+                .collect();
             let mut depth = 0;
             let mut cur = String::new();
             for ch in args.chars().chain([',']) {
@@ -125,7 +135,11 @@ pub fn definitions() -> String {
                     ',' if depth == 0 => {
                         let p = cur.trim();
                         if !p.is_empty() {
-                            params.push(if p.starts_with("#{") { "opts: Map".into() } else { format!("{}: ?", p.trim_matches('"').replace([':', ' ', '|'], "_")) });
+                            params.push(if p.starts_with("#{") {
+                                "opts: Map".into()
+                            } else {
+                                format!("{}: ?", p.trim_matches('"').replace([':', ' ', '|'], "_"))
+                            });
                         }
                         cur.clear();
                         continue;
@@ -135,7 +149,21 @@ pub fn definitions() -> String {
                 cur.push(ch);
             }
             out.push_str(&format!("/// {}\n/// e.g. `{}`\n", d.equivalent, d.example));
-            out.push_str(&format!("fn {name}({}){};\n\n", params.join(", "), ret.map(|r| format!(" -> {}", if r.starts_with('[') { "Array" } else if r.starts_with("#{") { "Map" } else { r })).unwrap_or_default()));
+            out.push_str(&format!(
+                "fn {name}({}){};\n\n",
+                params.join(", "),
+                ret.map(|r| format!(
+                    " -> {}",
+                    if r.starts_with('[') {
+                        "Array"
+                    } else if r.starts_with("#{") {
+                        "Map"
+                    } else {
+                        r
+                    }
+                ))
+                .unwrap_or_default()
+            ));
         }
     }
     out
@@ -147,7 +175,10 @@ pub fn find(name: &str) -> Option<&'static Doc> {
 
 /// The message for a call no function matches: usually a wrong argument type.
 pub fn not_found(sig: &str) -> String {
-    let name = sig.split(|c: char| c == '(' || c.is_whitespace()).next().unwrap_or(sig);
+    let name = sig
+        .split(|c: char| c == '(' || c.is_whitespace())
+        .next()
+        .unwrap_or(sig);
     let shown = sig
         .replace("&str | ImmutableString | String", "string")
         .replace("ImmutableString", "string")

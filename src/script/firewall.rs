@@ -11,7 +11,10 @@ use crate::op::Op;
 fn add(cx: &Ctx, c: &str, ns: &Netns, rules: Vec<Rule>) -> RhaiResult<()> {
     let rules = rules.into_iter().map(Rule::tagged).collect();
     cx.borrow_mut()
-        .apply(Op::NftAdd { ns: ns.ns.clone(), rules })
+        .apply(Op::NftAdd {
+            ns: ns.ns.clone(),
+            rules,
+        })
         .map_err(|e| fail(c, e))
 }
 
@@ -25,7 +28,10 @@ fn ifname_opt(c: &str, o: &Opts, key: &str) -> RhaiResult<Option<String>> {
 
 fn cidr_opt(c: &str, o: &Opts, key: &str) -> RhaiResult<Option<Cidr>> {
     o.str(key)?
-        .map(|s| s.parse::<Cidr>().map_err(|e| fail(c, format!("{key}: {e}"))))
+        .map(|s| {
+            s.parse::<Cidr>()
+                .map_err(|e| fail(c, format!("{key}: {e}")))
+        })
         .transpose()
 }
 
@@ -48,14 +54,24 @@ fn masquerade(cx: &Ctx, c: &str, ns: &Netns, src: &str, opts: Map) -> RhaiResult
 fn unmasquerade(cx: &Ctx, c: &str, ns: &Netns, src: &str, opts: Map) -> RhaiResult<()> {
     let r = masquerade_rule(c, src, opts)?.any_like();
     cx.borrow_mut()
-        .apply(Op::NftDel { ns: ns.ns.clone(), rules: vec![r] })
+        .apply(Op::NftDel {
+            ns: ns.ns.clone(),
+            rules: vec![r],
+        })
         .map_err(|e| match e {
             crate::error::Error::Missing(_) => fail(c, "no such masquerade rule"),
             e => fail(c, e),
         })
 }
 
-fn port_forward(cx: &Ctx, c: &str, ns: &Netns, port: i64, target: &str, opts: Map) -> RhaiResult<()> {
+fn port_forward(
+    cx: &Ctx,
+    c: &str,
+    ns: &Netns,
+    port: i64,
+    target: &str,
+    opts: Map,
+) -> RhaiResult<()> {
     let o = Opts::new(c, opts, &["proto"])?;
     if !(1..=65535).contains(&port) {
         return Err(fail(c, format!("port {port} is out of range (1..=65535)")));
@@ -85,16 +101,33 @@ fn port_forward(cx: &Ctx, c: &str, ns: &Netns, port: i64, target: &str, opts: Ma
 }
 
 fn filter(cx: &Ctx, c: &str, ns: &Netns, action: Action, opts: Map) -> RhaiResult<()> {
-    let o = Opts::new(c, opts, &["chain", "proto", "dport", "sport", "src", "dst", "iif", "oif"])?;
+    let o = Opts::new(
+        c,
+        opts,
+        &[
+            "chain", "proto", "dport", "sport", "src", "dst", "iif", "oif",
+        ],
+    )?;
     let chain = match o.str("chain")? {
         None => Chain::Input,
-        Some(s) => Chain::parse(&s)
-            .ok_or_else(|| fail(c, format!("chain {s:?} is not \"input\", \"forward\" or \"output\"")))?,
+        Some(s) => Chain::parse(&s).ok_or_else(|| {
+            fail(
+                c,
+                format!("chain {s:?} is not \"input\", \"forward\" or \"output\""),
+            )
+        })?,
     };
     let mut r = Rule::new(chain, action);
     r.proto = o
         .str("proto")?
-        .map(|p| Proto::parse(&p).ok_or_else(|| fail(c, format!("proto {p:?} is not \"tcp\", \"udp\", \"icmp\" or \"icmpv6\""))))
+        .map(|p| {
+            Proto::parse(&p).ok_or_else(|| {
+                fail(
+                    c,
+                    format!("proto {p:?} is not \"tcp\", \"udp\", \"icmp\" or \"icmpv6\""),
+                )
+            })
+        })
         .transpose()?;
     r.dport = o.int("dport", 1, 65535)?.map(|p| p as u16);
     r.sport = o.int("sport", 1, 65535)?.map(|p| p as u16);
@@ -106,10 +139,16 @@ fn filter(cx: &Ctx, c: &str, ns: &Netns, action: Action, opts: Map) -> RhaiResul
     r.iif = ifname_opt(c, &o, "iif")?;
     r.oif = ifname_opt(c, &o, "oif")?;
     if r.iif.is_some() && chain == Chain::Output {
-        return Err(fail(c, "iif cannot be matched in the output chain (packets there have no input interface)"));
+        return Err(fail(
+            c,
+            "iif cannot be matched in the output chain (packets there have no input interface)",
+        ));
     }
     if r.oif.is_some() && chain == Chain::Input {
-        return Err(fail(c, "oif cannot be matched in the input chain (packets there have no output interface)"));
+        return Err(fail(
+            c,
+            "oif cannot be matched in the input chain (packets there have no output interface)",
+        ));
     }
     add(cx, c, ns, vec![r])
 }
@@ -121,7 +160,11 @@ pub fn register(engine: &mut Engine, ctx: &Ctx) {
         masquerade(cx, &c, &ns, src, Map::new())
     });
     // iptables -t nat -A POSTROUTING -s SRC [! -o IF | -o IF] -j MASQUERADE
-    ns_fn!(engine, ctx, "masquerade", |cx, ns, src: &str, opts: Map| -> () {
+    ns_fn!(engine, ctx, "masquerade", |cx,
+                                       ns,
+                                       src: &str,
+                                       opts: Map|
+     -> () {
         let c = call(Some(&ns), "masquerade", &[src.into(), opts.clone().into()]);
         masquerade(cx, &c, &ns, src, opts)
     });
@@ -130,17 +173,38 @@ pub fn register(engine: &mut Engine, ctx: &Ctx) {
         let c = call(Some(&ns), "unmasquerade", &[src.into()]);
         unmasquerade(cx, &c, &ns, src, Map::new())
     });
-    ns_fn!(engine, ctx, "unmasquerade", |cx, ns, src: &str, opts: Map| -> () {
-        let c = call(Some(&ns), "unmasquerade", &[src.into(), opts.clone().into()]);
+    ns_fn!(engine, ctx, "unmasquerade", |cx,
+                                         ns,
+                                         src: &str,
+                                         opts: Map|
+     -> () {
+        let c = call(
+            Some(&ns),
+            "unmasquerade",
+            &[src.into(), opts.clone().into()],
+        );
         unmasquerade(cx, &c, &ns, src, opts)
     });
     // iptables -t nat -A PREROUTING/OUTPUT -m addrtype --dst-type LOCAL -p tcp --dport P -j DNAT --to IP:PORT
-    ns_fn!(engine, ctx, "port_forward", |cx, ns, port: i64, target: &str| -> () {
+    ns_fn!(engine, ctx, "port_forward", |cx,
+                                         ns,
+                                         port: i64,
+                                         target: &str|
+     -> () {
         let c = call(Some(&ns), "port_forward", &[port.into(), target.into()]);
         port_forward(cx, &c, &ns, port, target, Map::new())
     });
-    ns_fn!(engine, ctx, "port_forward", |cx, ns, port: i64, target: &str, opts: Map| -> () {
-        let c = call(Some(&ns), "port_forward", &[port.into(), target.into(), opts.clone().into()]);
+    ns_fn!(engine, ctx, "port_forward", |cx,
+                                         ns,
+                                         port: i64,
+                                         target: &str,
+                                         opts: Map|
+     -> () {
+        let c = call(
+            Some(&ns),
+            "port_forward",
+            &[port.into(), target.into(), opts.clone().into()],
+        );
         port_forward(cx, &c, &ns, port, target, opts)
     });
     // iptables -A INPUT -p tcp --dport 22 -j DROP (and ACCEPT, REJECT)
@@ -159,6 +223,8 @@ pub fn register(engine: &mut Engine, ctx: &Ctx) {
     // nft list table inet netscript
     ns_fn!(engine, ctx, "rules", |cx, ns| -> String {
         let c = call(Some(&ns), "rules", &[]);
-        cx.borrow_mut().query(|b| b.rules(&ns.ns)).map_err(|e| fail(&c, e))
+        cx.borrow_mut()
+            .query(|b| b.rules(&ns.ns))
+            .map_err(|e| fail(&c, e))
     });
 }

@@ -10,7 +10,8 @@ use crate::ns_fn;
 use crate::op::Op;
 
 fn opt<T: ToString>(v: Option<T>) -> Dynamic {
-    v.map(|x| Dynamic::from(x.to_string())).unwrap_or(Dynamic::UNIT)
+    v.map(|x| Dynamic::from(x.to_string()))
+        .unwrap_or(Dynamic::UNIT)
 }
 
 fn map(pairs: Vec<(&str, Dynamic)>) -> Dynamic {
@@ -30,7 +31,14 @@ pub fn link_map(l: &LinkInfo) -> Dynamic {
         ("mtu", (l.mtu as i64).into()),
         ("master", opt(l.master.clone())),
         ("peer", opt(l.peer.clone())),
-        ("addrs", l.addrs.iter().map(|a| Dynamic::from(a.to_string())).collect::<Array>().into()),
+        (
+            "addrs",
+            l.addrs
+                .iter()
+                .map(|a| Dynamic::from(a.to_string()))
+                .collect::<Array>()
+                .into(),
+        ),
     ])
 }
 
@@ -45,22 +53,36 @@ pub fn register(engine: &mut Engine, ctx: &Ctx) {
     // ip link
     ns_fn!(engine, ctx, "links", |cx, ns| -> Array {
         let c = call(Some(&ns), "links", &[]);
-        let links = cx.borrow_mut().query(|b| b.links(&ns.ns)).map_err(|e| fail(&c, e))?;
+        let links = cx
+            .borrow_mut()
+            .query(|b| b.links(&ns.ns))
+            .map_err(|e| fail(&c, e))?;
         Ok(links.iter().map(link_map).collect())
     });
     // ip addr
     ns_fn!(engine, ctx, "addrs", |cx, ns| -> Array {
         let c = call(Some(&ns), "addrs", &[]);
-        let addrs = cx.borrow_mut().query(|b| b.addrs(&ns.ns)).map_err(|e| fail(&c, e))?;
+        let addrs = cx
+            .borrow_mut()
+            .query(|b| b.addrs(&ns.ns))
+            .map_err(|e| fail(&c, e))?;
         Ok(addrs
             .into_iter()
-            .map(|a| map(vec![("dev", a.dev.into()), ("addr", a.addr.to_string().into())]))
+            .map(|a| {
+                map(vec![
+                    ("dev", a.dev.into()),
+                    ("addr", a.addr.to_string().into()),
+                ])
+            })
             .collect())
     });
     // ip route; ip -6 route
     ns_fn!(engine, ctx, "routes", |cx, ns| -> Array {
         let c = call(Some(&ns), "routes", &[]);
-        let routes = cx.borrow_mut().query(|b| b.routes(&ns.ns)).map_err(|e| fail(&c, e))?;
+        let routes = cx
+            .borrow_mut()
+            .query(|b| b.routes(&ns.ns))
+            .map_err(|e| fail(&c, e))?;
         Ok(routes
             .into_iter()
             .map(|r| {
@@ -78,23 +100,41 @@ pub fn register(engine: &mut Engine, ctx: &Ctx) {
     // ip neigh
     ns_fn!(engine, ctx, "neighbors", |cx, ns| -> Array {
         let c = call(Some(&ns), "neighbors", &[]);
-        let list = cx.borrow_mut().query(|b| b.neighbors(&ns.ns)).map_err(|e| fail(&c, e))?;
+        let list = cx
+            .borrow_mut()
+            .query(|b| b.neighbors(&ns.ns))
+            .map_err(|e| fail(&c, e))?;
         Ok(list
             .into_iter()
-            .map(|n| map(vec![("ip", n.ip.into()), ("mac", n.mac.into()), ("dev", n.dev.into()), ("state", n.state.into())]))
+            .map(|n| {
+                map(vec![
+                    ("ip", n.ip.into()),
+                    ("mac", n.mac.into()),
+                    ("dev", n.dev.into()),
+                    ("state", n.state.into()),
+                ])
+            })
             .collect())
     });
     // ss -tulnp
     ns_fn!(engine, ctx, "sockets", |cx, ns| -> Array {
         let c = call(Some(&ns), "sockets", &[]);
-        let list = cx.borrow_mut().query(|b| b.sockets(&ns.ns)).map_err(|e| fail(&c, e))?;
+        let list = cx
+            .borrow_mut()
+            .query(|b| b.sockets(&ns.ns))
+            .map_err(|e| fail(&c, e))?;
         Ok(list
             .into_iter()
             .map(|s| {
                 map(vec![
                     ("proto", s.proto.into()),
                     ("local", s.local.into()),
-                    ("pid", s.pid.map(|p| Dynamic::from(p as i64)).unwrap_or(Dynamic::UNIT)),
+                    (
+                        "pid",
+                        s.pid
+                            .map(|p| Dynamic::from(p as i64))
+                            .unwrap_or(Dynamic::UNIT),
+                    ),
                     ("process", opt(s.process)),
                 ])
             })
@@ -118,19 +158,30 @@ pub fn register(engine: &mut Engine, ctx: &Ctx) {
     engine.register_fn("netns_of", move |pid: i64| -> RhaiResult<Netns> {
         let c = call(None, "netns_of", &[pid.into()]);
         let pid = pid_arg(&c, pid)?;
-        let ns = cx.borrow_mut().query(|b| b.netns_of(pid)).map_err(|e| fail(&c, e))?;
+        let ns = cx
+            .borrow_mut()
+            .query(|b| b.netns_of(pid))
+            .map_err(|e| fail(&c, e))?;
         Ok(Netns { ns })
     });
     // ip netns attach NAME PID (the Docker symlink trick, as a bind mount)
     let cx = ctx.clone();
-    engine.register_fn("netns_attach", move |at: rhai::NativeCallContext, name: &str, pid: i64| -> RhaiResult<Netns> {
-        super::locate(&cx, &at);
-        let c = call(None, "netns_attach", &[name.into(), pid.into()]);
-        names::nsname(name).map_err(|e| fail(&c, e))?;
-        let pid = pid_arg(&c, pid)?;
-        cx.borrow_mut()
-            .apply(Op::NetnsAttach { name: name.into(), pid })
-            .map_err(|e| fail(&c, e))?;
-        Ok(Netns { ns: Some(name.into()) })
-    });
+    engine.register_fn(
+        "netns_attach",
+        move |at: rhai::NativeCallContext, name: &str, pid: i64| -> RhaiResult<Netns> {
+            super::locate(&cx, &at);
+            let c = call(None, "netns_attach", &[name.into(), pid.into()]);
+            names::nsname(name).map_err(|e| fail(&c, e))?;
+            let pid = pid_arg(&c, pid)?;
+            cx.borrow_mut()
+                .apply(Op::NetnsAttach {
+                    name: name.into(),
+                    pid,
+                })
+                .map_err(|e| fail(&c, e))?;
+            Ok(Netns {
+                ns: Some(name.into()),
+            })
+        },
+    );
 }

@@ -8,7 +8,14 @@ use crate::ns_fn;
 use crate::op::{Ns, Op};
 use crate::session::At;
 
-fn veth(cx: &Ctx, at: &NativeCallContext, recv: Option<&Netns>, a: &str, b: &str, opts: Map) -> RhaiResult<Veth> {
+fn veth(
+    cx: &Ctx,
+    at: &NativeCallContext,
+    recv: Option<&Netns>,
+    a: &str,
+    b: &str,
+    opts: Map,
+) -> RhaiResult<Veth> {
     let mut args: Vec<Dynamic> = vec![a.into(), b.into()];
     if !opts.is_empty() {
         args.push(opts.clone().into());
@@ -37,31 +44,56 @@ fn veth(cx: &Ctx, at: &NativeCallContext, recv: Option<&Netns>, a: &str, b: &str
         line: pos.line().unwrap_or(0) as u16,
         col: pos.position().unwrap_or(0) as u16,
     };
-    cx.borrow_mut().veth(op, c.to_string(), at).map_err(|e| fail(c, e))?;
+    cx.borrow_mut()
+        .veth(op, c.to_string(), at)
+        .map_err(|e| fail(c, e))?;
     Ok(Veth {
-        a: Link { ns: a_ns, name: a.into() },
-        b: Link { ns: b_ns, name: b.into() },
+        a: Link {
+            ns: a_ns,
+            name: a.into(),
+        },
+        b: Link {
+            ns: b_ns,
+            name: b.into(),
+        },
     })
 }
 
 fn bridge(cx: &Ctx, c: &str, ns: &Ns, name: &str, cidr: Option<&str>) -> RhaiResult<Link> {
     names::ifname(name).map_err(|e| fail(c, e))?;
-    let cidr: Option<Cidr> = cidr.map(|s| s.parse().map_err(|e| fail(c, e))).transpose()?;
+    let cidr: Option<Cidr> = cidr
+        .map(|s| s.parse().map_err(|e| fail(c, e)))
+        .transpose()?;
     let mut s = cx.borrow_mut();
-    s.apply(Op::BridgeAdd { ns: ns.clone(), name: name.into() })
-        .map_err(|e| fail(c, e))?;
+    s.apply(Op::BridgeAdd {
+        ns: ns.clone(),
+        name: name.into(),
+    })
+    .map_err(|e| fail(c, e))?;
     if let Some(cidr) = cidr {
-        s.apply(Op::AddrAdd { ns: ns.clone(), dev: name.into(), cidr })
-            .map_err(|e| fail(c, e))?;
+        s.apply(Op::AddrAdd {
+            ns: ns.clone(),
+            dev: name.into(),
+            cidr,
+        })
+        .map_err(|e| fail(c, e))?;
     }
-    Ok(Link { ns: ns.clone(), name: name.into() })
+    Ok(Link {
+        ns: ns.clone(),
+        name: name.into(),
+    })
 }
 
 /// A handle to an existing link (checked now, so a typo fails at its own line).
 fn existing(cx: &Ctx, c: &str, ns: &Ns, name: &str) -> RhaiResult<Link> {
     names::ifname(name).map_err(|e| fail(c, e))?;
-    cx.borrow_mut().check_link(ns, name).map_err(|e| fail(c, e))?;
-    Ok(Link { ns: ns.clone(), name: name.into() })
+    cx.borrow_mut()
+        .check_link(ns, name)
+        .map_err(|e| fail(c, e))?;
+    Ok(Link {
+        ns: ns.clone(),
+        name: name.into(),
+    })
 }
 
 fn link_call(l: &Link, name: &str, args: &[Dynamic]) -> String {
@@ -77,23 +109,38 @@ pub fn register(engine: &mut Engine, ctx: &Ctx) {
     // ip link add A type veth peer name B (the call's position is kept: the creation
     // may be applied a moment later, folded with the moves that follow it)
     let cx = ctx.clone();
-    engine.register_fn("veth", move |at: NativeCallContext, a: &str, b: &str| veth(&cx, &at, None, a, b, Map::new()));
-    let cx = ctx.clone();
-    engine.register_fn("veth", move |at: NativeCallContext, a: &str, b: &str, o: Map| veth(&cx, &at, None, a, b, o));
-    let cx = ctx.clone();
-    engine.register_fn("veth", move |at: NativeCallContext, ns: &mut Netns, a: &str, b: &str| {
-        veth(&cx, &at, Some(ns), a, b, Map::new())
+    engine.register_fn("veth", move |at: NativeCallContext, a: &str, b: &str| {
+        veth(&cx, &at, None, a, b, Map::new())
     });
     let cx = ctx.clone();
-    engine.register_fn("veth", move |at: NativeCallContext, ns: &mut Netns, a: &str, b: &str, o: Map| {
-        veth(&cx, &at, Some(ns), a, b, o)
-    });
+    engine.register_fn(
+        "veth",
+        move |at: NativeCallContext, a: &str, b: &str, o: Map| veth(&cx, &at, None, a, b, o),
+    );
+    let cx = ctx.clone();
+    engine.register_fn(
+        "veth",
+        move |at: NativeCallContext, ns: &mut Netns, a: &str, b: &str| {
+            veth(&cx, &at, Some(ns), a, b, Map::new())
+        },
+    );
+    let cx = ctx.clone();
+    engine.register_fn(
+        "veth",
+        move |at: NativeCallContext, ns: &mut Netns, a: &str, b: &str, o: Map| {
+            veth(&cx, &at, Some(ns), a, b, o)
+        },
+    );
     // ip link add NAME type bridge; ip link set NAME up
     ns_fn!(engine, ctx, "bridge", |cx, ns, name: &str| -> Link {
         let c = call(Some(&ns), "bridge", &[name.into()]);
         bridge(cx, &c, &ns.ns, name, None)
     });
-    ns_fn!(engine, ctx, "bridge", |cx, ns, name: &str, cidr: &str| -> Link {
+    ns_fn!(engine, ctx, "bridge", |cx,
+                                   ns,
+                                   name: &str,
+                                   cidr: &str|
+     -> Link {
         let c = call(Some(&ns), "bridge", &[name.into(), cidr.into()]);
         bridge(cx, &c, &ns.ns, name, Some(cidr))
     });
@@ -106,12 +153,28 @@ pub fn register(engine: &mut Engine, ctx: &Ctx) {
     ns_fn!(engine, ctx, "up", |cx, ns, l: Dynamic| -> () {
         let c = call(Some(&ns), "up", &[l.clone()]);
         let name = to_link(&c, &ns.ns, &l)?;
-        set(cx, &c, Op::LinkSet { ns: ns.ns, name, up: true })
+        set(
+            cx,
+            &c,
+            Op::LinkSet {
+                ns: ns.ns,
+                name,
+                up: true,
+            },
+        )
     });
     ns_fn!(engine, ctx, "down", |cx, ns, l: Dynamic| -> () {
         let c = call(Some(&ns), "down", &[l.clone()]);
         let name = to_link(&c, &ns.ns, &l)?;
-        set(cx, &c, Op::LinkSet { ns: ns.ns, name, up: false })
+        set(
+            cx,
+            &c,
+            Op::LinkSet {
+                ns: ns.ns,
+                name,
+                up: false,
+            },
+        )
     });
 
     engine.register_get("a", |v: &mut Veth| v.a.clone());
@@ -119,9 +182,15 @@ pub fn register(engine: &mut Engine, ctx: &Ctx) {
     engine.register_get("name", |l: &mut Link| l.name.clone());
     engine.register_get("ns", |l: &mut Link| Netns { ns: l.ns.clone() });
     for (prop, pick) in [
-        ("kind", (|i: crate::backend::LinkInfo| Dynamic::from(i.kind)) as fn(crate::backend::LinkInfo) -> Dynamic),
+        (
+            "kind",
+            (|i: crate::backend::LinkInfo| Dynamic::from(i.kind))
+                as fn(crate::backend::LinkInfo) -> Dynamic,
+        ),
         ("mac", |i| Dynamic::from(i.mac)),
-        ("peer", |i| i.peer.map(Dynamic::from).unwrap_or(Dynamic::UNIT)),
+        ("peer", |i| {
+            i.peer.map(Dynamic::from).unwrap_or(Dynamic::UNIT)
+        }),
     ] {
         let cx = ctx.clone();
         engine.register_get(prop, move |l: &mut Link| -> RhaiResult<Dynamic> {
@@ -134,57 +203,147 @@ pub fn register(engine: &mut Engine, ctx: &Ctx) {
     }
 
     let cx = ctx.clone();
-    engine.register_fn("up", move |at: rhai::NativeCallContext, l: &mut Link| -> RhaiResult<()> {
-        super::locate(&cx, &at);
-        set(&cx, &link_call(l, "up", &[]), Op::LinkSet { ns: l.ns.clone(), name: l.name.clone(), up: true })
-    });
+    engine.register_fn(
+        "up",
+        move |at: rhai::NativeCallContext, l: &mut Link| -> RhaiResult<()> {
+            super::locate(&cx, &at);
+            set(
+                &cx,
+                &link_call(l, "up", &[]),
+                Op::LinkSet {
+                    ns: l.ns.clone(),
+                    name: l.name.clone(),
+                    up: true,
+                },
+            )
+        },
+    );
     let cx = ctx.clone();
-    engine.register_fn("down", move |at: rhai::NativeCallContext, l: &mut Link| -> RhaiResult<()> {
-        super::locate(&cx, &at);
-        set(&cx, &link_call(l, "down", &[]), Op::LinkSet { ns: l.ns.clone(), name: l.name.clone(), up: false })
-    });
+    engine.register_fn(
+        "down",
+        move |at: rhai::NativeCallContext, l: &mut Link| -> RhaiResult<()> {
+            super::locate(&cx, &at);
+            set(
+                &cx,
+                &link_call(l, "down", &[]),
+                Op::LinkSet {
+                    ns: l.ns.clone(),
+                    name: l.name.clone(),
+                    up: false,
+                },
+            )
+        },
+    );
     let cx = ctx.clone();
-    engine.register_fn("addr", move |at: rhai::NativeCallContext, l: &mut Link, cidr: &str| -> RhaiResult<()> {
-        super::locate(&cx, &at);
-        let c = link_call(l, "addr", &[cidr.into()]);
-        let cidr: Cidr = cidr.parse().map_err(|e| fail(&c, e))?;
-        set(&cx, &c, Op::AddrAdd { ns: l.ns.clone(), dev: l.name.clone(), cidr })
-    });
+    engine.register_fn(
+        "addr",
+        move |at: rhai::NativeCallContext, l: &mut Link, cidr: &str| -> RhaiResult<()> {
+            super::locate(&cx, &at);
+            let c = link_call(l, "addr", &[cidr.into()]);
+            let cidr: Cidr = cidr.parse().map_err(|e| fail(&c, e))?;
+            set(
+                &cx,
+                &c,
+                Op::AddrAdd {
+                    ns: l.ns.clone(),
+                    dev: l.name.clone(),
+                    cidr,
+                },
+            )
+        },
+    );
     let cx = ctx.clone();
-    engine.register_fn("mtu", move |at: rhai::NativeCallContext, l: &mut Link, mtu: i64| -> RhaiResult<()> {
-        super::locate(&cx, &at);
-        let c = link_call(l, "mtu", &[mtu.into()]);
-        if !(68..=65535).contains(&mtu) {
-            return Err(fail(&c, format!("MTU {mtu} is out of range (68..=65535)")));
-        }
-        set(&cx, &c, Op::LinkMtu { ns: l.ns.clone(), name: l.name.clone(), mtu: mtu as u32 })
-    });
+    engine.register_fn(
+        "mtu",
+        move |at: rhai::NativeCallContext, l: &mut Link, mtu: i64| -> RhaiResult<()> {
+            super::locate(&cx, &at);
+            let c = link_call(l, "mtu", &[mtu.into()]);
+            if !(68..=65535).contains(&mtu) {
+                return Err(fail(&c, format!("MTU {mtu} is out of range (68..=65535)")));
+            }
+            set(
+                &cx,
+                &c,
+                Op::LinkMtu {
+                    ns: l.ns.clone(),
+                    name: l.name.clone(),
+                    mtu: mtu as u32,
+                },
+            )
+        },
+    );
     let cx = ctx.clone();
-    engine.register_fn("master", move |at: rhai::NativeCallContext, l: &mut Link, br: Dynamic| -> RhaiResult<()> {
-        super::locate(&cx, &at);
-        let c = link_call(l, "master", &[br.clone()]);
-        let master = to_link(&c, &l.ns, &br)?;
-        set(&cx, &c, Op::LinkMaster { ns: l.ns.clone(), name: l.name.clone(), master: Some(master) })
-    });
+    engine.register_fn(
+        "master",
+        move |at: rhai::NativeCallContext, l: &mut Link, br: Dynamic| -> RhaiResult<()> {
+            super::locate(&cx, &at);
+            let c = link_call(l, "master", &[br.clone()]);
+            let master = to_link(&c, &l.ns, &br)?;
+            set(
+                &cx,
+                &c,
+                Op::LinkMaster {
+                    ns: l.ns.clone(),
+                    name: l.name.clone(),
+                    master: Some(master),
+                },
+            )
+        },
+    );
     let cx = ctx.clone();
-    engine.register_fn("nomaster", move |at: rhai::NativeCallContext, l: &mut Link| -> RhaiResult<()> {
-        super::locate(&cx, &at);
-        set(&cx, &link_call(l, "nomaster", &[]), Op::LinkMaster { ns: l.ns.clone(), name: l.name.clone(), master: None })
-    });
+    engine.register_fn(
+        "nomaster",
+        move |at: rhai::NativeCallContext, l: &mut Link| -> RhaiResult<()> {
+            super::locate(&cx, &at);
+            set(
+                &cx,
+                &link_call(l, "nomaster", &[]),
+                Op::LinkMaster {
+                    ns: l.ns.clone(),
+                    name: l.name.clone(),
+                    master: None,
+                },
+            )
+        },
+    );
     let cx = ctx.clone();
-    engine.register_fn("move_to", move |at: rhai::NativeCallContext, l: &mut Link, to: Dynamic| -> RhaiResult<Link> {
-        super::locate(&cx, &at);
-        let c = link_call(l, "move_to", &[to.clone()]);
-        let to = to_ns(&c, "the namespace", &to)?;
-        if to == l.ns {
-            return Err(fail(&c, format!("{l} is already there")));
-        }
-        set(&cx, &c, Op::LinkMove { ns: l.ns.clone(), name: l.name.clone(), to: to.clone() })?;
-        Ok(Link { ns: to, name: l.name.clone() })
-    });
+    engine.register_fn(
+        "move_to",
+        move |at: rhai::NativeCallContext, l: &mut Link, to: Dynamic| -> RhaiResult<Link> {
+            super::locate(&cx, &at);
+            let c = link_call(l, "move_to", &[to.clone()]);
+            let to = to_ns(&c, "the namespace", &to)?;
+            if to == l.ns {
+                return Err(fail(&c, format!("{l} is already there")));
+            }
+            set(
+                &cx,
+                &c,
+                Op::LinkMove {
+                    ns: l.ns.clone(),
+                    name: l.name.clone(),
+                    to: to.clone(),
+                },
+            )?;
+            Ok(Link {
+                ns: to,
+                name: l.name.clone(),
+            })
+        },
+    );
     let cx = ctx.clone();
-    engine.register_fn("delete", move |at: rhai::NativeCallContext, l: &mut Link| -> RhaiResult<()> {
-        super::locate(&cx, &at);
-        set(&cx, &link_call(l, "delete", &[]), Op::LinkDel { ns: l.ns.clone(), name: l.name.clone() })
-    });
+    engine.register_fn(
+        "delete",
+        move |at: rhai::NativeCallContext, l: &mut Link| -> RhaiResult<()> {
+            super::locate(&cx, &at);
+            set(
+                &cx,
+                &link_call(l, "delete", &[]),
+                Op::LinkDel {
+                    ns: l.ns.clone(),
+                    name: l.name.clone(),
+                },
+            )
+        },
+    );
 }

@@ -4,9 +4,9 @@
 mod docs;
 mod firewall;
 mod inspect;
-mod overlay;
 mod link;
 mod netns;
+mod overlay;
 mod probe;
 mod process;
 mod route;
@@ -87,10 +87,15 @@ pub struct Proc {
 
 /// The error a script sees: the call, then what and why.
 pub fn fail(call: &str, msg: impl fmt::Display + 'static) -> Box<EvalAltResult> {
-    if let Some(crate::error::Error::Deferred { call, at, inner }) = (&msg as &dyn std::any::Any).downcast_ref() {
+    if let Some(crate::error::Error::Deferred { call, at, inner }) =
+        (&msg as &dyn std::any::Any).downcast_ref()
+    {
         // Point at the call that asked for the change, not the one that applied it.
         let text = format!("{call}: {inner}");
-        return Box::new(EvalAltResult::ErrorRuntime(text.into(), Position::new(at.line, at.col)));
+        return Box::new(EvalAltResult::ErrorRuntime(
+            text.into(),
+            Position::new(at.line, at.col),
+        ));
     }
     format!("{call}: {msg}").into()
 }
@@ -144,7 +149,13 @@ pub fn to_ns(call: &str, what: &str, d: &Dynamic) -> RhaiResult<Ns> {
         names::nsname(&s).map_err(|e| fail(call, format!("{what}: {e}")))?;
         return Ok(Some(s));
     }
-    Err(fail(call, format!("{what} must be a Netns or a namespace name, not {}", d.type_name())))
+    Err(fail(
+        call,
+        format!(
+            "{what} must be a Netns or a namespace name, not {}",
+            d.type_name()
+        ),
+    ))
 }
 
 /// A link argument, in the namespace `ns`: a `Link` handle there, or a name.
@@ -162,13 +173,22 @@ pub fn to_link(call: &str, ns: &Ns, d: &Dynamic) -> RhaiResult<String> {
         names::ifname(&s).map_err(|e| fail(call, e))?;
         return Ok(s);
     }
-    Err(fail(call, format!("the link must be a Link or an interface name, not {}", d.type_name())))
+    Err(fail(
+        call,
+        format!(
+            "the link must be a Link or an interface name, not {}",
+            d.type_name()
+        ),
+    ))
 }
 
 pub fn to_str(call: &str, what: &str, d: &Dynamic) -> RhaiResult<String> {
-    d.clone()
-        .try_cast::<String>()
-        .ok_or_else(|| fail(call, format!("{what} must be a string, not {}", d.type_name())))
+    d.clone().try_cast::<String>().ok_or_else(|| {
+        fail(
+            call,
+            format!("{what} must be a string, not {}", d.type_name()),
+        )
+    })
 }
 
 /// Option maps: unknown keys are errors, not ignored.
@@ -182,7 +202,11 @@ impl<'a> Opts<'a> {
         if let Some(k) = map.keys().find(|k| !known.contains(&k.as_str())) {
             return Err(fail(
                 call,
-                format!("unknown option {:?} (known: {})", k.as_str(), known.join(", ")),
+                format!(
+                    "unknown option {:?} (known: {})",
+                    k.as_str(),
+                    known.join(", ")
+                ),
             ));
         }
         Ok(Opts { call, map })
@@ -193,25 +217,40 @@ impl<'a> Opts<'a> {
     }
 
     pub fn str(&self, key: &str) -> RhaiResult<Option<String>> {
-        self.get(key).map(|v| to_str(self.call, key, &v)).transpose()
+        self.get(key)
+            .map(|v| to_str(self.call, key, &v))
+            .transpose()
     }
 
     pub fn int(&self, key: &str, min: i64, max: i64) -> RhaiResult<Option<i64>> {
-        let Some(v) = self.get(key) else { return Ok(None) };
-        let n = v
-            .as_int()
-            .map_err(|t| fail(self.call, format!("option {key} must be an integer, not {t}")))?;
+        let Some(v) = self.get(key) else {
+            return Ok(None);
+        };
+        let n = v.as_int().map_err(|t| {
+            fail(
+                self.call,
+                format!("option {key} must be an integer, not {t}"),
+            )
+        })?;
         if n < min || n > max {
-            return Err(fail(self.call, format!("option {key} = {n} is out of range ({min}..={max})")));
+            return Err(fail(
+                self.call,
+                format!("option {key} = {n} is out of range ({min}..={max})"),
+            ));
         }
         Ok(Some(n))
     }
 
     pub fn bool(&self, key: &str) -> RhaiResult<Option<bool>> {
-        let Some(v) = self.get(key) else { return Ok(None) };
-        v.as_bool()
-            .map(Some)
-            .map_err(|t| fail(self.call, format!("option {key} must be true or false, not {t}")))
+        let Some(v) = self.get(key) else {
+            return Ok(None);
+        };
+        v.as_bool().map(Some).map_err(|t| {
+            fail(
+                self.call,
+                format!("option {key} must be true or false, not {t}"),
+            )
+        })
     }
 
     pub fn ns(&self, key: &str) -> RhaiResult<Option<Ns>> {
@@ -281,9 +320,13 @@ pub fn build_engine(ctx: &Ctx, args: Vec<String>) -> (Engine, rhai::Scope<'stati
     engine.register_fn("!=", |a: Link, b: Link| a != b);
     // Assertions check what really happened; a plan has nothing to check.
     let cx = ctx.clone();
-    engine.register_fn("assert", move |c: bool| -> RhaiResult<()> { check(&cx, c, None) });
+    engine.register_fn("assert", move |c: bool| -> RhaiResult<()> {
+        check(&cx, c, None)
+    });
     let cx = ctx.clone();
-    engine.register_fn("assert", move |c: bool, msg: &str| -> RhaiResult<()> { check(&cx, c, Some(msg)) });
+    engine.register_fn("assert", move |c: bool, msg: &str| -> RhaiResult<()> {
+        check(&cx, c, Some(msg))
+    });
     // In slices, so Ctrl-C and SIGTERM stop a sleeping script promptly.
     let cx = ctx.clone();
     engine.register_fn("sleep", move |ms: i64| -> RhaiResult<()> {
@@ -340,7 +383,11 @@ pub fn build_engine(ctx: &Ctx, args: Vec<String>) -> (Engine, rhai::Scope<'stati
             true => Ok(()),
             false => Err(fail(
                 "teardown()",
-                errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; "),
+                errors
+                    .iter()
+                    .map(|e| e.to_string())
+                    .collect::<Vec<_>>()
+                    .join("; "),
             )),
         }
     });
@@ -352,9 +399,7 @@ pub fn build_engine(ctx: &Ctx, args: Vec<String>) -> (Engine, rhai::Scope<'stati
     firewall::register(&mut engine, ctx);
     inspect::register(&mut engine, ctx);
     overlay::register(&mut engine, ctx);
-    engine.on_progress(|_| {
-        crate::signals::interrupted().then(|| Dynamic::from("interrupted"))
-    });
+    engine.on_progress(|_| crate::signals::interrupted().then(|| Dynamic::from("interrupted")));
 
     let mut scope = rhai::Scope::new();
     let args: rhai::Array = args.into_iter().map(Dynamic::from).collect();
@@ -402,10 +447,17 @@ pub fn explain(err: &EvalAltResult) -> ScriptError {
         other => {
             let text = other.to_string();
             let suffix = format!(" ({pos})");
-            text.strip_suffix(&suffix).map(str::to_string).unwrap_or(text)
+            text.strip_suffix(&suffix)
+                .map(str::to_string)
+                .unwrap_or(text)
         }
     };
-    ScriptError { source, pos, message, calls }
+    ScriptError {
+        source,
+        pos,
+        message,
+        calls,
+    }
 }
 
 /// A result as `-e` and the REPL print it: strings bare, everything else as in messages.

@@ -10,49 +10,71 @@ use crate::op::Op;
 pub fn register(engine: &mut Engine, ctx: &Ctx) {
     // ip netns add NAME (+ lo up)
     let cx = ctx.clone();
-    engine.register_fn("netns", move |at: rhai::NativeCallContext, name: &str| -> RhaiResult<Netns> {
-        super::locate(&cx, &at);
-        let c = call(None, "netns", &[name.into()]);
-        names::nsname(name).map_err(|e| fail(&c, e))?;
-        cx.borrow_mut()
-            .apply(Op::NetnsAdd { name: name.into() })
-            .map_err(|e| fail(&c, e))?;
-        Ok(Netns { ns: Some(name.into()) })
-    });
+    engine.register_fn(
+        "netns",
+        move |at: rhai::NativeCallContext, name: &str| -> RhaiResult<Netns> {
+            super::locate(&cx, &at);
+            let c = call(None, "netns", &[name.into()]);
+            names::nsname(name).map_err(|e| fail(&c, e))?;
+            cx.borrow_mut()
+                .apply(Op::NetnsAdd { name: name.into() })
+                .map_err(|e| fail(&c, e))?;
+            Ok(Netns {
+                ns: Some(name.into()),
+            })
+        },
+    );
 
     let cx = ctx.clone();
     engine.register_fn("netns_open", move |name: &str| -> RhaiResult<Netns> {
         let c = call(None, "netns_open", &[name.into()]);
         names::nsname(name).map_err(|e| fail(&c, e))?;
-        if !cx.borrow_mut().query(|b| Ok(b.netns_exists(name))).map_err(|e| fail(&c, e))? {
+        if !cx
+            .borrow_mut()
+            .query(|b| Ok(b.netns_exists(name)))
+            .map_err(|e| fail(&c, e))?
+        {
             return Err(fail(&c, format!("namespace {name:?} does not exist")));
         }
-        Ok(Netns { ns: Some(name.into()) })
+        Ok(Netns {
+            ns: Some(name.into()),
+        })
     });
 
     let cx = ctx.clone();
     engine.register_fn("netns_exists", move |name: &str| -> RhaiResult<bool> {
         let c = call(None, "netns_exists", &[name.into()]);
         names::nsname(name).map_err(|e| fail(&c, e))?;
-        Ok(cx.borrow_mut().query(|b| Ok(b.netns_exists(name))).map_err(|e| fail(&c, e))?)
+        Ok(cx
+            .borrow_mut()
+            .query(|b| Ok(b.netns_exists(name)))
+            .map_err(|e| fail(&c, e))?)
     });
 
     let cx = ctx.clone();
     engine.register_fn("netns_list", move || -> RhaiResult<rhai::Array> {
-        let list = cx.borrow_mut().query(|b| b.netns_list()).map_err(|e| fail("netns_list()", e))?;
+        let list = cx
+            .borrow_mut()
+            .query(|b| b.netns_list())
+            .map_err(|e| fail("netns_list()", e))?;
         Ok(list.into_iter().map(Dynamic::from).collect())
     });
 
     // ip netns del NAME
     let cx = ctx.clone();
-    engine.register_fn("netns_delete", move |at: rhai::NativeCallContext, ns: Dynamic| -> RhaiResult<()> {
-        super::locate(&cx, &at);
-        let c = call(None, "netns_delete", &[ns.clone()]);
-        let Some(name) = to_ns(&c, "the namespace", &ns)? else {
-            return Err(fail(&c, "the host namespace cannot be deleted"));
-        };
-        cx.borrow_mut().apply(Op::NetnsDel { name }).map_err(|e| fail(&c, e))
-    });
+    engine.register_fn(
+        "netns_delete",
+        move |at: rhai::NativeCallContext, ns: Dynamic| -> RhaiResult<()> {
+            super::locate(&cx, &at);
+            let c = call(None, "netns_delete", &[ns.clone()]);
+            let Some(name) = to_ns(&c, "the namespace", &ns)? else {
+                return Err(fail(&c, "the host namespace cannot be deleted"));
+            };
+            cx.borrow_mut()
+                .apply(Op::NetnsDel { name })
+                .map_err(|e| fail(&c, e))
+        },
+    );
 
     engine.register_fn("host", Netns::host);
     engine.register_get("name", |n: &mut Netns| n.name());

@@ -11,17 +11,26 @@ use crate::ns_fn;
 use crate::op::{Ns, Op, Qdisc};
 
 fn vxlan(cx: &Ctx, c: &str, default_ns: &Ns, name: &str, opts: Map) -> RhaiResult<Link> {
-    let o = Opts::new(c, opts, &["vni", "remote", "local", "dev", "port", "group", "ns"])?;
+    let o = Opts::new(
+        c,
+        opts,
+        &["vni", "remote", "local", "dev", "port", "group", "ns"],
+    )?;
     names::ifname(name).map_err(|e| fail(c, e))?;
     let vni = o
         .int("vni", 1, 16_777_215)?
         .ok_or_else(|| fail(c, "option vni (1..=16777215) is required"))? as u32;
     let ip = |key: &str| -> RhaiResult<Option<std::net::IpAddr>> {
-        o.str(key)?.map(|s| names::ip(&s).map_err(|e| fail(c, format!("{key}: {e}")))).transpose()
+        o.str(key)?
+            .map(|s| names::ip(&s).map_err(|e| fail(c, format!("{key}: {e}"))))
+            .transpose()
     };
     let (remote, group, local) = (ip("remote")?, ip("group")?, ip("local")?);
     if remote.is_some() && group.is_some() {
-        return Err(fail(c, "give remote (unicast) or group (multicast), not both"));
+        return Err(fail(
+            c,
+            "give remote (unicast) or group (multicast), not both",
+        ));
     }
     if let Some(g) = group {
         if !g.is_multicast() {
@@ -35,9 +44,21 @@ fn vxlan(cx: &Ctx, c: &str, default_ns: &Ns, name: &str, opts: Map) -> RhaiResul
     }
     let port = o.int("port", 1, 65535)?.unwrap_or(4789) as u16;
     cx.borrow_mut()
-        .apply(Op::VxlanAdd { ns: ns.clone(), name: name.into(), vni, remote, group, local, dev, port })
+        .apply(Op::VxlanAdd {
+            ns: ns.clone(),
+            name: name.into(),
+            vni,
+            remote,
+            group,
+            local,
+            dev,
+            port,
+        })
         .map_err(|e| fail(c, e))?;
-    Ok(Link { ns, name: name.into() })
+    Ok(Link {
+        ns,
+        name: name.into(),
+    })
 }
 
 /// The tag of the loss rules of one link, so `unimpair` finds them all.
@@ -60,8 +81,14 @@ fn loss_rules_of(dev: &str) -> Rule {
 fn clear(cx: &Ctx, c: &str, l: &Link) -> RhaiResult<()> {
     let mut s = cx.borrow_mut();
     for op in [
-        Op::QdiscDel { ns: l.ns.clone(), dev: l.name.clone() },
-        Op::NftDel { ns: l.ns.clone(), rules: vec![loss_rules_of(&l.name)] },
+        Op::QdiscDel {
+            ns: l.ns.clone(),
+            dev: l.name.clone(),
+        },
+        Op::NftDel {
+            ns: l.ns.clone(),
+            rules: vec![loss_rules_of(&l.name)],
+        },
     ] {
         match s.apply(op) {
             Ok(()) => {}
@@ -84,17 +111,32 @@ fn impair(cx: &Ctx, c: &str, l: &Link, opts: Map) -> RhaiResult<()> {
     if rate.is_some() && delay > 0 {
         return Err(fail(c, "rate_kbit and delay_ms on one link need tbf and netem stacked, which netscript does not do yet: impair two links"));
     }
-    cx.borrow_mut().check_link(&l.ns, &l.name).map_err(|e| fail(c, e))?;
+    cx.borrow_mut()
+        .check_link(&l.ns, &l.name)
+        .map_err(|e| fail(c, e))?;
     clear(cx, c, l)?;
     let apply = |op: Op| cx.borrow_mut().apply(op);
     if delay > 0 {
         // netem or nothing: a delay has no fallback.
-        let q = Qdisc::Netem { delay_ms: delay, jitter_ms: jitter, loss_pct: loss };
-        return apply(Op::QdiscSet { ns: l.ns.clone(), dev: l.name.clone(), qdisc: q }).map_err(|e| fail(c, e));
+        let q = Qdisc::Netem {
+            delay_ms: delay,
+            jitter_ms: jitter,
+            loss_pct: loss,
+        };
+        return apply(Op::QdiscSet {
+            ns: l.ns.clone(),
+            dev: l.name.clone(),
+            qdisc: q,
+        })
+        .map_err(|e| fail(c, e));
     }
     if let Some(r) = rate {
-        apply(Op::QdiscSet { ns: l.ns.clone(), dev: l.name.clone(), qdisc: Qdisc::Tbf { rate_kbit: r } })
-            .map_err(|e| fail(c, e))?;
+        apply(Op::QdiscSet {
+            ns: l.ns.clone(),
+            dev: l.name.clone(),
+            qdisc: Qdisc::Tbf { rate_kbit: r },
+        })
+        .map_err(|e| fail(c, e))?;
     }
     if loss > 0 {
         // netem where the kernel has it (and no tbf holds the root); else a random-drop rule.
@@ -102,14 +144,22 @@ fn impair(cx: &Ctx, c: &str, l: &Link, opts: Map) -> RhaiResult<()> {
             && match apply(Op::QdiscSet {
                 ns: l.ns.clone(),
                 dev: l.name.clone(),
-                qdisc: Qdisc::Netem { delay_ms: 0, jitter_ms: 0, loss_pct: loss },
+                qdisc: Qdisc::Netem {
+                    delay_ms: 0,
+                    jitter_ms: 0,
+                    loss_pct: loss,
+                },
             }) {
                 Ok(()) => true,
                 Err(Error::Unsupported(_)) => false,
                 Err(e) => return Err(fail(c, e)),
             };
         if !netem {
-            apply(Op::NftAdd { ns: l.ns.clone(), rules: vec![loss_rule(&l.name, loss as u8)] }).map_err(|e| fail(c, e))?;
+            apply(Op::NftAdd {
+                ns: l.ns.clone(),
+                rules: vec![loss_rule(&l.name, loss as u8)],
+            })
+            .map_err(|e| fail(c, e))?;
         }
     }
     Ok(())
@@ -117,23 +167,35 @@ fn impair(cx: &Ctx, c: &str, l: &Link, opts: Map) -> RhaiResult<()> {
 
 pub fn register(engine: &mut Engine, ctx: &Ctx) {
     // ip link add NAME type vxlan id VNI remote R [local L] [dev D] dstport P
-    ns_fn!(engine, ctx, "vxlan", |cx, ns, name: &str, opts: Map| -> Link {
+    ns_fn!(engine, ctx, "vxlan", |cx,
+                                  ns,
+                                  name: &str,
+                                  opts: Map|
+     -> Link {
         let c = call(Some(&ns), "vxlan", &[name.into(), opts.clone().into()]);
         vxlan(cx, &c, &ns.ns, name, opts)
     });
     // tc qdisc replace dev DEV root netem/tbf ... (or an nft random-drop rule)
     let cx = ctx.clone();
-    engine.register_fn("impair", move |at: rhai::NativeCallContext, l: &mut Link, opts: Map| -> RhaiResult<()> {
-        super::locate(&cx, &at);
-        let c = format!("{l}.impair({})", super::show(&Dynamic::from(opts.clone())));
-        impair(&cx, &c, l, opts)
-    });
+    engine.register_fn(
+        "impair",
+        move |at: rhai::NativeCallContext, l: &mut Link, opts: Map| -> RhaiResult<()> {
+            super::locate(&cx, &at);
+            let c = format!("{l}.impair({})", super::show(&Dynamic::from(opts.clone())));
+            impair(&cx, &c, l, opts)
+        },
+    );
     // tc qdisc del dev DEV root
     let cx = ctx.clone();
-    engine.register_fn("unimpair", move |at: rhai::NativeCallContext, l: &mut Link| -> RhaiResult<()> {
-        super::locate(&cx, &at);
-        let c = format!("{l}.unimpair()");
-        cx.borrow_mut().check_link(&l.ns, &l.name).map_err(|e| fail(&c, e))?;
-        clear(&cx, &c, l)
-    });
+    engine.register_fn(
+        "unimpair",
+        move |at: rhai::NativeCallContext, l: &mut Link| -> RhaiResult<()> {
+            super::locate(&cx, &at);
+            let c = format!("{l}.unimpair()");
+            cx.borrow_mut()
+                .check_link(&l.ns, &l.name)
+                .map_err(|e| fail(&c, e))?;
+            clear(&cx, &c, l)
+        },
+    );
 }

@@ -24,7 +24,13 @@ fn command(c: &str, cmd: &Dynamic) -> RhaiResult<Command> {
         }
         return Ok(Command::Argv(argv));
     }
-    Err(fail(c, format!("the command must be an argv array or a shell string, not {}", cmd.type_name())))
+    Err(fail(
+        c,
+        format!(
+            "the command must be an argv array or a shell string, not {}",
+            cmd.type_name()
+        ),
+    ))
 }
 
 fn start(cx: &Ctx, c: &str, ns: &super::Netns, cmd: &Dynamic, opts: Map) -> RhaiResult<Proc> {
@@ -35,8 +41,14 @@ fn start(cx: &Ctx, c: &str, ns: &super::Netns, cmd: &Dynamic, opts: Map) -> Rhai
     let pid = s.query(|b| b.start(&ns.ns, &cmd)).map_err(|e| fail(c, e))?;
     s.procs.push((pid, detach));
     let start = s.processes().proc_start_time(pid);
-    s.apply(Op::ProcStarted { ns: ns.ns.clone(), pid, start, argv: cmd.argv(), detached: detach })
-        .map_err(|e| fail(c, e))?;
+    s.apply(Op::ProcStarted {
+        ns: ns.ns.clone(),
+        pid,
+        start,
+        argv: cmd.argv(),
+        detached: detach,
+    })
+    .map_err(|e| fail(c, e))?;
     Ok(Proc { pid })
 }
 
@@ -45,7 +57,10 @@ pub fn register(engine: &mut Engine, ctx: &Ctx) {
     ns_fn!(engine, ctx, "exec", |cx, ns, cmd: Dynamic| -> Map {
         let c = call(Some(&ns), "exec", &[cmd.clone()]);
         let command = command(&c, &cmd)?;
-        let r = cx.borrow_mut().query(|b| b.exec(&ns.ns, &command)).map_err(|e| fail(&c, e))?;
+        let r = cx
+            .borrow_mut()
+            .query(|b| b.exec(&ns.ns, &command))
+            .map_err(|e| fail(&c, e))?;
         let mut m = Map::new();
         m.insert("code".into(), r.code.into());
         m.insert("stdout".into(), r.stdout.into());
@@ -57,20 +72,32 @@ pub fn register(engine: &mut Engine, ctx: &Ctx) {
         let c = call(Some(&ns), "start", &[cmd.clone()]);
         start(cx, &c, &ns, &cmd, Map::new())
     });
-    ns_fn!(engine, ctx, "start", |cx, ns, cmd: Dynamic, opts: Map| -> Proc {
+    ns_fn!(engine, ctx, "start", |cx,
+                                  ns,
+                                  cmd: Dynamic,
+                                  opts: Map|
+     -> Proc {
         let c = call(Some(&ns), "start", &[cmd.clone(), opts.clone().into()]);
         start(cx, &c, &ns, &cmd, opts)
     });
 
     engine.register_get("pid", |p: &mut Proc| p.pid as i64);
     let cx = ctx.clone();
-    engine.register_fn("running", move |p: &mut Proc| cx.borrow_mut().processes().proc_running(p.pid));
+    engine.register_fn("running", move |p: &mut Proc| {
+        cx.borrow_mut().processes().proc_running(p.pid)
+    });
     let cx = ctx.clone();
     engine.register_fn("wait", move |p: &mut Proc| -> RhaiResult<i64> {
-        cx.borrow_mut().processes().proc_wait(p.pid).map_err(|e| fail(&format!("Proc({}).wait()", p.pid), e))
+        cx.borrow_mut()
+            .processes()
+            .proc_wait(p.pid)
+            .map_err(|e| fail(&format!("Proc({}).wait()", p.pid), e))
     });
     let cx = ctx.clone();
     engine.register_fn("kill", move |p: &mut Proc| -> RhaiResult<()> {
-        cx.borrow_mut().processes().proc_kill(p.pid).map_err(|e| fail(&format!("Proc({}).kill()", p.pid), e))
+        cx.borrow_mut()
+            .processes()
+            .proc_kill(p.pid)
+            .map_err(|e| fail(&format!("Proc({}).kill()", p.pid), e))
     });
 }

@@ -10,15 +10,28 @@ use crate::op::{Op, Route};
 /// `sysctl` accepts dotted (`net.ipv4.ip_forward`) or slashed keys; only names, no `..`.
 fn sysctl_key(c: &str, key: &str) -> RhaiResult<String> {
     let k = key.trim_start_matches("/proc/sys/").replace('/', ".");
-    if k.is_empty() || k.split('.').any(|p| p.is_empty() || !p.chars().all(|ch| ch.is_ascii_alphanumeric() || "_-".contains(ch))) {
-        return Err(fail(c, format!("{key:?} is not a sysctl key (like \"net.ipv4.ip_forward\")")));
+    if k.is_empty()
+        || k.split('.').any(|p| {
+            p.is_empty()
+                || !p
+                    .chars()
+                    .all(|ch| ch.is_ascii_alphanumeric() || "_-".contains(ch))
+        })
+    {
+        return Err(fail(
+            c,
+            format!("{key:?} is not a sysctl key (like \"net.ipv4.ip_forward\")"),
+        ));
     }
     Ok(k)
 }
 
 fn route(cx: &Ctx, c: &str, ns: &super::Netns, dst: &str, o: Opts) -> RhaiResult<()> {
     let dst = names::route_dst(dst).map_err(|e| fail(c, e))?;
-    let via = o.str("via")?.map(|v| names::ip(&v).map_err(|e| fail(c, format!("via: {e}")))).transpose()?;
+    let via = o
+        .str("via")?
+        .map(|v| names::ip(&v).map_err(|e| fail(c, format!("via: {e}"))))
+        .transpose()?;
     let dev = o.get("dev").map(|d| to_link(c, &ns.ns, &d)).transpose()?;
     let metric = o.int("metric", 0, u32::MAX as i64)?.map(|m| m as u32);
     if via.is_none() && dev.is_none() {
@@ -26,23 +39,47 @@ fn route(cx: &Ctx, c: &str, ns: &super::Netns, dst: &str, o: Opts) -> RhaiResult
     }
     let v6 = match (dst, via) {
         (Some(d), Some(v)) if d.addr.is_ipv6() != v.is_ipv6() => {
-            return Err(fail(c, format!("destination {d} and gateway {v} are different IP versions")))
+            return Err(fail(
+                c,
+                format!("destination {d} and gateway {v} are different IP versions"),
+            ))
         }
         (Some(d), _) => d.addr.is_ipv6(),
         (None, Some(v)) => v.is_ipv6(),
         (None, None) => false,
     };
-    let r = Route { dst, v6, via, dev, metric };
-    cx.borrow_mut().apply(Op::RouteAdd { ns: ns.ns.clone(), route: r }).map_err(|e| fail(c, e))
+    let r = Route {
+        dst,
+        v6,
+        via,
+        dev,
+        metric,
+    };
+    cx.borrow_mut()
+        .apply(Op::RouteAdd {
+            ns: ns.ns.clone(),
+            route: r,
+        })
+        .map_err(|e| fail(c, e))
 }
 
 pub fn register(engine: &mut Engine, ctx: &Ctx) {
     // ip addr add CIDR dev DEV
-    ns_fn!(engine, ctx, "addr", |cx, ns, l: Dynamic, cidr: &str| -> () {
+    ns_fn!(engine, ctx, "addr", |cx,
+                                 ns,
+                                 l: Dynamic,
+                                 cidr: &str|
+     -> () {
         let c = call(Some(&ns), "addr", &[l.clone(), cidr.into()]);
         let dev = to_link(&c, &ns.ns, &l)?;
         let cidr: Cidr = cidr.parse().map_err(|e| fail(&c, e))?;
-        cx.borrow_mut().apply(Op::AddrAdd { ns: ns.ns, dev, cidr }).map_err(|e| fail(&c, e))
+        cx.borrow_mut()
+            .apply(Op::AddrAdd {
+                ns: ns.ns,
+                dev,
+                cidr,
+            })
+            .map_err(|e| fail(&c, e))
     });
     // ip route add DST via VIA
     ns_fn!(engine, ctx, "route", |cx, ns, dst: &str, via: &str| -> () {
@@ -54,7 +91,13 @@ pub fn register(engine: &mut Engine, ctx: &Ctx) {
     // ip route add DST [via VIA] [dev DEV] [metric M]
     ns_fn!(engine, ctx, "route", |cx, ns, dst: &str, opts: Map| -> () {
         let c = call(Some(&ns), "route", &[dst.into(), opts.clone().into()]);
-        route(cx, &c, &ns, dst, Opts::new(&c, opts, &["via", "dev", "metric"])?)
+        route(
+            cx,
+            &c,
+            &ns,
+            dst,
+            Opts::new(&c, opts, &["via", "dev", "metric"])?,
+        )
     });
     // sysctl -w net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
     ns_fn!(engine, ctx, "forward", |cx, ns, on: bool| -> () {
@@ -62,8 +105,12 @@ pub fn register(engine: &mut Engine, ctx: &Ctx) {
         let v = if on { "1" } else { "0" };
         let mut s = cx.borrow_mut();
         for key in ["net.ipv4.ip_forward", "net.ipv6.conf.all.forwarding"] {
-            s.apply(Op::Sysctl { ns: ns.ns.clone(), key: key.into(), value: v.into() })
-                .map_err(|e| fail(&c, e))?;
+            s.apply(Op::Sysctl {
+                ns: ns.ns.clone(),
+                key: key.into(),
+                value: v.into(),
+            })
+            .map_err(|e| fail(&c, e))?;
         }
         Ok(())
     });
@@ -71,10 +118,16 @@ pub fn register(engine: &mut Engine, ctx: &Ctx) {
     ns_fn!(engine, ctx, "sysctl", |cx, ns, key: &str| -> String {
         let c = call(Some(&ns), "sysctl", &[key.into()]);
         let k = sysctl_key(&c, key)?;
-        cx.borrow_mut().query(|b| b.sysctl(&ns.ns, &k)).map_err(|e| fail(&c, e))
+        cx.borrow_mut()
+            .query(|b| b.sysctl(&ns.ns, &k))
+            .map_err(|e| fail(&c, e))
     });
     // sysctl -w KEY=VALUE
-    ns_fn!(engine, ctx, "sysctl", |cx, ns, key: &str, value: Dynamic| -> () {
+    ns_fn!(engine, ctx, "sysctl", |cx,
+                                   ns,
+                                   key: &str,
+                                   value: Dynamic|
+     -> () {
         let c = call(Some(&ns), "sysctl", &[key.into(), value.clone()]);
         let k = sysctl_key(&c, key)?;
         let v = if value.is_int() || value.is_bool() {
@@ -82,7 +135,19 @@ pub fn register(engine: &mut Engine, ctx: &Ctx) {
         } else {
             to_str(&c, "the value", &value)?
         };
-        let v = if v == "true" { "1".into() } else if v == "false" { "0".into() } else { v };
-        cx.borrow_mut().apply(Op::Sysctl { ns: ns.ns, key: k, value: v }).map_err(|e| fail(&c, e))
+        let v = if v == "true" {
+            "1".into()
+        } else if v == "false" {
+            "0".into()
+        } else {
+            v
+        };
+        cx.borrow_mut()
+            .apply(Op::Sysctl {
+                ns: ns.ns,
+                key: k,
+                value: v,
+            })
+            .map_err(|e| fail(&c, e))
     });
 }

@@ -21,7 +21,10 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_netscript");
 
 /// The directory of the netscript binary (put on PATH inside `sandbox_sh`).
 pub fn bin_dir() -> PathBuf {
-    Path::new(BIN).parent().expect("the binary has a parent directory").to_path_buf()
+    Path::new(BIN)
+        .parent()
+        .expect("the binary has a parent directory")
+        .to_path_buf()
 }
 
 /// `scripts/NAME.rhai` in the repository, as an absolute path.
@@ -37,7 +40,10 @@ pub fn q(s: &str) -> String {
 fn require_root() {
     // SAFETY: geteuid has no preconditions and cannot fail.
     let euid = unsafe { libc::geteuid() };
-    assert_eq!(euid, 0, "these tests need root: sandbox_sh uses `unshare --net --mount`");
+    assert_eq!(
+        euid, 0,
+        "these tests need root: sandbox_sh uses `unshare --net --mount`"
+    );
 }
 
 /// The shell prelude run first inside the private namespaces.
@@ -133,7 +139,15 @@ pub fn sandbox_sh(script: &str) -> Output {
     Command::new("unshare")
         // --pid --fork --mount-proc: a process a test leaves running (a detached one, a
         // server after a failed assertion) dies with the sandbox's sh, which is its PID 1.
-        .args(["--net", "--mount", "--propagation", "private", "--pid", "--fork", "--mount-proc"])
+        .args([
+            "--net",
+            "--mount",
+            "--propagation",
+            "private",
+            "--pid",
+            "--fork",
+            "--mount-proc",
+        ])
         .args(["sh", "-c", &full])
         .stdin(Stdio::null())
         .output()
@@ -166,7 +180,9 @@ pub fn retry_ping_flake(f: impl Fn() -> Run) -> Run {
 
 fn is_ping_flake(run: &Run) -> bool {
     let lines: Vec<&str> = run.stderr.lines().collect();
-    lines.windows(2).any(|w| w[0].contains(": error: assertion failed") && w[1].contains(".ping("))
+    lines
+        .windows(2)
+        .any(|w| w[0].contains(": error: assertion failed") && w[1].contains(".ping("))
 }
 
 /// `netscript --sandbox ARGS...`
@@ -177,7 +193,13 @@ pub fn sandboxed(args: &[&str]) -> Run {
         .stdin(Stdio::null())
         .output()
         .expect("running netscript");
-    Run::new(out, format!("netscript --sandbox {}", args.iter().map(|a| q(a)).collect::<Vec<_>>().join(" ")))
+    Run::new(
+        out,
+        format!(
+            "netscript --sandbox {}",
+            args.iter().map(|a| q(a)).collect::<Vec<_>>().join(" ")
+        ),
+    )
 }
 
 /// `netscript --sandbox -e CODE`
@@ -225,7 +247,11 @@ impl Run {
 
     /// Lines of stderr that start with `prefix`, with the prefix removed.
     pub fn stderr_lines_with(&self, prefix: &str) -> Vec<String> {
-        self.stderr.lines().filter_map(|l| l.strip_prefix(prefix)).map(str::to_string).collect()
+        self.stderr
+            .lines()
+            .filter_map(|l| l.strip_prefix(prefix))
+            .map(str::to_string)
+            .collect()
     }
 }
 
@@ -264,9 +290,12 @@ impl Sections {
     }
 
     pub fn get(&self, key: &str) -> &str {
-        self.map
-            .get(key)
-            .unwrap_or_else(|| panic!("no section @@{key} in the output; sections: {:?}", self.map.keys()))
+        self.map.get(key).unwrap_or_else(|| {
+            panic!(
+                "no section @@{key} in the output; sections: {:?}",
+                self.map.keys()
+            )
+        })
     }
 
     /// The section's text, trimmed.
@@ -305,7 +334,10 @@ pub fn link_names(list: &Value) -> Vec<String> {
 }
 
 pub fn has_flag(link: &Value, flag: &str) -> bool {
-    link["flags"].as_array().map(|f| f.iter().any(|x| x == flag)).unwrap_or(false)
+    link["flags"]
+        .as_array()
+        .map(|f| f.iter().any(|x| x == flag))
+        .unwrap_or(false)
 }
 
 /// `LOCAL/PREFIXLEN` of the non-link-local addresses of `name` in `ip -j addr` output.
@@ -338,7 +370,9 @@ pub fn normalized_state(run: &Run) -> BTreeMap<String, Value> {
     let s = run.sections();
     let mut out = BTreeMap::new();
     for (key, text) in &s.map {
-        let Some((what, _ns)) = key.split_once(':') else { continue };
+        let Some((what, _ns)) = key.split_once(':') else {
+            continue;
+        };
         let v = match what {
             "link" => {
                 let mut links: Vec<Value> = json(text)
@@ -366,7 +400,9 @@ pub fn normalized_state(run: &Run) -> BTreeMap<String, Value> {
                     .iter()
                     .flat_map(|l| {
                         let name = l["ifname"].as_str().unwrap().to_string();
-                        addrs_of(&list, &name).into_iter().map(move |a| format!("{name} {a}"))
+                        addrs_of(&list, &name)
+                            .into_iter()
+                            .map(move |a| format!("{name} {a}"))
                     })
                     .collect();
                 all.sort();
@@ -461,7 +497,10 @@ pub fn error_report(run: &Run) -> ErrorReport {
     let (Some(col), Some(line), Some(file)) = (col, line, file) else {
         panic!("error header is not FILE:LINE:COL: {:?}\n{run}", lines[i]);
     };
-    assert!(lines.len() >= i + 3, "the source line and caret are missing\n{run}");
+    assert!(
+        lines.len() >= i + 3,
+        "the source line and caret are missing\n{run}"
+    );
     let report = ErrorReport {
         file: file.to_string(),
         line,
@@ -470,12 +509,18 @@ pub fn error_report(run: &Run) -> ErrorReport {
         source_line: lines[i + 1].to_string(),
         caret_line: lines[i + 2].to_string(),
     };
-    assert!(report.source_line.starts_with("    "), "the source line is not indented by 4\n{run}");
+    assert!(
+        report.source_line.starts_with("    "),
+        "the source line is not indented by 4\n{run}"
+    );
     assert_eq!(
         report.caret_line,
         format!("    {}^", " ".repeat(col - 1)),
         "the caret is not under column {col}\n{run}"
     );
-    assert!(!run.stderr.contains("panicked"), "netscript panicked\n{run}");
+    assert!(
+        !run.stderr.contains("panicked"),
+        "netscript panicked\n{run}"
+    );
     report
 }

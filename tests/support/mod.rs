@@ -18,7 +18,10 @@ use std::process::{Command, Output, Stdio};
 pub const BIN: &str = env!("CARGO_BIN_EXE_netscript");
 
 pub fn bin_dir() -> PathBuf {
-    Path::new(BIN).parent().expect("the binary has a directory").to_path_buf()
+    Path::new(BIN)
+        .parent()
+        .expect("the binary has a directory")
+        .to_path_buf()
 }
 
 /// `scripts/NAME.rhai`, absolute.
@@ -154,7 +157,11 @@ export T=/run/netscript-labtest; mkdir -p $T; mount -t tmpfs tmpfs $T
 
 fn require_root() {
     // SAFETY: no preconditions.
-    assert_eq!(unsafe { libc::geteuid() }, 0, "these tests need root (unshare --net --mount)");
+    assert_eq!(
+        unsafe { libc::geteuid() },
+        0,
+        "these tests need root (unshare --net --mount)"
+    );
 }
 
 /// Run `script` with `sh` inside fresh private network and mount namespaces (see the
@@ -163,7 +170,15 @@ pub fn sh(script: &str) -> Run {
     require_root();
     let full = format!("{}\n{script}\n", prelude());
     let out = Command::new("unshare")
-        .args(["--net", "--mount", "--propagation", "private", "sh", "-c", &full])
+        .args([
+            "--net",
+            "--mount",
+            "--propagation",
+            "private",
+            "sh",
+            "-c",
+            &full,
+        ])
         .env_remove("NETSCRIPT_FAIL_AT")
         .stdin(Stdio::null())
         .output()
@@ -185,7 +200,13 @@ pub fn sandboxed(args: &[&str]) -> Run {
         .stdin(Stdio::null())
         .output()
         .expect("running netscript");
-    Run::new(out, format!("netscript --sandbox {}", args.iter().map(|a| q(a)).collect::<Vec<_>>().join(" ")))
+    Run::new(
+        out,
+        format!(
+            "netscript --sandbox {}",
+            args.iter().map(|a| q(a)).collect::<Vec<_>>().join(" ")
+        ),
+    )
 }
 
 /// What a command did.
@@ -234,7 +255,10 @@ impl Run {
             }
         }
         map.insert(key, cur);
-        Sections { map, run: self.to_string() }
+        Sections {
+            map,
+            run: self.to_string(),
+        }
     }
 }
 
@@ -267,12 +291,18 @@ impl Sections {
     #[track_caller]
     pub fn json(&self, key: &str) -> serde_json::Value {
         let t = self.text(key);
-        serde_json::from_str(t).unwrap_or_else(|e| panic!("section @@{key} is not JSON ({e}): {t}\n{}", self.run))
+        serde_json::from_str(t)
+            .unwrap_or_else(|e| panic!("section @@{key} is not JSON ({e}): {t}\n{}", self.run))
     }
 
     /// The lines of section `key`, sorted.
     pub fn lines(&self, key: &str) -> Vec<String> {
-        let mut v: Vec<String> = self.text(key).lines().map(|l| l.trim().to_string()).filter(|l| !l.is_empty()).collect();
+        let mut v: Vec<String> = self
+            .text(key)
+            .lines()
+            .map(|l| l.trim().to_string())
+            .filter(|l| !l.is_empty())
+            .collect();
         v.sort();
         v
     }

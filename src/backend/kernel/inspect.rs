@@ -17,7 +17,11 @@ use crate::backend::{AddrInfo, LinkInfo, NeighInfo, RouteInfo, SocketInfo};
 use crate::names::Cidr;
 
 fn mac(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":")
+    bytes
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(":")
 }
 
 /// Every link with its addresses; peers and masters named where they are in the same
@@ -77,7 +81,10 @@ pub async fn addrs(h: &Handle) -> Result<Vec<AddrInfo>, rtnetlink::Error> {
     Ok(addrs_raw(h)
         .await?
         .into_iter()
-        .map(|(i, addr)| AddrInfo { dev: names.get(&i).cloned().unwrap_or_else(|| i.to_string()), addr })
+        .map(|(i, addr)| AddrInfo {
+            dev: names.get(&i).cloned().unwrap_or_else(|| i.to_string()),
+            addr,
+        })
         .collect())
 }
 
@@ -149,7 +156,11 @@ pub async fn routes(h: &Handle) -> Result<Vec<RouteInfo>, rtnetlink::Error> {
                 match a {
                     RouteAttribute::Destination(d) => {
                         if let Some(ip) = route_ip(d) {
-                            info.dst = Cidr { addr: ip, prefix: r.header.destination_prefix_length }.to_string();
+                            info.dst = Cidr {
+                                addr: ip,
+                                prefix: r.header.destination_prefix_length,
+                            }
+                            .to_string();
                         }
                     }
                     RouteAttribute::Gateway(g) => info.via = route_ip(g),
@@ -184,8 +195,12 @@ pub async fn neighbors(h: &Handle) -> Result<Vec<NeighInfo>, rtnetlink::Error> {
         };
         for a in &n.attributes {
             match a {
-                NeighbourAttribute::Destination(NeighbourAddress::Inet(v)) => info.ip = v.to_string(),
-                NeighbourAttribute::Destination(NeighbourAddress::Inet6(v)) => info.ip = v.to_string(),
+                NeighbourAttribute::Destination(NeighbourAddress::Inet(v)) => {
+                    info.ip = v.to_string()
+                }
+                NeighbourAttribute::Destination(NeighbourAddress::Inet6(v)) => {
+                    info.ip = v.to_string()
+                }
                 NeighbourAttribute::LinkLayerAddress(b) => info.mac = mac(b),
                 _ => {}
             }
@@ -201,7 +216,12 @@ pub async fn neighbors(h: &Handle) -> Result<Vec<NeighInfo>, rtnetlink::Error> {
 /// (proto, local address, socket inode).
 pub fn listening() -> std::io::Result<Vec<(String, String, u64)>> {
     let mut out = vec![];
-    for (file, proto, listen_state) in [("tcp", "tcp", "0A"), ("tcp6", "tcp", "0A"), ("udp", "udp", "07"), ("udp6", "udp", "07")] {
+    for (file, proto, listen_state) in [
+        ("tcp", "tcp", "0A"),
+        ("tcp6", "tcp", "0A"),
+        ("udp", "udp", "07"),
+        ("udp6", "udp", "07"),
+    ] {
         let text = match fs::read_to_string(format!("/proc/thread-self/net/{file}")) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
@@ -212,7 +232,9 @@ pub fn listening() -> std::io::Result<Vec<(String, String, u64)>> {
             if f.len() < 10 || f[3] != listen_state {
                 continue;
             }
-            let (Some(local), Ok(inode)) = (proc_addr(f[1]), f[9].parse::<u64>()) else { continue };
+            let (Some(local), Ok(inode)) = (proc_addr(f[1]), f[9].parse::<u64>()) else {
+                continue;
+            };
             out.push((proto.to_string(), local, inode));
         }
     }
@@ -242,15 +264,27 @@ fn proc_addr(s: &str) -> Option<String> {
 /// Which process holds each socket inode (`ss -p`), by scanning /proc/*/fd.
 pub fn owners(inodes: &[u64]) -> HashMap<u64, (u32, String)> {
     let mut out = HashMap::new();
-    let Ok(procs) = fs::read_dir("/proc") else { return out };
+    let Ok(procs) = fs::read_dir("/proc") else {
+        return out;
+    };
     for p in procs.flatten() {
-        let Ok(pid) = p.file_name().to_string_lossy().parse::<u32>() else { continue };
-        let Ok(fds) = fs::read_dir(p.path().join("fd")) else { continue };
+        let Ok(pid) = p.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(fds) = fs::read_dir(p.path().join("fd")) else {
+            continue;
+        };
         for fd in fds.flatten() {
-            let Ok(target) = fs::read_link(fd.path()) else { continue };
+            let Ok(target) = fs::read_link(fd.path()) else {
+                continue;
+            };
             let t = target.to_string_lossy();
-            let Some(inode) = t.strip_prefix("socket:[").and_then(|r| r.strip_suffix(']')) else { continue };
-            let Ok(inode) = inode.parse::<u64>() else { continue };
+            let Some(inode) = t.strip_prefix("socket:[").and_then(|r| r.strip_suffix(']')) else {
+                continue;
+            };
+            let Ok(inode) = inode.parse::<u64>() else {
+                continue;
+            };
             if inodes.contains(&inode) && !out.contains_key(&inode) {
                 let comm = fs::read_to_string(p.path().join("comm")).unwrap_or_default();
                 out.insert(inode, (pid, comm.trim_end().to_string()));
@@ -266,7 +300,12 @@ pub fn sockets(list: Vec<(String, String, u64)>) -> Vec<SocketInfo> {
     list.into_iter()
         .map(|(proto, local, inode)| {
             let o = owners.get(&inode);
-            SocketInfo { proto, local, pid: o.map(|o| o.0), process: o.map(|o| o.1.clone()) }
+            SocketInfo {
+                proto,
+                local,
+                pid: o.map(|o| o.0),
+                process: o.map(|o| o.1.clone()),
+            }
         })
         .collect()
 }
@@ -279,7 +318,10 @@ mod tests {
     fn proc_net_addresses() {
         assert_eq!(proc_addr("0100007F:1F90").unwrap(), "127.0.0.1:8080");
         assert_eq!(proc_addr("00000000:0050").unwrap(), "0.0.0.0:80");
-        assert_eq!(proc_addr("00000000000000000000000001000000:0016").unwrap(), "[::1]:22");
+        assert_eq!(
+            proc_addr("00000000000000000000000001000000:0016").unwrap(),
+            "[::1]:22"
+        );
         assert!(proc_addr("zz").is_none());
     }
 }

@@ -21,7 +21,8 @@ use std::time::{Duration, Instant};
 use tokio::runtime::Runtime;
 
 use crate::backend::{
-    AddrInfo, Backend, Command, ExecResult, HttpResponse, LinkInfo, NeighInfo, PingResult, RouteInfo, SocketInfo,
+    AddrInfo, Backend, Command, ExecResult, HttpResponse, LinkInfo, NeighInfo, PingResult,
+    RouteInfo, SocketInfo,
 };
 use crate::error::{Error, Result};
 use crate::op::{link_label, ns_label, Ns, Op};
@@ -72,11 +73,20 @@ impl KernelBackend {
             .enable_time()
             .build()
             .map_err(|e| Error::os("starting the netlink runtime", e))?;
-        let file = File::open("/proc/thread-self/ns/net").map_err(|e| Error::os("the host namespace", e))?;
+        let file = File::open("/proc/thread-self/ns/net")
+            .map_err(|e| Error::os("the host namespace", e))?;
         let sock = netns::netlink_socket().map_err(|e| Error::os("opening a netlink socket", e))?;
         let conn = Conn::new(&rt, sock).map_err(|e| Error::os("opening a netlink socket", e))?;
         let mut spaces = HashMap::new();
-        spaces.insert(None, Space { file, conn, made_here: true, used: 0 });
+        spaces.insert(
+            None,
+            Space {
+                file,
+                conn,
+                made_here: true,
+                used: 0,
+            },
+        );
         Ok(KernelBackend {
             rt,
             spaces,
@@ -93,7 +103,8 @@ impl KernelBackend {
     fn space(&mut self, ns: &Ns) -> Result<&Space> {
         if let (Some(name), Some(s)) = (ns, self.spaces.get(ns).filter(|s| !s.made_here)) {
             use std::os::unix::fs::MetadataExt;
-            let same = std::fs::metadata(netns::path(name)).ok().map(|m| m.ino()) == netns::inode(&s.file).ok();
+            let same = std::fs::metadata(netns::path(name)).ok().map(|m| m.ino())
+                == netns::inode(&s.file).ok();
             if !same {
                 self.forget(ns);
             }
@@ -111,7 +122,15 @@ impl KernelBackend {
                 _ => Error::os(ns_label(ns), e),
             })?;
             let conn = Conn::new(&self.rt, sock).map_err(|e| Error::os(ns_label(ns), e))?;
-            self.insert(ns.clone(), Space { file, conn, made_here: false, used: 0 });
+            self.insert(
+                ns.clone(),
+                Space {
+                    file,
+                    conn,
+                    made_here: false,
+                    used: 0,
+                },
+            );
         }
         self.tick += 1;
         let s = self.spaces.get_mut(ns).expect("inserted above");
@@ -122,7 +141,12 @@ impl KernelBackend {
     /// Keep a namespace open, closing the least recently used one beyond `OPEN_SPACES`.
     fn insert(&mut self, ns: Ns, space: Space) {
         if self.spaces.len() > OPEN_SPACES {
-            let oldest = self.spaces.iter().filter(|(k, _)| k.is_some()).min_by_key(|(_, s)| s.used).map(|(k, _)| k.clone());
+            let oldest = self
+                .spaces
+                .iter()
+                .filter(|(k, _)| k.is_some())
+                .min_by_key(|(_, s)| s.used)
+                .map(|(k, _)| k.clone());
             if let Some(k) = oldest {
                 self.forget(&k);
             }
@@ -147,7 +171,8 @@ impl KernelBackend {
             return Ok(f());
         }
         let space = self.space(ns)?;
-        netns::in_netns(space.file.as_fd(), f).map_err(|e| Error::os(format!("entering {}", ns_label(ns)), e))
+        netns::in_netns(space.file.as_fd(), f)
+            .map_err(|e| Error::os(format!("entering {}", ns_label(ns)), e))
     }
 
     fn index(&mut self, ns: &Ns, name: &str) -> Result<u32> {
@@ -158,7 +183,14 @@ impl KernelBackend {
             .ok_or_else(|| Error::Missing(link_label(ns, name)))
     }
 
-    fn set_link(&mut self, ns: &Ns, name: &str, f: impl FnOnce(rtnetlink::LinkMessageBuilder<rtnetlink::LinkUnspec>) -> rtnetlink::LinkMessageBuilder<rtnetlink::LinkUnspec>) -> Result<()> {
+    fn set_link(
+        &mut self,
+        ns: &Ns,
+        name: &str,
+        f: impl FnOnce(
+            rtnetlink::LinkMessageBuilder<rtnetlink::LinkUnspec>,
+        ) -> rtnetlink::LinkMessageBuilder<rtnetlink::LinkUnspec>,
+    ) -> Result<()> {
         let h = self.handle(ns)?;
         let msg = f(netlink::by_name(name)).build();
         self.rt
@@ -173,7 +205,9 @@ impl KernelBackend {
     /// The name of a veth's peer in another namespace: the veth at `peer_index` there
     /// whose own peer is `l`.
     fn find_peer(&mut self, ns: &Ns, l: &LinkInfo) -> Option<String> {
-        let (Some(pi), Ok(names)) = (l.peer_index, netns::list()) else { return None };
+        let (Some(pi), Ok(names)) = (l.peer_index, netns::list()) else {
+            return None;
+        };
         let mut candidates: Vec<Ns> = names.into_iter().map(Some).collect();
         candidates.push(None);
         for other in candidates.into_iter().filter(|o| o != ns) {
@@ -218,26 +252,42 @@ impl KernelBackend {
     }
 
     fn apply_op(&mut self, op: &Op) -> Result<()> {
-        if matches!(op, Op::VethAdd { .. } | Op::BridgeAdd { .. } | Op::VxlanAdd { .. } | Op::NetnsAdd { .. }) {
+        if matches!(
+            op,
+            Op::VethAdd { .. } | Op::BridgeAdd { .. } | Op::VxlanAdd { .. } | Op::NetnsAdd { .. }
+        ) {
             self.settle();
         }
         match op {
             Op::LinkDel { ns, name } | Op::LinkMove { ns, name, .. } => {
                 self.masters.remove(&(ns.clone(), name.clone()));
             }
-            Op::NetnsDel { name } => self.masters.retain(|(ns, _), _| ns.as_deref() != Some(name)),
+            Op::NetnsDel { name } => self
+                .masters
+                .retain(|(ns, _), _| ns.as_deref() != Some(name)),
             _ => {}
         }
         match op {
             Op::NetnsAdd { name } => {
                 let (file, sock) = netns::create(name)?;
-                let conn = Conn::new(&self.rt, sock).map_err(|e| Error::os(format!("namespace {name:?}"), e))?;
+                let conn = Conn::new(&self.rt, sock)
+                    .map_err(|e| Error::os(format!("namespace {name:?}"), e))?;
                 let ns = Some(name.clone());
-                self.insert(ns.clone(), Space { file, conn, made_here: true, used: self.tick });
+                self.insert(
+                    ns.clone(),
+                    Space {
+                        file,
+                        conn,
+                        made_here: true,
+                        used: self.tick,
+                    },
+                );
                 // lo is always index 1 in a new namespace.
                 let h = self.handle(&ns)?;
                 let msg = rtnetlink::LinkUnspec::new_with_index(1).up().build();
-                self.rt.block_on(netlink::set(&h, msg)).map_err(|e| nl_err(link_label(&ns, "lo"), e))
+                self.rt
+                    .block_on(netlink::set(&h, msg))
+                    .map_err(|e| nl_err(link_label(&ns, "lo"), e))
             }
             Op::NetnsDel { name } => {
                 let ns = Some(name.clone());
@@ -248,17 +298,32 @@ impl KernelBackend {
                 netns::delete(name)
             }
             Op::NetnsAttach { name, pid } => netns::attach(name, *pid),
-            Op::VethAdd { a, a_ns, b, b_ns, mtu } => {
+            Op::VethAdd {
+                a,
+                a_ns,
+                b,
+                b_ns,
+                mtu,
+            } => {
                 let a_fd = None;
-                let b_fd = if b_ns != a_ns { Some(self.ns_fd(b_ns)?) } else { None };
+                let b_fd = if b_ns != a_ns {
+                    Some(self.ns_fd(b_ns)?)
+                } else {
+                    None
+                };
                 let h = self.handle(a_ns)?;
                 let msg = netlink::veth_message(a, a_fd, b, b_fd, *mtu);
                 match self.rt.block_on(h.link().add(msg).execute()) {
                     Ok(()) => Ok(()),
                     // Say which of the two names is taken.
                     Err(e) if netlink::errno(&e) == Some(libc::EEXIST) => {
-                        let a_taken = matches!(self.rt.block_on(netlink::get_link(&h, a)), Ok(Some(_)));
-                        Err(Error::Exists(if a_taken { link_label(a_ns, a) } else { link_label(b_ns, b) }))
+                        let a_taken =
+                            matches!(self.rt.block_on(netlink::get_link(&h, a)), Ok(Some(_)));
+                        Err(Error::Exists(if a_taken {
+                            link_label(a_ns, a)
+                        } else {
+                            link_label(b_ns, b)
+                        }))
                     }
                     Err(e) => Err(nl_err(format!("veth {a:?}/{b:?}"), e)),
                 }
@@ -272,19 +337,31 @@ impl KernelBackend {
                 self.upped.push((ns.clone(), name.clone()));
                 Ok(())
             }
-            Op::VxlanAdd { ns, name, vni, remote, group, local, dev, port } => {
+            Op::VxlanAdd {
+                ns,
+                name,
+                vni,
+                remote,
+                group,
+                local,
+                dev,
+                port,
+            } => {
                 let dev_index = match dev {
                     Some(d) => Some(self.index(ns, d)?),
                     None => None,
                 };
                 let h = self.handle(ns)?;
-                let msg = netlink::vxlan_message(name, *vni, *remote, *group, *local, dev_index, *port);
-                self.rt.block_on(h.link().add(msg).execute()).map_err(|e| match netlink::errno(&e) {
-                    Some(libc::EOPNOTSUPP) => Error::Other(format!(
-                        "{}: this kernel has no VXLAN support (CONFIG_VXLAN)",
-                        link_label(ns, name)
-                    )),
-                    _ => nl_err(link_label(ns, name), e),
+                let msg =
+                    netlink::vxlan_message(name, *vni, *remote, *group, *local, dev_index, *port);
+                self.rt.block_on(h.link().add(msg).execute()).map_err(|e| {
+                    match netlink::errno(&e) {
+                        Some(libc::EOPNOTSUPP) => Error::Other(format!(
+                            "{}: this kernel has no VXLAN support (CONFIG_VXLAN)",
+                            link_label(ns, name)
+                        )),
+                        _ => nl_err(link_label(ns, name), e),
+                    }
                 })
             }
             Op::QdiscSet { ns, dev, qdisc } => {
@@ -304,10 +381,14 @@ impl KernelBackend {
             Op::QdiscDel { ns, dev } => {
                 let idx = self.index(ns, dev)?;
                 let h = self.handle(ns)?;
-                self.rt.block_on(tc::delete(&h, idx)).map_err(|e| match netlink::errno(&e) {
-                    Some(libc::ENOENT) | Some(libc::EINVAL) => Error::Missing(format!("an impairment on {}", link_label(ns, dev))),
-                    _ => nl_err(format!("the qdisc of {}", link_label(ns, dev)), e),
-                })
+                self.rt
+                    .block_on(tc::delete(&h, idx))
+                    .map_err(|e| match netlink::errno(&e) {
+                        Some(libc::ENOENT) | Some(libc::EINVAL) => {
+                            Error::Missing(format!("an impairment on {}", link_label(ns, dev)))
+                        }
+                        _ => nl_err(format!("the qdisc of {}", link_label(ns, dev)), e),
+                    })
             }
             Op::LinkDel { ns, name } => {
                 let h = self.handle(ns)?;
@@ -361,7 +442,10 @@ impl KernelBackend {
                 };
                 let h = self.handle(ns)?;
                 let msg = netlink::route_message(route, dev);
-                let dst = route.dst.map(|d| d.to_string()).unwrap_or_else(|| "default".into());
+                let dst = route
+                    .dst
+                    .map(|d| d.to_string())
+                    .unwrap_or_else(|| "default".into());
                 let what = format!("route {dst} in {}", ns_label(ns));
                 let r = if matches!(op, Op::RouteAdd { .. }) {
                     self.rt.block_on(h.route().add(msg).execute())
@@ -373,7 +457,9 @@ impl KernelBackend {
                         "{what}: gateway {} is not on a directly connected network",
                         route.via.map(|v| v.to_string()).unwrap_or_default(),
                     )),
-                    Some(libc::ESRCH) if matches!(op, Op::RouteDel { .. }) => Error::Missing(what.clone()),
+                    Some(libc::ESRCH) if matches!(op, Op::RouteDel { .. }) => {
+                        Error::Missing(what.clone())
+                    }
                     _ => nl_err(what.clone(), e),
                 })
             }
@@ -425,7 +511,8 @@ impl Backend for KernelBackend {
 
     fn link(&mut self, ns: &Ns, name: &str) -> Result<LinkInfo> {
         let h = self.handle(ns)?;
-        self.rt
+        let mut l = self
+            .rt
             .block_on(async {
                 match netlink::get_link(&h, name).await? {
                     Some(m) => Ok(Some(netlink::link_info(&h, &m).await?)),
@@ -433,12 +520,19 @@ impl Backend for KernelBackend {
                 }
             })
             .map_err(|e| nl_err(link_label(ns, name), e))?
-            .ok_or_else(|| Error::Missing(link_label(ns, name)))
+            .ok_or_else(|| Error::Missing(link_label(ns, name)))?;
+        if l.peer_elsewhere {
+            l.peer = self.find_peer(ns, &l);
+        }
+        Ok(l)
     }
 
     fn links(&mut self, ns: &Ns) -> Result<Vec<LinkInfo>> {
         let h = self.handle(ns)?;
-        let mut links = self.rt.block_on(inspect::links(&h)).map_err(|e| nl_err(ns_label(ns), e))?;
+        let mut links = self
+            .rt
+            .block_on(inspect::links(&h))
+            .map_err(|e| nl_err(ns_label(ns), e))?;
         // A veth's peer in another namespace: look for it among the named namespaces.
         for l in links.iter_mut().filter(|l| l.peer_elsewhere) {
             l.peer = self.find_peer(ns, l);
@@ -454,17 +548,23 @@ impl Backend for KernelBackend {
 
     fn addrs(&mut self, ns: &Ns) -> Result<Vec<AddrInfo>> {
         let h = self.handle(ns)?;
-        self.rt.block_on(inspect::addrs(&h)).map_err(|e| nl_err(ns_label(ns), e))
+        self.rt
+            .block_on(inspect::addrs(&h))
+            .map_err(|e| nl_err(ns_label(ns), e))
     }
 
     fn routes(&mut self, ns: &Ns) -> Result<Vec<RouteInfo>> {
         let h = self.handle(ns)?;
-        self.rt.block_on(inspect::routes(&h)).map_err(|e| nl_err(ns_label(ns), e))
+        self.rt
+            .block_on(inspect::routes(&h))
+            .map_err(|e| nl_err(ns_label(ns), e))
     }
 
     fn neighbors(&mut self, ns: &Ns) -> Result<Vec<NeighInfo>> {
         let h = self.handle(ns)?;
-        self.rt.block_on(inspect::neighbors(&h)).map_err(|e| nl_err(ns_label(ns), e))
+        self.rt
+            .block_on(inspect::neighbors(&h))
+            .map_err(|e| nl_err(ns_label(ns), e))
     }
 
     fn sockets(&mut self, ns: &Ns) -> Result<Vec<SocketInfo>> {
@@ -496,10 +596,11 @@ impl Backend for KernelBackend {
 
     fn sysctl(&mut self, ns: &Ns, key: &str) -> Result<String> {
         let k = key.to_string();
-        self.within(ns, move || sysctl::read(&k))?.map_err(|e| match e.raw_os_error() {
-            Some(libc::ENOENT) => Error::Missing(format!("sysctl {key} in {}", ns_label(ns))),
-            _ => Error::os(format!("sysctl {key} in {}", ns_label(ns)), e),
-        })
+        self.within(ns, move || sysctl::read(&k))?
+            .map_err(|e| match e.raw_os_error() {
+                Some(libc::ENOENT) => Error::Missing(format!("sysctl {key} in {}", ns_label(ns))),
+                _ => Error::os(format!("sysctl {key} in {}", ns_label(ns)), e),
+            })
     }
 
     fn rules(&mut self, ns: &Ns) -> Result<String> {
@@ -512,7 +613,12 @@ impl Backend for KernelBackend {
     }
 
     fn wait_gone(&mut self, links: &[(Ns, String)]) {
-        self.pending.extend(links.iter().filter(|(ns, _)| ns.is_none()).map(|(_, n)| n.clone()));
+        self.pending.extend(
+            links
+                .iter()
+                .filter(|(ns, _)| ns.is_none())
+                .map(|(_, n)| n.clone()),
+        );
         self.settle();
     }
 
@@ -538,9 +644,12 @@ impl Backend for KernelBackend {
             Some(name) => process::command(cmd, Some((name, &self.space(ns)?.file))),
         };
         let prog = cmd.argv()[0].clone();
-        let out = process::output(c).map_err(|e| Error::os(format!("running {prog:?} in {}", ns_label(ns)), e))?;
+        let out = process::output(c)
+            .map_err(|e| Error::os(format!("running {prog:?} in {}", ns_label(ns)), e))?;
         Ok(ExecResult {
-            code: out.status.code().map(i64::from).unwrap_or_else(|| 128 + std::os::unix::process::ExitStatusExt::signal(&out.status).unwrap_or(0) as i64),
+            code: out.status.code().map(i64::from).unwrap_or_else(|| {
+                128 + std::os::unix::process::ExitStatusExt::signal(&out.status).unwrap_or(0) as i64
+            }),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
         })
@@ -551,12 +660,16 @@ impl Backend for KernelBackend {
             None => process::command(cmd, None),
             Some(name) => process::command(cmd, Some((name, &self.space(ns)?.file))),
         };
-        c.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
+        c.stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
         // Its own process group, so a Ctrl-C at the terminal goes to netscript, which
         // then stops it in order.
         std::os::unix::process::CommandExt::process_group(&mut c, 0);
         let prog = cmd.argv()[0].clone();
-        let child = c.spawn().map_err(|e| Error::os(format!("starting {prog:?} in {}", ns_label(ns)), e))?;
+        let child = c
+            .spawn()
+            .map_err(|e| Error::os(format!("starting {prog:?} in {}", ns_label(ns)), e))?;
         let pid = child.id();
         self.children.insert(pid, child);
         Ok(pid)
@@ -578,7 +691,9 @@ impl Backend for KernelBackend {
             .children
             .get_mut(&pid)
             .ok_or_else(|| Error::Missing(format!("process {pid}")))?;
-        let st = c.wait().map_err(|e| Error::os(format!("process {pid}"), e))?;
+        let st = c
+            .wait()
+            .map_err(|e| Error::os(format!("process {pid}"), e))?;
         Ok(st.code().map(i64::from).unwrap_or(-1))
     }
 
@@ -615,19 +730,25 @@ impl Backend for KernelBackend {
 
     fn ping(&mut self, ns: &Ns, dst: IpAddr, count: u32, timeout_ms: u64) -> Result<PingResult> {
         self.await_activation();
-        self.within(ns, move || probe::ping(dst, count, Duration::from_millis(timeout_ms)))?
-            .map_err(|e| Error::os(format!("ping {dst} from {}", ns_label(ns)), e))
+        self.within(ns, move || {
+            probe::ping(dst, count, Duration::from_millis(timeout_ms))
+        })?
+        .map_err(|e| Error::os(format!("ping {dst} from {}", ns_label(ns)), e))
     }
 
     fn connect(&mut self, ns: &Ns, dst: SocketAddr, timeout_ms: u64) -> Result<bool> {
         self.await_activation();
-        self.within(ns, move || probe::connect(dst, Duration::from_millis(timeout_ms)))
+        self.within(ns, move || {
+            probe::connect(dst, Duration::from_millis(timeout_ms))
+        })
     }
 
     fn http_get(&mut self, ns: &Ns, url: &str) -> Result<HttpResponse> {
         let (addr, host, path) = probe::parse_url(url).map_err(Error::Invalid)?;
         self.await_activation();
-        self.within(ns, move || probe::http_get(addr, &host, &path, Duration::from_secs(2)))?
-            .map_err(|e| Error::os(format!("GET {url} from {}", ns_label(ns)), e))
+        self.within(ns, move || {
+            probe::http_get(addr, &host, &path, Duration::from_secs(2))
+        })?
+        .map_err(|e| Error::os(format!("GET {url} from {}", ns_label(ns)), e))
     }
 }

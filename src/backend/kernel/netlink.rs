@@ -10,7 +10,9 @@ use rtnetlink::packet_route::address::AddressAttribute;
 use rtnetlink::packet_route::link::{
     InfoData, InfoKind, InfoVeth, LinkAttribute, LinkFlags, LinkInfo as NlLinkInfo, LinkMessage,
 };
-use rtnetlink::packet_route::route::{RouteAddress, RouteAttribute, RouteMessage, RouteProtocol, RouteScope};
+use rtnetlink::packet_route::route::{
+    RouteAddress, RouteAttribute, RouteMessage, RouteProtocol, RouteScope,
+};
 use rtnetlink::sys::TokioSocket;
 use rtnetlink::{Handle, LinkMessageBuilder, LinkUnspec, LinkVeth, RouteMessageBuilder};
 use tokio::runtime::Runtime;
@@ -57,7 +59,10 @@ pub async fn peers_in(h: &Handle, host: &Handle) -> Result<Vec<String>, rtnetlin
     let mut links = h.link().get().execute();
     let mut inside = vec![];
     while let Some(m) = links.try_next().await? {
-        let elsewhere = m.attributes.iter().any(|a| matches!(a, LinkAttribute::LinkNetNsId(_)));
+        let elsewhere = m
+            .attributes
+            .iter()
+            .any(|a| matches!(a, LinkAttribute::LinkNetNsId(_)));
         let peer = m.attributes.iter().find_map(|a| match a {
             LinkAttribute::Link(i) => Some(*i),
             _ => None,
@@ -68,7 +73,10 @@ pub async fn peers_in(h: &Handle, host: &Handle) -> Result<Vec<String>, rtnetlin
     }
     for (index, peer) in inside {
         if let Some(p) = get_link_by_index(host, peer).await? {
-            let back = p.attributes.iter().any(|a| matches!(a, LinkAttribute::Link(i) if *i == index));
+            let back = p
+                .attributes
+                .iter()
+                .any(|a| matches!(a, LinkAttribute::Link(i) if *i == index));
             if back && kind_of(&p) == "veth" {
                 out.push(name_of(&p));
             }
@@ -85,7 +93,10 @@ pub async fn get_link(h: &Handle, name: &str) -> Result<Option<LinkMessage>, rtn
     }
 }
 
-pub async fn get_link_by_index(h: &Handle, index: u32) -> Result<Option<LinkMessage>, rtnetlink::Error> {
+pub async fn get_link_by_index(
+    h: &Handle,
+    index: u32,
+) -> Result<Option<LinkMessage>, rtnetlink::Error> {
     match h.link().get().match_index(index).execute().try_next().await {
         Ok(m) => Ok(m),
         Err(e) if errno(&e) == Some(libc::ENODEV) => Ok(None),
@@ -125,14 +136,26 @@ pub async fn activated(h: &Handle, name: &str) -> Result<bool, rtnetlink::Error>
         None => true,
         Some(m) => {
             let up = m.header.flags.contains(LinkFlags::Up);
-            let carrier = m.attributes.iter().any(|a| matches!(a, LinkAttribute::Carrier(1)));
-            let down = m.attributes.iter().any(|a| matches!(a, LinkAttribute::OperState(State::Down)));
+            let carrier = m
+                .attributes
+                .iter()
+                .any(|a| matches!(a, LinkAttribute::Carrier(1)));
+            let down = m
+                .attributes
+                .iter()
+                .any(|a| matches!(a, LinkAttribute::OperState(State::Down)));
             !(up && carrier && down)
         }
     })
 }
 
-pub fn veth_message(a: &str, a_fd: Option<RawFd>, b: &str, b_fd: Option<RawFd>, mtu: Option<u32>) -> LinkMessage {
+pub fn veth_message(
+    a: &str,
+    a_fd: Option<RawFd>,
+    b: &str,
+    b_fd: Option<RawFd>,
+    mtu: Option<u32>,
+) -> LinkMessage {
     let mut peer = LinkUnspec::new_with_name(b);
     if let Some(fd) = b_fd {
         peer = peer.setns_by_fd(fd);
@@ -192,8 +215,14 @@ pub fn vxlan_detail(m: &LinkMessage) -> Option<String> {
     for d in data {
         match d {
             InfoVxlan::Id(v) => parts.insert(0, format!("vni {v}")),
-            InfoVxlan::Group(a) => parts.push(format!("{} {a}", if a.is_multicast() { "group" } else { "remote" })),
-            InfoVxlan::Group6(a) => parts.push(format!("{} {a}", if a.is_multicast() { "group" } else { "remote" })),
+            InfoVxlan::Group(a) => parts.push(format!(
+                "{} {a}",
+                if a.is_multicast() { "group" } else { "remote" }
+            )),
+            InfoVxlan::Group6(a) => parts.push(format!(
+                "{} {a}",
+                if a.is_multicast() { "group" } else { "remote" }
+            )),
             InfoVxlan::Port(p) => parts.push(format!("port {p}")),
             _ => {}
         }
@@ -210,7 +239,10 @@ pub async fn set(h: &Handle, msg: LinkMessage) -> Result<(), rtnetlink::Error> {
 }
 
 pub async fn del(h: &Handle, name: &str) -> Result<(), rtnetlink::Error> {
-    h.link().del_with_message(by_name(name).build()).execute().await
+    h.link()
+        .del_with_message(by_name(name).build())
+        .execute()
+        .await
 }
 
 pub async fn index_of(h: &Handle, name: &str) -> Result<Option<u32>, rtnetlink::Error> {
@@ -222,7 +254,12 @@ pub async fn addr_add(h: &Handle, index: u32, c: &Cidr) -> Result<(), rtnetlink:
 }
 
 pub async fn addr_del(h: &Handle, index: u32, c: &Cidr) -> Result<(), rtnetlink::Error> {
-    let mut req = h.address().get().set_link_index_filter(index).set_address_filter(c.addr).execute();
+    let mut req = h
+        .address()
+        .get()
+        .set_link_index_filter(index)
+        .set_address_filter(c.addr)
+        .execute();
     while let Some(m) = req.try_next().await? {
         if m.header.prefix_len == c.prefix {
             return h.address().del(m).execute().await;
@@ -246,13 +283,19 @@ pub fn route_message(r: &Route, dev_index: Option<u32>) -> RouteMessage {
         rtnetlink::packet_route::AddressFamily::Inet
     };
     msg.header.protocol = RouteProtocol::Boot;
-    msg.header.scope = if r.via.is_none() && !r.v6 { RouteScope::Link } else { RouteScope::Universe };
+    msg.header.scope = if r.via.is_none() && !r.v6 {
+        RouteScope::Link
+    } else {
+        RouteScope::Universe
+    };
     if let Some(d) = r.dst {
         msg.header.destination_prefix_length = d.prefix;
-        msg.attributes.push(RouteAttribute::Destination(RouteAddress::from(d.addr)));
+        msg.attributes
+            .push(RouteAttribute::Destination(RouteAddress::from(d.addr)));
     }
     if let Some(v) = r.via {
-        msg.attributes.push(RouteAttribute::Gateway(RouteAddress::from(v)));
+        msg.attributes
+            .push(RouteAttribute::Gateway(RouteAddress::from(v)));
     }
     if let Some(i) = dev_index {
         msg.attributes.push(RouteAttribute::Oif(i));
@@ -276,7 +319,11 @@ pub fn kind_of(m: &LinkMessage) -> String {
             }
         }
     }
-    if m.header.index == 1 || m.attributes.iter().any(|a| matches!(a, LinkAttribute::IfName(n) if n == "lo")) {
+    if m.header.index == 1
+        || m.attributes
+            .iter()
+            .any(|a| matches!(a, LinkAttribute::IfName(n) if n == "lo"))
+    {
         "loopback".into()
     } else {
         "device".into()
@@ -303,7 +350,10 @@ pub fn address_of(a: &rtnetlink::packet_route::address::AddressMessage) -> Optio
             _ => None,
         })
     };
-    find(true).or_else(|| find(false)).map(|ip| Cidr { addr: ip, prefix: a.header.prefix_len })
+    find(true).or_else(|| find(false)).map(|ip| Cidr {
+        addr: ip,
+        prefix: a.header.prefix_len,
+    })
 }
 
 /// Turn a link message into what `ip link` shows. `resolve` names a link by index
@@ -323,7 +373,11 @@ pub async fn link_info(h: &Handle, m: &LinkMessage) -> Result<LinkInfo, rtnetlin
         match a {
             LinkAttribute::Mtu(v) => info.mtu = *v,
             LinkAttribute::Address(mac) => {
-                info.mac = mac.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":")
+                info.mac = mac
+                    .iter()
+                    .map(|b| format!("{b:02x}"))
+                    .collect::<Vec<_>>()
+                    .join(":")
             }
             LinkAttribute::Controller(i) => {
                 info.master = get_link_by_index(h, *i).await?.map(|l| name_of(&l));
@@ -333,12 +387,18 @@ pub async fn link_info(h: &Handle, m: &LinkMessage) -> Result<LinkInfo, rtnetlin
             _ => {}
         }
     }
+    info.peer_index = peer_index;
+    info.peer_elsewhere = info.kind == "veth" && peer_elsewhere;
     if info.kind == "veth" && !peer_elsewhere {
         if let Some(i) = peer_index {
             info.peer = get_link_by_index(h, i).await?.map(|l| name_of(&l));
         }
     }
-    let mut addrs = h.address().get().set_link_index_filter(m.header.index).execute();
+    let mut addrs = h
+        .address()
+        .get()
+        .set_link_index_filter(m.header.index)
+        .execute();
     while let Some(a) = addrs.try_next().await? {
         info.addrs.extend(address_of(&a));
     }

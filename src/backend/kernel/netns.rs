@@ -118,11 +118,21 @@ pub fn create(name: &str) -> Result<(File, OwnedFd)> {
 pub fn attach(name: &str, pid: u32) -> Result<()> {
     let p = claim(name)?;
     let source = format!("/proc/{pid}/ns/net");
-    mount(Some(source.as_str()), &p, None::<&str>, MsFlags::MS_BIND, None::<&str>).map_err(|e| {
+    mount(
+        Some(source.as_str()),
+        &p,
+        None::<&str>,
+        MsFlags::MS_BIND,
+        None::<&str>,
+    )
+    .map_err(|e| {
         let _ = fs::remove_file(&p);
         match e {
             nix::errno::Errno::ENOENT => Error::Missing(format!("process {pid}")),
-            e => Error::os(format!("attaching the namespace of process {pid} as {name:?}"), e.into()),
+            e => Error::os(
+                format!("attaching the namespace of process {pid} as {name:?}"),
+                e.into(),
+            ),
         }
     })
 }
@@ -130,7 +140,9 @@ pub fn attach(name: &str, pid: u32) -> Result<()> {
 /// Open an existing named namespace (made by netscript or by `ip netns add`).
 pub fn open(name: &str) -> Result<File> {
     File::open(path(name)).map_err(|e| match e.raw_os_error() {
-        Some(libc::ENOENT) if name.starts_with('/') => Error::Missing(format!("the namespace at {name} (has the process ended?)")),
+        Some(libc::ENOENT) if name.starts_with('/') => {
+            Error::Missing(format!("the namespace at {name} (has the process ended?)"))
+        }
         Some(libc::ENOENT) => Error::Missing(label(name)),
         _ => Error::os(label(name), e),
     })
@@ -145,7 +157,9 @@ pub fn socket_in(ns: &File) -> io::Result<OwnedFd> {
 /// nothing holds it any more (the caller drops its own handles first).
 pub fn delete(name: &str) -> Result<()> {
     if name.starts_with('/') {
-        return Err(Error::Invalid(format!("{name} is a process's namespace, not a named one")));
+        return Err(Error::Invalid(format!(
+            "{name} is a process's namespace, not a named one"
+        )));
     }
     let p = path(name);
     if !p.exists() {

@@ -54,7 +54,10 @@ fn apply(batch: &Nftables) -> Result<()> {
     use std::process::{Command, Stdio};
     let payload = serde_json::to_vec(batch).expect("nftables batches serialize");
     let missing = |e: io::Error| match e.kind() {
-        io::ErrorKind::NotFound => nft_error(NftablesError::NftExecution { program: "nft".into(), inner: e }),
+        io::ErrorKind::NotFound => nft_error(NftablesError::NftExecution {
+            program: "nft".into(),
+            inner: e,
+        }),
         _ => Error::os("nft", e),
     };
     let mut child = Command::new("nft")
@@ -64,7 +67,12 @@ fn apply(batch: &Nftables) -> Result<()> {
         .stderr(Stdio::piped())
         .spawn()
         .map_err(missing)?;
-    child.stdin.take().expect("piped").write_all(&payload).map_err(|e| Error::os("nft", e))?;
+    child
+        .stdin
+        .take()
+        .expect("piped")
+        .write_all(&payload)
+        .map_err(|e| Error::os("nft", e))?;
     let out = child.wait_with_output().map_err(|e| Error::os("nft", e))?;
     if out.status.success() {
         return Ok(());
@@ -85,9 +93,16 @@ pub fn add(rules: &[Rule]) -> Result<()> {
 
 /// The table `inet netscript`, or `None` when there is none.
 fn listing() -> Result<Option<Nftables<'static>>> {
-    match helper::get_current_ruleset_with_args(helper::DEFAULT_NFT, &["list", "table", "inet", TABLE]) {
+    match helper::get_current_ruleset_with_args(
+        helper::DEFAULT_NFT,
+        &["list", "table", "inet", TABLE],
+    ) {
         Ok(n) => Ok(Some(n)),
-        Err(NftablesError::NftFailed { stderr, .. }) if stderr.contains("No such file or directory") => Ok(None),
+        Err(NftablesError::NftFailed { stderr, .. })
+            if stderr.contains("No such file or directory") =>
+        {
+            Ok(None)
+        }
         Err(e) => Err(nft_error(e)),
     }
 }
@@ -111,7 +126,10 @@ pub fn text() -> Result<String> {
         .args(["list", "table", "inet", TABLE])
         .output()
         .map_err(|e| match e.kind() {
-            io::ErrorKind::NotFound => nft_error(NftablesError::NftExecution { program: "nft".into(), inner: e }),
+            io::ErrorKind::NotFound => nft_error(NftablesError::NftExecution {
+                program: "nft".into(),
+                inner: e,
+            }),
             _ => Error::os("nft", e),
         })?;
     if out.status.success() {
@@ -119,6 +137,9 @@ pub fn text() -> Result<String> {
     } else if String::from_utf8_lossy(&out.stderr).contains("No such file or directory") {
         Ok(String::new())
     } else {
-        Err(Error::Other(format!("nft: {}", String::from_utf8_lossy(&out.stderr).trim())))
+        Err(Error::Other(format!(
+            "nft: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        )))
     }
 }

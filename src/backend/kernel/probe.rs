@@ -26,7 +26,9 @@ fn checksum(data: &[u8]) -> u16 {
 /// A distinct ICMP identifier per probe, so concurrent pings do not take each other's replies.
 fn next_ident() -> u16 {
     static NEXT: AtomicU16 = AtomicU16::new(0);
-    (std::process::id() as u16).wrapping_mul(31).wrapping_add(NEXT.fetch_add(1, Ordering::Relaxed))
+    (std::process::id() as u16)
+        .wrapping_mul(31)
+        .wrapping_add(NEXT.fetch_add(1, Ordering::Relaxed))
 }
 
 pub fn ping(dst: IpAddr, count: u32, timeout: Duration) -> io::Result<PingResult> {
@@ -68,11 +70,20 @@ pub fn ping(dst: IpAddr, count: u32, timeout: Duration) -> io::Result<PingResult
                 sent_at = now;
                 resend_at = now + Duration::from_millis(250);
             }
-            let wait = deadline.min(resend_at).saturating_duration_since(Instant::now());
+            let wait = deadline
+                .min(resend_at)
+                .saturating_duration_since(Instant::now());
             sock.set_read_timeout(Some(wait.max(Duration::from_millis(1))))?;
             let (n, from) = match sock.recv_from(&mut buf) {
                 Ok(r) => r,
-                Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => continue,
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                    ) =>
+                {
+                    continue
+                }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e),
             };
@@ -121,15 +132,20 @@ pub fn parse_url(url: &str) -> Result<(SocketAddr, String, String), String> {
         sa
     } else {
         let host = hostport.trim_start_matches('[').trim_end_matches(']');
-        let ip: IpAddr = host
-            .parse()
-            .map_err(|_| format!("{url:?}: host {hostport:?} is not an IP address with an optional port"))?;
+        let ip: IpAddr = host.parse().map_err(|_| {
+            format!("{url:?}: host {hostport:?} is not an IP address with an optional port")
+        })?;
         SocketAddr::new(ip, 80)
     };
     Ok((addr, hostport.to_string(), path.to_string()))
 }
 
-pub fn http_get(addr: SocketAddr, host: &str, path: &str, timeout: Duration) -> io::Result<HttpResponse> {
+pub fn http_get(
+    addr: SocketAddr,
+    host: &str,
+    path: &str,
+    timeout: Duration,
+) -> io::Result<HttpResponse> {
     let mut s = TcpStream::connect_timeout(&addr, timeout)?;
     s.set_read_timeout(Some(timeout * 5))?;
     write!(
@@ -143,7 +159,10 @@ pub fn http_get(addr: SocketAddr, host: &str, path: &str, timeout: Duration) -> 
 
 fn parse_response(raw: &[u8]) -> io::Result<HttpResponse> {
     let bad = || io::Error::new(io::ErrorKind::InvalidData, "not an HTTP response");
-    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").ok_or_else(bad)?;
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .ok_or_else(bad)?;
     let head = String::from_utf8_lossy(&raw[..split]);
     let mut lines = head.lines();
     let status = lines
@@ -168,7 +187,15 @@ fn parse_response(raw: &[u8]) -> io::Result<HttpResponse> {
 fn dechunk(mut b: &[u8]) -> Vec<u8> {
     let mut out = vec![];
     while let Some(eol) = b.windows(2).position(|w| w == b"\r\n") {
-        let size = usize::from_str_radix(String::from_utf8_lossy(&b[..eol]).split(';').next().unwrap_or("").trim(), 16).unwrap_or(0);
+        let size = usize::from_str_radix(
+            String::from_utf8_lossy(&b[..eol])
+                .split(';')
+                .next()
+                .unwrap_or("")
+                .trim(),
+            16,
+        )
+        .unwrap_or(0);
         b = &b[eol + 2..];
         if size == 0 || b.len() < size {
             break;
@@ -193,10 +220,15 @@ mod tests {
     #[test]
     fn urls() {
         let (a, h, p) = parse_url("http://10.0.0.1:8080/x?y").unwrap();
-        assert_eq!((a.to_string(), h.as_str(), p.as_str()), ("10.0.0.1:8080".into(), "10.0.0.1:8080", "/x?y"));
+        assert_eq!(
+            (a.to_string(), h.as_str(), p.as_str()),
+            ("10.0.0.1:8080".into(), "10.0.0.1:8080", "/x?y")
+        );
         assert_eq!(parse_url("http://10.0.0.1").unwrap().0.port(), 80);
         assert!(parse_url("https://10.0.0.1").is_err());
-        assert!(parse_url("http://example.com/").unwrap_err().contains("not an IP"));
+        assert!(parse_url("http://example.com/")
+            .unwrap_err()
+            .contains("not an IP"));
     }
 
     #[test]

@@ -47,11 +47,29 @@ pub fn command(cmd: &Cmd, ns: Option<(&str, &File)>) -> Command {
             c.pre_exec(move || {
                 setns(BorrowedFd::borrow_raw(fd), CloneFlags::CLONE_NEWNET)?;
                 unshare(CloneFlags::CLONE_NEWNS)?;
-                mount(None::<&std::ffi::CStr>, root.as_c_str(), None::<&std::ffi::CStr>, MsFlags::MS_SLAVE | MsFlags::MS_REC, None::<&std::ffi::CStr>)?;
+                mount(
+                    None::<&std::ffi::CStr>,
+                    root.as_c_str(),
+                    None::<&std::ffi::CStr>,
+                    MsFlags::MS_SLAVE | MsFlags::MS_REC,
+                    None::<&std::ffi::CStr>,
+                )?;
                 let _ = umount2(sys.as_c_str(), MntFlags::MNT_DETACH);
-                mount(Some(sysfs.as_c_str()), sys.as_c_str(), Some(sysfs.as_c_str()), MsFlags::empty(), None::<&std::ffi::CStr>)?;
+                mount(
+                    Some(sysfs.as_c_str()),
+                    sys.as_c_str(),
+                    Some(sysfs.as_c_str()),
+                    MsFlags::empty(),
+                    None::<&std::ffi::CStr>,
+                )?;
                 for (from, to) in &binds {
-                    let _ = mount(Some(from.as_c_str()), to.as_c_str(), None::<&std::ffi::CStr>, MsFlags::MS_BIND, None::<&std::ffi::CStr>);
+                    let _ = mount(
+                        Some(from.as_c_str()),
+                        to.as_c_str(),
+                        None::<&std::ffi::CStr>,
+                        MsFlags::MS_BIND,
+                        None::<&std::ffi::CStr>,
+                    );
                 }
                 Ok(())
             });

@@ -3,7 +3,9 @@
 //! as the kernel's uapi headers define them (pkt_sched.h).
 
 use futures::StreamExt;
-use rtnetlink::packet_core::{DefaultNla, NetlinkMessage, NLM_F_ACK, NLM_F_CREATE, NLM_F_REPLACE, NLM_F_REQUEST};
+use rtnetlink::packet_core::{
+    DefaultNla, NetlinkMessage, NLM_F_ACK, NLM_F_CREATE, NLM_F_REPLACE, NLM_F_REQUEST,
+};
 use rtnetlink::packet_route::tc::{TcAttribute, TcHandle, TcMessage, TcOption};
 use rtnetlink::packet_route::RouteNetlinkMessage;
 use rtnetlink::Handle;
@@ -59,11 +61,18 @@ fn message(index: u32, qdisc: &Qdisc) -> TcMessage {
                 TcOption::Other(DefaultNla::new(TCA_TBF_BURST, burst.to_ne_bytes().to_vec())),
             ];
             if rate > u32::MAX as u64 {
-                opts.push(TcOption::Other(DefaultNla::new(TCA_TBF_RATE64, rate.to_ne_bytes().to_vec())));
+                opts.push(TcOption::Other(DefaultNla::new(
+                    TCA_TBF_RATE64,
+                    rate.to_ne_bytes().to_vec(),
+                )));
             }
             m.attributes.push(TcAttribute::Options(opts));
         }
-        Qdisc::Netem { delay_ms, jitter_ms, loss_pct } => {
+        Qdisc::Netem {
+            delay_ms,
+            jitter_ms,
+            loss_pct,
+        } => {
             // netem's options are a struct tc_netem_qopt followed by attributes, not
             // nested attributes alone: sent raw.
             let loss = ((*loss_pct as u64 * u32::MAX as u64) / 100) as u32;
@@ -71,10 +80,17 @@ fn message(index: u32, qdisc: &Qdisc) -> TcMessage {
             for x in [0u32, 1000, loss, 0, 0, 0] {
                 raw.extend_from_slice(&x.to_ne_bytes());
             }
-            raw.extend(nla(TCA_NETEM_LATENCY64, (*delay_ms as i64 * 1_000_000).to_ne_bytes().to_vec()));
-            raw.extend(nla(TCA_NETEM_JITTER64, (*jitter_ms as i64 * 1_000_000).to_ne_bytes().to_vec()));
+            raw.extend(nla(
+                TCA_NETEM_LATENCY64,
+                (*delay_ms as i64 * 1_000_000).to_ne_bytes().to_vec(),
+            ));
+            raw.extend(nla(
+                TCA_NETEM_JITTER64,
+                (*jitter_ms as i64 * 1_000_000).to_ne_bytes().to_vec(),
+            ));
             m.attributes.push(TcAttribute::Kind("netem".into()));
-            m.attributes.push(TcAttribute::Other(DefaultNla::new(TCA_OPTIONS, raw)));
+            m.attributes
+                .push(TcAttribute::Other(DefaultNla::new(TCA_OPTIONS, raw)));
         }
     }
     m
@@ -114,13 +130,20 @@ mod tests {
     #[test]
     fn tbf_parameters_are_36_bytes() {
         let m = message(3, &Qdisc::Tbf { rate_kbit: 8000 });
-        let TcAttribute::Options(opts) = &m.attributes[1] else { panic!("{m:?}") };
-        let TcOption::Other(parms) = &opts[0] else { panic!() };
+        let TcAttribute::Options(opts) = &m.attributes[1] else {
+            panic!("{m:?}")
+        };
+        let TcOption::Other(parms) = &opts[0] else {
+            panic!()
+        };
         let mut buf = vec![0u8; rtnetlink::packet_core::Nla::value_len(parms)];
         rtnetlink::packet_core::Nla::emit_value(parms, &mut buf);
         assert_eq!(buf.len(), 36);
         // rate: 8000 kbit/s = 1_000_000 bytes/s, at offset 8 of the first tc_ratespec.
-        assert_eq!(u32::from_ne_bytes(buf[8..12].try_into().unwrap()), 1_000_000);
+        assert_eq!(
+            u32::from_ne_bytes(buf[8..12].try_into().unwrap()),
+            1_000_000
+        );
         assert_eq!(buf[1], TC_LINKLAYER_ETHERNET);
     }
 
