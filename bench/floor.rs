@@ -62,7 +62,10 @@ struct Lab {
 
 impl Lab {
     fn new(n: u32) -> Lab {
-        Lab { n, prefix: if n > 250 { 16 } else { 24 } }
+        Lab {
+            n,
+            prefix: if n > 250 { 16 } else { 24 },
+        }
     }
     fn gateway(&self) -> Ipv4Addr {
         Ipv4Addr::new(10, 100, 0, 1)
@@ -79,7 +82,13 @@ fn ns_path(name: &str) -> PathBuf {
 
 /// A netlink route socket in the calling thread's namespace; it stays bound there.
 fn netlink_socket() -> io::Result<OwnedFd> {
-    let fd = unsafe { libc::socket(libc::AF_NETLINK, libc::SOCK_RAW | libc::SOCK_CLOEXEC, libc::NETLINK_ROUTE) };
+    let fd = unsafe {
+        libc::socket(
+            libc::AF_NETLINK,
+            libc::SOCK_RAW | libc::SOCK_CLOEXEC,
+            libc::NETLINK_ROUTE,
+        )
+    };
     if fd < 0 {
         return Err(io::Error::last_os_error());
     }
@@ -100,7 +109,13 @@ fn prepare_dir() -> io::Result<()> {
     fs::create_dir_all(NETNS_DIR)?;
     let shared = MsFlags::MS_SHARED | MsFlags::MS_REC;
     if mount(None::<&str>, NETNS_DIR, None::<&str>, shared, None::<&str>).is_err() {
-        mount(Some(NETNS_DIR), NETNS_DIR, None::<&str>, MsFlags::MS_BIND | MsFlags::MS_REC, None::<&str>)?;
+        mount(
+            Some(NETNS_DIR),
+            NETNS_DIR,
+            None::<&str>,
+            MsFlags::MS_BIND | MsFlags::MS_REC,
+            None::<&str>,
+        )?;
         mount(None::<&str>, NETNS_DIR, None::<&str>, shared, None::<&str>)?;
     }
     Ok(())
@@ -109,7 +124,11 @@ fn prepare_dir() -> io::Result<()> {
 /// `ip netns add NAME`: returns the namespace's file and a netlink socket inside it.
 fn netns_add(name: &str) -> Result<(File, OwnedFd)> {
     let p = ns_path(name);
-    OpenOptions::new().write(true).create_new(true).open(&p).map_err(|e| format!("namespace {name}: {e}"))?;
+    OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&p)
+        .map_err(|e| format!("namespace {name}: {e}"))?;
     let made = std::thread::scope(|s| {
         s.spawn(|| -> io::Result<(File, OwnedFd)> {
             unshare(CloneFlags::CLONE_NEWNET)?;
@@ -138,7 +157,11 @@ fn ctx(what: impl Fn() -> String) -> impl FnOnce(rtnetlink::Error) -> Box<dyn st
 /// nft's JSON for the masquerade: table inet netscript-bench, chain postrouting (nat,
 /// srcnat), `ip saddr SUBNET oifname != "br0" masquerade`.
 fn masquerade(lab: &Lab) -> Nftables<'static> {
-    let table = schema::Table { family: NfFamily::INet, name: TABLE.into(), handle: None };
+    let table = schema::Table {
+        family: NfFamily::INet,
+        name: TABLE.into(),
+        handle: None,
+    };
     let chain = schema::Chain {
         family: NfFamily::INet,
         table: TABLE.into(),
@@ -150,10 +173,12 @@ fn masquerade(lab: &Lab) -> Nftables<'static> {
         ..Default::default()
     };
     let saddr = Statement::Match(Match {
-        left: Expression::Named(NamedExpression::Payload(Payload::PayloadField(PayloadField {
-            protocol: "ip".into(),
-            field: "saddr".into(),
-        }))),
+        left: Expression::Named(NamedExpression::Payload(Payload::PayloadField(
+            PayloadField {
+                protocol: "ip".into(),
+                field: "saddr".into(),
+            },
+        ))),
         right: Expression::Named(NamedExpression::Prefix(Prefix {
             addr: Box::new(Expression::String("10.100.0.0".into())),
             len: lab.prefix as u32,
@@ -161,7 +186,9 @@ fn masquerade(lab: &Lab) -> Nftables<'static> {
         op: Operator::EQ,
     });
     let oif = Statement::Match(Match {
-        left: Expression::Named(NamedExpression::Meta(Meta { key: MetaKey::Oifname })),
+        left: Expression::Named(NamedExpression::Meta(Meta {
+            key: MetaKey::Oifname,
+        })),
         right: Expression::String(BRIDGE.into()),
         op: Operator::NEQ,
     });
@@ -177,7 +204,9 @@ fn masquerade(lab: &Lab) -> Nftables<'static> {
         NfCmd::Add(NfListObject::Chain(chain)),
         NfCmd::Add(NfListObject::Rule(rule)),
     ];
-    Nftables { objects: Cow::Owned(cmds.into_iter().map(schema::NfObject::CmdObject).collect()) }
+    Nftables {
+        objects: Cow::Owned(cmds.into_iter().map(schema::NfObject::CmdObject).collect()),
+    }
 }
 
 fn up(rt: &Runtime, lab: &Lab) -> Result<()> {
@@ -186,7 +215,11 @@ fn up(rt: &Runtime, lab: &Lab) -> Result<()> {
     let gw = lab.gateway();
     rt.block_on(async {
         // ip link add br0 type bridge; ip addr add GW/P dev br0; ip link set br0 up
-        host.link().add(LinkBridge::new(BRIDGE).build()).execute().await.map_err(ctx(|| "bridge br0".into()))?;
+        host.link()
+            .add(LinkBridge::new(BRIDGE).build())
+            .execute()
+            .await
+            .map_err(ctx(|| "bridge br0".into()))?;
         let br = host
             .link()
             .get()
@@ -198,29 +231,71 @@ fn up(rt: &Runtime, lab: &Lab) -> Result<()> {
             .ok_or("bridge br0 vanished")?
             .header
             .index;
-        host.address().add(br, gw.into(), lab.prefix).execute().await.map_err(ctx(|| "address of br0".into()))?;
-        host.link().set(LinkUnspec::new_with_index(br).up().build()).execute().await.map_err(ctx(|| "br0 up".into()))?;
+        host.address()
+            .add(br, gw.into(), lab.prefix)
+            .execute()
+            .await
+            .map_err(ctx(|| "address of br0".into()))?;
+        host.link()
+            .set(LinkUnspec::new_with_index(br).up().build())
+            .execute()
+            .await
+            .map_err(ctx(|| "br0 up".into()))?;
 
         for k in 1..=lab.n {
             let name = format!("c{k}");
             let (ns, sock) = netns_add(&name)?;
             // ip link add veth-cK-br type veth peer name veth-cK netns cK
             let (host_end, peer) = (format!("veth-c{k}-br"), format!("veth-c{k}"));
-            let peer_msg = LinkUnspec::new_with_name(&peer).setns_by_fd(ns.as_raw_fd()).build();
-            let veth = LinkVeth::new(&host_end, &peer).set_info_data(InfoData::Veth(InfoVeth::Peer(peer_msg))).build();
-            host.link().add(veth).execute().await.map_err(ctx(|| format!("veth {host_end}")))?;
+            let peer_msg = LinkUnspec::new_with_name(&peer)
+                .setns_by_fd(ns.as_raw_fd())
+                .build();
+            let veth = LinkVeth::new(&host_end, &peer)
+                .set_info_data(InfoData::Veth(InfoVeth::Peer(peer_msg)))
+                .build();
+            host.link()
+                .add(veth)
+                .execute()
+                .await
+                .map_err(ctx(|| format!("veth {host_end}")))?;
             // ip link set veth-cK-br master br0 up (one request: the kernel does both)
-            let set = LinkUnspec::new_with_name(&host_end).controller(br).up().build();
-            host.link().set(set).execute().await.map_err(ctx(|| format!("{host_end} master br0 up")))?;
+            let set = LinkUnspec::new_with_name(&host_end)
+                .controller(br)
+                .up()
+                .build();
+            host.link()
+                .set(set)
+                .execute()
+                .await
+                .map_err(ctx(|| format!("{host_end} master br0 up")))?;
 
             // Inside cK, over the socket opened there.
             let (h, task) = connect(rt, sock);
             let what = |s: &str| format!("{s} in {name}");
-            h.link().set(LinkUnspec::new_with_index(LO).up().build()).execute().await.map_err(ctx(|| what("lo up")))?;
-            h.link().set(LinkUnspec::new_with_index(PEER).up().build()).execute().await.map_err(ctx(|| what("veth up")))?;
-            h.address().add(PEER, lab.addr(k).into(), lab.prefix).execute().await.map_err(ctx(|| what("address")))?;
-            let route = RouteMessageBuilder::<Ipv4Addr>::new().gateway(gw).protocol(RouteProtocol::Boot).build();
-            h.route().add(route).execute().await.map_err(ctx(|| what("default route")))?;
+            h.link()
+                .set(LinkUnspec::new_with_index(LO).up().build())
+                .execute()
+                .await
+                .map_err(ctx(|| what("lo up")))?;
+            h.link()
+                .set(LinkUnspec::new_with_index(PEER).up().build())
+                .execute()
+                .await
+                .map_err(ctx(|| what("veth up")))?;
+            h.address()
+                .add(PEER, lab.addr(k).into(), lab.prefix)
+                .execute()
+                .await
+                .map_err(ctx(|| what("address")))?;
+            let route = RouteMessageBuilder::<Ipv4Addr>::new()
+                .gateway(gw)
+                .protocol(RouteProtocol::Boot)
+                .build();
+            h.route()
+                .add(route)
+                .execute()
+                .await
+                .map_err(ctx(|| what("default route")))?;
             task.abort();
             drop(ns);
         }
@@ -238,12 +313,22 @@ fn down(rt: &Runtime, lab: &Lab) -> Result<()> {
         netns_del(&format!("c{k}"))?;
     }
     let (host, task) = connect(rt, netlink_socket()?);
-    rt.block_on(host.link().del_with_message(LinkUnspec::new_with_name(BRIDGE).build()).execute())
-        .map_err(ctx(|| "deleting br0".into()))?;
+    rt.block_on(
+        host.link()
+            .del_with_message(LinkUnspec::new_with_name(BRIDGE).build())
+            .execute(),
+    )
+    .map_err(ctx(|| "deleting br0".into()))?;
     task.abort();
-    let table = schema::Table { family: NfFamily::INet, name: TABLE.into(), handle: None };
+    let table = schema::Table {
+        family: NfFamily::INet,
+        name: TABLE.into(),
+        handle: None,
+    };
     let del = Nftables {
-        objects: Cow::Owned(vec![schema::NfObject::CmdObject(NfCmd::Delete(NfListObject::Table(table)))]),
+        objects: Cow::Owned(vec![schema::NfObject::CmdObject(NfCmd::Delete(
+            NfListObject::Table(table),
+        ))]),
     };
     nftables::helper::apply_ruleset(&del).map_err(|e| format!("nft: {e}"))?;
     Ok(())
@@ -261,11 +346,16 @@ fn main() -> ExitCode {
             }
         },
         _ => {
-            eprintln!("usage: floor up N | floor down N   (inside a sandbox: unshare --net --mount)");
+            eprintln!(
+                "usage: floor up N | floor down N   (inside a sandbox: unshare --net --mount)"
+            );
             return ExitCode::from(2);
         }
     };
-    let rt = match tokio::runtime::Builder::new_current_thread().enable_io().build() {
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("floor: starting the runtime: {e}");
@@ -273,7 +363,11 @@ fn main() -> ExitCode {
         }
     };
     let lab = Lab::new(n);
-    let r = if cmd == "up" { up(&rt, &lab) } else { down(&rt, &lab) };
+    let r = if cmd == "up" {
+        up(&rt, &lab)
+    } else {
+        down(&rt, &lab)
+    };
     match r {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
