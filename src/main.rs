@@ -52,7 +52,7 @@ struct Cli {
     /// Lab name (default: the script's file stem)
     #[arg(long, value_name = "NAME")]
     lab: Option<String>,
-    /// Machine-readable output (for ls)
+    /// Machine-readable output (ls, graph, doc, and -e's result)
     #[arg(long, global = true)]
     json: bool,
     /// Evaluate CODE and print the result
@@ -211,6 +211,7 @@ fn main() -> ExitCode {
         rm: cli.rm,
         sandbox: cli.sandbox,
         lab,
+        json: cli.json,
     };
     let code = match (&cli.eval, &cli.file) {
         (Some(code), _) => run::run("-e", code, vec![], &opts, true),

@@ -20,6 +20,8 @@ pub struct RunOpts {
     pub rm: bool,
     pub sandbox: bool,
     pub lab: String,
+    /// Print `-e`'s result as JSON.
+    pub json: bool,
 }
 
 /// Print an error the way compilers do: `FILE:LINE:COL: error: MESSAGE`, the line, a
@@ -137,7 +139,10 @@ pub fn run(file: &str, source: &str, args: Vec<String>, opts: &RunOpts, print_re
         Ok(v) => {
             s.stop_processes();
             if print_result && !v.is_unit() {
-                println!("{}", script::show_value(&v));
+                match opts.json {
+                    true => println!("{}", script::to_json(&v)),
+                    false => println!("{}", script::show_value(&v)),
+                }
             }
             if opts.rm {
                 let code = finish_teardown(&mut s, "--rm");

@@ -460,6 +460,29 @@ pub fn explain(err: &EvalAltResult) -> ScriptError {
     }
 }
 
+/// A value as JSON (`--json -e`): maps, arrays, strings, numbers, booleans; `()` is null
+/// and handles are their display form.
+pub fn to_json(d: &Dynamic) -> serde_json::Value {
+    use serde_json::Value;
+    if d.is_unit() {
+        Value::Null
+    } else if let Ok(b) = d.as_bool() {
+        Value::Bool(b)
+    } else if let Ok(i) = d.as_int() {
+        Value::from(i)
+    } else if let Ok(f) = d.as_float() {
+        Value::from(f)
+    } else if let Some(s) = d.clone().try_cast::<String>() {
+        Value::String(s)
+    } else if let Some(a) = d.clone().try_cast::<rhai::Array>() {
+        Value::Array(a.iter().map(to_json).collect())
+    } else if let Some(m) = d.clone().try_cast::<Map>() {
+        Value::Object(m.iter().map(|(k, v)| (k.to_string(), to_json(v))).collect())
+    } else {
+        Value::String(show(d))
+    }
+}
+
 /// A result as `-e` and the REPL print it: strings bare, everything else as in messages.
 pub fn show_value(d: &Dynamic) -> String {
     match d.clone().try_cast::<String>() {
