@@ -1079,3 +1079,33 @@ fn check_resolves_imports() {
     assert_eq!((r.line, r.col), (1, 8), "{run}");
     assert!(r.message.contains("no-such-module"), "{run}");
 }
+
+// ---------------------------------------------------------------- modules and --json
+
+#[test]
+fn a_script_imports_modules_from_its_own_folder() {
+    let main = TempScript::new(
+        "main",
+        "import \"helpers\" as h;\nlet v = h::pair(\"m1\", \"m2\");\nprint(link(\"m1\").peer);\n",
+    );
+    let dir = main.path.parent().unwrap();
+    std::fs::write(dir.join("helpers.rhai"), "fn pair(a, b) { veth(a, b) }\n").unwrap();
+    let run = sandboxed(&[main.path()]).success();
+    assert_eq!(run.stdout.trim(), "m2", "{run}");
+}
+
+#[test]
+fn json_prints_the_result_of_e_as_json() {
+    let run = sandboxed(&[
+        "--json",
+        "-e",
+        r#"let r = netns("r"); #{ links: r.links(), n: 1, none: () }"#,
+    ])
+    .success();
+    let v: serde_json::Value =
+        serde_json::from_str(run.stdout.trim()).unwrap_or_else(|e| panic!("{e}\n{run}"));
+    assert_eq!(v["n"], 1);
+    assert!(v["none"].is_null());
+    assert_eq!(v["links"][0]["name"], "lo", "{run}");
+    assert_eq!(v["links"][0]["up"], true, "{run}");
+}
