@@ -488,7 +488,25 @@ impl Backend for ModelBackend {
     }
 
     fn links(&mut self, ns: &Ns) -> Result<Vec<LinkInfo>> {
-        Ok(self.space(ns)?.links.iter().map(info).collect())
+        let mut out: Vec<LinkInfo> = self.space(ns)?.links.iter().map(info).collect();
+        // A veth whose peer is in another namespace, as the kernel reports it: by index.
+        for l in out.iter_mut() {
+            let peer = self
+                .space(ns)?
+                .links
+                .iter()
+                .find(|m| m.name == l.name)
+                .and_then(|m| m.peer.clone());
+            if let Some((pns, pname)) = peer.filter(|(pns, _)| pns != ns) {
+                l.peer_elsewhere = true;
+                l.peer_index = self
+                    .spaces
+                    .get(&pns)
+                    .and_then(|s| s.links.iter().find(|m| m.name == pname))
+                    .map(|m| m.index);
+            }
+        }
+        Ok(out)
     }
 
     fn addrs(&mut self, ns: &Ns) -> Result<Vec<AddrInfo>> {

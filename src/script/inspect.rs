@@ -143,14 +143,18 @@ pub fn register(engine: &mut Engine, ctx: &Ctx) {
     // netscript graph: the live topology as a text picture
     let cx = ctx.clone();
     engine.register_fn("show", move || -> RhaiResult<()> {
-        let t = cx
-            .borrow_mut()
+        let mut s = cx.borrow_mut();
+        let t = s
             .query(|b| {
                 let names = b.netns_list()?;
                 crate::topology::gather(b, &names)
             })
             .map_err(|e| fail("show()", e))?;
-        print!("{}", crate::topology::text(&t));
+        // In a plan the picture is a comment: stdout is the shell script.
+        match s.planning {
+            true => s.note(crate::topology::text(&t)),
+            false => print!("{}", crate::topology::text(&t)),
+        }
         Ok(())
     });
     // nsenter --target PID --net
