@@ -178,7 +178,8 @@ impl Session {
         }
         match self.backend.apply(&op) {
             Ok(()) => {
-                // (Teardown deletes many namespaces, then waits once.)
+                // A script's own deletion waits for the veth ends outside to go now;
+                // teardown instead deletes all its namespaces, then waits once.
                 if matches!(op, Op::NetnsDel { .. }) {
                     self.backend.settle();
                 }
@@ -238,7 +239,7 @@ impl Session {
 pub fn undo_ops(
     backend: &mut dyn Backend,
     undo: &[Op],
-    wait: &[(crate::op::Ns, String)],
+    wait: &[(Ns, String)],
     trace: bool,
     lab: Option<&str>,
 ) -> Vec<Error> {
