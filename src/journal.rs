@@ -214,6 +214,12 @@ pub fn undo(entries: &[Entry]) -> (Vec<Op>, Vec<(Ns, String)>) {
             _ => undo.extend(e.undo.iter().cloned()),
         }
     }
+    // Rules go last: nothing depends on them, and the `nft` runs that remove them then
+    // overlap with the kernel's cleanup of the deleted namespaces.
+    let (mut undo, rules): (Vec<Op>, Vec<Op>) = undo
+        .into_iter()
+        .partition(|op| !matches!(op, Op::NftDel { .. }));
+    undo.extend(rules);
     (undo, wait)
 }
 

@@ -52,9 +52,10 @@ pub struct KernelBackend {
     pending: Vec<String>,
     /// Links set up that the kernel may not have activated yet (see `await_activation`).
     upped: Vec<(Ns, String)>,
-    /// Indexes of bridges links were attached to: a lab attaches many ports to one bridge.
-    /// A stale entry (the bridge was replaced behind our back) is retried with a lookup.
-    masters: HashMap<(Ns, String), u32>,
+    /// Link indexes this backend knows without asking: bridges links were attached to (a
+    /// lab attaches many ports to one), veths it created (the kernel echoes the new link).
+    /// A stale entry (a link replaced behind our back) is retried with a lookup.
+    indexes: HashMap<(Ns, String), u32>,
     /// A clock for `Space::used`.
     tick: u64,
 }
@@ -93,7 +94,7 @@ impl KernelBackend {
             children: HashMap::new(),
             pending: vec![],
             upped: vec![],
-            masters: HashMap::new(),
+            indexes: HashMap::new(),
             tick: 0,
         })
     }
@@ -183,6 +184,27 @@ impl KernelBackend {
             .ok_or_else(|| Error::Missing(link_label(ns, name)))
     }
 
+    /// Run `f` with the index of link `name` in `ns`: a known one first, then (if that
+    /// fails) a looked-up one, which is remembered when `f` succeeds with it.
+    fn with_index<T>(
+        &mut self,
+        ns: &Ns,
+        name: &str,
+        mut f: impl FnMut(&mut Self, u32) -> Result<T>,
+    ) -> Result<T> {
+        let key = (ns.clone(), name.to_string());
+        if let Some(&idx) = self.indexes.get(&key) {
+            if let Ok(v) = f(self, idx) {
+                return Ok(v);
+            }
+            self.indexes.remove(&key);
+        }
+        let idx = self.index(ns, name)?;
+        let v = f(self, idx)?;
+        self.indexes.insert(key, idx);
+        Ok(v)
+    }
+
     fn set_link(
         &mut self,
         ns: &Ns,
@@ -260,10 +282,10 @@ impl KernelBackend {
         }
         match op {
             Op::LinkDel { ns, name } | Op::LinkMove { ns, name, .. } => {
-                self.masters.remove(&(ns.clone(), name.clone()));
+                self.indexes.remove(&(ns.clone(), name.clone()));
             }
             Op::NetnsDel { name } => self
-                .masters
+                .indexes
                 .retain(|(ns, _), _| ns.as_deref() != Some(name)),
             _ => {}
         }
@@ -313,8 +335,14 @@ impl KernelBackend {
                 };
                 let h = self.handle(a_ns)?;
                 let msg = netlink::veth_message(a, a_fd, b, b_fd, *mtu);
-                match self.rt.block_on(h.link().add(msg).execute()) {
-                    Ok(()) => Ok(()),
+                match self.rt.block_on(netlink::add_link(&h, msg)) {
+                    Ok(index) => {
+                        // The next call is usually an address on the new end.
+                        if let Some(i) = index {
+                            self.indexes.insert((a_ns.clone(), a.clone()), i);
+                        }
+                        Ok(())
+                    }
                     // Say which of the two names is taken.
                     Err(e) if netlink::errno(&e) == Some(libc::EEXIST) => {
                         let a_taken =
@@ -406,17 +434,7 @@ impl KernelBackend {
             Op::LinkMtu { ns, name, mtu } => self.set_link(ns, name, |b| b.mtu(*mtu)),
             Op::LinkMaster { ns, name, master } => match master {
                 Some(m) => {
-                    let key = (ns.clone(), m.clone());
-                    if let Some(&idx) = self.masters.get(&key) {
-                        if self.set_link(ns, name, |b| b.controller(idx)).is_ok() {
-                            return Ok(());
-                        }
-                        self.masters.remove(&key);
-                    }
-                    let idx = self.index(ns, m)?;
-                    self.set_link(ns, name, |b| b.controller(idx))?;
-                    self.masters.insert(key, idx);
-                    Ok(())
+                    self.with_index(ns, m, |b, idx| b.set_link(ns, name, |x| x.controller(idx)))
                 }
                 None => self.set_link(ns, name, |b| b.nocontroller()),
             },
@@ -425,15 +443,15 @@ impl KernelBackend {
                 self.set_link(ns, name, |b| b.setns_by_fd(fd))
             }
             Op::AddrAdd { ns, dev, cidr } | Op::AddrDel { ns, dev, cidr } => {
-                let idx = self.index(ns, dev)?;
-                let h = self.handle(ns)?;
-                let what = format!("address {cidr} on {}", link_label(ns, dev));
-                let r = if matches!(op, Op::AddrAdd { .. }) {
-                    self.rt.block_on(netlink::addr_add(&h, idx, cidr))
-                } else {
-                    self.rt.block_on(netlink::addr_del(&h, idx, cidr))
-                };
-                r.map_err(|e| nl_err(what, e))
+                let add = matches!(op, Op::AddrAdd { .. });
+                self.with_index(ns, dev, |b, idx| {
+                    let h = b.handle(ns)?;
+                    let r = match add {
+                        true => b.rt.block_on(netlink::addr_add(&h, idx, cidr)),
+                        false => b.rt.block_on(netlink::addr_del(&h, idx, cidr)),
+                    };
+                    r.map_err(|e| nl_err(format!("address {cidr} on {}", link_label(ns, dev)), e))
+                })
             }
             Op::RouteAdd { ns, route } | Op::RouteDel { ns, route } => {
                 let dev = match &route.dev {

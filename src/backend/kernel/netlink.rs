@@ -149,6 +149,33 @@ pub async fn activated(h: &Handle, name: &str) -> Result<bool, rtnetlink::Error>
     })
 }
 
+/// `ip link add`, asking the kernel to echo the new link back (NLM_F_ECHO, honoured for
+/// new links since Linux 6.3): returns its index when the kernel says it.
+pub async fn add_link(h: &Handle, msg: LinkMessage) -> Result<Option<u32>, rtnetlink::Error> {
+    use futures::StreamExt;
+    use rtnetlink::packet_core::{
+        NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_CREATE, NLM_F_ECHO, NLM_F_EXCL,
+        NLM_F_REQUEST,
+    };
+    use rtnetlink::packet_route::RouteNetlinkMessage;
+    let mut req = NetlinkMessage::from(RouteNetlinkMessage::NewLink(msg));
+    req.header.flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL | NLM_F_ECHO;
+    let mut resp = h.clone().request(req)?;
+    let mut index = None;
+    while let Some(m) = resp.next().await {
+        match m.payload {
+            NetlinkPayload::Error(e) if e.code.is_some() => {
+                return Err(rtnetlink::Error::NetlinkError(e))
+            }
+            NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewLink(l)) => {
+                index = Some(l.header.index)
+            }
+            _ => {}
+        }
+    }
+    Ok(index)
+}
+
 pub fn veth_message(
     a: &str,
     a_fd: Option<RawFd>,
