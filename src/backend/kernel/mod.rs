@@ -52,6 +52,10 @@ pub struct KernelBackend {
     pending: Vec<String>,
     /// Links set up that the kernel may not have activated yet (see `await_activation`).
     upped: Vec<(Ns, String)>,
+    /// The ends of the veths this backend made, each naming the other, and the links it
+    /// set up: a veth end set up after its peer is active at once.
+    veth_peers: HashMap<(Ns, String), (Ns, String)>,
+    up_here: std::collections::HashSet<(Ns, String)>,
     /// Link indexes this backend knows without asking: bridges links were attached to (a
     /// lab attaches many ports to one), veths it created (the kernel echoes the new link).
     /// A stale entry (a link replaced behind our back) is retried with a lookup.
@@ -94,6 +98,8 @@ impl KernelBackend {
             children: HashMap::new(),
             pending: vec![],
             upped: vec![],
+            veth_peers: HashMap::new(),
+            up_here: Default::default(),
             indexes: HashMap::new(),
             tick: 0,
         })
@@ -282,11 +288,18 @@ impl KernelBackend {
         }
         match op {
             Op::LinkDel { ns, name } | Op::LinkMove { ns, name, .. } => {
-                self.indexes.remove(&(ns.clone(), name.clone()));
+                let key = (ns.clone(), name.clone());
+                self.indexes.remove(&key);
+                self.veth_peers.remove(&key);
+                self.up_here.remove(&key);
             }
-            Op::NetnsDel { name } => self
-                .indexes
-                .retain(|(ns, _), _| ns.as_deref() != Some(name)),
+            Op::NetnsDel { name } => {
+                let gone = |ns: &Ns| ns.as_deref() == Some(name.as_str());
+                self.indexes.retain(|(ns, _), _| !gone(ns));
+                self.veth_peers
+                    .retain(|(ns, _), (pns, _)| !gone(ns) && !gone(pns));
+                self.up_here.retain(|(ns, _)| !gone(ns));
+            }
             _ => {}
         }
         match op {
@@ -341,6 +354,9 @@ impl KernelBackend {
                         if let Some(i) = index {
                             self.indexes.insert((a_ns.clone(), a.clone()), i);
                         }
+                        let (ka, kb) = ((a_ns.clone(), a.clone()), (b_ns.clone(), b.clone()));
+                        self.veth_peers.insert(ka.clone(), kb.clone());
+                        self.veth_peers.insert(kb, ka);
                         Ok(())
                     }
                     // Say which of the two names is taken.
@@ -426,9 +442,21 @@ impl KernelBackend {
             }
             Op::LinkSet { ns, name, up } => {
                 self.set_link(ns, name, |b| if *up { b.up() } else { b.down() })?;
-                if *up {
-                    self.upped.push((ns.clone(), name.clone()));
+                let key = (ns.clone(), name.clone());
+                if !*up {
+                    self.up_here.remove(&key);
+                    return Ok(());
                 }
+                // A veth end set up after its peer is activated as it opens; the end set
+                // up first waits for the kernel's linkwatch.
+                let peer_up = self
+                    .veth_peers
+                    .get(&key)
+                    .is_some_and(|p| self.up_here.contains(p));
+                if !peer_up {
+                    self.upped.push(key.clone());
+                }
+                self.up_here.insert(key);
                 Ok(())
             }
             Op::LinkMtu { ns, name, mtu } => self.set_link(ns, name, |b| b.mtu(*mtu)),
