@@ -86,7 +86,9 @@ enum Cmd {
         /// What `netscript down LAB` would undo, instead of a script's changes
         #[arg(long, value_name = "LAB", conflicts_with = "file")]
         down: Option<String>,
+        /// The script to plan
         file: Option<PathBuf>,
+        /// Arguments for the script (its ARGS array)
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
