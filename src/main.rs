@@ -32,7 +32,7 @@ const PRIVILEGES: &str = "netscript: needs root or CAP_NET_ADMIN + CAP_SYS_ADMIN
     name = "netscript",
     version,
     about = "Build container-networking labs (namespaces, veth pairs, bridges, routes, NAT) from Rhai scripts",
-    after_help = "Run a script:   netscript --sandbox scripts/connect-two.rhai\nEvaluate code:  netscript --sandbox -e 'netns(\"red\").inode'\nThe API:        netscript doc"
+    after_help = "Run a script:   netscript --sandbox scripts/connect-two.rhai\nEvaluate code:  netscript --sandbox -e 'netns(\"red\").inode'\nThe REPL:       netscript --sandbox   (no FILE)\nThe API:        netscript doc"
 )]
 struct Cli {
     #[command(subcommand)]
