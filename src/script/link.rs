@@ -101,6 +101,18 @@ fn link_call(l: &Link, name: &str, args: &[Dynamic]) -> String {
     format!("{l}.{name}({})", a.join(", "))
 }
 
+/// Register a `Link` method that makes a change: `link.NAME(args..)`.
+macro_rules! link_fn {
+    ($engine:expr, $ctx:expr, $name:literal, |$c:ident, $l:ident $(, $arg:ident : $ty:ty)*| $body:block) => {{
+        let cx = $ctx.clone();
+        $engine.register_fn($name, move |at: NativeCallContext, $l: &mut Link $(, $arg: $ty)*| -> RhaiResult<()> {
+            let $c = &cx;
+            super::locate($c, &at);
+            $body
+        });
+    }};
+}
+
 fn set(cx: &Ctx, c: &str, op: Op) -> RhaiResult<()> {
     cx.borrow_mut().apply(op).map_err(|e| fail(c, e))
 }
@@ -202,114 +214,89 @@ pub fn register(engine: &mut Engine, ctx: &Ctx) {
         });
     }
 
-    let cx = ctx.clone();
-    engine.register_fn(
-        "up",
-        move |at: rhai::NativeCallContext, l: &mut Link| -> RhaiResult<()> {
-            super::locate(&cx, &at);
-            set(
-                &cx,
-                &link_call(l, "up", &[]),
-                Op::LinkSet {
-                    ns: l.ns.clone(),
-                    name: l.name.clone(),
-                    up: true,
-                },
-            )
-        },
-    );
-    let cx = ctx.clone();
-    engine.register_fn(
-        "down",
-        move |at: rhai::NativeCallContext, l: &mut Link| -> RhaiResult<()> {
-            super::locate(&cx, &at);
-            set(
-                &cx,
-                &link_call(l, "down", &[]),
-                Op::LinkSet {
-                    ns: l.ns.clone(),
-                    name: l.name.clone(),
-                    up: false,
-                },
-            )
-        },
-    );
-    let cx = ctx.clone();
-    engine.register_fn(
-        "addr",
-        move |at: rhai::NativeCallContext, l: &mut Link, cidr: &str| -> RhaiResult<()> {
-            super::locate(&cx, &at);
-            let c = link_call(l, "addr", &[cidr.into()]);
-            let cidr: Cidr = cidr.parse().map_err(|e| fail(&c, e))?;
-            set(
-                &cx,
-                &c,
-                Op::AddrAdd {
-                    ns: l.ns.clone(),
-                    dev: l.name.clone(),
-                    cidr,
-                },
-            )
-        },
-    );
-    let cx = ctx.clone();
-    engine.register_fn(
-        "mtu",
-        move |at: rhai::NativeCallContext, l: &mut Link, mtu: i64| -> RhaiResult<()> {
-            super::locate(&cx, &at);
-            let c = link_call(l, "mtu", &[mtu.into()]);
-            if !(68..=65535).contains(&mtu) {
-                return Err(fail(&c, format!("MTU {mtu} is out of range (68..=65535)")));
-            }
-            set(
-                &cx,
-                &c,
-                Op::LinkMtu {
-                    ns: l.ns.clone(),
-                    name: l.name.clone(),
-                    mtu: mtu as u32,
-                },
-            )
-        },
-    );
-    let cx = ctx.clone();
-    engine.register_fn(
-        "master",
-        move |at: rhai::NativeCallContext, l: &mut Link, br: Dynamic| -> RhaiResult<()> {
-            super::locate(&cx, &at);
-            let c = link_call(l, "master", &[br.clone()]);
-            let master = to_link(&c, &l.ns, &br)?;
-            set(
-                &cx,
-                &c,
-                Op::LinkMaster {
-                    ns: l.ns.clone(),
-                    name: l.name.clone(),
-                    master: Some(master),
-                },
-            )
-        },
-    );
-    let cx = ctx.clone();
-    engine.register_fn(
-        "nomaster",
-        move |at: rhai::NativeCallContext, l: &mut Link| -> RhaiResult<()> {
-            super::locate(&cx, &at);
-            set(
-                &cx,
-                &link_call(l, "nomaster", &[]),
-                Op::LinkMaster {
-                    ns: l.ns.clone(),
-                    name: l.name.clone(),
-                    master: None,
-                },
-            )
-        },
-    );
+    // ip link set DEV up / down
+    link_fn!(engine, ctx, "up", |cx, l| {
+        set(
+            cx,
+            &link_call(l, "up", &[]),
+            Op::LinkSet {
+                ns: l.ns.clone(),
+                name: l.name.clone(),
+                up: true,
+            },
+        )
+    });
+    link_fn!(engine, ctx, "down", |cx, l| {
+        set(
+            cx,
+            &link_call(l, "down", &[]),
+            Op::LinkSet {
+                ns: l.ns.clone(),
+                name: l.name.clone(),
+                up: false,
+            },
+        )
+    });
+    // ip addr add CIDR dev DEV
+    link_fn!(engine, ctx, "addr", |cx, l, cidr: &str| {
+        let c = link_call(l, "addr", &[cidr.into()]);
+        let cidr: Cidr = cidr.parse().map_err(|e| fail(&c, e))?;
+        set(
+            cx,
+            &c,
+            Op::AddrAdd {
+                ns: l.ns.clone(),
+                dev: l.name.clone(),
+                cidr,
+            },
+        )
+    });
+    // ip link set DEV mtu N
+    link_fn!(engine, ctx, "mtu", |cx, l, mtu: i64| {
+        let c = link_call(l, "mtu", &[mtu.into()]);
+        if !(68..=65535).contains(&mtu) {
+            return Err(fail(&c, format!("MTU {mtu} is out of range (68..=65535)")));
+        }
+        set(
+            cx,
+            &c,
+            Op::LinkMtu {
+                ns: l.ns.clone(),
+                name: l.name.clone(),
+                mtu: mtu as u32,
+            },
+        )
+    });
+    // ip link set DEV master BR / nomaster
+    link_fn!(engine, ctx, "master", |cx, l, br: Dynamic| {
+        let c = link_call(l, "master", &[br.clone()]);
+        let master = to_link(&c, &l.ns, &br)?;
+        set(
+            cx,
+            &c,
+            Op::LinkMaster {
+                ns: l.ns.clone(),
+                name: l.name.clone(),
+                master: Some(master),
+            },
+        )
+    });
+    link_fn!(engine, ctx, "nomaster", |cx, l| {
+        set(
+            cx,
+            &link_call(l, "nomaster", &[]),
+            Op::LinkMaster {
+                ns: l.ns.clone(),
+                name: l.name.clone(),
+                master: None,
+            },
+        )
+    });
+    // ip link set DEV netns NS
     let cx = ctx.clone();
     engine.register_fn(
         "move_to",
-        move |at: rhai::NativeCallContext, l: &mut Link, to: Dynamic| -> RhaiResult<Link> {
+        move |at: NativeCallContext, l: &mut Link, to: Dynamic| -> RhaiResult<Link> {
             super::locate(&cx, &at);
             let c = link_call(l, "move_to", &[to.clone()]);
             let to = to_ns(&c, "the namespace", &to)?;
@@ -331,19 +318,15 @@ pub fn register(engine: &mut Engine, ctx: &Ctx) {
             })
         },
     );
-    let cx = ctx.clone();
-    engine.register_fn(
-        "delete",
-        move |at: rhai::NativeCallContext, l: &mut Link| -> RhaiResult<()> {
-            super::locate(&cx, &at);
-            set(
-                &cx,
-                &link_call(l, "delete", &[]),
-                Op::LinkDel {
-                    ns: l.ns.clone(),
-                    name: l.name.clone(),
-                },
-            )
-        },
-    );
+    // ip link del DEV
+    link_fn!(engine, ctx, "delete", |cx, l| {
+        set(
+            cx,
+            &link_call(l, "delete", &[]),
+            Op::LinkDel {
+                ns: l.ns.clone(),
+                name: l.name.clone(),
+            },
+        )
+    });
 }
