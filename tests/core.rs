@@ -1109,3 +1109,35 @@ fn json_prints_the_result_of_e_as_json() {
     assert_eq!(v["links"][0]["name"], "lo", "{run}");
     assert_eq!(v["links"][0]["up"], true, "{run}");
 }
+
+#[test]
+fn sandbox_works_without_root_through_a_user_namespace() {
+    if std::process::Command::new("su")
+        .arg("--help")
+        .output()
+        .is_err()
+    {
+        eprintln!("skipped: no `su` on this machine");
+        return;
+    }
+    let cmd = format!("{} --sandbox {}", q(BIN), q(&script_path("connect-two")));
+    let out = std::process::Command::new("su")
+        .args(["nobody", "-s", "/bin/sh", "-c", &cmd])
+        .output()
+        .expect("running su");
+    let (code, stdout, stderr) = (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    if code == Some(126) || code == Some(127) {
+        eprintln!("skipped: user nobody cannot execute {BIN}: {stderr}");
+        return;
+    }
+    if stderr.contains("cannot create a user namespace") {
+        eprintln!("skipped: this kernel does not allow unprivileged user namespaces: {stderr}");
+        return;
+    }
+    assert_eq!(code, Some(0), "stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert!(stdout.contains("ping works both ways"), "{stdout}");
+}
