@@ -38,20 +38,6 @@ fn e(code: &str) -> String {
 /// Rhai: print each element of an array as JSON, one a line.
 const JL: &str = "fn jl(a) { for x in a { print(x.to_json()) } }";
 
-/// Run a sandbox script once more when it failed only because the lab's first ping was
-/// lost (a known netscript flake under load, tracked in tests/scripts.rs); any other
-/// failure is reported as it is.
-fn sh_ok_retrying_ping(script: &str) -> Run {
-    let run = sh(script);
-    let ping_flake =
-        run.code != 0 && run.stderr.contains("assertion failed") && run.stderr.contains(".ping(");
-    if ping_flake {
-        eprintln!("first-ping flake; running the sandbox again once\n{run}");
-        return sh(script).success();
-    }
-    run.success()
-}
-
 // ---------------------------------------------------------------- the lab
 
 /// Namespaces `a` and `b` and the host:
@@ -115,7 +101,7 @@ for n in [host(), netns_open("a"), netns_open("b")] {{
 }}
 print("@@ns-toplevel"); print(links() == host().links() && addrs() == host().addrs() && routes() == host().routes());"#
         );
-        sh_ok_retrying_ping(&format!(
+        sh_ok(&format!(
             r#"cat > $T/lab.rhai <<'EOF'
 {LAB}
 EOF
@@ -833,7 +819,7 @@ fn inspect_script_passes_under_sandbox() {
 fn graphs() -> &'static Run {
     static GRAPHS: OnceLock<Run> = OnceLock::new();
     GRAPHS.get_or_init(|| {
-        sh_ok_retrying_ping(&format!(
+        sh_ok(&format!(
             r#"netscript {build} >/dev/null
 echo @@text; netscript graph build-lab
 echo @@text-explicit; netscript graph --format text build-lab

@@ -15,7 +15,7 @@ fn passes_in_sandbox(name: &str, args: &[&str], expect: &str) {
     let path = script(name);
     let mut all = vec![path.as_str()];
     all.extend_from_slice(args);
-    let run = sandboxed(&all).ok();
+    let run = sandboxed(&all).success();
     assert!(
         run.stdout.contains(expect),
         "expected {expect:?} in stdout\n{run}"
@@ -647,7 +647,7 @@ fn missing_nft_names_the_package() {
             .output()
             .unwrap();
         let run = support::Run::new(out, format!("PATH={path} netscript --sandbox -e {code}"));
-        let run = run.exits(1);
+        let run = run.fails_with(1);
         let first = run.stderr.lines().next().unwrap_or("");
         assert!(
             first.starts_with("-e:1:") && first.contains("error:"),

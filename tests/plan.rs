@@ -128,11 +128,9 @@ fn with_dump(script: &str) -> String {
 
 /// The state after running `scripts/NAME.rhai` with netscript (no --sandbox) in a sandbox.
 fn dump_after_run(name: &str) -> Value {
-    let run = retry_ping_flake(|| {
-        sh(&with_dump(&format!(
-            "netscript scripts/{name}.rhai\necho @@procs; python3 $T/procs.py\necho @@dump; python3 $T/dump.py"
-        )))
-    })
+    let run = sh(&with_dump(&format!(
+        "netscript scripts/{name}.rhai\necho @@procs; python3 $T/procs.py\necho @@dump; python3 $T/dump.py"
+    )))
     .success();
     assert_eq!(
         run.sections().text("procs"),

@@ -159,30 +159,9 @@ pub fn sh(script: &str) -> Run {
     Run::new(sandbox_sh(script), format!("sandbox_sh:\n{script}"))
 }
 
-/// [`sh`], asserting that the whole script succeeded (retrying once on the known
-/// first-ping flake, see [`retry_ping_flake`]).
+/// [`sh`], asserting that the whole script succeeded.
 pub fn sh_ok(script: &str) -> Run {
-    retry_ping_flake(|| sh(script)).success()
-}
-
-/// Known netscript bug (the ignored test `first_ping_after_setup_is_reliable_under_load`
-/// in tests/scripts.rs): the first ping right after a lab is built is sometimes lost under
-/// load, so the example scripts' `assert(x.ping(...))` fail in a few % of runs. Tests that
-/// are about something else run such a script again once when that is how it failed.
-pub fn retry_ping_flake(f: impl Fn() -> Run) -> Run {
-    let run = f();
-    if run.code != 0 && is_ping_flake(&run) {
-        eprintln!("known first-ping flake (see first_ping_after_setup_is_reliable_under_load); retrying once\n{run}");
-        return f();
-    }
-    run
-}
-
-fn is_ping_flake(run: &Run) -> bool {
-    let lines: Vec<&str> = run.stderr.lines().collect();
-    lines
-        .windows(2)
-        .any(|w| w[0].contains(": error: assertion failed") && w[1].contains(".ping("))
+    sh(script).success()
 }
 
 /// `netscript --sandbox ARGS...`
@@ -190,6 +169,7 @@ pub fn sandboxed(args: &[&str]) -> Run {
     let out = Command::new(BIN)
         .arg("--sandbox")
         .args(args)
+        .env_remove("NETSCRIPT_FAIL_AT")
         .stdin(Stdio::null())
         .output()
         .expect("running netscript");
@@ -242,7 +222,10 @@ impl Run {
     }
 
     pub fn sections(&self) -> Sections {
-        Sections::parse(&self.stdout)
+        Sections {
+            run: self.to_string(),
+            ..Sections::parse(&self.stdout)
+        }
     }
 
     /// Lines of stderr that start with `prefix`, with the prefix removed.
@@ -269,6 +252,8 @@ impl fmt::Display for Run {
 /// Text before the first marker is under the key "".
 pub struct Sections {
     pub map: BTreeMap<String, String>,
+    /// The whole run, for failure messages.
+    run: String,
 }
 
 impl Sections {
@@ -286,16 +271,38 @@ impl Sections {
             }
         }
         map.insert(key, cur);
-        Sections { map }
+        Sections {
+            map,
+            run: String::new(),
+        }
     }
 
+    #[track_caller]
     pub fn get(&self, key: &str) -> &str {
         self.map.get(key).unwrap_or_else(|| {
             panic!(
-                "no section @@{key} in the output; sections: {:?}",
-                self.map.keys()
+                "no section @@{key} in the output; sections: {:?}\n{}",
+                self.map.keys(),
+                self.run
             )
         })
+    }
+
+    /// The lines of section `key`, trimmed, without empty ones, sorted.
+    pub fn lines(&self, key: &str) -> Vec<String> {
+        let mut v: Vec<String> = self
+            .text(key)
+            .lines()
+            .map(|l| l.trim().to_string())
+            .filter(|l| !l.is_empty())
+            .collect();
+        v.sort();
+        v
+    }
+
+    /// The whole run the sections come from, for failure messages.
+    pub fn context(&self) -> &str {
+        &self.run
     }
 
     /// The section's text, trimmed.

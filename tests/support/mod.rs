@@ -1,4 +1,5 @@
-//! Helpers for tests/lab.rs and tests/journal.rs.
+//! Helpers for tests/lab.rs and tests/journal.rs: the shared ones of tests/common, and a
+//! shell library of their own for [`sh`].
 //!
 //! Safety: no test touches the machine's own network namespace. netscript runs either with
 //! `--sandbox` ([`sandboxed`]), or inside [`sh`], which wraps a shell script in
@@ -8,30 +9,17 @@
 //! `sysctl`. Everything vanishes when the shell exits.
 #![allow(dead_code)]
 
-use std::collections::BTreeMap;
-use std::fmt;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+#[path = "../common/mod.rs"]
+mod common;
 
-/// The netscript binary cargo built for these tests (a debug build: it honours
-/// `NETSCRIPT_FAIL_AT`).
-pub const BIN: &str = env!("CARGO_BIN_EXE_netscript");
+use std::process::{Command, Stdio};
 
-pub fn bin_dir() -> PathBuf {
-    Path::new(BIN)
-        .parent()
-        .expect("the binary has a directory")
-        .to_path_buf()
-}
+#[allow(unused_imports)]
+pub use common::{bin_dir, link_names, q, sandboxed, Run, Sections, BIN};
 
 /// `scripts/NAME.rhai`, absolute.
 pub fn script(name: &str) -> String {
-    format!("{}/scripts/{name}.rhai", env!("CARGO_MANIFEST_DIR"))
-}
-
-/// One shell word.
-pub fn q(s: &str) -> String {
-    format!("'{}'", s.replace('\'', r"'\''"))
+    common::script_path(name)
 }
 
 /// Shell functions available to every [`sh`] script:
@@ -188,128 +176,7 @@ pub fn sh(script: &str) -> Run {
 
 /// [`sh`], asserting success.
 pub fn sh_ok(script: &str) -> Run {
-    sh(script).ok()
-}
-
-/// `netscript --sandbox ARGS...`
-pub fn sandboxed(args: &[&str]) -> Run {
-    let out = Command::new(BIN)
-        .arg("--sandbox")
-        .args(args)
-        .env_remove("NETSCRIPT_FAIL_AT")
-        .stdin(Stdio::null())
-        .output()
-        .expect("running netscript");
-    Run::new(
-        out,
-        format!(
-            "netscript --sandbox {}",
-            args.iter().map(|a| q(a)).collect::<Vec<_>>().join(" ")
-        ),
-    )
-}
-
-/// What a command did.
-pub struct Run {
-    pub what: String,
-    /// Exit code; -1 when killed by a signal.
-    pub code: i32,
-    pub stdout: String,
-    pub stderr: String,
-}
-
-impl Run {
-    pub fn new(out: Output, what: String) -> Run {
-        Run {
-            what,
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
-    }
-
-    #[track_caller]
-    pub fn ok(self) -> Run {
-        assert_eq!(self.code, 0, "expected success\n{self}");
-        self
-    }
-
-    #[track_caller]
-    pub fn exits(self, code: i32) -> Run {
-        assert_eq!(self.code, code, "expected exit code {code}\n{self}");
-        self
-    }
-
-    /// stdout split at marker lines `@@KEY` (text before the first marker is under "").
-    pub fn sections(&self) -> Sections {
-        let mut map = BTreeMap::new();
-        let mut key = String::new();
-        let mut cur = String::new();
-        for line in self.stdout.lines() {
-            if let Some(k) = line.strip_prefix("@@") {
-                map.insert(std::mem::take(&mut key), std::mem::take(&mut cur));
-                key = k.trim().to_string();
-            } else {
-                cur.push_str(line);
-                cur.push('\n');
-            }
-        }
-        map.insert(key, cur);
-        Sections {
-            map,
-            run: self.to_string(),
-        }
-    }
-}
-
-impl fmt::Display for Run {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "--- command: {}\n--- exit code: {}\n--- stdout:\n{}\n--- stderr:\n{}",
-            self.what, self.code, self.stdout, self.stderr
-        )
-    }
-}
-
-pub struct Sections {
-    pub map: BTreeMap<String, String>,
-    run: String,
-}
-
-impl Sections {
-    /// The text of section `key`, trimmed.
-    #[track_caller]
-    pub fn text(&self, key: &str) -> &str {
-        match self.map.get(key) {
-            Some(t) => t.trim(),
-            None => panic!("no section @@{key} in the output\n{}", self.run),
-        }
-    }
-
-    /// Section `key` as JSON.
-    #[track_caller]
-    pub fn json(&self, key: &str) -> serde_json::Value {
-        let t = self.text(key);
-        serde_json::from_str(t)
-            .unwrap_or_else(|e| panic!("section @@{key} is not JSON ({e}): {t}\n{}", self.run))
-    }
-
-    /// The lines of section `key`, sorted.
-    pub fn lines(&self, key: &str) -> Vec<String> {
-        let mut v: Vec<String> = self
-            .text(key)
-            .lines()
-            .map(|l| l.trim().to_string())
-            .filter(|l| !l.is_empty())
-            .collect();
-        v.sort();
-        v
-    }
-
-    pub fn context(&self) -> &str {
-        &self.run
-    }
+    sh(script).success()
 }
 
 /// The names in `ip netns list` output (without the `(id: N)` suffix), sorted.
@@ -318,18 +185,6 @@ pub fn netns_names(text: &str) -> Vec<String> {
         .lines()
         .filter_map(|l| l.split_whitespace().next())
         .map(str::to_string)
-        .collect();
-    v.sort();
-    v
-}
-
-/// The interface names in `ip -j link` output, sorted.
-pub fn link_names(links: &serde_json::Value) -> Vec<String> {
-    let mut v: Vec<String> = links
-        .as_array()
-        .expect("ip -j link is an array")
-        .iter()
-        .filter_map(|l| l["ifname"].as_str().map(str::to_string))
         .collect();
     v.sort();
     v
