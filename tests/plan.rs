@@ -225,27 +225,7 @@ const COVERED: &[&str] = &[
 
 #[test]
 fn every_script_has_an_equivalence_test() {
-    let mut found: Vec<String> = std::fs::read_dir(format!("{ROOT}/scripts"))
-        .expect("reading scripts/")
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "rhai"))
-        .map(|p| p.file_stem().unwrap().to_string_lossy().into_owned())
-        .collect();
-    found.sort();
-    let missing: Vec<&String> = found
-        .iter()
-        .filter(|s| !COVERED.contains(&s.as_str()))
-        .collect();
-    assert!(
-        missing.is_empty(),
-        "scripts without an equivalence test in tests/plan.rs: {missing:?}"
-    );
-    for c in COVERED {
-        assert!(
-            found.iter().any(|f| f == c),
-            "scripts/{c}.rhai is listed in COVERED but missing"
-        );
-    }
+    assert_lists_every_script(COVERED, "an equivalence test in tests/plan.rs (COVERED)");
 }
 
 #[test]

@@ -38,28 +38,10 @@ fn runs_in_sandbox(name: &str, last_message: &str) {
 
 #[test]
 fn every_script_has_a_test() {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts");
-    let mut found: Vec<String> = std::fs::read_dir(dir)
-        .expect("reading scripts/")
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "rhai"))
-        .map(|p| p.file_stem().unwrap().to_string_lossy().into_owned())
-        .collect();
-    found.sort();
-    let untested: Vec<&String> = found
-        .iter()
-        .filter(|s| !KNOWN_SCRIPTS.contains(&s.as_str()))
-        .collect();
-    assert!(
-        untested.is_empty(),
-        "scripts without a test in tests/scripts.rs (add a test fn and list them in KNOWN_SCRIPTS): {untested:?}"
+    assert_lists_every_script(
+        KNOWN_SCRIPTS,
+        "a test in tests/scripts.rs (add a test fn and list it in KNOWN_SCRIPTS)",
     );
-    for known in KNOWN_SCRIPTS {
-        assert!(
-            found.iter().any(|f| f == known),
-            "scripts/{known}.rhai is listed but missing"
-        );
-    }
 }
 
 #[test]

@@ -32,6 +32,29 @@ pub fn script_path(name: &str) -> String {
     format!("{}/scripts/{name}.rhai", env!("CARGO_MANIFEST_DIR"))
 }
 
+/// Check that `listed` names exactly the scripts in scripts/: each test file that covers
+/// every script fails when one is added without a test (`what` says which list).
+pub fn assert_lists_every_script(listed: &[&str], what: &str) {
+    let mut found: Vec<String> = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts"))
+        .expect("reading scripts/")
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "rhai"))
+        .map(|p| p.file_stem().unwrap().to_string_lossy().into_owned())
+        .collect();
+    found.sort();
+    let missing: Vec<&String> = found
+        .iter()
+        .filter(|s| !listed.contains(&s.as_str()))
+        .collect();
+    assert!(missing.is_empty(), "scripts without {what}: {missing:?}");
+    for l in listed {
+        assert!(
+            found.iter().any(|f| f == l),
+            "scripts/{l}.rhai is listed but missing"
+        );
+    }
+}
+
 /// Quote a string as one word for a POSIX shell.
 pub fn q(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
