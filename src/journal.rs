@@ -111,7 +111,7 @@ impl Owned {
         self.inside_own.push(self.covers(op));
         let mut created = None;
         match op {
-            Op::NetnsAdd { name } => {
+            Op::NetnsAdd { name, .. } => {
                 self.namespaces.insert(name.clone());
             }
             Op::NetnsDel { name } => {
@@ -168,6 +168,21 @@ impl Owned {
 }
 
 /// The undo of `entries`, newest first.
+/// The links a lab made that it has not deleted since, each by one of its ends:
+/// (namespace, name) where they should be now.
+pub fn made_links(entries: &[Entry]) -> Vec<(Ns, String)> {
+    let mut owned = Owned::default();
+    for e in entries {
+        owned.record(&e.op);
+    }
+    owned
+        .links
+        .iter()
+        .filter(|m| m.alive)
+        .map(|m| (m.ns.clone(), m.name.clone()))
+        .collect()
+}
+
 pub fn undo_plan(entries: &[Entry]) -> Vec<Op> {
     undo(entries).0
 }
@@ -204,7 +219,7 @@ pub fn undo(entries: &[Entry]) -> (Vec<Op>, Vec<(Ns, String)>) {
             continue;
         }
         match &e.op {
-            Op::NetnsAdd { name } if owned.namespaces.contains(name) => {
+            Op::NetnsAdd { name, .. } if owned.namespaces.contains(name) => {
                 undo.push(Op::NetnsDel { name: name.clone() })
             }
             Op::NetnsAdd { .. } => {}
@@ -380,7 +395,10 @@ mod tests {
         let v = format!("veth-{n}");
         let br = format!("veth-{n}-br");
         let ops = vec![
-            Op::NetnsAdd { name: n.into() },
+            Op::NetnsAdd {
+                name: n.into(),
+                lo: true,
+            },
             Op::VethAdd {
                 a: v.clone(),
                 a_ns: None,
@@ -470,7 +488,13 @@ mod tests {
     fn foreign_objects_get_their_state_back_and_are_never_deleted() {
         // A link "eth9" that was there before: we moved it and set it up.
         let ops = vec![
-            (Op::NetnsAdd { name: "x".into() }, None),
+            (
+                Op::NetnsAdd {
+                    name: "x".into(),
+                    lo: true,
+                },
+                None,
+            ),
             (
                 Op::LinkSet {
                     ns: None,
@@ -567,7 +591,13 @@ mod tests {
     #[test]
     fn processes_are_stopped_before_their_namespace_goes() {
         let ops = vec![
-            (Op::NetnsAdd { name: "c1".into() }, None),
+            (
+                Op::NetnsAdd {
+                    name: "c1".into(),
+                    lo: true,
+                },
+                None,
+            ),
             (
                 Op::ProcStarted {
                     ns: s("c1"),

@@ -79,7 +79,7 @@ pub fn namespaces(entries: &[Entry]) -> Vec<String> {
     let mut out: Vec<String> = vec![];
     for e in entries {
         match &e.op {
-            Op::NetnsAdd { name } | Op::NetnsAttach { name, .. } if !out.contains(name) => {
+            Op::NetnsAdd { name, .. } | Op::NetnsAttach { name, .. } if !out.contains(name) => {
                 out.push(name.clone())
             }
             Op::NetnsDel { name } => out.retain(|n| n != name),
@@ -109,15 +109,31 @@ pub struct LabInfo {
     pub age_secs: u64,
 }
 
-/// Links, rules and detached processes a lab's runs made.
-fn count(entries: &[Entry]) -> (usize, usize, usize) {
-    let mut c = (0usize, 0usize, 0usize);
+/// Links, rules and detached processes of a lab that are still there: a script or a
+/// person may have removed some since (`None`: the kernel cannot be asked, count what the
+/// journal says).
+fn count(entries: &[Entry], kernel: Option<&mut dyn Backend>) -> (usize, usize, usize) {
+    let made = crate::journal::made_links(entries);
+    let links = match kernel {
+        Some(k) => made
+            .iter()
+            .filter(|(ns, name)| {
+                ns.as_ref().is_none_or(|n| k.netns_exists(n))
+                    && k.link_exists(ns, name).unwrap_or(false)
+            })
+            .count(),
+        None => made.len(),
+    };
+    let mut c = (links, 0usize, 0usize);
     for e in entries {
         match &e.op {
-            Op::VethAdd { .. } | Op::BridgeAdd { .. } | Op::VxlanAdd { .. } => c.0 += 1,
             Op::NftAdd { rules, .. } => c.1 += rules.len(),
             // Processes that were not detached were stopped when their run ended.
-            Op::ProcStarted { detached: true, .. } => c.2 += 1,
+            Op::ProcStarted {
+                detached: true,
+                pid,
+                ..
+            } if std::path::Path::new(&format!("/proc/{pid}")).exists() => c.2 += 1,
             _ => {}
         }
     }
@@ -131,13 +147,15 @@ pub fn list() -> Result<Vec<LabInfo>> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
         Err(e) => return Err(Error::os(RUN_DIR, e)),
     };
+    let mut kernel = crate::backend::kernel::KernelBackend::new().ok();
     for e in rd.flatten() {
         let file = e.file_name().to_string_lossy().into_owned();
         let Some(name) = file.strip_suffix(".journal") else {
             continue;
         };
         let entries = Journal::load(name)?.unwrap_or_default();
-        let (links, rules, processes) = count(&entries);
+        let (links, rules, processes) =
+            count(&entries, kernel.as_mut().map(|k| k as &mut dyn Backend));
         // Namespaces still there (a cleanup script may have removed some by hand).
         let namespaces = namespaces(&entries)
             .iter()

@@ -104,10 +104,12 @@ enum Cmd {
 }
 
 fn read(file: &Path) -> Result<String, ExitCode> {
-    std::fs::read_to_string(file).map_err(|e| {
-        eprintln!("netscript: cannot read {}: {e}", file.display());
-        ExitCode::from(2)
-    })
+    std::fs::read_to_string(file)
+        .map(|t| stdlib::prepare(&t))
+        .map_err(|e| {
+            eprintln!("netscript: cannot read {}: {e}", file.display());
+            ExitCode::from(2)
+        })
 }
 
 fn lab_name(cli: &Cli) -> Result<String, ExitCode> {

@@ -29,9 +29,34 @@ fn check_name(kind: &str, s: &str, max: usize) -> Result<(), String> {
     Ok(())
 }
 
-/// An interface name: 1–15 bytes (IFNAMSIZ - 1), no `/`, whitespace or NUL.
+/// An interface name, valid where the kernel's `dev_valid_name` says so: 1–15 bytes
+/// (IFNAMSIZ - 1), not `.`/`..`, no `/`, `:` or byte the kernel's `isspace` counts
+/// (which includes 0xA0, a byte inside UTF-8 letters like `à`). Also no `%`: the kernel
+/// reads it as a template (`br%d` becomes `br0`), so the name made is not the name asked
+/// for; and not `all` or `default`, which name per-protocol settings in `/proc/sys/net`.
 pub fn ifname(s: &str) -> Result<(), String> {
-    check_name("interface", s, 15)
+    check_name("interface", s, 15)?;
+    if let Some(b) = s.bytes().find(|b| matches!(b, 0x09..=0x0d | 0x20 | 0xa0)) {
+        return Err(format!(
+            "interface name {s:?} contains the byte 0x{b:02x}, which the kernel counts as a space"
+        ));
+    }
+    if s.contains(':') {
+        return Err(format!(
+            "interface name {s:?} contains ':', which the kernel keeps for address labels (eth0:1)"
+        ));
+    }
+    if s.contains('%') {
+        return Err(format!(
+            "interface name {s:?} contains '%', which the kernel reads as a template (br%d picks br0)"
+        ));
+    }
+    if s == "all" || s == "default" {
+        return Err(format!(
+            "interface name {s:?} is reserved: /proc/sys/net/*/conf/{s} holds the settings for every interface"
+        ));
+    }
+    Ok(())
 }
 
 /// A namespace name: 1–255 bytes (a file name under /run/netns), no `/`, whitespace or NUL.
@@ -123,8 +148,9 @@ impl FromStr for Cidr {
         let max = Cidr::max_prefix(&addr);
         let prefix = match p {
             None => max,
+            // Digits only: `parse` would take "+24".
             Some(p) => match p.parse::<u8>() {
-                Ok(n) if n <= max => n,
+                Ok(n) if n <= max && !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) => n,
                 _ => return Err(format!("{s:?} has an invalid prefix length (0..={max})")),
             },
         };
@@ -193,6 +219,14 @@ mod tests {
         assert!(ifname("a\0b").is_err());
         assert!(ifname("..").is_err());
         assert!(ifname(".").is_err());
+        // As the kernel's dev_valid_name, plus what it would silently rewrite.
+        assert!(ifname("br%d").unwrap_err().contains("template"));
+        assert!(ifname("eth0:1").unwrap_err().contains("':'"));
+        assert!(ifname("vethà").unwrap_err().contains("0xa0"));
+        assert!(ifname("a\x0bb").unwrap_err().contains("0x0b"));
+        assert!(ifname("all").unwrap_err().contains("reserved"));
+        assert!(ifname("default").unwrap_err().contains("reserved"));
+        assert!(ifname("vethé").is_ok());
     }
 
     #[test]
@@ -222,6 +256,15 @@ mod tests {
             .contains("prefix"));
         assert!("10.0.0/24".parse::<Cidr>().unwrap_err().contains("CIDR"));
         assert!("fd00::1/129".parse::<Cidr>().is_err());
+        for bad in [
+            "10.0.0.1/+24",
+            "10.0.0.1/",
+            "10.0.0.1/ 24",
+            "10.0.0.1/24 ",
+            "010.0.0.1/24",
+        ] {
+            assert!(bad.parse::<Cidr>().is_err(), "{bad} was accepted");
+        }
         assert_eq!("0.0.0.0/0".parse::<Cidr>().unwrap().network().prefix, 0);
         let c: Cidr = "10.100.0.1/16".parse().unwrap();
         assert_eq!(c.nth(258).unwrap().to_string(), "10.100.1.2/16");

@@ -89,12 +89,24 @@ impl Qdisc {
     }
 }
 
+fn yes() -> bool {
+    true
+}
+
+fn is_true(b: &bool) -> bool {
+    *b
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum Op {
     /// `ip netns add NAME` and `lo` up inside.
     NetnsAdd {
         name: String,
+        /// Bring `lo` up (what netscript does unless asked not to; `ip netns add` leaves
+        /// it down).
+        #[serde(default = "yes", skip_serializing_if = "is_true")]
+        lo: bool,
     },
     NetnsDel {
         name: String,
@@ -292,10 +304,11 @@ impl Op {
     /// The equivalent shell commands, one per line, runnable with `sh -e`.
     pub fn render(&self) -> Vec<String> {
         match self {
-            Op::NetnsAdd { name } => vec![
+            Op::NetnsAdd { name, lo: true } => vec![
                 format!("ip netns add {}", shell_word(name)),
                 format!("ip -n {} link set lo up", shell_word(name)),
             ],
+            Op::NetnsAdd { name, lo: false } => vec![format!("ip netns add {}", shell_word(name))],
             Op::NetnsDel { name } => vec![format!("ip netns del {}", shell_word(name))],
             Op::NetnsAttach { name, pid } => {
                 vec![format!("ip netns attach {} {pid}", shell_word(name))]
@@ -474,7 +487,7 @@ impl Op {
     /// The namespace this op acts in (for a veth, the namespace of end `a`).
     pub fn ns(&self) -> Ns {
         match self {
-            Op::NetnsAdd { name } | Op::NetnsDel { name } | Op::NetnsAttach { name, .. } => {
+            Op::NetnsAdd { name, .. } | Op::NetnsDel { name } | Op::NetnsAttach { name, .. } => {
                 Some(name.clone())
             }
             Op::VethAdd { a_ns, .. } => a_ns.clone(),
@@ -520,7 +533,7 @@ impl Op {
     /// whose inverse the session reads from the backend before applying).
     pub fn inverse(&self) -> Option<Op> {
         Some(match self {
-            Op::NetnsAdd { name } | Op::NetnsAttach { name, .. } => {
+            Op::NetnsAdd { name, .. } | Op::NetnsAttach { name, .. } => {
                 Op::NetnsDel { name: name.clone() }
             }
             Op::VethAdd { a, a_ns, .. } => Op::LinkDel {
@@ -633,7 +646,11 @@ mod tests {
         };
         assert_eq!(op.render(), ["ip addr add 10.100.0.1/24 dev br0"]);
         assert_eq!(
-            Op::NetnsAdd { name: "a b".into() }.render()[0],
+            Op::NetnsAdd {
+                name: "a b".into(),
+                lo: true
+            }
+            .render()[0],
             "ip netns add 'a b'"
         );
     }

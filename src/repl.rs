@@ -289,7 +289,7 @@ pub fn repl(opts: &RunOpts) -> i32 {
         }
     };
     let ctx: Ctx = Rc::new(RefCell::new(session));
-    let (engine, mut scope) = run::engine_for(&ctx, vec![], None);
+    let (engine, mut scope) = run::engine_for(&ctx, vec![], None, crate::stdlib::Mode::Run);
     let shared = Rc::new(RefCell::new(Some(engine)));
     let config = rustyline::Config::builder().auto_add_history(false).build();
     let mut rl: Editor<ReplHelper, rustyline::history::DefaultHistory> =
@@ -351,9 +351,21 @@ pub fn repl(opts: &RunOpts) -> i32 {
         crate::signals::reset();
         let result = engine.eval_ast_with_scope::<Dynamic>(&mut scope, &whole);
         functions = whole.clone_functions_only();
+        // A change still held back belongs to this input: its error is reported here.
+        let result = result.and_then(|v| {
+            ctx.borrow_mut()
+                .flush()
+                .map(|()| v)
+                .map_err(|e| script::fail("", e))
+        });
+        drop(guard);
         match result {
-            Ok(v) if v.is_unit() => {}
-            Ok(v) => println!("{}", render(&v)),
+            Ok(v) => {
+                keep_imports(&mut shared.borrow_mut(), &line);
+                if !v.is_unit() {
+                    println!("{}", render(&v));
+                }
+            }
             Err(e) => run::report("input", &line, &script::explain(&e)),
         }
     }
@@ -371,8 +383,60 @@ pub fn repl(opts: &RunOpts) -> i32 {
     0
 }
 
+/// `import "NAME" as ALIAS` on one input stays in force for the next ones: the module
+/// (already loaded, so its top level does not run again) becomes a static module.
+fn keep_imports(engine: &mut Option<Engine>, input: &str) {
+    let Some(engine) = engine.as_mut() else {
+        return;
+    };
+    for (path, alias) in imports(input) {
+        if let Ok(m) = crate::stdlib::resolve(engine, &path) {
+            engine.register_static_module(alias, m);
+        }
+    }
+}
+
+/// The `import "PATH" as ALIAS` statements of an input, in order.
+fn imports(input: &str) -> Vec<(String, String)> {
+    let mut found = vec![];
+    let mut rest = input;
+    while let Some(i) = rest.find("import") {
+        rest = &rest[i + "import".len()..];
+        let Some(after) = rest.trim_start().strip_prefix('"') else {
+            continue;
+        };
+        let Some((path, tail)) = after.split_once('"') else {
+            continue;
+        };
+        let Some(tail) = tail.trim_start().strip_prefix("as") else {
+            continue;
+        };
+        let alias: String = tail
+            .trim_start()
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect();
+        if !alias.is_empty() && tail.starts_with(char::is_whitespace) {
+            found.push((path.to_string(), alias));
+        }
+    }
+    found
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn imports_are_found() {
+        assert_eq!(
+            super::imports(r#"import "lab" as lab; let x = 1; import "my/mod" as m"#),
+            vec![
+                ("lab".to_string(), "lab".to_string()),
+                ("my/mod".to_string(), "m".to_string())
+            ]
+        );
+        assert!(super::imports(r#"let important = "x"; import "lab" asx"#).is_empty());
+    }
+
     use super::*;
 
     #[test]

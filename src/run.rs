@@ -35,14 +35,26 @@ pub fn report(file: &str, source: &str, err: &script::ScriptError) {
     };
     let (f, text) = text_of(&err.source);
     print_at(&f, text.as_deref(), err.pos, &err.message);
-    for (caller, pos, name) in err.calls.iter().rev() {
-        let (f, _) = text_of(caller);
-        if let Some(line) = pos.line() {
-            eprintln!(
-                "  note: in {name}(), called from {f}:{line}:{}",
-                pos.position().unwrap_or(1)
-            );
+    let notes: Vec<String> = err
+        .calls
+        .iter()
+        .rev()
+        .filter_map(|(caller, pos, name)| {
+            let (f, _) = text_of(caller);
+            let line = pos.line()?;
+            let col = pos.position().unwrap_or(1);
+            Some(format!("in {name}(), called from {f}:{line}:{col}"))
+        })
+        .collect();
+    // A deep recursion is one note, not one per level.
+    let mut i = 0;
+    while i < notes.len() {
+        let same = notes[i..].iter().take_while(|n| **n == notes[i]).count();
+        match same {
+            1 => eprintln!("  note: {}", notes[i]),
+            n => eprintln!("  note: {} ({n} times)", notes[i]),
         }
+        i += same;
     }
 }
 
@@ -81,9 +93,10 @@ pub fn engine_for(
     ctx: &Ctx,
     args: Vec<String>,
     dir: Option<&Path>,
+    modules: crate::stdlib::Mode,
 ) -> (Engine, rhai::Scope<'static>) {
     let (mut engine, scope) = script::build_engine(ctx, args);
-    crate::stdlib::install(&mut engine, dir);
+    crate::stdlib::install(&mut engine, dir, modules);
     (engine, scope)
 }
 
@@ -118,7 +131,7 @@ pub fn run(file: &str, source: &str, args: Vec<String>, opts: &RunOpts, print_re
     };
     let ctx: Ctx = Rc::new(RefCell::new(session));
     let dir = Path::new(file).parent();
-    let (engine, mut scope) = engine_for(&ctx, args, dir);
+    let (engine, mut scope) = engine_for(&ctx, args, dir, crate::stdlib::Mode::Run);
     let Ok(ast) = compile(&engine, file, source) else {
         return 1;
     };
@@ -180,7 +193,12 @@ pub fn plan(file: &str, source: &str, args: Vec<String>) -> i32 {
     let mut session = Session::new(Box::new(model), Journal::in_memory(), false);
     session.planning = true;
     let ctx: Ctx = Rc::new(RefCell::new(session));
-    let (mut engine, mut scope) = engine_for(&ctx, args.clone(), Path::new(file).parent());
+    let (mut engine, mut scope) = engine_for(
+        &ctx,
+        args.clone(),
+        Path::new(file).parent(),
+        crate::stdlib::Mode::Run,
+    );
     // The plan is the output; what the script prints becomes comments in it.
     let cx = ctx.clone();
     engine.on_print(move |text| cx.borrow_mut().note(format!("print: {text}")));
@@ -216,7 +234,12 @@ pub fn check(file: &str, source: &str) -> i32 {
     let mut session = Session::new(Box::new(model), Journal::in_memory(), false);
     session.planning = true;
     let ctx: Ctx = Rc::new(RefCell::new(session));
-    let (mut engine, scope) = engine_for(&ctx, vec![], Path::new(file).parent());
+    let (mut engine, scope) = engine_for(
+        &ctx,
+        vec![],
+        Path::new(file).parent(),
+        crate::stdlib::Mode::Check,
+    );
     engine.on_print(|_| {});
     match engine.compile_into_self_contained(&scope, source) {
         Ok(_) => 0,

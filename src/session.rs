@@ -9,15 +9,25 @@ use crate::op::{Ns, Op};
 /// A veth creation held back for a moment: if the next ops move its ends into
 /// namespaces, they are folded into the creation (moving a link costs the kernel an RCU
 /// grace period, ~16 ms; creating the end in place costs nothing extra).
+///
+/// Everything that can be known is checked when the call is made (see `Session::veth`),
+/// so a held-back creation fails later only when the kernel refuses for reasons of its
+/// own; then the error still names the call and points at its line. It is applied before
+/// anything else observable happens: any other change, a query, an exec, a probe, a
+/// print, the end of a REPL input, the end of the script.
 struct Deferred {
     op: Op,
     call: String,
     at: At,
+    /// The `move_to` calls folded into it.
+    moves: Vec<(String, At)>,
 }
 
 /// Where a call was made, to point its errors at.
 #[derive(Clone, Debug)]
 pub struct At {
+    /// The file (a module's path), `None` for the script itself.
+    pub source: Option<String>,
     pub line: u16,
     pub col: u16,
 }
@@ -32,6 +42,8 @@ pub struct Session {
     pub procs: Vec<(u32, bool)>,
     /// A dry run against the model (`netscript plan`).
     pub planning: bool,
+    /// In a plan: a probe or exec has answered with a made-up result.
+    pub guessed: bool,
     /// The lab this run builds (none for a dry run), for sysctls shared with other labs.
     pub lab: Option<String>,
 }
@@ -45,6 +57,7 @@ impl Session {
             trace,
             procs: vec![],
             planning: false,
+            guessed: false,
             lab: None,
         }
     }
@@ -74,50 +87,112 @@ impl Session {
         f(self.backend.as_mut())
     }
 
+    /// A probe, an exec or a process: in a plan its answer is made up, so what the
+    /// script concludes from it is not known (assertions after it are not checked).
+    pub fn probe<T>(&mut self, f: impl FnOnce(&mut dyn Backend) -> Result<T>) -> Result<T> {
+        self.guessed |= self.planning;
+        self.query(f)
+    }
+
     /// For process bookkeeping, which does not depend on the network's state.
     pub fn processes(&mut self) -> &mut dyn Backend {
+        self.guessed |= self.planning;
         self.backend.as_mut()
     }
 
     /// Whether a link exists, counting a veth that is held back.
     pub fn check_link(&mut self, ns: &Ns, name: &str) -> Result<()> {
-        if let Some(Deferred {
-            op: Op::VethAdd {
-                a, a_ns, b, b_ns, ..
-            },
-            ..
-        }) = &self.pending
-        {
-            if (a_ns == ns && a == name) || (b_ns == ns && b == name) {
-                return Ok(());
-            }
+        if self.held_back(ns, name) {
+            return Ok(());
         }
         self.query(|b| b.link(ns, name).map(|_| ()))
     }
 
-    /// Create a veth, possibly a moment later (see `Deferred`). Its errors then name this
-    /// call and point at `at`.
+    fn held_back(&self, ns: &Ns, name: &str) -> bool {
+        matches!(&self.pending, Some(Deferred {
+            op: Op::VethAdd { a, a_ns, b, b_ns, .. },
+            ..
+        }) if (a_ns == ns && a == name) || (b_ns == ns && b == name))
+    }
+
+    /// That `name` can be made in `ns`: the namespace exists and holds no link (or
+    /// held-back veth end) of that name.
+    fn check_free(&mut self, ns: &Ns, name: &str) -> Result<()> {
+        if let Some(n) = ns {
+            if !self.backend.netns_exists(n) {
+                return Err(Error::Missing(crate::op::ns_label(ns)));
+            }
+        }
+        if self.held_back(ns, name) || self.backend.link_exists(ns, name)? {
+            return Err(Error::Exists(crate::op::link_label(ns, name)));
+        }
+        Ok(())
+    }
+
+    /// Create a veth, possibly a moment later (see `Deferred`). What can fail is
+    /// checked now, so its errors are this call's.
     pub fn veth(&mut self, op: Op, call: String, at: At) -> Result<()> {
         self.flush()?;
-        self.pending = Some(Deferred { op, call, at });
+        if let Op::VethAdd {
+            a, a_ns, b, b_ns, ..
+        } = &op
+        {
+            self.check_free(a_ns, a)?;
+            self.check_free(b_ns, b)?;
+        }
+        self.pending = Some(Deferred {
+            op,
+            call,
+            at,
+            moves: vec![],
+        });
         Ok(())
+    }
+
+    /// `ip link set DEV netns NS`: folded into a held-back creation of DEV when it
+    /// can be (the move is checked as if it ran now), else applied now.
+    pub fn move_link(&mut self, op: Op, call: String, at: At) -> Result<()> {
+        if let Op::LinkMove {
+            ns,
+            name,
+            to: Some(to),
+        } = &op
+        {
+            if self.held_back(ns, name)
+                && self.backend.netns_exists(to)
+                && !self.backend.link_exists(&Some(to.clone()), name)?
+            {
+                self.fuse(&op);
+                if let Some(d) = &mut self.pending {
+                    d.moves.push((call, at));
+                }
+                return Ok(());
+            }
+        }
+        self.apply(op)
     }
 
     /// Apply what is held back. Its error is the deferred call's.
     pub fn flush(&mut self) -> Result<()> {
         match self.pending.take() {
             None => Ok(()),
-            Some(d) => self.apply_now(d.op).map_err(|e| Error::Deferred {
-                call: d.call,
-                at: d.at,
-                inner: Box::new(e),
+            Some(d) => self.apply_now(d.op).map_err(|e| {
+                let mut call = d.call;
+                for (m, at) in &d.moves {
+                    call.push_str(&format!(" (with {m}, line {}, folded in)", at.line));
+                }
+                Error::Deferred {
+                    call,
+                    at: d.at,
+                    inner: Box::new(e),
+                }
             }),
         }
     }
 
     /// Fold a move of a held-back veth end into its creation.
-    fn fuse(&mut self, op: &Op) -> bool {
-        let (
+    fn fuse(&mut self, op: &Op) {
+        if let (
             Some(Deferred {
                 op: Op::VethAdd {
                     a, a_ns, b, b_ns, ..
@@ -126,29 +201,16 @@ impl Session {
             }),
             Op::LinkMove { ns, name, to },
         ) = (&mut self.pending, op)
-        else {
-            return false;
-        };
-        // Only into a namespace that exists, so a bad target fails at the move itself.
-        if let Some(t) = to {
-            if !self.backend.netns_exists(t) {
-                return false;
+        {
+            if a_ns == ns && a == name {
+                *a_ns = to.clone();
+            } else if b_ns == ns && b == name {
+                *b_ns = to.clone();
             }
         }
-        if a_ns == ns && a == name {
-            *a_ns = to.clone();
-        } else if b_ns == ns && b == name {
-            *b_ns = to.clone();
-        } else {
-            return false;
-        }
-        true
     }
 
     pub fn apply(&mut self, op: Op) -> Result<()> {
-        if self.fuse(&op) {
-            return Ok(());
-        }
         self.flush()?;
         self.apply_now(op)
     }

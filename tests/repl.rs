@@ -695,3 +695,63 @@ fn history_is_saved_and_recalled_in_a_new_session() {
     let out = r.eval("hist");
     assert!(out.contains("error:") && out.contains("hist"), "{out}");
 }
+
+// ---------------------------------------------------------------- trust
+
+#[test]
+fn an_import_stays_in_force_for_later_inputs() {
+    let (_s, r) = repl();
+    assert_eq!(r.eval(r#"import "lab" as lab"#), "");
+    // On a later input, the module is still there (its functions run for real).
+    assert_eq!(r.eval(r#"let r1 = netns("r1")"#), "");
+    assert_eq!(r.eval(r#"let r2 = netns("r2")"#), "");
+    let out = r.eval(r#"lab::p2p(r1, "10.9.0.1/24", r2, "10.9.0.2/24")"#);
+    assert!(!out.contains("error"), "{out}");
+    assert_eq!(r.eval(r#"r1.ping("10.9.0.2")"#), "true");
+}
+
+#[test]
+fn a_failing_veth_is_reported_on_its_own_input() {
+    let (_s, r) = repl();
+    r.eval(r#"let blue = netns("blue")"#);
+    r.eval(r#"veth("veth-red", "veth-blue", #{ b_ns: blue })"#);
+    let out = r.eval(r#"veth("veth-red2", "veth-blue", #{ b_ns: blue })"#);
+    let msg = check_error(
+        &out,
+        1,
+        1,
+        r#"veth("veth-red2", "veth-blue", #{ b_ns: blue })"#,
+    );
+    assert!(msg.contains("already exists"), "{out}");
+    assert!(
+        !out.contains("Veth("),
+        "no handle is printed for a failed call: {out}"
+    );
+    // The next input runs, and runs alone.
+    assert_eq!(r.eval("40 + 2"), "42");
+}
+
+#[test]
+fn lines_typed_ahead_all_run() {
+    let (_s, r) = repl();
+    let before = prompt_lines(&r.capture()).len();
+    // Three lines sent at once, as a fast typist or a plain (non-bracketed) paste would.
+    r.tmux_ok(&[
+        "send-keys",
+        "-t",
+        &r.session,
+        "let b1 = 5",
+        "Enter",
+        "let b2 = b1 * 2",
+        "Enter",
+        "b2 + 1",
+        "Enter",
+    ]);
+    let pane = r.wait_for("three prompts more", |p| {
+        prompt_lines(p).len() >= before + 3
+    });
+    assert!(
+        pane.lines().any(|l| l == "11"),
+        "the third line ran:\n{pane}"
+    );
+}

@@ -228,6 +228,15 @@ pub trait Backend {
     fn netns_list(&mut self) -> Result<Vec<String>>;
     fn netns_inode(&mut self, ns: &Ns) -> Result<u64>;
     fn link(&mut self, ns: &Ns, name: &str) -> Result<LinkInfo>;
+    /// Whether `ns` has a link named `name` (or with that altname), as cheaply as the
+    /// backend can tell.
+    fn link_exists(&mut self, ns: &Ns, name: &str) -> Result<bool> {
+        match self.link(ns, name) {
+            Ok(_) => Ok(true),
+            Err(crate::error::Error::Missing(_)) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
     fn links(&mut self, ns: &Ns) -> Result<Vec<LinkInfo>>;
     fn addrs(&mut self, ns: &Ns) -> Result<Vec<AddrInfo>>;
     fn routes(&mut self, ns: &Ns) -> Result<Vec<RouteInfo>>;

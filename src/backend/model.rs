@@ -181,13 +181,13 @@ impl ModelBackend {
 
     fn model(&mut self, op: &Op) -> Result<()> {
         match op {
-            Op::NetnsAdd { name } | Op::NetnsAttach { name, .. } => {
+            Op::NetnsAdd { name, .. } | Op::NetnsAttach { name, .. } => {
                 let ns = Some(name.clone());
                 if self.spaces.contains_key(&ns) {
                     return Err(Error::Exists(ns_label(&ns)));
                 }
                 let mut s = Space::fresh(&mut self.next_index);
-                s.links[0].up = matches!(op, Op::NetnsAdd { .. });
+                s.links[0].up = matches!(op, Op::NetnsAdd { lo: true, .. });
                 self.spaces.insert(ns, s);
             }
             Op::NetnsDel { name } => {
@@ -713,8 +713,22 @@ mod tests {
     #[test]
     fn the_model_remembers_and_refuses_like_the_kernel() {
         let mut m = ModelBackend::of_host(None);
-        apply(&mut m, Op::NetnsAdd { name: "red".into() }).unwrap();
-        let e = apply(&mut m, Op::NetnsAdd { name: "red".into() }).unwrap_err();
+        apply(
+            &mut m,
+            Op::NetnsAdd {
+                name: "red".into(),
+                lo: true,
+            },
+        )
+        .unwrap();
+        let e = apply(
+            &mut m,
+            Op::NetnsAdd {
+                name: "red".into(),
+                lo: true,
+            },
+        )
+        .unwrap_err();
         assert_eq!(e.to_string(), "namespace \"red\" already exists");
         apply(
             &mut m,

@@ -18,7 +18,7 @@ macro_rules! doc {
 }
 
 pub const DOCS: &[Doc] = &[
-    doc!("netns", ["netns(name) -> Netns"], "ip netns add NAME; ip -n NAME link set lo up", r#"let red = netns("red");"#),
+    doc!("netns", ["netns(name) -> Netns", "netns(name, #{ lo }) -> Netns"], "ip netns add NAME; ip -n NAME link set lo up (lo: false leaves lo down, as ip netns add does)", r#"let red = netns("red"); let bare = netns("bare", #{ lo: false });"#),
     doc!("netns_open", ["netns_open(name) -> Netns"], "(use a namespace made by ip netns add)", r#"let red = netns_open("red");"#),
     doc!("netns_exists", ["netns_exists(name) -> bool"], "test -e /run/netns/NAME", r#"if netns_exists("red") { netns_delete("red"); }"#),
     doc!("netns_list", ["netns_list() -> [string]"], "ip netns list", r#"print(netns_list());"#),

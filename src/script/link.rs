@@ -6,7 +6,6 @@ use super::{call, fail, to_link, to_ns, Ctx, Link, Netns, Opts, RhaiResult, Veth
 use crate::names::{self, Cidr};
 use crate::ns_fn;
 use crate::op::{Ns, Op};
-use crate::session::At;
 
 fn veth(
     cx: &Ctx,
@@ -39,11 +38,7 @@ fn veth(
         b_ns: b_ns.clone(),
         mtu,
     };
-    let pos = at.call_position();
-    let at = At {
-        line: pos.line().unwrap_or(0) as u16,
-        col: pos.position().unwrap_or(0) as u16,
-    };
+    let at = super::at(at);
     cx.borrow_mut()
         .veth(op, c.to_string(), at)
         .map_err(|e| fail(c, e))?;
@@ -303,15 +298,14 @@ pub fn register(engine: &mut Engine, ctx: &Ctx) {
             if to == l.ns {
                 return Err(fail(&c, format!("{l} is already there")));
             }
-            set(
-                &cx,
-                &c,
-                Op::LinkMove {
-                    ns: l.ns.clone(),
-                    name: l.name.clone(),
-                    to: to.clone(),
-                },
-            )?;
+            let op = Op::LinkMove {
+                ns: l.ns.clone(),
+                name: l.name.clone(),
+                to: to.clone(),
+            };
+            cx.borrow_mut()
+                .move_link(op, c.clone(), super::at(&at))
+                .map_err(|e| fail(&c, e))?;
             Ok(Link {
                 ns: to,
                 name: l.name.clone(),

@@ -85,13 +85,23 @@ pub struct Proc {
     pub pid: u32,
 }
 
+thread_local! {
+    /// The file of a held-back call whose error surfaced in a later call (made perhaps
+    /// in another file): (message, file).
+    static LATE_SOURCE: RefCell<Option<(String, String)>> = const { RefCell::new(None) };
+}
+
 /// The error a script sees: the call, then what and why.
 pub fn fail(call: &str, msg: impl fmt::Display + 'static) -> Box<EvalAltResult> {
     if let Some(crate::error::Error::Deferred { call, at, inner }) =
         (&msg as &dyn std::any::Any).downcast_ref()
     {
-        // Point at the call that asked for the change, not the one that applied it.
+        // Point at the call that asked for the change, not the one that applied it,
+        // in its own file.
         let text = format!("{call}: {inner}");
+        if let Some(src) = &at.source {
+            LATE_SOURCE.with(|l| *l.borrow_mut() = Some((text.clone(), src.clone())));
+        }
         return Box::new(EvalAltResult::ErrorRuntime(
             text.into(),
             Position::new(at.line, at.col),
@@ -258,6 +268,16 @@ impl<'a> Opts<'a> {
     }
 }
 
+/// Where a call is made, for errors that surface after it returned.
+pub fn at(ctx: &rhai::NativeCallContext) -> crate::session::At {
+    let pos = ctx.call_position();
+    crate::session::At {
+        source: ctx.call_source().map(str::to_string),
+        line: pos.line().unwrap_or(0) as u16,
+        col: pos.position().unwrap_or(0) as u16,
+    }
+}
+
 /// In a plan, tell the session where the call comes from (`file:line`).
 pub fn locate(cx: &Ctx, at: &rhai::NativeCallContext) {
     let mut s = cx.borrow_mut();
@@ -290,8 +310,16 @@ macro_rules! ns_fn {
 
 fn check(cx: &Ctx, c: bool, msg: Option<&str>) -> RhaiResult<()> {
     let mut s = cx.borrow_mut();
-    if s.planning {
-        s.note(format!("assert: {}", msg.unwrap_or("(condition)")));
+    // A plan checks what it can know: conditions on the script's arguments and on the
+    // model's state hold or fail as in the run; after a probe or exec, whose answers a
+    // plan makes up, the check is left to the run.
+    if s.planning && (c || s.guessed) {
+        let what = msg.unwrap_or("(a condition)");
+        let guessed = s.guessed;
+        s.note(match guessed {
+            false => format!("check: {what} (holds)"),
+            true => format!("check: {what} (left to the run: it depends on a probe or exec)"),
+        });
         return Ok(());
     }
     match (c, msg) {
@@ -304,6 +332,8 @@ fn check(cx: &Ctx, c: bool, msg: Option<&str>) -> RhaiResult<()> {
 pub fn build_engine(ctx: &Ctx, args: Vec<String>) -> (Engine, rhai::Scope<'static>) {
     let mut engine = Engine::new();
     engine.set_max_expr_depths(256, 256);
+    // The same limit in debug and release builds (Rhai lowers it in debug ones).
+    engine.set_max_call_levels(64);
     engine.register_type_with_name::<Netns>("Netns");
     engine.register_type_with_name::<Link>("Link");
     engine.register_type_with_name::<Veth>("Veth");
@@ -391,6 +421,55 @@ pub fn build_engine(ctx: &Ctx, args: Vec<String>) -> (Engine, rhai::Scope<'stati
             )),
         }
     });
+    // What `print` and `debug` show comes after every change made before them.
+    macro_rules! flush_first {
+        ($name:literal, $conv:literal, $($t:ty),*) => {$(
+            let cx = ctx.clone();
+            engine.register_fn(
+                $name,
+                move |nc: rhai::NativeCallContext, x: $t| -> RhaiResult<rhai::ImmutableString> {
+                    cx.borrow_mut().flush().map_err(|e| fail("", e))?;
+                    nc.call_native_fn($conv, (x,))
+                },
+            );
+        )*};
+    }
+    flush_first!(
+        "print",
+        "to_string",
+        rhai::ImmutableString,
+        rhai::INT,
+        rhai::FLOAT,
+        bool,
+        char,
+        (),
+        rhai::Array,
+        Map,
+        rhai::Blob,
+        Netns,
+        Link,
+        Veth,
+        Proc,
+        Dynamic
+    );
+    flush_first!(
+        "debug",
+        "to_debug",
+        rhai::ImmutableString,
+        rhai::INT,
+        rhai::FLOAT,
+        bool,
+        char,
+        (),
+        rhai::Array,
+        Map,
+        rhai::Blob,
+        Netns,
+        Link,
+        Veth,
+        Proc,
+        Dynamic
+    );
     netns::register(&mut engine, ctx);
     link::register(&mut engine, ctx);
     route::register(&mut engine, ctx);
@@ -433,13 +512,22 @@ pub fn explain(err: &EvalAltResult) -> ScriptError {
             }
             EvalAltResult::ErrorInModule(name, inner, pos) => {
                 calls.push((source.clone(), *pos, format!("import {name:?}")));
-                source = Some(name.clone());
+                source = Some(crate::stdlib::file_of_import(name));
                 e = inner;
             }
             _ => break,
         }
     }
     let pos = e.position();
+    if let EvalAltResult::ErrorRuntime(d, _) = e {
+        if let Some((text, src)) = LATE_SOURCE.with(|l| l.borrow().clone()) {
+            if d.to_string() == text {
+                // The calls that led here are the later call's, not the held-back one's.
+                source = Some(src);
+                calls.clear();
+            }
+        }
+    }
     let message = match e {
         EvalAltResult::ErrorRuntime(d, _) => d.to_string(),
         EvalAltResult::ErrorTerminated(_, _) => INTERRUPTED.into(),

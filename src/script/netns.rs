@@ -7,21 +7,45 @@ use super::{call, fail, to_ns, Ctx, Netns, RhaiResult};
 use crate::names;
 use crate::op::Op;
 
+fn netns(
+    cx: &Ctx,
+    at: &rhai::NativeCallContext,
+    c: &str,
+    name: &str,
+    lo: bool,
+) -> RhaiResult<Netns> {
+    super::locate(cx, at);
+    names::nsname(name).map_err(|e| fail(c, e))?;
+    cx.borrow_mut()
+        .apply(Op::NetnsAdd {
+            name: name.into(),
+            lo,
+        })
+        .map_err(|e| fail(c, e))?;
+    Ok(Netns {
+        ns: Some(name.into()),
+    })
+}
+
 pub fn register(engine: &mut Engine, ctx: &Ctx) {
     // ip netns add NAME (+ lo up)
     let cx = ctx.clone();
     engine.register_fn(
         "netns",
         move |at: rhai::NativeCallContext, name: &str| -> RhaiResult<Netns> {
-            super::locate(&cx, &at);
             let c = call(None, "netns", &[name.into()]);
-            names::nsname(name).map_err(|e| fail(&c, e))?;
-            cx.borrow_mut()
-                .apply(Op::NetnsAdd { name: name.into() })
-                .map_err(|e| fail(&c, e))?;
-            Ok(Netns {
-                ns: Some(name.into()),
-            })
+            netns(&cx, &at, &c, name, true)
+        },
+    );
+    // ip netns add NAME (lo: false leaves lo down, as ip netns add does)
+    let cx = ctx.clone();
+    engine.register_fn(
+        "netns",
+        move |at: rhai::NativeCallContext, name: &str, opts: rhai::Map| -> RhaiResult<Netns> {
+            let c = call(None, "netns", &[name.into(), opts.clone().into()]);
+            let o = super::Opts::new(&c, opts, &["lo"])?;
+            let lo = o.bool("lo")?.unwrap_or(true);
+            netns(&cx, &at, &c, name, lo)
         },
     );
 

@@ -32,6 +32,21 @@ fn vxlan(cx: &Ctx, c: &str, default_ns: &Ns, name: &str, opts: Map) -> RhaiResul
             "give remote (unicast) or group (multicast), not both",
         ));
     }
+    // The kernel answers a mix with a bare "Invalid argument".
+    if let (Some(peer), Some(l)) = (remote.or(group), local) {
+        if peer.is_ipv6() != l.is_ipv6() {
+            let v = |a: &std::net::IpAddr| if a.is_ipv6() { "IPv6" } else { "IPv4" };
+            return Err(fail(
+                c,
+                format!(
+                    "{} {peer} is {} but local {l} is {}: the underlay is one IP version",
+                    if remote.is_some() { "remote" } else { "group" },
+                    v(&peer),
+                    v(&l)
+                ),
+            ));
+        }
+    }
     if let Some(g) = group {
         if !g.is_multicast() {
             return Err(fail(c, format!("group: {g} is not a multicast address")));

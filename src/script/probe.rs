@@ -13,7 +13,7 @@ pub fn register(engine: &mut Engine, ctx: &Ctx) {
         let ip = names::ip(addr).map_err(|e| fail(&c, e))?;
         let r = cx
             .borrow_mut()
-            .query(|b| b.ping(&ns.ns, ip, 1, 1000))
+            .probe(|b| b.ping(&ns.ns, ip, 1, 1000))
             .map_err(|e| fail(&c, e))?;
         Ok(r.received > 0)
     });
@@ -30,7 +30,7 @@ pub fn register(engine: &mut Engine, ctx: &Ctx) {
         let timeout = o.int("timeout_ms", 1, 600_000)?.unwrap_or(1000) as u64;
         let r = cx
             .borrow_mut()
-            .query(|b| b.ping(&ns.ns, ip, count, timeout))
+            .probe(|b| b.ping(&ns.ns, ip, count, timeout))
             .map_err(|e| fail(&c, e))?;
         let mut m = Map::new();
         m.insert("sent".into(), (r.sent as i64).into());
@@ -48,7 +48,7 @@ pub fn register(engine: &mut Engine, ctx: &Ctx) {
         let c = call(Some(&ns), "connect", &[target.into()]);
         let sa = names::socket_addr(target).map_err(|e| fail(&c, e))?;
         cx.borrow_mut()
-            .query(|b| b.connect(&ns.ns, sa, 1000))
+            .probe(|b| b.connect(&ns.ns, sa, 1000))
             .map_err(|e| fail(&c, e))
     });
     // curl URL
@@ -56,7 +56,7 @@ pub fn register(engine: &mut Engine, ctx: &Ctx) {
         let c = call(Some(&ns), "http_get", &[url.into()]);
         let r = cx
             .borrow_mut()
-            .query(|b| b.http_get(&ns.ns, url))
+            .probe(|b| b.http_get(&ns.ns, url))
             .map_err(|e| fail(&c, e))?;
         let mut m = Map::new();
         m.insert("status".into(), r.status.into());

@@ -37,6 +37,15 @@ fn route(cx: &Ctx, c: &str, ns: &super::Netns, dst: &str, o: Opts) -> RhaiResult
     if via.is_none() && dev.is_none() {
         return Err(fail(c, "a route needs a gateway (via) or a device (dev)"));
     }
+    // A link-local gateway is on every link at once: the kernel needs to be told which.
+    if let (Some(std::net::IpAddr::V6(v)), None) = (via, &dev) {
+        if v.segments()[0] & 0xffc0 == 0xfe80 {
+            return Err(fail(
+                c,
+                format!("gateway {v} is link-local, so it needs the link too: route(DST, #{{ via: \"{v}\", dev: \"LINK\" }})"),
+            ));
+        }
+    }
     let v6 = match (dst, via) {
         (Some(d), Some(v)) if d.addr.is_ipv6() != v.is_ipv6() => {
             return Err(fail(

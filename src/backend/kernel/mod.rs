@@ -303,7 +303,7 @@ impl KernelBackend {
             _ => {}
         }
         match op {
-            Op::NetnsAdd { name } => {
+            Op::NetnsAdd { name, lo } => {
                 let (file, sock) = netns::create(name)?;
                 let conn = Conn::new(&self.rt, sock)
                     .map_err(|e| Error::os(format!("namespace {name:?}"), e))?;
@@ -317,6 +317,9 @@ impl KernelBackend {
                         used: self.tick,
                     },
                 );
+                if !lo {
+                    return Ok(());
+                }
                 // lo is always index 1 in a new namespace.
                 let h = self.handle(&ns)?;
                 let msg = rtnetlink::LinkUnspec::new_with_index(1).up().build();
@@ -571,6 +574,14 @@ impl Backend for KernelBackend {
             l.peer = self.find_peer(ns, &l);
         }
         Ok(l)
+    }
+
+    fn link_exists(&mut self, ns: &Ns, name: &str) -> Result<bool> {
+        let h = self.handle(ns)?;
+        self.rt
+            .block_on(netlink::get_link(&h, name))
+            .map(|m| m.is_some())
+            .map_err(|e| nl_err(link_label(ns, name), e))
     }
 
     fn links(&mut self, ns: &Ns) -> Result<Vec<LinkInfo>> {
