@@ -10,7 +10,7 @@ use std::os::fd::AsRawFd;
 
 use serde::{Deserialize, Serialize};
 
-use crate::journal::RUN_DIR;
+use crate::journal::STATE_DIR;
 use crate::op::Ns;
 
 #[derive(Serialize, Deserialize)]
@@ -30,17 +30,17 @@ fn key(ns: &Ns, sysctl: &str) -> String {
 }
 
 fn path() -> String {
-    format!("{RUN_DIR}/sysctl-claims.json")
+    format!("{STATE_DIR}/sysctl-claims.json")
 }
 
 impl Claims {
     fn open() -> Option<Claims> {
-        fs::create_dir_all(RUN_DIR).ok()?;
+        fs::create_dir_all(STATE_DIR).ok()?;
         let lock = OpenOptions::new()
             .create(true)
             .truncate(false)
             .write(true)
-            .open(format!("{RUN_DIR}/sysctl-claims.lock"))
+            .open(format!("{STATE_DIR}/sysctl-claims.lock"))
             .ok()?;
         // SAFETY: flock on an fd we own; released when the file is closed.
         unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) };

@@ -13,6 +13,9 @@ use crate::error::{Error, Result};
 use crate::op::{Ns, Op};
 
 pub const RUN_DIR: &str = "/run/netscript";
+/// netscript's own locks and shared state: a dot-folder no lab name can reach (lab names
+/// never start with a dot), so a lab named `nft` has its own lock, not the nft lock.
+pub const STATE_DIR: &str = "/run/netscript/.state";
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Entry {

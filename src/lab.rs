@@ -100,8 +100,11 @@ pub fn drop_if_empty(lab: &str) {
     }
 }
 
+#[derive(Default)]
 pub struct LabInfo {
     pub name: String,
+    /// Why the lab's journal cannot be read.
+    pub error: Option<String>,
     pub namespaces: usize,
     pub links: usize,
     pub rules: usize,
@@ -153,7 +156,18 @@ pub fn list() -> Result<Vec<LabInfo>> {
         let Some(name) = file.strip_suffix(".journal") else {
             continue;
         };
-        let entries = Journal::load(name)?.unwrap_or_default();
+        let entries = match Journal::load(name) {
+            Ok(e) => e.unwrap_or_default(),
+            // One unreadable lab is reported as such; the others are still listed.
+            Err(err) => {
+                out.push(LabInfo {
+                    name: name.to_string(),
+                    error: Some(err.to_string()),
+                    ..LabInfo::default()
+                });
+                continue;
+            }
+        };
         let (links, rules, processes) =
             count(&entries, kernel.as_mut().map(|k| k as &mut dyn Backend));
         // Namespaces still there (a cleanup script may have removed some by hand).
@@ -170,6 +184,7 @@ pub fn list() -> Result<Vec<LabInfo>> {
             .unwrap_or(0);
         out.push(LabInfo {
             name: name.to_string(),
+            error: None,
             namespaces,
             links,
             rules,

@@ -122,7 +122,7 @@ fn lab_name(cli: &Cli) -> Result<String, ExitCode> {
         (None, None) if cli.eval.is_some() => "eval".into(),
         (None, None) => "repl".into(),
     };
-    names::nsname(&name).map_err(|e| {
+    names::labname(&name).map_err(|e| {
         eprintln!("netscript: invalid lab name: {e}");
         ExitCode::from(2)
     })?;
@@ -252,7 +252,7 @@ fn enter(cli: &Cli) -> Result<(), ExitCode> {
 }
 
 fn down(lab: &str, trace: bool) -> ExitCode {
-    if let Err(e) = names::nsname(lab) {
+    if let Err(e) = names::labname(lab) {
         eprintln!("netscript down: invalid lab name: {e}");
         return ExitCode::from(2);
     }
@@ -337,9 +337,12 @@ fn ls(json: bool) -> ExitCode {
     if json {
         let v: Vec<serde_json::Value> = labs
             .iter()
-            .map(|l| {
-                serde_json::json!({ "lab": l.name, "namespaces": l.namespaces, "links": l.links,
-                    "rules": l.rules, "processes": l.processes, "age_secs": l.age_secs })
+            .map(|l| match &l.error {
+                Some(e) => serde_json::json!({ "lab": l.name, "error": e }),
+                None => {
+                    serde_json::json!({ "lab": l.name, "namespaces": l.namespaces, "links": l.links,
+                        "rules": l.rules, "processes": l.processes, "age_secs": l.age_secs })
+                }
             })
             .collect();
         println!("{}", serde_json::Value::Array(v));
@@ -351,6 +354,10 @@ fn ls(json: bool) -> ExitCode {
             "LAB", "NAMESPACES", "LINKS", "RULES", "PROCESSES", "AGE"
         );
         for l in labs {
+            if let Some(e) = &l.error {
+                println!("{:<20} unreadable: {e}", l.name);
+                continue;
+            }
             println!(
                 "{:<20} {:>10} {:>6} {:>6} {:>10} {:>6}",
                 l.name,

@@ -64,6 +64,17 @@ pub fn nsname(s: &str) -> Result<(), String> {
     check_name("namespace", s, 255)
 }
 
+/// A lab name: a namespace name that also fits the lab's file names under
+/// /run/netscript (`NAME.journal`, `NAME.lock`) and does not start with a dot (netscript's
+/// own state lives in a dot-folder there).
+pub fn labname(s: &str) -> Result<(), String> {
+    check_name("lab", s, 200)?;
+    if s.starts_with('.') {
+        return Err(format!("lab name {s:?} starts with a dot"));
+    }
+    Ok(())
+}
+
 /// An address with a prefix length, as `ip addr` writes it (`10.0.0.1/24`, `fd00::1/64`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]

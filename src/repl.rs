@@ -281,6 +281,14 @@ pub fn table(rows: &[rhai::Map]) -> String {
 }
 
 pub fn repl(opts: &RunOpts) -> i32 {
+    // A REPL builds a lab like a run does: one holder at a time.
+    let _lock = match crate::lab::lock(&opts.lab) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("netscript: {e}");
+            return 1;
+        }
+    };
     let session = match run::kernel_session(opts) {
         Ok(s) => s,
         Err(e) => {

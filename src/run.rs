@@ -275,6 +275,10 @@ pub fn check(file: &str, source: &str) -> i32 {
 
 /// `netscript plan --down LAB`: what `down` would undo, as a shell script.
 pub fn plan_down(lab: &str) -> i32 {
+    if let Err(e) = crate::names::labname(lab) {
+        eprintln!("netscript plan --down: invalid lab name: {e}");
+        return 2;
+    }
     match Journal::load(lab) {
         Ok(Some(entries)) => {
             println!("#!/bin/sh\n# netscript plan --down {lab}\nset -e");

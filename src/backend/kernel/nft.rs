@@ -31,7 +31,7 @@ fn nft_error(e: NftablesError) -> Error {
 struct TableLock(#[allow(dead_code)] std::fs::File);
 
 fn lock() -> Result<TableLock> {
-    let dir = crate::journal::RUN_DIR;
+    let dir = crate::journal::STATE_DIR;
     std::fs::create_dir_all(dir).map_err(|e| Error::os(dir, e))?;
     let path = format!("{dir}/nft.lock");
     let f = std::fs::OpenOptions::new()

@@ -1,0 +1,100 @@
+//! Labs' own files and netscript's internal state never collide: a lab may be named like
+//! an internal lock, a lab name must fit its file names, an unreadable journal spoils
+//! only its own lab in `ls`, and the REPL holds its lab's lock like a run. Every test runs
+//! in `sandbox_sh` (private network, mount and PID namespaces, a private /run/netscript).
+
+mod common;
+
+use common::{q, sandbox_sh, BIN};
+
+fn sh(script: &str) -> (i32, String, String) {
+    let out = sandbox_sh(script);
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn labs_named_like_internal_locks_run_and_come_down() {
+    // Before: lab `nft` took the nftables lock as its own lab lock and hung at its first
+    // rule; lab `sysctl-claims` took the sysctl lock.
+    let (code, out, err) = sh(&format!(
+        "cd $T\n\
+         printf 'let c = netns(\"c\");\\nc.masquerade(\"10.0.0.0/24\");\\n' > nft.rhai\n\
+         timeout 30 {bin} nft.rhai; echo \"nft: $?\"\n\
+         printf 'forward(true);\\n' > sysctl-claims.rhai\n\
+         timeout 30 {bin} sysctl-claims.rhai; echo \"claims: $?\"\n\
+         cat /proc/sys/net/ipv4/ip_forward\n\
+         timeout 30 {bin} down nft; timeout 30 {bin} down sysctl-claims\n\
+         cat /proc/sys/net/ipv4/ip_forward; ip netns list | wc -l",
+        bin = q(BIN)
+    ));
+    assert_eq!(code, 0, "{out}\n{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(lines.contains(&"nft: 0"), "{out}\n{err}");
+    assert!(lines.contains(&"claims: 0"), "{out}\n{err}");
+    let tail: Vec<&str> = lines.iter().rev().take(2).copied().collect();
+    assert_eq!(
+        tail,
+        ["0", "0"],
+        "forwarding restored, no namespace left:\n{out}\n{err}"
+    );
+}
+
+#[test]
+fn lab_names_must_fit_their_files() {
+    let long = "x".repeat(250);
+    let (_, out, err) = sh(&format!(
+        "{bin} --lab {long} -e 'netns(\"n\")' || echo \"long: $?\"\n\
+         {bin} --lab .state -e 'netns(\"n\")' || echo \"dot: $?\"\n\
+         {bin} down ../etc || echo \"down: $?\"\n\
+         ip netns list | wc -l",
+        bin = q(BIN)
+    ));
+    assert!(out.contains("long: 2"), "{out}\n{err}");
+    assert!(out.contains("dot: 2"), "{out}\n{err}");
+    assert!(out.contains("down: 2"), "{out}\n{err}");
+    assert!(err.contains("invalid lab name"), "{err}");
+    assert_eq!(out.lines().last(), Some("0"), "nothing was made:\n{out}");
+}
+
+#[test]
+fn an_unreadable_lab_does_not_hide_the_others() {
+    let (code, out, err) = sh(&format!(
+        "cd $T; printf 'netns(\"a\");\\n' > good.rhai; {bin} good.rhai\n\
+         mkdir /run/netscript/broken.journal\n\
+         {bin} ls; echo \"ls: $?\"; {bin} --json ls",
+        bin = q(BIN)
+    ));
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains("ls: 0"), "{out}\n{err}");
+    assert!(out.lines().any(|l| l.starts_with("good ")), "{out}");
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("broken ") && l.contains("unreadable")),
+        "{out}"
+    );
+    assert!(
+        out.lines()
+            .any(|l| l.contains("{\"error\":\"/run/netscript/broken.journal")
+                && l.contains("\"lab\":\"broken\"}")),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_run_cannot_take_the_lab_of_a_live_repl() {
+    // The REPL waits on its input (a FIFO kept open) while a run asks for its lab.
+    let (_, out, err) = sh(&format!(
+        "mkfifo $T/in; ({bin} < $T/in > $T/repl.out 2>&1 &) ; exec 3>$T/in\n\
+         sleep 1\n\
+         {bin} --lab repl -e 'netns(\"x\")' || echo \"run: $?\"\n\
+         exec 3>&-; sleep 0.5; ip netns list | wc -l",
+        bin = q(BIN)
+    ));
+    assert!(out.contains("run: 1"), "{out}\n{err}");
+    assert!(err.contains("in use"), "{err}");
+    assert_eq!(out.lines().last(), Some("0"), "{out}");
+}
