@@ -4,7 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fs::{self, File, OpenOptions};
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -347,34 +347,88 @@ impl Journal {
 
     /// Every entry of a lab's journal file, all runs.
     pub fn load(lab: &str) -> Result<Option<Vec<Entry>>> {
+        Ok(Journal::load_with(lab, false)?.map(|(entries, _)| entries))
+    }
+
+    /// A lab's journal. Only its last line may be unreadable (cut short by a kill
+    /// mid-write: that op was never applied); anywhere else a bad line, or an entry that
+    /// names something no script could (a path for a namespace), is an error naming the
+    /// file and line, so nothing is undone on the strength of a partial read. With
+    /// `force`, such lines are skipped and described in the second list.
+    pub fn load_with(lab: &str, force: bool) -> Result<Option<(Vec<Entry>, Vec<String>)>> {
         let p = Journal::path_for(lab);
-        let f = match File::open(&p) {
-            Ok(f) => f,
+        let text = match fs::read(&p) {
+            Ok(t) => String::from_utf8_lossy(&t).into_owned(),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(Error::os(p.display().to_string(), e)),
         };
+        let lines: Vec<(usize, &str)> = text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+            .collect();
         let mut out = vec![];
-        for (n, line) in BufReader::new(f).lines().enumerate() {
-            let line = line.map_err(|e| Error::os(p.display().to_string(), e))?;
-            if line.trim().is_empty() {
-                continue;
-            }
-            match serde_json::from_str(&line) {
-                Ok(e) => out.push(e),
-                // A line cut short by a kill mid-write: the op was never applied.
-                Err(_) if n > 0 => break,
-                Err(e) => {
+        let mut skipped = vec![];
+        for (i, (n, line)) in lines.iter().enumerate() {
+            let last = i + 1 == lines.len();
+            let bad = match serde_json::from_str::<Entry>(line) {
+                Ok(e) => match check_entry(&e) {
+                    Ok(()) => {
+                        out.push(e);
+                        continue;
+                    }
+                    Err(why) => why,
+                },
+                Err(_) if last && i > 0 => break,
+                Err(e) => e.to_string(),
+            };
+            let what = format!("{}: line {}: {bad}", p.display(), n + 1);
+            match force {
+                true => skipped.push(what),
+                false => {
                     return Err(Error::Other(format!(
-                        "{}: line {}: {e}",
-                        p.display(),
-                        n + 1
+                        "{what}; nothing was undone (netscript down --force {lab} undoes what can be read)"
                     )))
                 }
             }
         }
-        Ok(Some(out))
+        Ok(Some((out, skipped)))
     }
 }
+
+/// An entry names only what a script could have: valid namespace and link names (no
+/// path components), network sysctl keys.
+fn check_entry(e: &Entry) -> std::result::Result<(), String> {
+    fn check(v: &serde_json::Value, netns_op: bool) -> std::result::Result<(), String> {
+        use crate::names;
+        let Some(m) = v.as_object() else {
+            return Ok(());
+        };
+        for (k, v) in m {
+            let Some(s) = v.as_str() else {
+                continue;
+            };
+            match k.as_str() {
+                "ns" | "a_ns" | "b_ns" | "to" => names::nsname(s)?,
+                "name" if netns_op => names::nsname(s)?,
+                "name" | "a" | "b" | "dev" => names::ifname(s)?,
+                "key" => names::sysctl_key(s).map(|_| ())?,
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+    let mut ops = vec![&e.op];
+    ops.extend(e.undo.iter());
+    for op in ops {
+        let v = serde_json::to_value(op).map_err(|e| e.to_string())?;
+        let netns_op = v["op"].as_str().is_some_and(|o| o.starts_with("netns"));
+        check(&v, netns_op)?;
+    }
+    Ok(())
+}
+
+impl Journal {}
 
 #[cfg(test)]
 mod tests {

@@ -48,14 +48,23 @@ pub fn clear_down_mark(lab: &str) {
 }
 
 pub enum DownResult {
-    Done { undone: usize },
+    /// `skipped`: journal lines `--force` passed over.
+    Done {
+        undone: usize,
+        skipped: Vec<String>,
+    },
     AlreadyDown,
 }
 
 /// Undo a lab from its journal, newest first; objects already gone are fine.
-pub fn down(lab: &str, backend: &mut dyn Backend, trace: bool) -> Result<DownResult, Vec<Error>> {
+pub fn down(
+    lab: &str,
+    backend: &mut dyn Backend,
+    trace: bool,
+    force: bool,
+) -> Result<DownResult, Vec<Error>> {
     let _lock = lock(lab).map_err(|e| vec![e])?;
-    let entries = match Journal::load(lab).map_err(|e| vec![e])? {
+    let (entries, skipped) = match Journal::load_with(lab, force).map_err(|e| vec![e])? {
         Some(e) => e,
         None if path(lab, "down").exists() => return Ok(DownResult::AlreadyDown),
         None => {
@@ -71,7 +80,10 @@ pub fn down(lab: &str, backend: &mut dyn Backend, trace: bool) -> Result<DownRes
     }
     let _ = fs::remove_file(Journal::path_for(lab));
     mark_down(lab);
-    Ok(DownResult::Done { undone: undo.len() })
+    Ok(DownResult::Done {
+        undone: undo.len(),
+        skipped,
+    })
 }
 
 /// The namespaces a lab created or named, in order.

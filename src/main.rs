@@ -77,7 +77,13 @@ enum Cmd {
         definitions: bool,
     },
     /// Tear a lab down: undo, newest first, what its runs built
-    Down { lab: String },
+    Down {
+        lab: String,
+        /// Undo what the journal says even where some of its lines cannot be read
+        /// (they are skipped and listed)
+        #[arg(long)]
+        force: bool,
+    },
     /// List the labs that are up
     Ls,
     /// Dry run: print, as a shell script of ip / nft / sysctl commands, what FILE would do
@@ -194,11 +200,11 @@ fn main() -> ExitCode {
             }
             return graph(format, lab.as_deref(), cli.json);
         }
-        Some(Cmd::Down { lab }) => {
+        Some(Cmd::Down { lab, force }) => {
             if let Err(c) = enter(&cli) {
                 return c;
             }
-            return down(lab, cli.trace);
+            return down(lab, cli.trace, *force);
         }
         None => {}
     }
@@ -251,7 +257,7 @@ fn enter(cli: &Cli) -> Result<(), ExitCode> {
     }
 }
 
-fn down(lab: &str, trace: bool) -> ExitCode {
+fn down(lab: &str, trace: bool, force: bool) -> ExitCode {
     if let Err(e) = names::labname(lab) {
         eprintln!("netscript down: invalid lab name: {e}");
         return ExitCode::from(2);
@@ -263,8 +269,11 @@ fn down(lab: &str, trace: bool) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    match lab::down(lab, &mut backend, trace) {
-        Ok(lab::DownResult::Done { undone }) => {
+    match lab::down(lab, &mut backend, trace, force) {
+        Ok(lab::DownResult::Done { undone, skipped }) => {
+            for s in &skipped {
+                eprintln!("netscript down: skipped (--force): {s}");
+            }
             println!("lab {lab:?} is down ({undone} changes undone)");
             ExitCode::SUCCESS
         }

@@ -75,6 +75,32 @@ pub fn labname(s: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// A sysctl key, dotted (`net.ipv4.ip_forward`) or slashed (`/proc/sys/net/...`): only
+/// names, no `..`, and only the per-network-namespace `net.*` keys: anything else
+/// (`kernel.hostname`, `vm.*`) is the whole machine's, and netscript is not a system
+/// configuration tool. Returns the dotted form.
+pub fn sysctl_key(key: &str) -> Result<String, String> {
+    let k = key.trim_start_matches("/proc/sys/").replace('/', ".");
+    if k.is_empty()
+        || k.split('.').any(|p| {
+            p.is_empty()
+                || !p
+                    .chars()
+                    .all(|ch| ch.is_ascii_alphanumeric() || "_-".contains(ch))
+        })
+    {
+        return Err(format!(
+            "{key:?} is not a sysctl key (like \"net.ipv4.ip_forward\")"
+        ));
+    }
+    if !k.starts_with("net.") {
+        return Err(format!(
+            "{key:?} is not a network sysctl: only net.* keys belong to a network namespace; the others change the whole machine"
+        ));
+    }
+    Ok(k)
+}
+
 /// An address with a prefix length, as `ip addr` writes it (`10.0.0.1/24`, `fd00::1/64`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]

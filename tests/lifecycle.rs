@@ -98,3 +98,69 @@ fn a_run_cannot_take_the_lab_of_a_live_repl() {
     assert!(err.contains("in use"), "{err}");
     assert_eq!(out.lines().last(), Some("0"), "{out}");
 }
+
+#[test]
+fn a_corrupt_journal_line_stops_down_unless_forced() {
+    let (code, out, err) = sh(&format!(
+        "cd $T; printf 'netns(\"n1\");\\nnetns(\"n2\");\\nnetns(\"n3\");\\n' > three.rhai\n\
+         {bin} three.rhai\n\
+         sed -i '2s/n2/n\\x01/' /run/netscript/three.journal\n\
+         {bin} down three || echo \"down: $?\"\n\
+         ip netns list | sort | tr '\\n' ' '; echo\n\
+         test -f /run/netscript/three.journal && echo kept\n\
+         {bin} down --force three; echo \"forced: $?\"\n\
+         ip netns list | sort | tr '\\n' ' '; echo",
+        bin = q(BIN)
+    ));
+    assert_eq!(code, 0, "{out}\n{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(lines.contains(&"down: 1"), "{out}\n{err}");
+    assert!(
+        err.contains("three.journal: line 2"),
+        "names file and line: {err}"
+    );
+    assert!(lines.contains(&"n1 n2 n3 "), "nothing was undone: {out}");
+    assert!(lines.contains(&"kept"), "{out}");
+    assert!(lines.contains(&"forced: 0"), "{out}\n{err}");
+    assert!(err.contains("skipped (--force)"), "{err}");
+    // n2's entry was unreadable: it is left; the others are gone.
+    assert_eq!(lines.last(), Some(&"n2 "), "{out}");
+}
+
+#[test]
+fn a_crafted_journal_entry_is_refused() {
+    let (code, out, err) = sh(&format!(
+        "cd $T; printf 'netns(\"n1\");\\n' > lab.rhai; {bin} lab.rhai\n\
+         touch $T/victim\n\
+         printf '%s\\n' '{{\"op\":\"netns_add\",\"name\":\"../../run/netscript-test/victim\"}}' > /run/netscript/evil.journal\n\
+         cat /run/netscript/lab.journal >> /run/netscript/evil.journal\n\
+         {bin} down evil || echo \"down: $?\"\n\
+         test -f $T/victim && echo victim-intact",
+        bin = q(BIN)
+    ));
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains("down: 1"), "{out}\n{err}");
+    assert!(out.contains("victim-intact"), "{out}\n{err}");
+    assert!(err.contains("evil.journal: line 1"), "{err}");
+}
+
+#[test]
+fn only_network_sysctls_can_be_set() {
+    let (code, out, err) = sh(&format!(
+        "hostname > $T/before\n\
+         {bin} -e 'sysctl(\"kernel.hostname\", \"pwned\")' || echo \"host: $?\"\n\
+         {bin} -e 'netns(\"n\").sysctl(\"vm.swappiness\", \"1\")' || echo \"ns: $?\"\n\
+         hostname | cmp - $T/before && echo same",
+        bin = q(BIN)
+    ));
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(
+        out.contains("host: 1") && out.contains("ns: 1"),
+        "{out}\n{err}"
+    );
+    assert!(
+        err.contains("\"kernel.hostname\" is not a network sysctl"),
+        "{err}"
+    );
+    assert!(out.contains("same"), "{out}");
+}

@@ -7,23 +7,8 @@ use crate::names::{self, Cidr};
 use crate::ns_fn;
 use crate::op::{Op, Route};
 
-/// `sysctl` accepts dotted (`net.ipv4.ip_forward`) or slashed keys; only names, no `..`.
 fn sysctl_key(c: &str, key: &str) -> RhaiResult<String> {
-    let k = key.trim_start_matches("/proc/sys/").replace('/', ".");
-    if k.is_empty()
-        || k.split('.').any(|p| {
-            p.is_empty()
-                || !p
-                    .chars()
-                    .all(|ch| ch.is_ascii_alphanumeric() || "_-".contains(ch))
-        })
-    {
-        return Err(fail(
-            c,
-            format!("{key:?} is not a sysctl key (like \"net.ipv4.ip_forward\")"),
-        ));
-    }
-    Ok(k)
+    names::sysctl_key(key).map_err(|e| fail(c, e))
 }
 
 fn route(cx: &Ctx, c: &str, ns: &super::Netns, dst: &str, o: Opts) -> RhaiResult<()> {
