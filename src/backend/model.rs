@@ -99,6 +99,8 @@ pub struct ModelBackend {
     pids: u32,
     next_index: u32,
     netem: bool,
+    /// Rule tags of the run (unique per run: time, pid) → the plan's stable ones.
+    plan_ids: BTreeMap<String, String>,
 }
 
 impl ModelBackend {
@@ -137,6 +139,7 @@ impl ModelBackend {
             pids: 0,
             next_index,
             netem: kernel_has_netem(),
+            plan_ids: BTreeMap::new(),
         }
     }
 
@@ -432,8 +435,40 @@ fn kernel_has_netem() -> bool {
     }
 }
 
+impl ModelBackend {
+    /// The op with its rule tags made stable, so two plans of one script are the same
+    /// text: `SPEC:N`, N counting the plan's rules (the real run's tags carry a time and
+    /// a pid). A deletion by tag follows the tag it deletes.
+    fn stable_ids(&mut self, op: &Op) -> Op {
+        let mut op = op.clone();
+        match &mut op {
+            Op::NftAdd { rules, .. } => {
+                for r in rules.iter_mut() {
+                    let n = self.plan_ids.len();
+                    let stable = match r.id.split_once(':') {
+                        Some((spec, _)) => format!("{spec}:{n}"),
+                        None => format!("{}:{n}", r.id),
+                    };
+                    self.plan_ids.insert(r.id.clone(), stable.clone());
+                    r.id = stable;
+                }
+            }
+            Op::NftDel { rules, .. } => {
+                for r in rules.iter_mut() {
+                    if let Some(s) = self.plan_ids.get(&r.id) {
+                        r.id = s.clone();
+                    }
+                }
+            }
+            _ => {}
+        }
+        op
+    }
+}
+
 impl Backend for ModelBackend {
     fn apply(&mut self, op: &Op) -> Result<()> {
+        let op = &self.stable_ids(op);
         self.model(op)?;
         match op {
             Op::ProcStarted { ns, argv, pid, .. } => {
