@@ -34,6 +34,8 @@ pub struct Session {
     pub planning: bool,
     /// The lab this run builds (none for a dry run), for sysctls shared with other labs.
     pub lab: Option<String>,
+    /// One-line notices already printed in this run (each is printed once).
+    pub notices: std::collections::HashSet<String>,
 }
 
 impl Session {
@@ -46,6 +48,7 @@ impl Session {
             procs: vec![],
             planning: false,
             lab: None,
+            notices: Default::default(),
         }
     }
 

@@ -41,6 +41,12 @@ struct Space {
     routes: Vec<Route>,
     sysctls: BTreeMap<String, String>,
     rules: Vec<Rule>,
+    /// Links with a loss chain in table netdev netscript.
+    lossy: Vec<String>,
+    /// Foreign forward chains that drop (read from the host), and the tags of the
+    /// accept rules added to them.
+    foreign: crate::foreign::Check,
+    accepts: Vec<String>,
 }
 
 impl Space {
@@ -126,6 +132,7 @@ impl ModelBackend {
                     })
                     .collect();
             }
+            hs.foreign = b.foreign_forward(&None);
             for n in b.netns_list().unwrap_or_default() {
                 spaces.insert(Some(n), Space::fresh(&mut next_index));
             }
@@ -416,6 +423,31 @@ impl ModelBackend {
                     )));
                 }
             }
+            Op::LossAdd { ns, dev, .. } => {
+                let s = self.space(ns)?;
+                s.link(ns, dev)?;
+                if !s.lossy.contains(dev) {
+                    s.lossy.push(dev.clone());
+                }
+            }
+            Op::LossDel { ns, dev } => {
+                let s = self.space(ns)?;
+                let before = s.lossy.len();
+                s.lossy.retain(|d| d != dev);
+                if s.lossy.len() == before {
+                    return Err(Error::Missing(format!(
+                        "an impairment on {}",
+                        link_label(ns, dev)
+                    )));
+                }
+            }
+            Op::ForeignAccept { ns, rule } => self.space(ns)?.accepts.push(rule.tag.clone()),
+            Op::ForeignAcceptDel { ns, rule } => {
+                let s = self.space(ns)?;
+                let i = s.accepts.iter().position(|t| *t == rule.tag);
+                let i = i.ok_or_else(|| Error::Missing(format!("the rule {:?}", rule.tag)))?;
+                s.accepts.remove(i);
+            }
             Op::ProcStarted { .. } | Op::ProcStop { .. } => {}
         }
         Ok(())
@@ -626,6 +658,13 @@ impl Backend for ModelBackend {
     }
 
     fn settle(&mut self) {}
+
+    fn foreign_forward(&mut self, ns: &Ns) -> crate::foreign::Check {
+        self.spaces
+            .get(ns)
+            .map(|s| s.foreign.clone())
+            .unwrap_or_default()
+    }
 
     fn exec(&mut self, ns: &Ns, cmd: &Command) -> Result<ExecResult> {
         self.space(ns)?;
