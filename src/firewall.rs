@@ -31,7 +31,8 @@ pub enum Chain {
     Postrouting,
     /// NAT of locally generated packets (`docker -p` reachable from the host itself).
     OutputNat,
-    /// Packets leaving through a link, forwarded or local: where random loss is made.
+    /// Where older versions made random loss (kept so their journals still undo): it
+    /// misses bridged frames, so loss now has a netdev egress chain (crate::egress).
     Impair,
 }
 

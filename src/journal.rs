@@ -83,6 +83,18 @@ impl Owned {
         self.find(ns, name).is_some()
     }
 
+    /// The names of this lab's links in `ns` (veth ends included), oldest first.
+    pub fn links_in(&self, ns: &Ns) -> Vec<String> {
+        let mut v: Vec<(usize, String)> = self
+            .ends
+            .iter()
+            .filter(|((n, _), _)| n == ns)
+            .map(|((_, name), (i, _))| (*i, name.clone()))
+            .collect();
+        v.sort();
+        v.into_iter().map(|(_, n)| n).collect()
+    }
+
     /// Whether `op` acts on something this lab created (so undoing that thing undoes it).
     pub fn covers(&self, op: &Op) -> bool {
         let ns = op.ns();

@@ -2,10 +2,12 @@
 
 mod backend;
 mod claims;
+mod egress;
 mod error;
 #[cfg(debug_assertions)]
 mod fault;
 mod firewall;
+mod foreign;
 mod import;
 mod journal;
 mod lab;

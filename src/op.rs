@@ -228,6 +228,29 @@ pub enum Op {
         ns: Ns,
         rules: Vec<Rule>,
     },
+    /// Random loss on the way out of a link: a chain of its own in table `netdev
+    /// netscript`, hooked to the link's egress (see crate::egress).
+    LossAdd {
+        ns: Ns,
+        dev: String,
+        pct: u8,
+    },
+    /// That chain deleted (the table too, once it holds no chain).
+    LossDel {
+        ns: Ns,
+        dev: String,
+    },
+    /// An accept rule inserted into a forward chain that is not netscript's and drops by
+    /// default, such as Docker's (see crate::foreign).
+    ForeignAccept {
+        ns: Ns,
+        rule: crate::foreign::Accept,
+    },
+    /// That rule deleted again, found by its comment.
+    ForeignAcceptDel {
+        ns: Ns,
+        rule: crate::foreign::Accept,
+    },
 }
 
 /// `nft ...` (or `ip netns exec NS nft ...`) with the command quoted as one word.
@@ -236,11 +259,15 @@ fn nft(ns: &Ns, args: &str) -> String {
 }
 
 fn nft_with(ns: &Ns, flags: &str, args: &str) -> String {
-    let prefix = match ns {
-        None => String::new(),
-        Some(n) => format!("ip netns exec {} ", shell_word(n)),
-    };
-    format!("{prefix}nft {flags}{}", shell_word(args))
+    format!("{}{flags}{}", nft_prefix(ns), shell_word(args))
+}
+
+/// `nft ` or `ip netns exec NS nft `.
+fn nft_prefix(ns: &Ns) -> String {
+    match ns {
+        None => "nft ".into(),
+        Some(n) => format!("ip netns exec {} nft ", shell_word(n)),
+    }
 }
 
 fn tc_cmd(ns: &Ns) -> String {
@@ -481,6 +508,15 @@ impl Op {
                 ));
                 lines
             }
+            Op::LossAdd { ns, dev, pct } => crate::egress::add_commands(dev, *pct)
+                .iter()
+                .map(|c| nft(ns, c))
+                .collect(),
+            Op::LossDel { ns, dev } => crate::egress::del_lines(nft_prefix(ns).trim_end(), dev),
+            Op::ForeignAccept { ns, rule } => vec![nft(ns, &rule.insert_command())],
+            Op::ForeignAcceptDel { ns, rule } => {
+                vec![rule.delete_line(nft_prefix(ns).trim_end())]
+            }
         }
     }
 
@@ -507,6 +543,10 @@ impl Op {
             | Op::Sysctl { ns, .. }
             | Op::NftAdd { ns, .. }
             | Op::NftDel { ns, .. }
+            | Op::LossAdd { ns, .. }
+            | Op::LossDel { ns, .. }
+            | Op::ForeignAccept { ns, .. }
+            | Op::ForeignAcceptDel { ns, .. }
             | Op::ProcStarted { ns, .. } => ns.clone(),
             Op::ProcStop { .. } => None,
         }
@@ -575,10 +615,20 @@ impl Op {
                 ns: ns.clone(),
                 rules: rules.clone(),
             },
+            Op::LossAdd { ns, dev, .. } => Op::LossDel {
+                ns: ns.clone(),
+                dev: dev.clone(),
+            },
+            Op::ForeignAccept { ns, rule } => Op::ForeignAcceptDel {
+                ns: ns.clone(),
+                rule: rule.clone(),
+            },
             Op::NetnsDel { .. }
             | Op::QdiscDel { .. }
             | Op::ProcStop { .. }
             | Op::NftDel { .. }
+            | Op::LossDel { .. }
+            | Op::ForeignAcceptDel { .. }
             | Op::LinkDel { .. }
             | Op::RouteDel { .. }
             | Op::LinkSet { .. }

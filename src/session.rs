@@ -46,6 +46,8 @@ pub struct Session {
     pub guessed: bool,
     /// The lab this run builds (none for a dry run), for sysctls shared with other labs.
     pub lab: Option<String>,
+    /// One-line notices already printed in this run (each is printed once).
+    pub notices: std::collections::HashSet<String>,
 }
 
 impl Session {
@@ -59,6 +61,7 @@ impl Session {
             planning: false,
             guessed: false,
             lab: None,
+            notices: Default::default(),
         }
     }
 

@@ -247,6 +247,11 @@ pub trait Backend {
     fn sysctl(&mut self, ns: &Ns, key: &str) -> Result<String>;
     /// netscript's nftables rules in `ns`, as `nft list table` prints them.
     fn rules(&mut self, ns: &Ns) -> Result<String>;
+    /// Firewalls in `ns` that are not netscript's and would drop forwarded traffic
+    /// (Docker's forward chain); nothing where that cannot be read.
+    fn foreign_forward(&mut self, _ns: &Ns) -> crate::foreign::Check {
+        crate::foreign::Check::default()
+    }
     /// Wait until what was deleted is really gone: a veth end whose peer went with a
     /// deleted namespace disappears a little after the delete returns, and its name is
     /// taken until then.

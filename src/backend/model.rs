@@ -41,6 +41,12 @@ struct Space {
     routes: Vec<Route>,
     sysctls: BTreeMap<String, String>,
     rules: Vec<Rule>,
+    /// Links with a loss chain in table netdev netscript.
+    lossy: Vec<String>,
+    /// Foreign forward chains that drop (read from the host), and the tags of the
+    /// accept rules added to them.
+    foreign: crate::foreign::Check,
+    accepts: Vec<String>,
 }
 
 impl Space {
@@ -99,6 +105,8 @@ pub struct ModelBackend {
     pids: u32,
     next_index: u32,
     netem: bool,
+    /// Rule tags of the run (unique per run: time, pid) → the plan's stable ones.
+    plan_ids: BTreeMap<String, String>,
 }
 
 impl ModelBackend {
@@ -124,6 +132,7 @@ impl ModelBackend {
                     })
                     .collect();
             }
+            hs.foreign = b.foreign_forward(&None);
             for n in b.netns_list().unwrap_or_default() {
                 spaces.insert(Some(n), Space::fresh(&mut next_index));
             }
@@ -137,6 +146,7 @@ impl ModelBackend {
             pids: 0,
             next_index,
             netem: kernel_has_netem(),
+            plan_ids: BTreeMap::new(),
         }
     }
 
@@ -413,6 +423,31 @@ impl ModelBackend {
                     )));
                 }
             }
+            Op::LossAdd { ns, dev, .. } => {
+                let s = self.space(ns)?;
+                s.link(ns, dev)?;
+                if !s.lossy.contains(dev) {
+                    s.lossy.push(dev.clone());
+                }
+            }
+            Op::LossDel { ns, dev } => {
+                let s = self.space(ns)?;
+                let before = s.lossy.len();
+                s.lossy.retain(|d| d != dev);
+                if s.lossy.len() == before {
+                    return Err(Error::Missing(format!(
+                        "an impairment on {}",
+                        link_label(ns, dev)
+                    )));
+                }
+            }
+            Op::ForeignAccept { ns, rule } => self.space(ns)?.accepts.push(rule.tag.clone()),
+            Op::ForeignAcceptDel { ns, rule } => {
+                let s = self.space(ns)?;
+                let i = s.accepts.iter().position(|t| *t == rule.tag);
+                let i = i.ok_or_else(|| Error::Missing(format!("the rule {:?}", rule.tag)))?;
+                s.accepts.remove(i);
+            }
             Op::ProcStarted { .. } | Op::ProcStop { .. } => {}
         }
         Ok(())
@@ -432,8 +467,40 @@ fn kernel_has_netem() -> bool {
     }
 }
 
+impl ModelBackend {
+    /// The op with its rule tags made stable, so two plans of one script are the same
+    /// text: `SPEC:N`, N counting the plan's rules (the real run's tags carry a time and
+    /// a pid). A deletion by tag follows the tag it deletes.
+    fn stable_ids(&mut self, op: &Op) -> Op {
+        let mut op = op.clone();
+        match &mut op {
+            Op::NftAdd { rules, .. } => {
+                for r in rules.iter_mut() {
+                    let n = self.plan_ids.len();
+                    let stable = match r.id.split_once(':') {
+                        Some((spec, _)) => format!("{spec}:{n}"),
+                        None => format!("{}:{n}", r.id),
+                    };
+                    self.plan_ids.insert(r.id.clone(), stable.clone());
+                    r.id = stable;
+                }
+            }
+            Op::NftDel { rules, .. } => {
+                for r in rules.iter_mut() {
+                    if let Some(s) = self.plan_ids.get(&r.id) {
+                        r.id = s.clone();
+                    }
+                }
+            }
+            _ => {}
+        }
+        op
+    }
+}
+
 impl Backend for ModelBackend {
     fn apply(&mut self, op: &Op) -> Result<()> {
+        let op = &self.stable_ids(op);
         self.model(op)?;
         match op {
             Op::ProcStarted { ns, argv, pid, .. } => {
@@ -591,6 +658,13 @@ impl Backend for ModelBackend {
     }
 
     fn settle(&mut self) {}
+
+    fn foreign_forward(&mut self, ns: &Ns) -> crate::foreign::Check {
+        self.spaces
+            .get(ns)
+            .map(|s| s.foreign.clone())
+            .unwrap_or_default()
+    }
 
     fn exec(&mut self, ns: &Ns, cmd: &Command) -> Result<ExecResult> {
         self.space(ns)?;

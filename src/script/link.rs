@@ -73,6 +73,9 @@ fn bridge(cx: &Ctx, c: &str, ns: &Ns, name: &str, cidr: Option<&str>) -> RhaiRes
         })
         .map_err(|e| fail(c, e))?;
     }
+    drop(s);
+    // With br_netfilter, a foreign forward chain that drops (Docker's) cuts it off.
+    super::foreign::open(cx, c, ns, &[name.to_string()])?;
     Ok(Link {
         ns: ns.clone(),
         name: name.into(),

@@ -3,6 +3,7 @@
 
 mod docs;
 mod firewall;
+mod foreign;
 mod inspect;
 mod link;
 mod netns;

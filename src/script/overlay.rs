@@ -5,7 +5,6 @@ use rhai::{Dynamic, Engine, Map};
 
 use super::{call, fail, to_link, Ctx, Link, Opts, RhaiResult};
 use crate::error::Error;
-use crate::firewall::{Action, Chain, Rule};
 use crate::names;
 use crate::ns_fn;
 use crate::op::{Ns, Op, Qdisc};
@@ -76,22 +75,6 @@ fn vxlan(cx: &Ctx, c: &str, default_ns: &Ns, name: &str, opts: Map) -> RhaiResul
     })
 }
 
-/// The tag of the loss rules of one link, so `unimpair` finds them all.
-fn loss_rule(dev: &str, pct: u8) -> Rule {
-    let mut r = Rule::new(Chain::Impair, Action::Drop);
-    r.oif = Some(dev.into());
-    // All of them is a plain drop (numgen's range ends at 99).
-    r.random_pct = (pct < 100).then_some(pct);
-    r.id = format!("impair-{dev}:{}", crate::firewall::unique_suffix());
-    r
-}
-
-fn loss_rules_of(dev: &str) -> Rule {
-    let mut r = loss_rule(dev, 0);
-    r.id = format!("impair-{dev}:");
-    r
-}
-
 /// Remove what impaired the link; nothing there is fine.
 fn clear(cx: &Ctx, c: &str, l: &Link) -> RhaiResult<()> {
     let mut s = cx.borrow_mut();
@@ -100,9 +83,9 @@ fn clear(cx: &Ctx, c: &str, l: &Link) -> RhaiResult<()> {
             ns: l.ns.clone(),
             dev: l.name.clone(),
         },
-        Op::NftDel {
+        Op::LossDel {
             ns: l.ns.clone(),
-            rules: vec![loss_rules_of(&l.name)],
+            dev: l.name.clone(),
         },
     ] {
         match s.apply(op) {
@@ -154,7 +137,8 @@ fn impair(cx: &Ctx, c: &str, l: &Link, opts: Map) -> RhaiResult<()> {
         .map_err(|e| fail(c, e))?;
     }
     if loss > 0 {
-        // netem where the kernel has it (and no tbf holds the root); else a random-drop rule.
+        // netem where the kernel has it (and no tbf holds the root); else a random drop
+        // on the link's egress hook, where netem would act (see crate::egress).
         let netem = rate.is_none()
             && match apply(Op::QdiscSet {
                 ns: l.ns.clone(),
@@ -170,9 +154,10 @@ fn impair(cx: &Ctx, c: &str, l: &Link, opts: Map) -> RhaiResult<()> {
                 Err(e) => return Err(fail(c, e)),
             };
         if !netem {
-            apply(Op::NftAdd {
+            apply(Op::LossAdd {
                 ns: l.ns.clone(),
-                rules: vec![loss_rule(&l.name, loss as u8)],
+                dev: l.name.clone(),
+                pct: loss as u8,
             })
             .map_err(|e| fail(c, e))?;
         }
@@ -190,7 +175,7 @@ pub fn register(engine: &mut Engine, ctx: &Ctx) {
         let c = call(Some(&ns), "vxlan", &[name.into(), opts.clone().into()]);
         vxlan(cx, &c, &ns.ns, name, opts)
     });
-    // tc qdisc replace dev DEV root netem/tbf ... (or an nft random-drop rule)
+    // tc qdisc replace dev DEV root netem/tbf ... (or an nft random drop on DEV's egress)
     let cx = ctx.clone();
     engine.register_fn(
         "impair",

@@ -106,6 +106,12 @@ pub fn register(engine: &mut Engine, ctx: &Ctx) {
             })
             .map_err(|e| fail(&c, e))?;
         }
+        drop(s);
+        if on {
+            // A foreign forward chain that drops (Docker's) would still cut the lab off.
+            let devs = super::foreign::lab_links(cx, &ns.ns);
+            super::foreign::open(cx, &c, &ns.ns, &devs)?;
+        }
         Ok(())
     });
     // sysctl KEY

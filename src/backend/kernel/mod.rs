@@ -529,6 +529,30 @@ impl KernelBackend {
                 let rules = rules.clone();
                 self.within(ns, move || nft::delete(&rules))?
             }
+            Op::LossAdd { ns, dev, pct } => {
+                // A missing link fails here, with its name, rather than in nft.
+                self.index(ns, dev)?;
+                let (dev, pct) = (dev.clone(), *pct);
+                self.within(ns, move || nft::loss_add(&dev, pct))?
+            }
+            Op::LossDel { ns, dev } => {
+                let d = dev.clone();
+                self.within(ns, move || nft::loss_del(&d))?
+                    .map_err(|e| match e {
+                        Error::Missing(_) => {
+                            Error::Missing(format!("an impairment on {}", link_label(ns, dev)))
+                        }
+                        e => e,
+                    })
+            }
+            Op::ForeignAccept { ns, rule } => {
+                let r = rule.clone();
+                self.within(ns, move || nft::foreign_insert(&r))?
+            }
+            Op::ForeignAcceptDel { ns, rule } => {
+                let r = rule.clone();
+                self.within(ns, move || nft::foreign_delete(&r))?
+            }
             Op::Sysctl { ns, key, value } => {
                 let (k, v) = (key.clone(), value.clone());
                 self.within(ns, move || sysctl::write(&k, &v))?
@@ -662,6 +686,10 @@ impl Backend for KernelBackend {
 
     fn rules(&mut self, ns: &Ns) -> Result<String> {
         self.within(ns, nft::text)?
+    }
+
+    fn foreign_forward(&mut self, ns: &Ns) -> crate::foreign::Check {
+        self.within(ns, nft::foreign_check).unwrap_or_default()
     }
 
     fn expect_peers_gone(&mut self, ns: &Ns) {

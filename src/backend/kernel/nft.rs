@@ -6,8 +6,10 @@ use std::io;
 use nftables::helper::{self, NftablesError};
 use nftables::schema::Nftables;
 
+use crate::egress;
 use crate::error::{Error, Result};
 use crate::firewall::{self, Rule, TABLE};
+use crate::foreign;
 
 fn nft_error(e: NftablesError) -> Error {
     match e {
@@ -49,17 +51,24 @@ fn lock() -> Result<TableLock> {
 
 /// `nft -j -f -` with a batch; nft's complaint, if any, becomes the error (the crate's
 /// own helper lets nft write it to our stderr instead).
-fn apply(batch: &Nftables) -> Result<()> {
+fn apply(batch: &impl serde::Serialize) -> Result<()> {
+    run(batch)?.map_err(refused)
+}
+
+fn refused(stderr: String) -> Error {
+    nft_error(NftablesError::NftFailed {
+        program: "nft".into(),
+        hint: "applying ruleset".into(),
+        stdout: String::new(),
+        stderr,
+    })
+}
+
+/// `nft -j -f -` with a batch: `Ok(Err(stderr))` when nft refused it.
+fn run(batch: &impl serde::Serialize) -> Result<std::result::Result<(), String>> {
     use std::io::Write;
     use std::process::{Command, Stdio};
     let payload = serde_json::to_vec(batch).expect("nftables batches serialize");
-    let missing = |e: io::Error| match e.kind() {
-        io::ErrorKind::NotFound => nft_error(NftablesError::NftExecution {
-            program: "nft".into(),
-            inner: e,
-        }),
-        _ => Error::os("nft", e),
-    };
     let mut child = Command::new("nft")
         .args(["-j", "-f", "-"])
         .stdin(Stdio::piped())
@@ -74,15 +83,68 @@ fn apply(batch: &Nftables) -> Result<()> {
         .write_all(&payload)
         .map_err(|e| Error::os("nft", e))?;
     let out = child.wait_with_output().map_err(|e| Error::os("nft", e))?;
-    if out.status.success() {
-        return Ok(());
+    match out.status.success() {
+        true => Ok(Ok(())),
+        false => Ok(Err(String::from_utf8_lossy(&out.stderr).into_owned())),
     }
-    Err(nft_error(NftablesError::NftFailed {
-        program: "nft".into(),
-        hint: "applying ruleset".into(),
-        stdout: String::new(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }))
+}
+
+/// The error for an `nft` that could not be started.
+fn missing(e: io::Error) -> Error {
+    match e.kind() {
+        io::ErrorKind::NotFound => nft_error(NftablesError::NftExecution {
+            program: "nft".into(),
+            inner: e,
+        }),
+        _ => Error::os("nft", e),
+    }
+}
+
+/// `nft -j ARGS...` parsed loosely (a foreign ruleset may hold expressions the nftables
+/// crate does not model); `None` when nft says the object does not exist.
+fn list_json(args: &[&str]) -> Result<Option<serde_json::Value>> {
+    let out = std::process::Command::new("nft")
+        .arg("-j")
+        .args(args)
+        .output()
+        .map_err(missing)?;
+    if !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        if err.contains("No such file or directory") {
+            return Ok(None);
+        }
+        return Err(Error::Other(format!("nft: {}", err.trim())));
+    }
+    serde_json::from_slice(&out.stdout)
+        .map(Some)
+        .map_err(|e| Error::Other(format!("nft printed JSON that does not parse: {e}")))
+}
+
+/// Random loss on the way out of `dev` (see crate::egress).
+pub fn loss_add(dev: &str, pct: u8) -> Result<()> {
+    let _lock = lock()?;
+    apply(&egress::add_batch(dev, pct))
+}
+
+/// Remove the loss from `dev`; the table too once it holds no chain.
+pub fn loss_del(dev: &str) -> Result<()> {
+    let _lock = lock()?;
+    if let Err(stderr) = run(&egress::del_batch(dev))? {
+        if stderr.contains("No such file or directory") {
+            return Err(Error::Missing(format!("an impairment on {dev:?}")));
+        }
+        return Err(refused(stderr));
+    }
+    let list = list_json(&["list", "table", "netdev", egress::TABLE])?;
+    let chains = list
+        .as_ref()
+        .and_then(|l| l["nftables"].as_array())
+        .map(|a| a.iter().filter(|o| o.get("chain").is_some()).count())
+        .unwrap_or(0);
+    if list.is_some() && chains == 0 {
+        apply(&egress::del_table_batch())?;
+    }
+    Ok(())
 }
 
 /// Add the rules in one transaction: all of them or none.
@@ -142,4 +204,41 @@ pub fn text() -> Result<String> {
             String::from_utf8_lossy(&out.stderr).trim()
         )))
     }
+}
+
+/// What in this namespace would drop forwarded traffic: foreign nftables forward chains
+/// that drop by default, and iptables-legacy's FORWARD chain. Nothing where that cannot
+/// be read (no nft, no iptables-legacy): the check only ever adds a help.
+pub fn foreign_check() -> foreign::Check {
+    let droppers = match list_json(&["list", "ruleset"]) {
+        Ok(Some(r)) => foreign::droppers(&r),
+        _ => vec![],
+    };
+    // Legacy iptables tables are listed per namespace here (the calling thread's).
+    let legacy_filter = std::fs::read_to_string("/proc/thread-self/net/ip_tables_names")
+        .is_ok_and(|t| t.lines().any(|l| l.trim() == "filter"));
+    let legacy_drops = legacy_filter
+        && std::process::Command::new("iptables-legacy-save")
+            .args(["-t", "filter"])
+            .output()
+            .is_ok_and(|o| foreign::legacy_forward_drops(&String::from_utf8_lossy(&o.stdout)));
+    foreign::Check {
+        droppers,
+        legacy_drops,
+    }
+}
+
+/// Insert an accept rule into a foreign chain.
+pub fn foreign_insert(a: &foreign::Accept) -> Result<()> {
+    let _lock = lock()?;
+    apply(&a.insert_batch())
+}
+
+/// Delete that rule again, found by its comment; nothing else in the chain changes.
+pub fn foreign_delete(a: &foreign::Accept) -> Result<()> {
+    let _lock = lock()?;
+    let gone = || Error::Missing(format!("the rule {:?} in chain {}", a.tag, a.chain));
+    let listing = list_json(&["list", "chain", &a.family, &a.table, &a.chain])?.ok_or_else(gone)?;
+    let handle = a.find(&listing).ok_or_else(gone)?;
+    apply(&a.delete_batch(handle))
 }
