@@ -13,6 +13,7 @@ mod journal;
 mod lab;
 mod names;
 mod op;
+mod out;
 mod repl;
 mod run;
 mod sandbox;
@@ -115,7 +116,7 @@ fn read(file: &Path) -> Result<String, ExitCode> {
     std::fs::read_to_string(file)
         .map(|t| stdlib::prepare(&t))
         .map_err(|e| {
-            eprintln!("netscript: cannot read {}: {e}", file.display());
+            crate::errln!("netscript: cannot read {}: {e}", file.display());
             ExitCode::from(2)
         })
 }
@@ -131,7 +132,7 @@ fn lab_name(cli: &Cli) -> Result<String, ExitCode> {
         (None, None) => "repl".into(),
     };
     names::labname(&name).map_err(|e| {
-        eprintln!("netscript: invalid lab name: {e}");
+        crate::errln!("netscript: invalid lab name: {e}");
         ExitCode::from(2)
     })?;
     Ok(name)
@@ -148,7 +149,7 @@ fn main() -> ExitCode {
         }
         Some(Cmd::Doc { name, definitions }) => {
             if *definitions {
-                print!("{}", script::definitions());
+                crate::out!("{}", script::definitions());
                 return ExitCode::SUCCESS;
             }
             return doc(name.as_deref(), cli.json);
@@ -158,7 +159,7 @@ fn main() -> ExitCode {
             let bytes = match std::fs::read(file) {
                 Ok(b) => b,
                 Err(e) => {
-                    eprintln!("netscript: cannot read {}: {e}", file.display());
+                    crate::errln!("netscript: cannot read {}: {e}", file.display());
                     return ExitCode::from(2);
                 }
             };
@@ -169,11 +170,11 @@ fn main() -> ExitCode {
             };
             return match translated {
                 Ok(out) => {
-                    print!("{out}");
+                    crate::out!("{out}");
                     ExitCode::SUCCESS
                 }
                 Err(e) => {
-                    eprintln!("netscript import: {e}");
+                    crate::errln!("netscript import: {e}");
                     ExitCode::from(1)
                 }
             };
@@ -248,11 +249,11 @@ fn main() -> ExitCode {
 fn enter(cli: &Cli) -> Result<(), ExitCode> {
     if cli.sandbox {
         sandbox::enter().map_err(|e| {
-            eprintln!("netscript: --sandbox: {e}");
+            crate::errln!("netscript: --sandbox: {e}");
             ExitCode::from(1)
         })
     } else if !sandbox::privileged() {
-        eprintln!("{PRIVILEGES}");
+        crate::errln!("{PRIVILEGES}");
         Err(ExitCode::from(1))
     } else {
         Ok(())
@@ -261,31 +262,31 @@ fn enter(cli: &Cli) -> Result<(), ExitCode> {
 
 fn down(lab: &str, trace: bool, force: bool) -> ExitCode {
     if let Err(e) = names::labname(lab) {
-        eprintln!("netscript down: invalid lab name: {e}");
+        crate::errln!("netscript down: invalid lab name: {e}");
         return ExitCode::from(2);
     }
     let mut backend = match backend::kernel::KernelBackend::new() {
         Ok(b) => b,
         Err(e) => {
-            eprintln!("netscript down: {e}");
+            crate::errln!("netscript down: {e}");
             return ExitCode::from(1);
         }
     };
     match lab::down(lab, &mut backend, trace, force) {
         Ok(lab::DownResult::Done { undone, skipped }) => {
             for s in &skipped {
-                eprintln!("netscript down: skipped (--force): {s}");
+                crate::errln!("netscript down: skipped (--force): {s}");
             }
-            println!("lab {lab:?} is down ({undone} changes undone)");
+            crate::outln!("lab {lab:?} is down ({undone} changes undone)");
             ExitCode::SUCCESS
         }
         Ok(lab::DownResult::AlreadyDown) => {
-            println!("lab {lab:?} is already down");
+            crate::outln!("lab {lab:?} is already down");
             ExitCode::SUCCESS
         }
         Err(errors) => {
             for e in errors {
-                eprintln!("netscript down {lab}: {e}");
+                crate::errln!("netscript down {lab}: {e}");
             }
             ExitCode::from(1)
         }
@@ -294,7 +295,7 @@ fn down(lab: &str, trace: bool, force: bool) -> ExitCode {
 
 fn graph(format: &str, lab: Option<&str>, json: bool) -> ExitCode {
     let fail = |e: String| {
-        eprintln!("netscript graph: {e}");
+        crate::errln!("netscript graph: {e}");
         ExitCode::from(1)
     };
     let mut backend = match backend::kernel::KernelBackend::new() {
@@ -333,7 +334,7 @@ fn graph(format: &str, lab: Option<&str>, json: bool) -> ExitCode {
         },
         _ => topology::text(&t),
     };
-    print!("{out}");
+    crate::out!("{out}");
     ExitCode::SUCCESS
 }
 
@@ -341,7 +342,7 @@ fn ls(json: bool) -> ExitCode {
     let labs = match lab::list() {
         Ok(l) => l,
         Err(e) => {
-            eprintln!("netscript ls: {e}");
+            crate::errln!("netscript ls: {e}");
             return ExitCode::from(1);
         }
     };
@@ -356,20 +357,25 @@ fn ls(json: bool) -> ExitCode {
                 }
             })
             .collect();
-        println!("{}", serde_json::Value::Array(v));
+        crate::outln!("{}", serde_json::Value::Array(v));
     } else if labs.is_empty() {
-        println!("no labs are up");
+        crate::outln!("no labs are up");
     } else {
-        println!(
+        crate::outln!(
             "{:<20} {:>10} {:>6} {:>6} {:>10} {:>6}",
-            "LAB", "NAMESPACES", "LINKS", "RULES", "PROCESSES", "AGE"
+            "LAB",
+            "NAMESPACES",
+            "LINKS",
+            "RULES",
+            "PROCESSES",
+            "AGE"
         );
         for l in labs {
             if let Some(e) = &l.error {
-                println!("{:<20} unreadable: {e}", l.name);
+                crate::outln!("{:<20} unreadable: {e}", l.name);
                 continue;
             }
-            println!(
+            crate::outln!(
                 "{:<20} {:>10} {:>6} {:>6} {:>10} {:>6}",
                 l.name,
                 l.namespaces,
@@ -389,18 +395,18 @@ fn doc(name: Option<&str>, json: bool) -> ExitCode {
         Some(n) => match script::DOCS.iter().find(|d| d.name == n) {
             Some(d) => vec![d],
             None => {
-                eprintln!("netscript doc: no function named {n:?}");
+                crate::errln!("netscript doc: no function named {n:?}");
                 return ExitCode::from(1);
             }
         },
     };
     if json {
         let v: Vec<serde_json::Value> = docs.iter().map(|d| d.json()).collect();
-        println!("{}", serde_json::Value::Array(v));
+        crate::outln!("{}", serde_json::Value::Array(v));
         return ExitCode::SUCCESS;
     }
     for d in docs {
-        println!("{}", d.text());
+        crate::outln!("{}", d.text());
     }
     ExitCode::SUCCESS
 }

@@ -285,14 +285,14 @@ pub fn repl(opts: &RunOpts) -> i32 {
     let _lock = match crate::lab::lock(&opts.lab) {
         Ok(l) => l,
         Err(e) => {
-            eprintln!("netscript: {e}");
+            crate::errln!("netscript: {e}");
             return 1;
         }
     };
     let session = match run::kernel_session(opts) {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("netscript: {e}");
+            crate::errln!("netscript: {e}");
             return 1;
         }
     };
@@ -304,7 +304,7 @@ pub fn repl(opts: &RunOpts) -> i32 {
         match Editor::with_config(config) {
             Ok(r) => r,
             Err(e) => {
-                eprintln!("netscript: cannot start the REPL: {e}");
+                crate::errln!("netscript: cannot start the REPL: {e}");
                 return 1;
             }
         };
@@ -319,7 +319,7 @@ pub fn repl(opts: &RunOpts) -> i32 {
         let _ = rl.load_history(h);
     }
     crate::signals::install();
-    println!(
+    crate::outln!(
         "netscript REPL: help() lists the functions, help(\"veth\") explains one; Ctrl-D leaves."
     );
     let mut functions = AST::empty();
@@ -329,7 +329,7 @@ pub fn repl(opts: &RunOpts) -> i32 {
             Err(ReadlineError::Interrupted) => continue,
             Err(ReadlineError::Eof) => break,
             Err(e) => {
-                eprintln!("netscript: {e}");
+                crate::errln!("netscript: {e}");
                 break;
             }
         };
@@ -371,7 +371,7 @@ pub fn repl(opts: &RunOpts) -> i32 {
             Ok(v) => {
                 keep_imports(&mut shared.borrow_mut(), &line);
                 if !v.is_unit() {
-                    println!("{}", render(&v));
+                    crate::outln!("{}", render(&v));
                 }
             }
             Err(e) => run::report("input", &line, &script::explain(&e)),
@@ -380,12 +380,13 @@ pub fn repl(opts: &RunOpts) -> i32 {
     let mut s = ctx.borrow_mut();
     s.stop_processes();
     if let Err(e) = s.finish() {
-        eprintln!("netscript: {e}");
+        crate::errln!("netscript: {e}");
     }
     if !s.journal.entries.is_empty() && !opts.sandbox {
-        println!(
+        crate::outln!(
             "what this session built stays up as lab {:?}: `netscript down {}` removes it",
-            opts.lab, opts.lab
+            opts.lab,
+            opts.lab
         );
     }
     0

@@ -51,8 +51,8 @@ pub fn report(file: &str, source: &str, err: &script::ScriptError) {
     while i < notes.len() {
         let same = notes[i..].iter().take_while(|n| **n == notes[i]).count();
         match same {
-            1 => eprintln!("  note: {}", notes[i]),
-            n => eprintln!("  note: {} ({n} times)", notes[i]),
+            1 => crate::errln!("  note: {}", notes[i]),
+            n => crate::errln!("  note: {} ({n} times)", notes[i]),
         }
         i += same;
     }
@@ -62,13 +62,13 @@ pub fn print_at(file: &str, source: Option<&str>, pos: Position, message: &str) 
     match (pos.line(), pos.position()) {
         (Some(line), col) => {
             let col = col.unwrap_or(1);
-            eprintln!("{file}:{line}:{col}: error: {message}");
+            crate::errln!("{file}:{line}:{col}: error: {message}");
             if let Some(text) = source.and_then(|s| s.lines().nth(line - 1)) {
-                eprintln!("    {text}");
-                eprintln!("    {}^", " ".repeat(col.saturating_sub(1)));
+                crate::errln!("    {text}");
+                crate::errln!("    {}^", " ".repeat(col.saturating_sub(1)));
             }
         }
-        _ => eprintln!("{file}: error: {message}"),
+        _ => crate::errln!("{file}: error: {message}"),
     }
 }
 
@@ -118,14 +118,14 @@ pub fn run(file: &str, source: &str, args: Vec<String>, opts: &RunOpts, print_re
     let _lock = match crate::lab::lock(&opts.lab) {
         Ok(l) => l,
         Err(e) => {
-            eprintln!("netscript: {e}");
+            crate::errln!("netscript: {e}");
             return 1;
         }
     };
     let session = match kernel_session(opts) {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("netscript: {e}");
+            crate::errln!("netscript: {e}");
             return 1;
         }
     };
@@ -139,6 +139,7 @@ pub fn run(file: &str, source: &str, args: Vec<String>, opts: &RunOpts, print_re
     let result = match engine.eval_ast_with_scope::<Dynamic>(&mut scope, &ast) {
         // A signal that arrived after the last step still means: do not keep the lab.
         Ok(_) if crate::signals::interrupted() => Err(script::INTERRUPTED.into()),
+        Ok(_) if crate::out::stdout_closed() => Err(crate::out::CLOSED.into()),
         // What is still held back is applied now; its error is its own call's.
         Ok(v) => ctx
             .borrow_mut()
@@ -148,13 +149,25 @@ pub fn run(file: &str, source: &str, args: Vec<String>, opts: &RunOpts, print_re
         r => r,
     };
     let mut s = ctx.borrow_mut();
+    let exit = script::exit_code().filter(|c| *c != 0);
     match result {
+        // exit(N), N > 0: the script says it failed; the run ends as a failed one.
+        Ok(_) if exit.is_some() => {
+            let code = exit.unwrap_or(1);
+            crate::errln!("netscript: {file}: the script called exit({code})");
+            if opts.keep_on_error {
+                s.stop_processes();
+            } else {
+                finish_teardown(&mut s, "rollback");
+            }
+            code
+        }
         Ok(v) => {
             s.stop_processes();
-            if print_result && !v.is_unit() {
+            if print_result && !v.is_unit() && script::exit_code().is_none() {
                 match opts.json {
-                    true => println!("{}", script::to_json(&v)),
-                    false => println!("{}", script::show_value(&v)),
+                    true => crate::outln!("{}", script::to_json(&v)),
+                    false => crate::outln!("{}", script::show_value(&v)),
                 }
             }
             if opts.rm {
@@ -170,7 +183,7 @@ pub fn run(file: &str, source: &str, args: Vec<String>, opts: &RunOpts, print_re
             report(file, source, &script::explain(&e));
             if opts.keep_on_error {
                 s.stop_processes();
-                eprintln!(
+                crate::errln!(
                     "netscript: kept what this run built (--keep-on-error); remove it with: netscript down {}",
                     opts.lab
                 );
@@ -217,7 +230,7 @@ pub fn plan(file: &str, source: &str, args: Vec<String>) -> i32 {
                 title.push(' ');
                 title.push_str(&crate::op::shell_word(a));
             }
-            print!("{}", s.plan(&title).expect("the model writes a plan"));
+            crate::out!("{}", s.plan(&title).expect("the model writes a plan"));
             0
         }
         Err(e) => {
@@ -276,25 +289,25 @@ pub fn check(file: &str, source: &str) -> i32 {
 /// `netscript plan --down LAB`: what `down` would undo, as a shell script.
 pub fn plan_down(lab: &str) -> i32 {
     if let Err(e) = crate::names::labname(lab) {
-        eprintln!("netscript plan --down: invalid lab name: {e}");
+        crate::errln!("netscript plan --down: invalid lab name: {e}");
         return 2;
     }
     match Journal::load(lab) {
         Ok(Some(entries)) => {
-            println!("#!/bin/sh\n# netscript plan --down {lab}\nset -e");
+            crate::outln!("#!/bin/sh\n# netscript plan --down {lab}\nset -e");
             for op in crate::journal::undo_plan(&entries) {
                 for line in op.render() {
-                    println!("{line}");
+                    crate::outln!("{line}");
                 }
             }
             0
         }
         Ok(None) => {
-            eprintln!("netscript plan --down: there is no lab named {lab:?} that is up (see netscript ls)");
+            crate::errln!("netscript plan --down: there is no lab named {lab:?} that is up (see netscript ls)");
             1
         }
         Err(e) => {
-            eprintln!("netscript plan --down: {e}");
+            crate::errln!("netscript plan --down: {e}");
             1
         }
     }
@@ -303,7 +316,7 @@ pub fn plan_down(lab: &str) -> i32 {
 fn finish_teardown(s: &mut Session, why: &str) -> i32 {
     let errors = s.teardown();
     for e in &errors {
-        eprintln!("netscript: {why}: {e}");
+        crate::errln!("netscript: {why}: {e}");
     }
     if errors.is_empty() {
         0

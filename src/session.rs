@@ -250,7 +250,7 @@ impl Session {
                 }
                 if self.trace {
                     for line in op.render() {
-                        eprintln!("+ {line}");
+                        crate::errln!("+ {line}");
                     }
                 }
                 Ok(())
@@ -329,7 +329,7 @@ pub fn undo_ops(
         };
         if trace {
             for line in op.render() {
-                eprintln!("- {line}");
+                crate::errln!("- {line}");
             }
         }
         match backend.apply(op) {

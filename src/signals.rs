@@ -1,4 +1,4 @@
-//! SIGINT and SIGTERM stop a running script at its next step, so the run unwinds
+//! SIGINT, SIGTERM and SIGHUP stop a running script at its next step, so the run unwinds
 //! through rollback instead of dying with its lab half built.
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -17,7 +17,8 @@ pub fn install() {
         SaFlags::empty(),
         SigSet::empty(),
     );
-    for sig in [Signal::SIGINT, Signal::SIGTERM] {
+    // SIGHUP: a closed terminal or SSH session, the commonest interruption.
+    for sig in [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP] {
         // SAFETY: the handler only stores to an atomic.
         unsafe {
             let _ = sigaction(sig, &action);

@@ -164,3 +164,59 @@ fn only_network_sysctls_can_be_set() {
     );
     assert!(out.contains("same"), "{out}");
 }
+
+#[test]
+fn exit_with_a_status_ends_the_run_with_it() {
+    let (code, out, err) = sh(&format!(
+        "{bin} -e 'netns(\"a\"); exit(3)' || echo \"three: $?\"\n\
+         ip netns list | wc -l\n\
+         {bin} --lab zero -e 'netns(\"b\"); exit(0)'; echo \"zero: $?\"\n\
+         ip netns list",
+        bin = q(BIN)
+    ));
+    assert_eq!(code, 0, "{out}\n{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines[..2],
+        ["three: 3", "0"],
+        "exit(3) rolls back:\n{out}\n{err}"
+    );
+    assert!(err.contains("exit(3)"), "{err}");
+    assert_eq!(
+        lines[2..],
+        ["zero: 0", "b"],
+        "exit(0) keeps the lab:\n{out}\n{err}"
+    );
+}
+
+#[test]
+fn a_closed_stdout_rolls_back_and_fails() {
+    let (code, out, err) = sh(&format!(
+        "cd $T; printf 'netns(\"a\");\\nfor i in 0..100000 {{ print(`line ${{i}}`); }}\\n' > many.rhai\n\
+         {{ {bin} many.rhai 2>$T/err && echo 0 > $T/status || echo $? > $T/status; }} | head -2\n\
+         echo \"status: $(cat $T/status)\"; cat $T/err >&2\n\
+         ip netns list | wc -l",
+        bin = q(BIN)
+    ));
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains("status: 1"), "{out}\n{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(err.contains("standard output is closed"), "{err}");
+    assert_eq!(out.lines().last(), Some("0"), "rolled back:\n{out}");
+}
+
+#[test]
+fn sighup_rolls_back_like_sigterm() {
+    let (code, out, err) = sh(&format!(
+        "cd $T; printf 'netns(\"a\");\\nnetns(\"b\");\\nprint(\"built\");\\nsleep(60000);\\n' > hup.rhai\n\
+         {bin} hup.rhai > $T/out 2>$T/err & pid=$!\n\
+         for i in $(seq 100); do grep -q built $T/out && break; sleep 0.1; done\n\
+         kill -HUP $pid; wait $pid || echo \"status: $?\"\n\
+         cat $T/err >&2; ip netns list | wc -l",
+        bin = q(BIN)
+    ));
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains("status: 1"), "{out}\n{err}");
+    assert!(err.contains("interrupted"), "{err}");
+    assert_eq!(out.lines().last(), Some("0"), "rolled back:\n{out}\n{err}");
+}

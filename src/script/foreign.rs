@@ -56,7 +56,7 @@ pub fn open(cx: &Ctx, c: &str, ns: &Ns, devs: &[String]) -> RhaiResult<()> {
 fn print_line(s: &mut crate::session::Session, line: String) {
     match s.planning {
         true => s.note(line),
-        false => eprintln!("{line}"),
+        false => crate::errln!("{line}"),
     }
 }
 

@@ -153,7 +153,7 @@ pub fn register(engine: &mut Engine, ctx: &Ctx) {
         // In a plan the picture is a comment: stdout is the shell script.
         match s.planning {
             true => s.note(crate::topology::text(&t)),
-            false => print!("{}", crate::topology::text(&t)),
+            false => crate::out!("{}", crate::topology::text(&t)),
         }
         Ok(())
     });

@@ -92,6 +92,16 @@ thread_local! {
     static LATE_SOURCE: RefCell<Option<(String, String)>> = const { RefCell::new(None) };
 }
 
+thread_local! {
+    /// The status `exit(N)` asked for.
+    static EXIT_CODE: std::cell::Cell<Option<i32>> = const { std::cell::Cell::new(None) };
+}
+
+/// The status the script asked for with `exit(N)`, if it did.
+pub fn exit_code() -> Option<i32> {
+    EXIT_CODE.with(|c| c.get())
+}
+
 /// The error a script sees: the call, then what and why.
 pub fn fail(call: &str, msg: impl fmt::Display + 'static) -> Box<EvalAltResult> {
     if let Some(crate::error::Error::Deferred { call, at, inner }) =
@@ -379,13 +389,13 @@ pub fn build_engine(ctx: &Ctx, args: Vec<String>) -> (Engine, rhai::Scope<'stati
     });
     engine.register_fn("help", || {
         for d in DOCS {
-            println!("{:<14} {}", d.name, d.forms.join("  |  "));
+            crate::outln!("{:<14} {}", d.name, d.forms.join("  |  "));
         }
-        println!("\nhelp(\"NAME\") shows one function with its ip equivalent and an example.");
+        crate::outln!("\nhelp(\"NAME\") shows one function with its ip equivalent and an example.");
     });
     engine.register_fn("help", |name: &str| match docs::find(name) {
-        Some(d) => print!("{}", d.text()),
-        None => println!("no function named {name:?}; help() lists them all"),
+        Some(d) => crate::out!("{}", d.text()),
+        None => crate::outln!("no function named {name:?}; help() lists them all"),
     });
     // Address arithmetic for labs of N containers.
     engine.register_fn("cidr_host", |cidr: &str, n: i64| -> RhaiResult<String> {
@@ -479,7 +489,20 @@ pub fn build_engine(ctx: &Ctx, args: Vec<String>) -> (Engine, rhai::Scope<'stati
     firewall::register(&mut engine, ctx);
     inspect::register(&mut engine, ctx);
     overlay::register(&mut engine, ctx);
-    engine.on_progress(|_| crate::signals::interrupted().then(|| Dynamic::from("interrupted")));
+    engine.on_progress(|_| {
+        (crate::signals::interrupted() || crate::out::stdout_closed())
+            .then(|| Dynamic::from("interrupted"))
+    });
+    engine.on_print(|text| crate::outln!("{text}"));
+    engine.on_debug(|text, source, pos| match source {
+        Some(s) => crate::errln!("{s} @ {pos:?} | {text}"),
+        None => crate::errln!("{pos:?} | {text}"),
+    });
+    // exit(N): the run ends with status N; a non-zero one is a failed run (rolled back).
+    engine.register_fn("exit", |code: rhai::INT| -> RhaiResult<()> {
+        EXIT_CODE.with(|c| c.set(Some(code.clamp(0, 255) as i32)));
+        Err(EvalAltResult::Exit(code.into(), Position::NONE).into())
+    });
 
     let mut scope = rhai::Scope::new();
     let args: rhai::Array = args.into_iter().map(Dynamic::from).collect();
@@ -531,6 +554,9 @@ pub fn explain(err: &EvalAltResult) -> ScriptError {
     }
     let message = match e {
         EvalAltResult::ErrorRuntime(d, _) => d.to_string(),
+        EvalAltResult::ErrorTerminated(_, _) if crate::out::stdout_closed() => {
+            crate::out::CLOSED.into()
+        }
         EvalAltResult::ErrorTerminated(_, _) => INTERRUPTED.into(),
         EvalAltResult::ErrorFunctionNotFound(sig, _) => docs::not_found(sig),
         other => {
