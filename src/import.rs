@@ -88,6 +88,8 @@ fn errexit_flag(args: &[&str]) -> Option<bool> {
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match *a {
+            // What follows is positional parameters.
+            "--" | "-" => break,
             "-o" | "+o" => {
                 if it.next() == Some(&"errexit") {
                     found = Some(*a == "-o");
@@ -175,7 +177,8 @@ impl Translator {
     /// `CMD &`: a detached process (a bash background job outlives the script too).
     fn background(&mut self, line: &str) {
         const DETACH: &str = "#{ detach: true }";
-        let simple = !line.contains(['$', '`', '&', '|', ';', '>', '<']);
+        // (`VAR=value cmd` needs the shell too.)
+        let simple = !line.contains(['$', '`', '&', '|', ';', '>', '<', '=']);
         let w = words(line).filter(|_| simple).map(|mut w| {
             if w.first().map(String::as_str) == Some("sudo") {
                 w.remove(0);
@@ -720,7 +723,9 @@ mod tests {
             "sysctl(\"net.ipv4.ip_forward\", \"1\");",
             "masquerade(\"10.100.0.0/24\", #{ not_out: \"br0\" });",
             "print(\"ready\");",
-            "exec(\"for i in 1 2; do echo $i; done\"); // TODO: not translated (uses shell variables or substitutions)",
+            // After `set -e`, a kept command is checked.
+            "let r = exec(\"for i in 1 2; do echo $i; done\"); must(r); // TODO: not translated (uses shell variables or substitutions)",
+            "fn must(r) {",
         ] {
             assert!(out.contains(want), "missing {want:?} in\n{out}");
         }
@@ -751,6 +756,41 @@ mod tests {
         );
         assert!(
             out.contains("exec(\"foo --bar\"); // TODO: not translated (no netscript equivalent)"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn errexit_flags() {
+        for on in [&["-e"][..], &["-eu"], &["-euo", "pipefail"], &["-o", "errexit"], &["-xe"]] {
+            assert_eq!(errexit_flag(on), Some(true), "{on:?}");
+        }
+        for off in [&["+e"][..], &["+o", "errexit"]] {
+            assert_eq!(errexit_flag(off), Some(false), "{off:?}");
+        }
+        for none in [&["-x"][..], &["-o", "pipefail"], &["--", "-e"]] {
+            assert_eq!(errexit_flag(none), None, "{none:?}");
+        }
+    }
+
+    #[test]
+    fn without_set_e_nothing_is_checked_and_a_job_is_a_detached_start() {
+        let out = translate(
+            "x.sh",
+            "ip netns add a\nfoo\na && b\nip netns exec a nc -l 80 &\nx=1 &\n",
+        )
+        .unwrap();
+        assert!(out.contains("exec(\"foo\"); // TODO"), "{out}");
+        assert!(out.contains("exec(\"a && b\"); // TODO"), "{out}");
+        assert!(!out.contains("must"), "{out}");
+        assert!(
+            out.contains("a.start([\"nc\", \"-l\", \"80\"], #{ detach: true });"),
+            "{out}"
+        );
+        assert!(out.contains("start(\"x=1\", #{ detach: true });"), "{out}");
+        let out = translate("x.sh", "#!/bin/sh -e\nip netns add a\na && b\n").unwrap();
+        assert!(
+            out.contains("let r = exec(\"set -e; a && b; :\"); must(r);"),
             "{out}"
         );
     }

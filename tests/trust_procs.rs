@@ -158,14 +158,14 @@ echo @@netns; ip netns list
 
 #[test]
 fn nothing_outlives_the_sandbox() {
-    let sleeps = ["351.5", "352.5", "353.5", "354.5"];
+    let sleeps = ["351.5", "352.5", "353.5", "354.5", "354.6"];
     let run = sandboxed_guarded(&[
         "-e",
         r#"let n = netns("n");
            host().exec("sleep 351.5 >/dev/null 2>&1 &");
            n.exec("setsid sleep 352.5 >/dev/null 2>&1 &");
            start(["sleep", "353.5"], #{ detach: true });
-           n.start(["sh", "-c", "setsid sleep 354.5 & sleep 1000"], #{ detach: true });
+           n.start(["sh", "-c", "setsid sleep 354.5 & exec sleep 354.6"], #{ detach: true });
            for i in 0..300 { if host().exec(["pgrep", "-x", "-f", "sleep 354.5"]).code == 0 { break; } sleep(10); }
            print("built");"#,
     ]);
