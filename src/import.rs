@@ -91,9 +91,8 @@ fn errexit_flag(args: &[&str]) -> Option<bool> {
             // What follows is positional parameters.
             "--" | "-" => break,
             "-o" | "+o" => {
-                if it.next() == Some(&"errexit") {
-                    found = Some(*a == "-o");
-                }
+                let errexit = it.next() == Some(&"errexit");
+                found = errexit.then_some(*a == "-o").or(found);
             }
             f if f.starts_with('-') && !f.starts_with("--") && f.contains('e') => {
                 found = Some(true)
@@ -277,7 +276,9 @@ impl Translator {
     /// Translate one command run in `ns`; false when it has no translation.
     fn command(&mut self, w: &[&str], ns: Option<&str>) -> bool {
         match w {
-            ["set", args @ ..] if ns.is_none() && args.first().is_some_and(|f| f.starts_with(['-', '+'])) => {
+            ["set", args @ ..]
+                if ns.is_none() && args.first().is_some_and(|f| f.starts_with(['-', '+'])) =>
+            {
                 let all = args.join(" ");
                 match errexit_flag(args) {
                     Some(true) => {
@@ -288,7 +289,9 @@ impl Translator {
                         self.errexit = false;
                         writeln!(self.out, "// set {all}: from here on, a kept command that fails does not stop the script").unwrap();
                     }
-                    None => writeln!(self.out, "// set {all}: (nothing to do in netscript)").unwrap(),
+                    None => {
+                        writeln!(self.out, "// set {all}: (nothing to do in netscript)").unwrap()
+                    }
                 }
                 true
             }
@@ -762,7 +765,13 @@ mod tests {
 
     #[test]
     fn errexit_flags() {
-        for on in [&["-e"][..], &["-eu"], &["-euo", "pipefail"], &["-o", "errexit"], &["-xe"]] {
+        for on in [
+            &["-e"][..],
+            &["-eu"],
+            &["-euo", "pipefail"],
+            &["-o", "errexit"],
+            &["-xe"],
+        ] {
             assert_eq!(errexit_flag(on), Some(true), "{on:?}");
         }
         for off in [&["+e"][..], &["+o", "errexit"]] {

@@ -117,7 +117,11 @@ extern "C" fn forward(sig: libc::c_int, info: *mut libc::siginfo_t, _: *mut libc
     let child = CHILD.load(Ordering::SeqCst);
     if child > 0 && !from_kernel {
         // SIGHUP and SIGQUIT as SIGTERM: PID 1 ignores signals it has no handler for.
-        let sig = if sig == libc::SIGINT { sig } else { libc::SIGTERM };
+        let sig = if sig == libc::SIGINT {
+            sig
+        } else {
+            libc::SIGTERM
+        };
         // SAFETY: kill is async-signal-safe.
         unsafe { libc::kill(child, sig) };
     }
@@ -165,7 +169,12 @@ fn into_pid_namespace() -> Result<(), String> {
                 SaFlags::SA_RESTART | SaFlags::SA_SIGINFO,
                 SigSet::empty(),
             );
-            for sig in [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP, Signal::SIGQUIT] {
+            for sig in [
+                Signal::SIGINT,
+                Signal::SIGTERM,
+                Signal::SIGHUP,
+                Signal::SIGQUIT,
+            ] {
                 // SAFETY: the handler only calls kill.
                 unsafe {
                     let _ = sigaction(sig, &action);

@@ -16,7 +16,10 @@ use common::*;
 
 /// Pids of the live (not zombie) processes whose argv is exactly `argv`, on this machine.
 fn live(argv: &[&str]) -> Vec<u32> {
-    let want: Vec<u8> = argv.iter().flat_map(|a| [a.as_bytes(), b"\0"].concat()).collect();
+    let want: Vec<u8> = argv
+        .iter()
+        .flat_map(|a| [a.as_bytes(), b"\0"].concat())
+        .collect();
     let mut out = vec![];
     for e in std::fs::read_dir("/proc").unwrap().flatten() {
         let Some(pid) = e.file_name().to_str().and_then(|p| p.parse::<u32>().ok()) else {
@@ -57,7 +60,10 @@ fn sandboxed_guarded(args: &[&str]) -> Run {
         .stdin(Stdio::null())
         .output()
         .expect("running timeout netscript");
-    Run::new(out, format!("timeout 60 netscript --sandbox {}", args.join(" ")))
+    Run::new(
+        out,
+        format!("timeout 60 netscript --sandbox {}", args.join(" ")),
+    )
 }
 
 /// Shell prelude for `sandbox_sh`: `alive ARGS...` prints ARGS if a live process has
@@ -149,7 +155,12 @@ echo @@netns; ip netns list
             s.context()
         );
         assert_eq!(s.text("out"), "", "{}", s.context());
-        assert_eq!(s.text("alive"), "", "the command was stopped\n{}", s.context());
+        assert_eq!(
+            s.text("alive"),
+            "",
+            "the command was stopped\n{}",
+            s.context()
+        );
         assert_eq!(s.text("netns"), "", "rolled back\n{}", s.context());
     }
 }
@@ -189,7 +200,11 @@ fn a_sandboxed_hostname_change_stays_in_the_sandbox() {
         .stdin(Stdio::null())
         .output()
         .expect("running unshare");
-    let run = Run::new(out, "unshare --uts: netscript --sandbox sets the hostname".into()).success();
+    let run = Run::new(
+        out,
+        "unshare --uts: netscript --sandbox sets the hostname".into(),
+    )
+    .success();
     let s = run.sections();
     assert_eq!(s.text("inner"), "inner-name-test", "{run}");
     assert_eq!(s.text("outer"), "outer-name-test", "{run}");
@@ -280,7 +295,12 @@ echo @@err; cat $T/ns.err
         file = bash_file("lab", src)
     ))
     .sections();
-    assert_eq!(s.text("bash"), "3\nred", "bash stops at the exit 3\n{}", s.context());
+    assert_eq!(
+        s.text("bash"),
+        "3\nred",
+        "bash stops at the exit 3\n{}",
+        s.context()
+    );
     assert_eq!(
         s.text("ns"),
         "1",

@@ -104,7 +104,8 @@ impl Strays {
         self.roots.retain(|&(pid, _)| {
             !matches!(
                 waitpid(Pid::from_raw(pid as i32), Some(WaitPidFlag::WNOHANG)),
-                Ok(nix::sys::wait::WaitStatus::Exited(..) | nix::sys::wait::WaitStatus::Signaled(..))
+                Ok(nix::sys::wait::WaitStatus::Exited(..)
+                    | nix::sys::wait::WaitStatus::Signaled(..))
                     | Err(_)
             )
         });
