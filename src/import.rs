@@ -1,7 +1,12 @@
 //! `netscript import FILE.sh`: a bash lab script into a netscript script. Commands of
 //! `ip netns/link/addr/route`, `ip netns exec`, `sysctl`, `echo 1 > /proc/sys/...` and the
 //! common `iptables` NAT and filter forms become API calls; anything else is kept as an
-//! `exec` call with a `// TODO` saying why, never dropped.
+//! `exec` call with a `// TODO` saying why, never dropped. A `CMD &` line becomes a
+//! detached `start` (in bash it outlives the script too).
+//!
+//! Errors: an API call that fails stops a netscript script, but `exec` only returns the
+//! command's exit code. So after `set -e`, where bash would stop at a failing command,
+//! the import checks the code of each command it keeps (`must(r)`, a helper it adds).
 
 use std::collections::BTreeSet;
 use std::fmt::Write;
@@ -58,6 +63,45 @@ struct Translator {
     vars: BTreeSet<String>,
     out: String,
     translated: usize,
+    /// Bash's `set -e` is on: a failing command stops the script.
+    errexit: bool,
+    /// `must` was used (its definition is added to the script).
+    must: bool,
+}
+
+/// The helper an imported `set -e` script checks its kept commands with.
+const MUST: &str = r#"// The bash script ran with `set -e`: like bash, this script stops at the first kept
+// command that fails. (`exec` returns a command's exit code and never fails by itself;
+// `must` turns a non-zero code into an error, which stops the script and rolls it back.)
+fn must(r) {
+    if r.code != 0 {
+        let err = r.stderr;
+        err.trim();
+        throw `the command failed (exit code ${r.code}): ${err}`;
+    }
+}
+"#;
+
+/// `set` arguments: Some(true) when they turn errexit on, Some(false) off.
+fn errexit_flag(args: &[&str]) -> Option<bool> {
+    let mut found = None;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match *a {
+            // What follows is positional parameters.
+            "--" | "-" => break,
+            "-o" | "+o" => {
+                let errexit = it.next() == Some(&"errexit");
+                found = errexit.then_some(*a == "-o").or(found);
+            }
+            f if f.starts_with('-') && !f.starts_with("--") && f.contains('e') => {
+                found = Some(true)
+            }
+            f if f.starts_with('+') && f.contains('e') => found = Some(false),
+            _ => {}
+        }
+    }
+    found
 }
 
 /// Why a line is kept as a command.
@@ -107,11 +151,63 @@ impl Translator {
 
     fn keep(&mut self, line: &str, ns: Option<&str>, why: Keep) {
         let Keep::Shell(why) = why;
-        let call = match ns {
-            None => format!("exec({});", q(line)),
-            Some(_) => format!("{}exec({});", self.recv(ns), q(line)),
+        // Under `set -e`, bash does not stop when a command before the last `&&` / `||`
+        // fails: the shell that runs the line follows the same rule, and `:` makes the
+        // line's code 0 unless that rule stopped it.
+        let run = match self.errexit && (line.contains("&&") || line.contains("||")) {
+            true => format!("set -e; {line}; :"),
+            false => line.to_string(),
         };
+        let call = format!("{}exec({})", self.recv(ns), q(&run));
+        let call = self.checked(call);
         writeln!(self.out, "{call} // TODO: not translated ({why})").unwrap();
+    }
+
+    /// `CALL;`, or under `set -e`, `let r = CALL; must(r);`.
+    fn checked(&mut self, call: String) -> String {
+        if self.errexit {
+            self.must = true;
+            format!("let r = {call}; must(r);")
+        } else {
+            format!("{call};")
+        }
+    }
+
+    /// `CMD &`: a detached process (a bash background job outlives the script too).
+    fn background(&mut self, line: &str) {
+        const DETACH: &str = "#{ detach: true }";
+        // (`VAR=value cmd` needs the shell too.)
+        let simple = !line.contains(['$', '`', '&', '|', ';', '>', '<', '=']);
+        let w = words(line).filter(|_| simple).map(|mut w| {
+            if w.first().map(String::as_str) == Some("sudo") {
+                w.remove(0);
+            }
+            w
+        });
+        match w.as_deref() {
+            Some([ip, netns, exec, name, cmd @ ..])
+                if ip == "ip" && netns == "netns" && exec == "exec" && !cmd.is_empty() =>
+            {
+                let cmd = match cmd.first().map(String::as_str) {
+                    Some("sudo") if cmd.len() > 1 => &cmd[1..],
+                    _ => cmd,
+                };
+                let argv: Vec<String> = cmd.iter().map(|a| q(a)).collect();
+                let recv = self.recv(Some(name));
+                self.emit(format!("{recv}start([{}], {DETACH});", argv.join(", ")));
+            }
+            Some(w) if !w.is_empty() => {
+                let argv: Vec<String> = w.iter().map(|a| q(a)).collect();
+                self.emit(format!("start([{}], {DETACH});", argv.join(", ")));
+            }
+            _ if line.contains(['$', '`']) => writeln!(
+                self.out,
+                "start({}, {DETACH}); // TODO: not translated (uses shell variables or substitutions)",
+                q(line)
+            )
+            .unwrap(),
+            _ => self.emit(format!("start({}, {DETACH});", q(line))),
+        }
     }
 
     fn line(&mut self, raw: &str) {
@@ -136,6 +232,12 @@ impl Translator {
             let key = path.trim_start_matches("/proc/sys/").replace('/', ".");
             self.emit(format!("sysctl({}, {});", q(&key), q(&value)));
             return;
+        }
+        if let Some(job) = line.strip_suffix('&').filter(|l| !l.ends_with('&')) {
+            let job = job.trim();
+            if !job.is_empty() {
+                return self.background(job);
+            }
         }
         if line.contains('$') || line.contains('`') {
             return self.keep(
@@ -174,12 +276,23 @@ impl Translator {
     /// Translate one command run in `ns`; false when it has no translation.
     fn command(&mut self, w: &[&str], ns: Option<&str>) -> bool {
         match w {
-            ["set", flags, ..] if flags.starts_with('-') => {
-                writeln!(
-                    self.out,
-                    "// set {flags}: a netscript script stops at its first error and rolls back"
-                )
-                .unwrap();
+            ["set", args @ ..]
+                if ns.is_none() && args.first().is_some_and(|f| f.starts_with(['-', '+'])) =>
+            {
+                let all = args.join(" ");
+                match errexit_flag(args) {
+                    Some(true) => {
+                        self.errexit = true;
+                        writeln!(self.out, "// set {all}: a netscript script stops at its first error and rolls back; each command kept as exec is checked with must() (at the end)").unwrap();
+                    }
+                    Some(false) => {
+                        self.errexit = false;
+                        writeln!(self.out, "// set {all}: from here on, a kept command that fails does not stop the script").unwrap();
+                    }
+                    None => {
+                        writeln!(self.out, "// set {all}: (nothing to do in netscript)").unwrap()
+                    }
+                }
                 true
             }
             ["echo", rest @ ..] => {
@@ -194,11 +307,9 @@ impl Translator {
                 };
                 if !self.command(&cmd, Some(name)) {
                     let argv: Vec<String> = cmd.iter().map(|a| q(a)).collect();
-                    self.emit(format!(
-                        "{}exec([{}]);",
-                        self.recv(Some(name)),
-                        argv.join(", ")
-                    ));
+                    let call = format!("{}exec([{}])", self.recv(Some(name)), argv.join(", "));
+                    let call = self.checked(call);
+                    self.emit(call);
                 }
                 true
             }
@@ -560,15 +671,27 @@ pub fn translate(file: &str, src: &str) -> Result<String, String> {
         vars: BTreeSet::new(),
         out: String::new(),
         translated: 0,
+        errexit: false,
+        must: false,
     };
-    writeln!(t.out, "// Imported from {file} by `netscript import`.").unwrap();
+    // `#!/bin/bash -e`
+    if let Some(interp) = src.lines().next().and_then(|l| l.strip_prefix("#!")) {
+        let args: Vec<&str> = interp.split_whitespace().skip(1).collect();
+        t.errexit = errexit_flag(&args).unwrap_or(false);
+    }
     for raw in src.lines() {
         t.line(raw);
     }
     if t.translated == 0 {
         return Err(format!("{file} does not look like a shell lab script: none of its lines is a command netscript knows"));
     }
-    Ok(t.out)
+    let mut out = format!("// Imported from {file} by `netscript import`.\n");
+    out.push_str(&t.out);
+    if t.must {
+        out.push('\n');
+        out.push_str(MUST);
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -603,7 +726,9 @@ mod tests {
             "sysctl(\"net.ipv4.ip_forward\", \"1\");",
             "masquerade(\"10.100.0.0/24\", #{ not_out: \"br0\" });",
             "print(\"ready\");",
-            "exec(\"for i in 1 2; do echo $i; done\"); // TODO: not translated (uses shell variables or substitutions)",
+            // After `set -e`, a kept command is checked.
+            "let r = exec(\"for i in 1 2; do echo $i; done\"); must(r); // TODO: not translated (uses shell variables or substitutions)",
+            "fn must(r) {",
         ] {
             assert!(out.contains(want), "missing {want:?} in\n{out}");
         }
@@ -634,6 +759,47 @@ mod tests {
         );
         assert!(
             out.contains("exec(\"foo --bar\"); // TODO: not translated (no netscript equivalent)"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn errexit_flags() {
+        for on in [
+            &["-e"][..],
+            &["-eu"],
+            &["-euo", "pipefail"],
+            &["-o", "errexit"],
+            &["-xe"],
+        ] {
+            assert_eq!(errexit_flag(on), Some(true), "{on:?}");
+        }
+        for off in [&["+e"][..], &["+o", "errexit"]] {
+            assert_eq!(errexit_flag(off), Some(false), "{off:?}");
+        }
+        for none in [&["-x"][..], &["-o", "pipefail"], &["--", "-e"]] {
+            assert_eq!(errexit_flag(none), None, "{none:?}");
+        }
+    }
+
+    #[test]
+    fn without_set_e_nothing_is_checked_and_a_job_is_a_detached_start() {
+        let out = translate(
+            "x.sh",
+            "ip netns add a\nfoo\na && b\nip netns exec a nc -l 80 &\nx=1 &\n",
+        )
+        .unwrap();
+        assert!(out.contains("exec(\"foo\"); // TODO"), "{out}");
+        assert!(out.contains("exec(\"a && b\"); // TODO"), "{out}");
+        assert!(!out.contains("must"), "{out}");
+        assert!(
+            out.contains("a.start([\"nc\", \"-l\", \"80\"], #{ detach: true });"),
+            "{out}"
+        );
+        assert!(out.contains("start(\"x=1\", #{ detach: true });"), "{out}");
+        let out = translate("x.sh", "#!/bin/sh -e\nip netns add a\na && b\n").unwrap();
+        assert!(
+            out.contains("let r = exec(\"set -e; a && b; :\"); must(r);"),
             "{out}"
         );
     }

@@ -265,13 +265,18 @@ impl Session {
         }
     }
 
-    /// Stop the processes this run started and did not detach.
+    /// Stop the processes this run started and did not detach, and what its `exec`
+    /// calls left running.
     pub fn stop_processes(&mut self) {
+        let mut keep = vec![];
         for (pid, detached) in std::mem::take(&mut self.procs) {
-            if !detached {
+            if detached {
+                keep.push(pid);
+            } else {
                 let _ = self.backend.proc_kill(pid);
             }
         }
+        self.backend.stop_strays(&keep);
     }
 
     /// Undo everything this run created, newest first; keeps going past errors and

@@ -270,6 +270,9 @@ pub trait Backend {
     fn proc_running(&mut self, pid: u32) -> bool;
     fn proc_wait(&mut self, pid: u32) -> Result<i64>;
     fn proc_kill(&mut self, pid: u32) -> Result<()>;
+    /// Stop what the run's commands left running (`exec("cmd &")`), except the processes
+    /// in `keep` (detached ones) and what they started.
+    fn stop_strays(&mut self, _keep: &[u32]) {}
 
     fn ping(&mut self, ns: &Ns, dst: IpAddr, count: u32, timeout_ms: u64) -> Result<PingResult>;
     fn connect(&mut self, ns: &Ns, dst: SocketAddr, timeout_ms: u64) -> Result<bool>;

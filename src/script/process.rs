@@ -2,7 +2,7 @@
 
 use rhai::{Dynamic, Engine, Map};
 
-use super::{call, fail, Ctx, Opts, Proc, RhaiResult};
+use super::{call, fail, Ctx, Opts, Proc, RhaiResult, INTERRUPTED};
 use crate::backend::Command;
 use crate::ns_fn;
 use crate::op::Op;
@@ -33,6 +33,14 @@ fn command(c: &str, cmd: &Dynamic) -> RhaiResult<Command> {
     ))
 }
 
+/// A wait cut short by SIGINT / SIGTERM is the run's interruption, not the call's error.
+fn interrupted_or(c: &str, e: crate::error::Error) -> Box<rhai::EvalAltResult> {
+    match crate::signals::interrupted() {
+        true => INTERRUPTED.into(),
+        false => fail(c, e),
+    }
+}
+
 fn start(cx: &Ctx, c: &str, ns: &super::Netns, cmd: &Dynamic, opts: Map) -> RhaiResult<Proc> {
     let o = Opts::new(c, opts, &["detach"])?;
     let detach = o.bool("detach")?.unwrap_or(false);
@@ -60,7 +68,7 @@ pub fn register(engine: &mut Engine, ctx: &Ctx) {
         let r = cx
             .borrow_mut()
             .probe(|b| b.exec(&ns.ns, &command))
-            .map_err(|e| fail(&c, e))?;
+            .map_err(|e| interrupted_or(&c, e))?;
         let mut m = Map::new();
         m.insert("code".into(), r.code.into());
         m.insert("stdout".into(), r.stdout.into());
@@ -91,7 +99,7 @@ pub fn register(engine: &mut Engine, ctx: &Ctx) {
         cx.borrow_mut()
             .processes()
             .proc_wait(p.pid)
-            .map_err(|e| fail(&format!("Proc({}).wait()", p.pid), e))
+            .map_err(|e| interrupted_or(&format!("Proc({}).wait()", p.pid), e))
     });
     let cx = ctx.clone();
     engine.register_fn("kill", move |p: &mut Proc| -> RhaiResult<()> {

@@ -8,6 +8,7 @@ pub mod netns;
 pub mod nft;
 pub mod probe;
 pub mod process;
+mod strays;
 pub mod sysctl;
 pub mod tc;
 
@@ -48,6 +49,10 @@ pub struct KernelBackend {
     rt: Runtime,
     spaces: HashMap<Ns, Space>,
     children: HashMap<u32, Child>,
+    /// Exit statuses of started processes already reaped, for `wait` to answer again.
+    exited: HashMap<u32, i64>,
+    /// What exec'd commands left running (see `strays`).
+    strays: strays::Strays,
     /// Host-side veth ends that go away once deleted namespaces are cleaned up.
     pending: Vec<String>,
     /// Links set up that the kernel may not have activated yet (see `await_activation`).
@@ -78,6 +83,7 @@ impl KernelBackend {
             .enable_time()
             .build()
             .map_err(|e| Error::os("starting the netlink runtime", e))?;
+        strays::become_subreaper();
         let file = File::open("/proc/thread-self/ns/net")
             .map_err(|e| Error::os("the host namespace", e))?;
         let sock = netns::netlink_socket().map_err(|e| Error::os("opening a netlink socket", e))?;
@@ -96,6 +102,8 @@ impl KernelBackend {
             rt,
             spaces,
             children: HashMap::new(),
+            exited: HashMap::new(),
+            strays: Default::default(),
             pending: vec![],
             upped: vec![],
             veth_peers: HashMap::new(),
@@ -724,20 +732,41 @@ impl Backend for KernelBackend {
     }
 
     fn exec(&mut self, ns: &Ns, cmd: &Command) -> Result<ExecResult> {
-        let c = match ns {
+        let mut c = match ns {
             None => process::command(cmd, None),
             Some(name) => process::command(cmd, Some((name, &self.space(ns)?.file))),
         };
+        c.stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        // A process group of its own: what it leaves running is found (and stopped at
+        // the end of the run) by its group; an interrupt stops the whole group.
+        std::os::unix::process::CommandExt::process_group(&mut c, 0);
         let prog = cmd.argv()[0].clone();
-        let out = process::output(c)
-            .map_err(|e| Error::os(format!("running {prog:?} in {}", ns_label(ns)), e))?;
-        Ok(ExecResult {
-            code: out.status.code().map(i64::from).unwrap_or_else(|| {
-                128 + std::os::unix::process::ExitStatusExt::signal(&out.status).unwrap_or(0) as i64
+        let what = || format!("running {prog:?} in {}", ns_label(ns));
+        let before = strays::children();
+        let mut child = c.spawn().map_err(|e| Error::os(what(), e))?;
+        let pid = child.id();
+        let collected = process::collect(&mut child);
+        if !matches!(collected, Ok(Some(_))) {
+            // Interrupted (or an I/O error): stop the command before giving up on it.
+            let _ = nix::sys::signal::killpg(
+                nix::unistd::Pid::from_raw(pid as i32),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+            let _ = child.wait();
+        }
+        let known = &self.children;
+        self.strays.note(pid, &before, |p| known.contains_key(&p));
+        match collected {
+            Ok(Some(out)) => Ok(ExecResult {
+                code: process::status_code(out.status),
+                stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+                stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
             }),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        })
+            Ok(None) => Err(Error::Other(crate::script::INTERRUPTED.into())),
+            Err(e) => Err(Error::os(what(), e)),
+        }
     }
 
     fn start(&mut self, ns: &Ns, cmd: &Command) -> Result<u32> {
@@ -765,52 +794,108 @@ impl Backend for KernelBackend {
     }
 
     fn proc_running(&mut self, pid: u32) -> bool {
+        if self.exited.contains_key(&pid) {
+            return false;
+        }
         match self.children.get_mut(&pid) {
-            Some(c) => matches!(c.try_wait(), Ok(None)),
+            Some(c) => match c.try_wait() {
+                Ok(Some(st)) => {
+                    self.children.remove(&pid);
+                    self.exited.insert(pid, process::status_code(st));
+                    false
+                }
+                r => r.is_ok(),
+            },
             None => nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), None).is_ok(),
         }
     }
 
+    /// The exit status (128 + N when killed by signal N); asked again, the same answer.
+    /// A SIGINT or SIGTERM stops the wait.
     fn proc_wait(&mut self, pid: u32) -> Result<i64> {
+        if let Some(code) = self.exited.get(&pid) {
+            return Ok(*code);
+        }
         let c = self
             .children
             .get_mut(&pid)
             .ok_or_else(|| Error::Missing(format!("process {pid}")))?;
-        let st = c
-            .wait()
-            .map_err(|e| Error::os(format!("process {pid}"), e))?;
-        Ok(st.code().map(i64::from).unwrap_or(-1))
+        loop {
+            if let Some(st) = c
+                .try_wait()
+                .map_err(|e| Error::os(format!("process {pid}"), e))?
+            {
+                let code = process::status_code(st);
+                self.children.remove(&pid);
+                self.exited.insert(pid, code);
+                return Ok(code);
+            }
+            if crate::signals::interrupted() {
+                return Err(Error::Other(crate::script::INTERRUPTED.into()));
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
     }
 
     /// SIGTERM to the process's group (a shell and what it started), SIGKILL after 0.5 s.
     fn proc_kill(&mut self, pid: u32) -> Result<()> {
         use nix::sys::signal::{killpg, Signal};
-        let group = nix::unistd::Pid::from_raw(pid as i32);
-        let mut child = self.children.remove(&pid);
-        let mut gone = || match &mut child {
-            Some(c) => matches!(c.try_wait(), Ok(Some(_))),
-            None => process::start_time(pid).is_none(),
-        };
-        if gone() {
+        if self.exited.contains_key(&pid) {
             return Ok(());
         }
-        match killpg(group, Signal::SIGTERM) {
-            Ok(()) => {}
-            Err(nix::errno::Errno::ESRCH) => return Ok(()),
-            Err(e) => return Err(Error::os(format!("process {pid}"), e.into())),
-        }
-        let deadline = Instant::now() + Duration::from_millis(500);
-        while Instant::now() < deadline {
+        let group = nix::unistd::Pid::from_raw(pid as i32);
+        let mut child = self.children.remove(&pid);
+        let mut status = None;
+        let mut gone = || match &mut child {
+            Some(c) => match c.try_wait() {
+                Ok(Some(st)) => {
+                    status = Some(st);
+                    true
+                }
+                _ => false,
+            },
+            None => process::start_time(pid).is_none(),
+        };
+        let result = 'kill: {
             if gone() {
-                return Ok(());
+                break 'kill Ok(());
             }
-            std::thread::sleep(Duration::from_millis(5));
+            match killpg(group, Signal::SIGTERM) {
+                Ok(()) => {}
+                Err(nix::errno::Errno::ESRCH) => break 'kill Ok(()),
+                Err(e) => break 'kill Err(Error::os(format!("process {pid}"), e.into())),
+            }
+            let deadline = Instant::now() + Duration::from_millis(500);
+            while Instant::now() < deadline {
+                if gone() {
+                    break 'kill Ok(());
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            let _ = killpg(group, Signal::SIGKILL);
+            Ok(())
+        };
+        if let Some(mut c) = child {
+            // Reaped here, so its status is kept for `wait`.
+            let st = match status {
+                Some(st) => Some(st),
+                None if result.is_ok() => c.wait().ok(),
+                None => {
+                    self.children.insert(pid, c);
+                    None
+                }
+            };
+            if let Some(st) = st {
+                self.exited.insert(pid, process::status_code(st));
+            }
         }
-        let _ = killpg(group, Signal::SIGKILL);
-        if let Some(c) = &mut child {
-            let _ = c.wait();
-        }
-        Ok(())
+        result
+    }
+
+    fn stop_strays(&mut self, keep: &[u32]) {
+        let mut keep: std::collections::HashSet<u32> = keep.iter().copied().collect();
+        keep.extend(self.children.keys());
+        self.strays.stop(&keep);
     }
 
     fn ping(&mut self, ns: &Ns, dst: IpAddr, count: u32, timeout_ms: u64) -> Result<PingResult> {

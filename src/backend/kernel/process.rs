@@ -4,9 +4,9 @@
 
 use std::ffi::CString;
 use std::fs::File;
-use std::os::fd::{AsRawFd, BorrowedFd};
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::process::CommandExt;
-use std::process::{Command, Stdio};
+use std::process::{Child, Command};
 
 use nix::mount::{mount, umount2, MntFlags, MsFlags};
 use nix::sched::{setns, unshare, CloneFlags};
@@ -86,6 +86,124 @@ pub fn start_time(pid: u32) -> Option<u64> {
     rest.split(' ').nth(19)?.parse().ok()
 }
 
-pub fn output(mut c: Command) -> std::io::Result<std::process::Output> {
-    c.stdin(Stdio::null()).output()
+/// An exit status the shell's way: the exit code, or 128 + N for a process killed by
+/// signal N.
+pub fn status_code(st: std::process::ExitStatus) -> i64 {
+    use std::os::unix::process::ExitStatusExt;
+    match (st.code(), st.signal()) {
+        (Some(c), _) => i64::from(c),
+        (None, Some(s)) => 128 + i64::from(s),
+        (None, None) => -1,
+    }
+}
+
+/// A pidfd for `pid` (readable once it has exited), where the kernel has them.
+fn pidfd(pid: u32) -> Option<OwnedFd> {
+    // SAFETY: pidfd_open takes a pid and flags and returns a new fd or -1.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0) };
+    // SAFETY: a non-negative return is a new fd that nothing else owns.
+    (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+}
+
+/// Read what `fd` has without blocking, at most `cap` bytes; false at end of file.
+fn read_available(fd: RawFd, into: &mut Vec<u8>, cap: usize) -> bool {
+    let mut buf = [0u8; 16384];
+    let mut read = 0;
+    while read < cap {
+        // SAFETY: reads into a buffer of the given length.
+        let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
+        match n {
+            0 => return false,
+            n if n > 0 => {
+                into.extend_from_slice(&buf[..n as usize]);
+                read += n as usize;
+            }
+            _ => match std::io::Error::last_os_error().raw_os_error() {
+                Some(libc::EINTR) => continue,
+                // EAGAIN: nothing more for now.
+                _ => return true,
+            },
+        }
+    }
+    true
+}
+
+/// What a command run by `exec` printed and how it ended; `None` when a signal
+/// interrupted the wait.
+pub struct Collected {
+    pub status: std::process::ExitStatus,
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+}
+
+/// Wait for `child` (spawned with piped stdout and stderr) to exit, reading its output
+/// meanwhile. Returns when the child exits, not at end of file: a process it left
+/// running in the background (`sleep 100 &`) may hold the pipes open for ever. What is
+/// already in the pipes then is read without blocking. `None`: SIGINT or SIGTERM came
+/// first (the child is still running).
+pub fn collect(child: &mut Child) -> std::io::Result<Option<Collected>> {
+    let mut pipes: Vec<(RawFd, Vec<u8>, bool)> = [
+        child.stdout.as_ref().map(|p| p.as_raw_fd()),
+        child.stderr.as_ref().map(|p| p.as_raw_fd()),
+    ]
+    .into_iter()
+    .map(|fd| (fd.unwrap_or(-1), vec![], fd.is_some()))
+    .collect();
+    for (fd, _, open) in &pipes {
+        if *open {
+            // SAFETY: plain fcntl on an fd the child handle owns.
+            unsafe {
+                let fl = libc::fcntl(*fd, libc::F_GETFL);
+                libc::fcntl(*fd, libc::F_SETFL, fl | libc::O_NONBLOCK);
+            }
+        }
+    }
+    let exited = pidfd(child.id());
+    loop {
+        if crate::signals::interrupted() {
+            return Ok(None);
+        }
+        let mut fds: Vec<libc::pollfd> = pipes
+            .iter()
+            .filter(|p| p.2)
+            .map(|p| libc::pollfd {
+                fd: p.0,
+                events: libc::POLLIN,
+                revents: 0,
+            })
+            .collect();
+        if let Some(p) = &exited {
+            fds.push(libc::pollfd {
+                fd: p.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            });
+        }
+        // A bounded wait, so a signal (whose handler may run on another thread) and
+        // the exit (where there is no pidfd) are seen promptly.
+        // SAFETY: `fds` is a valid array of pollfd of the given length.
+        unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, 20) };
+        for (fd, out, open) in pipes.iter_mut().filter(|p| p.2) {
+            *open = read_available(*fd, out, usize::MAX);
+        }
+        if let Some(status) = child.try_wait()? {
+            // Whatever is in the pipes now; a background process that keeps writing
+            // does not keep us here.
+            for (fd, out, open) in pipes.iter_mut().filter(|p| p.2) {
+                read_available(*fd, out, 1 << 20);
+                *open = false;
+            }
+            let mut it = pipes.into_iter().map(|p| p.1);
+            let stdout = it.next().unwrap_or_default();
+            let stderr = it.next().unwrap_or_default();
+            // Close our ends now: a background writer then gets EPIPE, not a full pipe.
+            drop(child.stdout.take());
+            drop(child.stderr.take());
+            return Ok(Some(Collected {
+                status,
+                stdout,
+                stderr,
+            }));
+        }
+    }
 }
