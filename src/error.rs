@@ -17,6 +17,10 @@ pub enum Error {
     Os { what: String, source: io::Error },
     #[error("{0}")]
     Other(String),
+    /// An object this lab made was replaced by another of the same name, which is left
+    /// alone (the message says which).
+    #[error("{0}")]
+    Replaced(String),
     /// The kernel lacks a feature (named in the message).
     #[error("{0}")]
     Unsupported(String),

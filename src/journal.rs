@@ -24,6 +24,26 @@ pub struct Entry {
     /// the op acted on something this lab created, which goes away as a whole).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub undo: Vec<Op>,
+    /// Who the object `op` made is (written on a line of its own once it exists).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<Ident>,
+}
+
+/// Who an object this lab made is, beyond its name: undo removes only that object, and
+/// leaves alone another that took its name since.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Ident {
+    /// A namespace: the device and inode of its file under /run/netns.
+    Netns { dev: u64, ino: u64 },
+    /// A link: its index in the namespace it was made in.
+    Link { index: u32 },
+}
+
+/// The journal line that follows an entry once its object exists.
+#[derive(Serialize, Deserialize)]
+struct IdLine {
+    id: Ident,
 }
 
 /// A link this lab created, followed to where it is now.
@@ -34,6 +54,8 @@ struct Made {
     /// For a veth: the other end, followed likewise.
     peer: Option<(Ns, String)>,
     alive: bool,
+    /// Its index where it was made, while it is still there (`None`: not known).
+    index: Option<u32>,
 }
 
 /// What a run of ops created: namespaces and links, with their current location.
@@ -122,6 +144,14 @@ impl Owned {
         false
     }
 
+    /// Record an entry, with the identity of what it made.
+    pub fn record_entry(&mut self, e: &Entry) {
+        self.record(&e.op);
+        if let (Some(Some(li)), Some(Ident::Link { index })) = (self.created.last(), e.id) {
+            self.links[*li].index = Some(index);
+        }
+    }
+
     pub fn record(&mut self, op: &Op) {
         self.inside_own.push(self.covers(op));
         let mut created = None;
@@ -151,6 +181,7 @@ impl Owned {
                     name: a.clone(),
                     peer: Some((b_ns.clone(), b.clone())),
                     alive: true,
+                    index: None,
                 }));
             }
             Op::BridgeAdd { ns, name } | Op::VxlanAdd { ns, name, .. } => {
@@ -159,12 +190,15 @@ impl Owned {
                     name: name.clone(),
                     peer: None,
                     alive: true,
+                    index: None,
                 }));
             }
             Op::LinkMove { ns, name, to } => {
                 if let Some((i, is_a)) = self.ends.remove(&(ns.clone(), name.clone())) {
                     if is_a {
                         self.links[i].ns = to.clone();
+                        // A move may give it another index there.
+                        self.links[i].index = None;
                     } else if let Some(p) = &mut self.links[i].peer {
                         p.0 = to.clone();
                     }
@@ -208,9 +242,10 @@ pub fn undo_plan(entries: &[Entry]) -> Vec<Op> {
 pub fn undo(entries: &[Entry]) -> (Vec<Op>, Vec<(Ns, String)>) {
     let mut owned = Owned::default();
     for e in entries {
-        owned.record(&e.op);
+        owned.record_entry(e);
     }
     let doomed = |ns: &Ns| owned.owns_ns(ns);
+    let mut deleted: HashSet<&str> = HashSet::new();
     let mut undo = vec![];
     let mut wait = vec![];
     for (i, e) in entries.iter().enumerate().rev() {
@@ -223,9 +258,16 @@ pub fn undo(entries: &[Entry]) -> (Vec<Op>, Vec<(Ns, String)>) {
             let a_doomed = doomed(&m.ns);
             let b_doomed = m.peer.as_ref().is_some_and(|(n, _)| doomed(n));
             match (a_doomed, b_doomed, &m.peer) {
-                (false, false, _) => undo.push(Op::LinkDel {
-                    ns: m.ns.clone(),
-                    name: m.name.clone(),
+                (false, false, _) => undo.push(match m.index {
+                    Some(index) => Op::LinkDelMade {
+                        ns: m.ns.clone(),
+                        name: m.name.clone(),
+                        index,
+                    },
+                    None => Op::LinkDel {
+                        ns: m.ns.clone(),
+                        name: m.name.clone(),
+                    },
                 }),
                 (true, false, Some(p)) => wait.push(p.clone()),
                 (false, true, _) => wait.push((m.ns.clone(), m.name.clone())),
@@ -234,8 +276,18 @@ pub fn undo(entries: &[Entry]) -> (Vec<Op>, Vec<(Ns, String)>) {
             continue;
         }
         match &e.op {
+            // Only the newest namespace of that name is there to delete.
             Op::NetnsAdd { name, .. } if owned.namespaces.contains(name) => {
-                undo.push(Op::NetnsDel { name: name.clone() })
+                if deleted.insert(name.as_str()) {
+                    undo.push(match e.id {
+                        Some(Ident::Netns { dev, ino }) => Op::NetnsDelMade {
+                            name: name.clone(),
+                            dev,
+                            ino,
+                        },
+                        _ => Op::NetnsDel { name: name.clone() },
+                    })
+                }
             }
             Op::NetnsAdd { .. } => {}
             // Moves of our own links are followed, not undone: the link is deleted where it is.
@@ -313,6 +365,7 @@ impl Journal {
         let entry = Entry {
             op: op.clone(),
             undo,
+            id: None,
         };
         if self.path.is_some() {
             let mut line = serde_json::to_string(&entry).expect("ops serialize");
@@ -325,6 +378,21 @@ impl Journal {
         }
         self.owned.record(op);
         self.entries.push(entry);
+        Ok(())
+    }
+
+    /// The last appended op succeeded: record who its object is, on a line of its own.
+    pub fn identify(&mut self, id: Ident) -> Result<()> {
+        if self.path.is_some() {
+            let mut line = serde_json::to_string(&IdLine { id }).expect("ids serialize");
+            line.push('\n');
+            self.file()?
+                .write_all(line.as_bytes())
+                .map_err(|e| Error::os("writing the journal", e))?;
+        }
+        if let Some(e) = self.entries.last_mut() {
+            e.id = Some(id);
+        }
         Ok(())
     }
 
@@ -379,14 +447,25 @@ impl Journal {
             .enumerate()
             .filter(|(_, l)| !l.trim().is_empty())
             .collect();
-        let mut out = vec![];
+        let mut out: Vec<Entry> = vec![];
         let mut skipped = vec![];
+        let mut entry_before = false;
         for (i, (n, line)) in lines.iter().enumerate() {
             let last = i + 1 == lines.len();
+            // An identity belongs to the entry on the line just before it, if that was read.
+            if let Ok(IdLine { id }) = serde_json::from_str::<IdLine>(line) {
+                if let (true, Some(e)) = (entry_before, out.last_mut()) {
+                    e.id = Some(id);
+                }
+                entry_before = false;
+                continue;
+            }
+            entry_before = false;
             let bad = match serde_json::from_str::<Entry>(line) {
                 Ok(e) => match check_entry(&e) {
                     Ok(()) => {
                         out.push(e);
+                        entry_before = true;
                         continue;
                     }
                     Err(why) => why,
@@ -455,6 +534,7 @@ mod tests {
         ops.into_iter()
             .map(|(op, undo)| Entry {
                 op,
+                id: None,
                 undo: undo.into_iter().collect(),
             })
             .collect()

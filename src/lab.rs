@@ -48,10 +48,12 @@ pub fn clear_down_mark(lab: &str) {
 }
 
 pub enum DownResult {
-    /// `skipped`: journal lines `--force` passed over.
+    /// `skipped`: journal lines `--force` passed over; `left_alone`: objects of the lab
+    /// that something else replaced since (not ours any more: reported, not undone).
     Done {
         undone: usize,
         skipped: Vec<String>,
+        left_alone: Vec<String>,
     },
     AlreadyDown,
 }
@@ -74,15 +76,19 @@ pub fn down(
         }
     };
     let (undo, wait) = crate::journal::undo(&entries);
-    let errors = undo_ops(backend, &undo, &wait, trace, Some(lab));
+    let (left_alone, errors): (Vec<Error>, Vec<Error>) =
+        undo_ops(backend, &undo, &wait, trace, Some(lab))
+            .into_iter()
+            .partition(|e| matches!(e, Error::Replaced(_)));
     if !errors.is_empty() {
         return Err(errors);
     }
     let _ = fs::remove_file(Journal::path_for(lab));
     mark_down(lab);
     Ok(DownResult::Done {
-        undone: undo.len(),
+        undone: undo.len() - left_alone.len(),
         skipped,
+        left_alone: left_alone.iter().map(|e| e.to_string()).collect(),
     })
 }
 

@@ -273,12 +273,23 @@ fn down(lab: &str, trace: bool, force: bool) -> ExitCode {
         }
     };
     match lab::down(lab, &mut backend, trace, force) {
-        Ok(lab::DownResult::Done { undone, skipped }) => {
+        Ok(lab::DownResult::Done {
+            undone,
+            skipped,
+            left_alone,
+        }) => {
             for s in &skipped {
                 crate::errln!("netscript down: skipped (--force): {s}");
             }
+            for s in &left_alone {
+                crate::errln!("netscript down {lab}: {s}");
+            }
             crate::outln!("lab {lab:?} is down ({undone} changes undone)");
-            ExitCode::SUCCESS
+            // Something could not be undone as recorded.
+            match left_alone.is_empty() {
+                true => ExitCode::SUCCESS,
+                false => ExitCode::from(1),
+            }
         }
         Ok(lab::DownResult::AlreadyDown) => {
             crate::outln!("lab {lab:?} is already down");

@@ -111,6 +111,13 @@ pub enum Op {
     NetnsDel {
         name: String,
     },
+    /// Undo of a namespace this lab made: `ip netns del NAME`, only if NAME is still that
+    /// namespace (the device and inode of its file), else it is left alone.
+    NetnsDelMade {
+        name: String,
+        dev: u64,
+        ino: u64,
+    },
     /// `ip netns attach NAME PID`: name the namespace of a running process.
     NetnsAttach {
         name: String,
@@ -154,6 +161,13 @@ pub enum Op {
     LinkDel {
         ns: Ns,
         name: String,
+    },
+    /// Undo of a link this lab made: `ip link del NAME`, found by its index (so a link
+    /// renamed since is still found); a different link of that name is left alone.
+    LinkDelMade {
+        ns: Ns,
+        name: String,
+        index: u32,
     },
     LinkSet {
         ns: Ns,
@@ -336,7 +350,9 @@ impl Op {
                 format!("ip -n {} link set lo up", shell_word(name)),
             ],
             Op::NetnsAdd { name, lo: false } => vec![format!("ip netns add {}", shell_word(name))],
-            Op::NetnsDel { name } => vec![format!("ip netns del {}", shell_word(name))],
+            Op::NetnsDel { name } | Op::NetnsDelMade { name, .. } => {
+                vec![format!("ip netns del {}", shell_word(name))]
+            }
             Op::NetnsAttach { name, pid } => {
                 vec![format!("ip netns attach {} {pid}", shell_word(name))]
             }
@@ -405,7 +421,7 @@ impl Op {
                 tc_cmd(ns),
                 shell_word(dev)
             )],
-            Op::LinkDel { ns, name } => {
+            Op::LinkDel { ns, name } | Op::LinkDelMade { ns, name, .. } => {
                 vec![format!("{} link del dev {}", ip_cmd(ns), shell_word(name))]
             }
             Op::LinkSet { ns, name, up } => vec![format!(
@@ -523,15 +539,17 @@ impl Op {
     /// The namespace this op acts in (for a veth, the namespace of end `a`).
     pub fn ns(&self) -> Ns {
         match self {
-            Op::NetnsAdd { name, .. } | Op::NetnsDel { name } | Op::NetnsAttach { name, .. } => {
-                Some(name.clone())
-            }
+            Op::NetnsAdd { name, .. }
+            | Op::NetnsDel { name }
+            | Op::NetnsDelMade { name, .. }
+            | Op::NetnsAttach { name, .. } => Some(name.clone()),
             Op::VethAdd { a_ns, .. } => a_ns.clone(),
             Op::BridgeAdd { ns, .. }
             | Op::VxlanAdd { ns, .. }
             | Op::QdiscSet { ns, .. }
             | Op::QdiscDel { ns, .. }
             | Op::LinkDel { ns, .. }
+            | Op::LinkDelMade { ns, .. }
             | Op::LinkSet { ns, .. }
             | Op::LinkMtu { ns, .. }
             | Op::LinkMaster { ns, .. }
@@ -630,6 +648,8 @@ impl Op {
             | Op::LossDel { .. }
             | Op::ForeignAcceptDel { .. }
             | Op::LinkDel { .. }
+            | Op::LinkDelMade { .. }
+            | Op::NetnsDelMade { .. }
             | Op::RouteDel { .. }
             | Op::LinkSet { .. }
             | Op::LinkMtu { .. }

@@ -243,6 +243,9 @@ impl Session {
         }
         match self.backend.apply(&op) {
             Ok(()) => {
+                if let Some(id) = self.backend.identify(&op) {
+                    self.journal.identify(id)?;
+                }
                 // A script's own deletion waits for the veth ends outside to go now;
                 // teardown instead deletes all its namespaces, then waits once.
                 if matches!(op, Op::NetnsDel { .. }) {

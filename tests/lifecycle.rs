@@ -104,7 +104,7 @@ fn a_corrupt_journal_line_stops_down_unless_forced() {
     let (code, out, err) = sh(&format!(
         "cd $T; printf 'netns(\"n1\");\\nnetns(\"n2\");\\nnetns(\"n3\");\\n' > three.rhai\n\
          {bin} three.rhai\n\
-         sed -i '2s/n2/n\\x01/' /run/netscript/three.journal\n\
+         sed -i '/\"n2\"/s/n2/n\\x01/' /run/netscript/three.journal\n\
          {bin} down three || echo \"down: $?\"\n\
          ip netns list | sort | tr '\\n' ' '; echo\n\
          test -f /run/netscript/three.journal && echo kept\n\
@@ -116,7 +116,7 @@ fn a_corrupt_journal_line_stops_down_unless_forced() {
     let lines: Vec<&str> = out.lines().collect();
     assert!(lines.contains(&"down: 1"), "{out}\n{err}");
     assert!(
-        err.contains("three.journal: line 2"),
+        err.contains("three.journal: line 3"),
         "names file and line: {err}"
     );
     assert!(lines.contains(&"n1 n2 n3 "), "nothing was undone: {out}");
@@ -219,4 +219,53 @@ fn sighup_rolls_back_like_sigterm() {
     assert!(out.contains("status: 1"), "{out}\n{err}");
     assert!(err.contains("interrupted"), "{err}");
     assert_eq!(out.lines().last(), Some("0"), "rolled back:\n{out}\n{err}");
+}
+
+#[test]
+fn down_leaves_alone_what_replaced_its_objects() {
+    let (code, out, err) = sh(&format!(
+        "cd $T; printf 'let c1 = netns(\"c1\");\\nlet c2 = netns(\"c2\");\\nbridge(\"br0\");\\nbridge(\"br1\");\\nveth(\"h1\", \"h2\");\\n' > lab.rhai\n\
+         {bin} lab.rhai\n\
+         ip netns del c2; ip netns add c2; ip -n c2 link add mine type bridge\n\
+         ip link del br0; ip link add br0 type bridge\n\
+         ip link set br1 name brX\n\
+         {bin} down lab || echo \"down: $?\"\n\
+         echo \"netns: $(ip netns list | cut -d' ' -f1 | sort | tr '\\n' ' ')\"\n\
+         echo \"links: $(ip -o link show | cut -d: -f2 | tr -d ' ' | sort | tr '\\n' ' ')\"\n\
+         echo \"theirs: $(ip -n c2 -o link show mine | wc -l)\"\n\
+         test -f /run/netscript/lab.journal && echo kept || echo removed",
+        bin = q(BIN)
+    ));
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(
+        out.contains("down: 1"),
+        "something could not be undone as recorded:\n{out}\n{err}"
+    );
+    assert!(
+        err.contains("namespace \"c2\" is not the one this lab made (it was replaced); left alone"),
+        "{err}"
+    );
+    assert!(
+        err.contains("link \"br0\" is not the one this lab made (it was replaced); left alone"),
+        "{err}"
+    );
+    // The stranger's c2 (with its bridge) and br0 stay; ours are gone, the renamed br1 too.
+    assert!(out.contains("netns: c2 \n"), "{out}");
+    assert!(out.contains("links: br0 lo \n"), "{out}");
+    assert!(out.contains("theirs: 1"), "{out}");
+    assert!(out.contains("removed"), "{out}");
+}
+
+#[test]
+fn a_renamed_link_is_found_and_removed() {
+    let (code, out, err) = sh(&format!(
+        "{bin} --lab ren -e 'bridge(\"br0\"); veth(\"v1\", \"v2\")'\n\
+         ip link set br0 name elsewhere; ip link set v1 name v1-renamed\n\
+         {bin} down ren; echo \"down: $?\"\n\
+         ip -o link show | cut -d: -f2 | tr -d ' ' | sort | tr '\\n' ' '",
+        bin = q(BIN)
+    ));
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains("down: 0"), "{out}\n{err}");
+    assert!(out.trim_end().ends_with("lo"), "only lo is left: {out}");
 }

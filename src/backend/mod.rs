@@ -224,6 +224,12 @@ pub trait Backend {
         })
     }
 
+    /// Who an object `op` just made is, beyond its name, for undoing exactly it later
+    /// (`None`: the backend cannot tell, or `op` made nothing).
+    fn identify(&mut self, _op: &Op) -> Option<crate::journal::Ident> {
+        None
+    }
+
     fn netns_exists(&mut self, name: &str) -> bool;
     fn netns_list(&mut self) -> Result<Vec<String>>;
     fn netns_inode(&mut self, ns: &Ns) -> Result<u64>;

@@ -200,6 +200,15 @@ impl ModelBackend {
                 s.links[0].up = matches!(op, Op::NetnsAdd { lo: true, .. });
                 self.spaces.insert(ns, s);
             }
+            Op::NetnsDelMade { name, .. } => {
+                return self.model(&Op::NetnsDel { name: name.clone() });
+            }
+            Op::LinkDelMade { ns, name, .. } => {
+                return self.model(&Op::LinkDel {
+                    ns: ns.clone(),
+                    name: name.clone(),
+                });
+            }
             Op::NetnsDel { name } => {
                 let ns = Some(name.clone());
                 let gone = self

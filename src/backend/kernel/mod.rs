@@ -445,6 +445,38 @@ impl KernelBackend {
                         _ => nl_err(format!("the qdisc of {}", link_label(ns, dev)), e),
                     })
             }
+            Op::NetnsDelMade { name, dev, ino } => {
+                let ns = Some(name.clone());
+                match netns::file_id(name) {
+                    None => Err(Error::Missing(ns_label(&ns))),
+                    Some(id) if id != (*dev, *ino) => Err(Error::Replaced(format!(
+                        "{} is not the one this lab made (it was replaced); left alone",
+                        ns_label(&ns)
+                    ))),
+                    Some(_) => self.apply_op(&Op::NetnsDel { name: name.clone() }),
+                }
+            }
+            Op::LinkDelMade { ns, name, index } => {
+                let h = self.handle(ns)?;
+                let by_index = self
+                    .rt
+                    .block_on(netlink::get_link_by_index(&h, *index))
+                    .map_err(|e| nl_err(link_label(ns, name), e))?;
+                match by_index.map(|m| netlink::name_of(&m)) {
+                    // Ours, perhaps under another name now.
+                    Some(now) => self.apply_op(&Op::LinkDel {
+                        ns: ns.clone(),
+                        name: now,
+                    }),
+                    None => match self.rt.block_on(netlink::get_link(&h, name)) {
+                        Ok(Some(_)) => Err(Error::Replaced(format!(
+                            "{} is not the one this lab made (it was replaced); left alone",
+                            link_label(ns, name)
+                        ))),
+                        _ => Err(Error::Missing(link_label(ns, name))),
+                    },
+                }
+            }
             Op::LinkDel { ns, name } => {
                 let h = self.handle(ns)?;
                 self.rt
@@ -606,6 +638,31 @@ impl Backend for KernelBackend {
             l.peer = self.find_peer(ns, &l);
         }
         Ok(l)
+    }
+
+    fn identify(&mut self, op: &Op) -> Option<crate::journal::Ident> {
+        use crate::journal::Ident;
+        let (ns, name) = match op {
+            Op::NetnsAdd { name, .. } => {
+                let (dev, ino) = netns::file_id(name)?;
+                return Some(Ident::Netns { dev, ino });
+            }
+            Op::VethAdd { a, a_ns, .. } => (a_ns, a),
+            Op::BridgeAdd { ns, name } | Op::VxlanAdd { ns, name, .. } => (ns, name),
+            _ => return None,
+        };
+        // A veth's index came back with its creation; a bridge's is looked up once and
+        // kept (the ports attached to it next need it too).
+        let key = (ns.clone(), name.clone());
+        let index = match self.indexes.get(&key) {
+            Some(&i) => i,
+            None => {
+                let i = self.index(ns, name).ok()?;
+                self.indexes.insert(key, i);
+                i
+            }
+        };
+        Some(Ident::Link { index })
     }
 
     fn link_exists(&mut self, ns: &Ns, name: &str) -> Result<bool> {

@@ -188,6 +188,14 @@ pub fn list() -> Result<Vec<String>> {
     Ok(names)
 }
 
+/// Who the namespace named `name` is: its file's device and inode (`None`: no such name).
+pub fn file_id(name: &str) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path(name))
+        .ok()
+        .map(|m| (m.dev(), m.ino()))
+}
+
 pub fn inode(f: &File) -> io::Result<u64> {
     use std::os::unix::fs::MetadataExt;
     Ok(f.metadata()?.ino())
