@@ -499,7 +499,8 @@ impl KernelBackend {
                     self.rt.block_on(h.route().del(msg).execute())
                 };
                 r.map_err(|e| match netlink::errno(&e) {
-                    Some(libc::ENETUNREACH) => Error::Other(format!(
+                    // IPv4 says ENETUNREACH, IPv6 EHOSTUNREACH (no route to the gateway).
+                    Some(libc::ENETUNREACH | libc::EHOSTUNREACH) if route.via.is_some() => Error::Other(format!(
                         "{what}: gateway {} is not on a directly connected network",
                         route.via.map(|v| v.to_string()).unwrap_or_default(),
                     )),
