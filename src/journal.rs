@@ -574,6 +574,7 @@ mod tests {
                 ns: s(n),
                 dev: v.clone(),
                 cidr: "10.100.0.2/24".parse().unwrap(),
+                nodad: false,
             },
             Op::RouteAdd {
                 ns: s(n),

@@ -195,6 +195,10 @@ pub enum Op {
         ns: Ns,
         dev: String,
         cidr: Cidr,
+        /// `nodad`: an IPv6 address usable at once, without duplicate address detection.
+        /// Left out of the journal when false, so journals stay as they were.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        nodad: bool,
     },
     AddrDel {
         ns: Ns,
@@ -455,10 +459,16 @@ impl Op {
                     Some(t) => shell_word(t),
                 }
             )],
-            Op::AddrAdd { ns, dev, cidr } => vec![format!(
-                "{} addr add {cidr} dev {}",
+            Op::AddrAdd {
+                ns,
+                dev,
+                cidr,
+                nodad,
+            } => vec![format!(
+                "{} addr add {cidr} dev {}{}",
                 ip_cmd(ns),
-                shell_word(dev)
+                shell_word(dev),
+                if *nodad { " nodad" } else { "" }
             )],
             Op::AddrDel { ns, dev, cidr } => vec![format!(
                 "{} addr del {cidr} dev {}",
@@ -611,7 +621,7 @@ impl Op {
                 name: name.clone(),
                 to: ns.clone(),
             },
-            Op::AddrAdd { ns, dev, cidr } => Op::AddrDel {
+            Op::AddrAdd { ns, dev, cidr, .. } => Op::AddrDel {
                 ns: ns.clone(),
                 dev: dev.clone(),
                 cidr: *cidr,
@@ -620,6 +630,7 @@ impl Op {
                 ns: ns.clone(),
                 dev: dev.clone(),
                 cidr: *cidr,
+                nodad: false,
             },
             Op::RouteAdd { ns, route } => Op::RouteDel {
                 ns: ns.clone(),
@@ -713,8 +724,16 @@ mod tests {
             ns: None,
             dev: "br0".into(),
             cidr: "10.100.0.1/24".parse().unwrap(),
+            nodad: false,
         };
         assert_eq!(op.render(), ["ip addr add 10.100.0.1/24 dev br0"]);
+        let op = Op::AddrAdd {
+            ns: s("red"),
+            dev: "a".into(),
+            cidr: "fd00::1/64".parse().unwrap(),
+            nodad: true,
+        };
+        assert_eq!(op.render(), ["ip -n red addr add fd00::1/64 dev a nodad"]);
         assert_eq!(
             Op::NetnsAdd {
                 name: "a b".into(),
@@ -782,6 +801,7 @@ mod tests {
             ns: s("red"),
             dev: "veth-red".into(),
             cidr: "10.0.0.1/24".parse().unwrap(),
+            nodad: false,
         };
         assert_eq!(add.inverse().unwrap().inverse().unwrap(), add);
         let mv = Op::LinkMove {
@@ -817,5 +837,27 @@ mod tests {
         let j = serde_json::to_string(&op).unwrap();
         assert!(j.contains("\"op\":\"route_add\""), "{j}");
         assert_eq!(serde_json::from_str::<Op>(&j).unwrap(), op);
+    }
+
+    /// Journals written before `nodad` existed still read, and an address without it
+    /// is written as before.
+    #[test]
+    fn addr_add_journal_compatible() {
+        let old = r#"{"op":"addr_add","ns":"red","dev":"a","cidr":"10.0.0.1/24"}"#;
+        let op: Op = serde_json::from_str(old).unwrap();
+        assert!(matches!(op, Op::AddrAdd { nodad: false, .. }));
+        assert_eq!(serde_json::to_string(&op).unwrap(), old);
+        let Op::AddrAdd { ns, dev, cidr, .. } = op else {
+            unreachable!()
+        };
+        let new = Op::AddrAdd {
+            ns,
+            dev,
+            cidr,
+            nodad: true,
+        };
+        let j = serde_json::to_string(&new).unwrap();
+        assert!(j.contains(r#""nodad":true"#), "{j}");
+        assert_eq!(serde_json::from_str::<Op>(&j).unwrap(), new);
     }
 }

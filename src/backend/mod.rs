@@ -132,6 +132,7 @@ pub fn restore_after_move(
             ns: ns.clone(),
             dev: name.into(),
             cidr: *a,
+            nodad: false,
         });
     }
     if let Some(m) = &l.master {
@@ -280,9 +281,15 @@ pub trait Backend {
     /// in `keep` (detached ones) and what they started.
     fn stop_strays(&mut self, _keep: &[u32]) {}
 
+    /// `count` distinct echo requests, each sent once; replies matched by id and sequence.
     fn ping(&mut self, ns: &Ns, dst: IpAddr, count: u32, timeout_ms: u64) -> Result<PingResult>;
+    /// Is `dst` reachable: one echo, which the kernel backend re-sends until answered.
+    fn reachable(&mut self, ns: &Ns, dst: IpAddr, timeout_ms: u64) -> Result<bool> {
+        Ok(self.ping(ns, dst, 1, timeout_ms)?.received > 0)
+    }
     fn connect(&mut self, ns: &Ns, dst: SocketAddr, timeout_ms: u64) -> Result<bool>;
-    fn http_get(&mut self, ns: &Ns, url: &str) -> Result<HttpResponse>;
+    /// A GET with one deadline, `timeout_ms`, for all of it.
+    fn http_get(&mut self, ns: &Ns, url: &str, timeout_ms: u64) -> Result<HttpResponse>;
 
     /// Where in the script the next changes come from (for a plan's comments).
     fn locate(&mut self, _at: String) {}

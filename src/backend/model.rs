@@ -340,7 +340,7 @@ impl ModelBackend {
                 }
                 self.space(to)?.links.push(l);
             }
-            Op::AddrAdd { ns, dev, cidr } => {
+            Op::AddrAdd { ns, dev, cidr, .. } => {
                 let what = format!("address {cidr} on {}", link_label(ns, dev));
                 let l = self.space(ns)?.link(ns, dev)?;
                 if l.addrs.contains(cidr) {
@@ -721,7 +721,7 @@ impl Backend for ModelBackend {
         Ok(true)
     }
 
-    fn http_get(&mut self, ns: &Ns, url: &str) -> Result<HttpResponse> {
+    fn http_get(&mut self, ns: &Ns, url: &str, _: u64) -> Result<HttpResponse> {
         self.space(ns)?;
         self.emit(format!("# probe: GET {url} from {}", ns_label(ns)));
         Ok(HttpResponse {
@@ -854,6 +854,7 @@ mod tests {
                 ns: s("red"),
                 dev: "a".into(),
                 cidr: "10.0.0.1/24".parse().unwrap(),
+                nodad: false,
             },
         )
         .unwrap();

@@ -70,6 +70,7 @@ fn bridge(cx: &Ctx, c: &str, ns: &Ns, name: &str, cidr: Option<&str>) -> RhaiRes
             ns: ns.clone(),
             dev: name.into(),
             cidr,
+            nodad: false,
         })
         .map_err(|e| fail(c, e))?;
     }
@@ -246,6 +247,24 @@ pub fn register(engine: &mut Engine, ctx: &Ctx) {
                 ns: l.ns.clone(),
                 dev: l.name.clone(),
                 cidr,
+                nodad: false,
+            },
+        )
+    });
+    // ip addr add CIDR dev DEV [nodad]
+    link_fn!(engine, ctx, "addr", |cx, l, cidr: &str, opts: Map| {
+        let c = link_call(l, "addr", &[cidr.into(), opts.clone().into()]);
+        let o = Opts::new(&c, opts, &["nodad"])?;
+        let cidr: Cidr = cidr.parse().map_err(|e| fail(&c, e))?;
+        let nodad = super::route::addr_nodad(&c, &cidr, &o)?;
+        set(
+            cx,
+            &c,
+            Op::AddrAdd {
+                ns: l.ns.clone(),
+                dev: l.name.clone(),
+                cidr,
+                nodad,
             },
         )
     });

@@ -57,6 +57,33 @@ fn route(cx: &Ctx, c: &str, ns: &super::Netns, dst: &str, o: Opts) -> RhaiResult
         .map_err(|e| fail(c, e))
 }
 
+/// `addr(dev, cidr[, opts])`: `ip addr add CIDR dev DEV [nodad]`.
+fn addr(cx: &Ctx, c: &str, ns: super::Netns, l: &Dynamic, cidr: &str, o: Opts) -> RhaiResult<()> {
+    let dev = to_link(c, &ns.ns, l)?;
+    let cidr: Cidr = cidr.parse().map_err(|e| fail(c, e))?;
+    let nodad = addr_nodad(c, &cidr, &o)?;
+    cx.borrow_mut()
+        .apply(Op::AddrAdd {
+            ns: ns.ns,
+            dev,
+            cidr,
+            nodad,
+        })
+        .map_err(|e| fail(c, e))
+}
+
+/// The `nodad` option of `addr`: IPv6 only (IPv4 has no duplicate address detection).
+pub fn addr_nodad(c: &str, cidr: &Cidr, o: &Opts) -> RhaiResult<bool> {
+    let nodad = o.bool("nodad")?.unwrap_or(false);
+    if nodad && !cidr.addr.is_ipv6() {
+        return Err(fail(
+            c,
+            format!("nodad: {cidr} is IPv4, which has no duplicate address detection"),
+        ));
+    }
+    Ok(nodad)
+}
+
 pub fn register(engine: &mut Engine, ctx: &Ctx) {
     // ip addr add CIDR dev DEV
     ns_fn!(engine, ctx, "addr", |cx,
@@ -65,15 +92,21 @@ pub fn register(engine: &mut Engine, ctx: &Ctx) {
                                  cidr: &str|
      -> () {
         let c = call(Some(&ns), "addr", &[l.clone(), cidr.into()]);
-        let dev = to_link(&c, &ns.ns, &l)?;
-        let cidr: Cidr = cidr.parse().map_err(|e| fail(&c, e))?;
-        cx.borrow_mut()
-            .apply(Op::AddrAdd {
-                ns: ns.ns,
-                dev,
-                cidr,
-            })
-            .map_err(|e| fail(&c, e))
+        addr(cx, &c, ns, &l, cidr, Opts::new(&c, Map::new(), &[])?)
+    });
+    // ip addr add CIDR dev DEV [nodad]
+    ns_fn!(engine, ctx, "addr", |cx,
+                                 ns,
+                                 l: Dynamic,
+                                 cidr: &str,
+                                 opts: Map|
+     -> () {
+        let c = call(
+            Some(&ns),
+            "addr",
+            &[l.clone(), cidr.into(), opts.clone().into()],
+        );
+        addr(cx, &c, ns, &l, cidr, Opts::new(&c, opts, &["nodad"])?)
     });
     // ip route add DST via VIA
     ns_fn!(engine, ctx, "route", |cx, ns, dst: &str, via: &str| -> () {

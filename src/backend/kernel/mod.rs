@@ -67,6 +67,8 @@ pub struct KernelBackend {
     indexes: HashMap<(Ns, String), u32>,
     /// A clock for `Space::used`.
     tick: u64,
+    /// Namespaces given an IPv6 address since the last IPv6 probe (see `await_dad`).
+    dad_pending: std::collections::HashSet<Ns>,
 }
 
 fn nl_err(what: impl Into<String>, e: rtnetlink::Error) -> Error {
@@ -110,6 +112,7 @@ impl KernelBackend {
             up_here: Default::default(),
             indexes: HashMap::new(),
             tick: 0,
+            dad_pending: Default::default(),
         })
     }
 
@@ -276,6 +279,47 @@ impl KernelBackend {
                 }
             }
         }
+    }
+
+    /// Before a probe from `ns` to `dst`: links set up are active (`await_activation`)
+    /// and, for IPv6, addresses are past duplicate address detection (`await_dad`).
+    fn before_probe(&mut self, ns: &Ns, dst: IpAddr, timeout: Duration) -> Result<()> {
+        if dst.is_ipv6() {
+            // A link that comes up starts DAD for the addresses it already has.
+            let upped: Vec<Ns> = self.upped.iter().map(|(n, _)| n.clone()).collect();
+            self.dad_pending.extend(upped);
+            self.dad_pending.insert(ns.clone());
+        }
+        self.await_activation();
+        if dst.is_ipv6() {
+            self.await_dad(timeout)?;
+        }
+        Ok(())
+    }
+
+    /// Wait until no IPv6 address in the namespaces given one since the last IPv6 probe
+    /// (and the one probing from) is tentative. A tentative address cannot be a source
+    /// nor answer neighbour solicitations: a probe right after `addr()` would fail for
+    /// the 1-2 s DAD takes by default (a random delay of up to
+    /// router_solicitation_delay, 1 s, then retrans_time, 1 s, for one solicitation).
+    /// Bounded by the probe's timeout, but at least 3 s, which covers that default.
+    fn await_dad(&mut self, timeout: Duration) -> Result<()> {
+        let deadline = Instant::now() + timeout.max(Duration::from_secs(3));
+        for ns in std::mem::take(&mut self.dad_pending) {
+            let Ok(h) = self.handle(&ns) else { continue };
+            loop {
+                if crate::signals::interrupted() {
+                    return Err(Error::Other(crate::script::INTERRUPTED.into()));
+                }
+                match self.rt.block_on(netlink::tentative_addrs(&h)) {
+                    Ok(n) if n > 0 && Instant::now() < deadline => {
+                        std::thread::sleep(Duration::from_millis(10))
+                    }
+                    _ => break,
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Host-side veth ends whose peer is inside `ns` (they go when `ns` goes).
@@ -513,12 +557,17 @@ impl KernelBackend {
                 let fd = self.ns_fd(to)?;
                 self.set_link(ns, name, |b| b.setns_by_fd(fd))
             }
-            Op::AddrAdd { ns, dev, cidr } | Op::AddrDel { ns, dev, cidr } => {
+            Op::AddrAdd { ns, dev, cidr, .. } | Op::AddrDel { ns, dev, cidr } => {
                 let add = matches!(op, Op::AddrAdd { .. });
+                let nodad = matches!(op, Op::AddrAdd { nodad: true, .. });
+                if add && cidr.addr.is_ipv6() && !nodad {
+                    // Tentative until duplicate address detection is done: probes wait.
+                    self.dad_pending.insert(ns.clone());
+                }
                 self.with_index(ns, dev, |b, idx| {
                     let h = b.handle(ns)?;
                     let r = match add {
-                        true => b.rt.block_on(netlink::addr_add(&h, idx, cidr)),
+                        true => b.rt.block_on(netlink::addr_add(&h, idx, cidr, nodad)),
                         false => b.rt.block_on(netlink::addr_del(&h, idx, cidr)),
                     };
                     r.map_err(|e| nl_err(format!("address {cidr} on {}", link_label(ns, dev)), e))
@@ -542,10 +591,13 @@ impl KernelBackend {
                     self.rt.block_on(h.route().del(msg).execute())
                 };
                 r.map_err(|e| match netlink::errno(&e) {
-                    Some(libc::ENETUNREACH) => Error::Other(format!(
-                        "{what}: gateway {} is not on a directly connected network",
-                        route.via.map(|v| v.to_string()).unwrap_or_default(),
-                    )),
+                    // IPv4 says ENETUNREACH, IPv6 EHOSTUNREACH (no route to the gateway).
+                    Some(libc::ENETUNREACH | libc::EHOSTUNREACH) if route.via.is_some() => {
+                        Error::Other(format!(
+                            "{what}: gateway {} is not on a directly connected network",
+                            route.via.map(|v| v.to_string()).unwrap_or_default(),
+                        ))
+                    }
                     Some(libc::ESRCH) if matches!(op, Op::RouteDel { .. }) => {
                         Error::Missing(what.clone())
                     }
@@ -956,26 +1008,31 @@ impl Backend for KernelBackend {
     }
 
     fn ping(&mut self, ns: &Ns, dst: IpAddr, count: u32, timeout_ms: u64) -> Result<PingResult> {
-        self.await_activation();
-        self.within(ns, move || {
-            probe::ping(dst, count, Duration::from_millis(timeout_ms))
-        })?
-        .map_err(|e| Error::os(format!("ping {dst} from {}", ns_label(ns)), e))
+        let timeout = Duration::from_millis(timeout_ms);
+        self.before_probe(ns, dst, timeout)?;
+        self.within(ns, move || probe::ping(dst, count, timeout))?
+            .map_err(|e| Error::os(format!("ping {dst} from {}", ns_label(ns)), e))
+    }
+
+    fn reachable(&mut self, ns: &Ns, dst: IpAddr, timeout_ms: u64) -> Result<bool> {
+        let timeout = Duration::from_millis(timeout_ms);
+        self.before_probe(ns, dst, timeout)?;
+        self.within(ns, move || probe::reachable(dst, timeout))?
+            .map_err(|e| Error::os(format!("ping {dst} from {}", ns_label(ns)), e))
     }
 
     fn connect(&mut self, ns: &Ns, dst: SocketAddr, timeout_ms: u64) -> Result<bool> {
-        self.await_activation();
-        self.within(ns, move || {
-            probe::connect(dst, Duration::from_millis(timeout_ms))
-        })
+        let timeout = Duration::from_millis(timeout_ms);
+        self.before_probe(ns, dst.ip(), timeout)?;
+        self.within(ns, move || probe::connect(dst, timeout))?
+            .map_err(|e| Error::os(format!("connect to {dst} from {}", ns_label(ns)), e))
     }
 
-    fn http_get(&mut self, ns: &Ns, url: &str) -> Result<HttpResponse> {
+    fn http_get(&mut self, ns: &Ns, url: &str, timeout_ms: u64) -> Result<HttpResponse> {
         let (addr, host, path) = probe::parse_url(url).map_err(Error::Invalid)?;
-        self.await_activation();
-        self.within(ns, move || {
-            probe::http_get(addr, &host, &path, Duration::from_secs(2))
-        })?
-        .map_err(|e| Error::os(format!("GET {url} from {}", ns_label(ns)), e))
+        let timeout = Duration::from_millis(timeout_ms);
+        self.before_probe(ns, addr.ip(), timeout)?;
+        self.within(ns, move || probe::http_get(addr, &host, &path, timeout))?
+            .map_err(|e| Error::os(format!("GET {url} from {}", ns_label(ns)), e))
     }
 }

@@ -276,8 +276,56 @@ pub async fn index_of(h: &Handle, name: &str) -> Result<Option<u32>, rtnetlink::
     Ok(get_link(h, name).await?.map(|m| m.header.index))
 }
 
-pub async fn addr_add(h: &Handle, index: u32, c: &Cidr) -> Result<(), rtnetlink::Error> {
-    h.address().add(index, c.addr, c.prefix).execute().await
+/// `ip addr add`; `nodad` sets IFA_F_NODAD (an IPv6 address usable at once).
+pub async fn addr_add(
+    h: &Handle,
+    index: u32,
+    c: &Cidr,
+    nodad: bool,
+) -> Result<(), rtnetlink::Error> {
+    use rtnetlink::packet_route::address::{AddressFlags, AddressHeaderFlags};
+    let mut req = h.address().add(index, c.addr, c.prefix);
+    if nodad {
+        let m = req.message_mut();
+        m.header.flags |= AddressHeaderFlags::Nodad;
+        m.attributes
+            .push(AddressAttribute::Flags(AddressFlags::Nodad));
+    }
+    req.execute().await
+}
+
+/// Addresses still in duplicate address detection (IFA_F_TENTATIVE, not failed) on links
+/// that are up with a carrier (DAD starts only then: on a link that is down an address
+/// stays tentative, and there is nothing to wait for).
+pub async fn tentative_addrs(h: &Handle) -> Result<usize, rtnetlink::Error> {
+    use rtnetlink::packet_route::address::AddressFlags;
+    let links: Vec<LinkMessage> = h.link().get().execute().try_collect().await?;
+    let ready: std::collections::HashSet<u32> = links
+        .iter()
+        .filter(|m| {
+            m.header.flags.contains(LinkFlags::Up) && m.header.flags.contains(LinkFlags::LowerUp)
+        })
+        .map(|m| m.header.index)
+        .collect();
+    let mut n = 0;
+    let mut req = h.address().get().execute();
+    while let Some(m) = req.try_next().await? {
+        let flags = m
+            .attributes
+            .iter()
+            .find_map(|a| match a {
+                AddressAttribute::Flags(f) => Some(*f),
+                _ => None,
+            })
+            .unwrap_or_else(|| AddressFlags::from_bits_retain(m.header.flags.bits() as u32));
+        if flags.contains(AddressFlags::Tentative)
+            && !flags.contains(AddressFlags::Dadfailed)
+            && ready.contains(&m.header.index)
+        {
+            n += 1;
+        }
+    }
+    Ok(n)
 }
 
 pub async fn addr_del(h: &Handle, index: u32, c: &Cidr) -> Result<(), rtnetlink::Error> {
