@@ -29,7 +29,7 @@ fn fault_injection(script_name: &str, args: &str) -> support::Sections {
         r#"
 snap > $T/pristine
 netscript {s} {args} >/dev/null 2>$T/first.err || {{ cat $T/first.err >&2; netscript {s} {args} >/dev/null; }}
-count=$(wc -l < /run/netscript/{lab}.journal)
+count=$(grep -c '"op"' /run/netscript/{lab}.journal)
 netscript down {lab} >/dev/null
 rm -f /run/netscript/{lab}.down
 snap > $T/before

@@ -492,7 +492,8 @@ impl KernelBackend {
             Op::NetnsDelMade { name, dev, ino } => {
                 let ns = Some(name.clone());
                 match netns::file_id(name) {
-                    None => Err(Error::Missing(ns_label(&ns))),
+                    // Gone, or only its empty mount point is left: as for a plain delete.
+                    None => self.apply_op(&Op::NetnsDel { name: name.clone() }),
                     Some(id) if id != (*dev, *ino) => Err(Error::Replaced(format!(
                         "{} is not the one this lab made (it was replaced); left alone",
                         ns_label(&ns)

@@ -188,12 +188,18 @@ pub fn list() -> Result<Vec<String>> {
     Ok(names)
 }
 
-/// Who the namespace named `name` is: its file's device and inode (`None`: no such name).
+/// Who the namespace named `name` is: the device and inode of the namespace mounted on
+/// its file (`None`: no such name, or nothing mounted there — the empty mount point a
+/// kill between naming and mounting leaves).
 pub fn file_id(name: &str) -> Option<(u64, u64)> {
     use std::os::unix::fs::MetadataExt;
-    std::fs::metadata(path(name))
-        .ok()
-        .map(|m| (m.dev(), m.ino()))
+    const NSFS_MAGIC: i64 = 0x6e73_6673;
+    let p = path(name);
+    let fs = nix::sys::statfs::statfs(&p).ok()?;
+    if fs.filesystem_type().0 as i64 != NSFS_MAGIC {
+        return None;
+    }
+    std::fs::metadata(&p).ok().map(|m| (m.dev(), m.ino()))
 }
 
 pub fn inode(f: &File) -> io::Result<u64> {
