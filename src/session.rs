@@ -44,6 +44,12 @@ pub struct Session {
     pub planning: bool,
     /// In a plan: a probe or exec has answered with a made-up result.
     pub guessed: bool,
+    /// Namespaces this run made whose links only this run can have made: while the run
+    /// has started no process (which could add links anywhere), what is in them is what
+    /// the journal says, and a name can be checked free without asking the kernel.
+    pristine: std::collections::HashSet<String>,
+    /// This run has started a process.
+    spawned: bool,
     /// The lab this run builds (none for a dry run), for sysctls shared with other labs.
     pub lab: Option<String>,
     /// One-line notices already printed in this run (each is printed once).
@@ -60,6 +66,8 @@ impl Session {
             procs: vec![],
             planning: false,
             guessed: false,
+            pristine: Default::default(),
+            spawned: false,
             lab: None,
             notices: Default::default(),
         }
@@ -97,6 +105,14 @@ impl Session {
         self.query(f)
     }
 
+    /// An exec or a started process: as `probe`, and from now on a namespace may hold
+    /// links this run did not make.
+    pub fn spawn<T>(&mut self, f: impl FnOnce(&mut dyn Backend) -> Result<T>) -> Result<T> {
+        self.spawned = true;
+        self.pristine.clear();
+        self.probe(f)
+    }
+
     /// For process bookkeeping, which does not depend on the network's state.
     pub fn processes(&mut self) -> &mut dyn Backend {
         self.guessed |= self.planning;
@@ -126,10 +142,16 @@ impl Session {
                 return Err(Error::Missing(crate::op::ns_label(ns)));
             }
         }
-        if self.held_back(ns, name) || self.backend.link_exists(ns, name)? {
-            return Err(Error::Exists(crate::op::link_label(ns, name)));
+        let taken = match ns {
+            Some(n) if self.pristine.contains(n) => {
+                name == "lo" || self.held_back(ns, name) || self.journal.owned.owns_link(ns, name)
+            }
+            _ => self.held_back(ns, name) || self.backend.link_exists(ns, name)?,
+        };
+        match taken {
+            true => Err(Error::Exists(crate::op::link_label(ns, name))),
+            false => Ok(()),
         }
-        Ok(())
     }
 
     /// Create a veth, possibly a moment later (see `Deferred`). What can fail is
@@ -245,6 +267,16 @@ impl Session {
             Ok(()) => {
                 if let Some(id) = self.backend.identify(&op) {
                     self.journal.identify(id)?;
+                }
+                match &op {
+                    Op::NetnsAdd { name, .. } if !self.spawned => {
+                        self.pristine.insert(name.clone());
+                    }
+                    // A link moved in may be anyone's: ask the kernel from now on.
+                    Op::NetnsDel { name } | Op::LinkMove { to: Some(name), .. } => {
+                        self.pristine.remove(name);
+                    }
+                    _ => {}
                 }
                 // A script's own deletion waits for the veth ends outside to go now;
                 // teardown instead deletes all its namespaces, then waits once.

@@ -5,26 +5,42 @@
 use super::{fail, Ctx, RhaiResult};
 use crate::op::{Ns, Op};
 
+/// Which links to let through.
+pub enum Devs<'a> {
+    These(&'a [String]),
+    /// The links this lab made in the namespace that are not a bridge's ports (a
+    /// bridge's own rules cover what its ports carry: br_netfilter hands the bridge to
+    /// the forward hook). Worked out only when something drops.
+    LabLinks,
+}
+
 /// Add accept rules for `devs` (links of this lab in `ns`) to every foreign forward chain
 /// of `ns` that drops by default, and say so in one line; warn once when iptables-legacy
 /// drops forwarded traffic, which nftables cannot change.
-pub fn open(cx: &Ctx, c: &str, ns: &Ns, devs: &[String]) -> RhaiResult<()> {
+pub fn open(cx: &Ctx, c: &str, ns: &Ns, devs: Devs) -> RhaiResult<()> {
     let mut s = cx.borrow_mut();
     // A namespace this lab created holds no firewall of anyone else's.
-    if devs.is_empty() || s.journal.owned.owns_ns(ns) {
+    if matches!(devs, Devs::These([])) || s.journal.owned.owns_ns(ns) {
         return Ok(());
     }
     let check = s
         .query(|b| Ok(b.foreign_forward(ns)))
         .map_err(|e| fail(c, e))?;
+    if check.droppers.is_empty() && !check.legacy_drops {
+        return Ok(());
+    }
+    let devs: Vec<String> = match devs {
+        Devs::These(d) => d.to_vec(),
+        Devs::LabLinks => lab_links(&mut s, ns),
+    };
     let lab = s.lab.clone().unwrap_or_else(|| "netscript".into());
     if check.legacy_drops && s.notices.insert(format!("{ns:?} iptables-legacy")) {
-        let line = crate::foreign::legacy_notice(devs);
+        let line = crate::foreign::legacy_notice(&devs);
         print_line(&mut s, line);
     }
     for d in &check.droppers {
         let mut added = vec![];
-        for dev in devs {
+        for dev in &devs {
             for inbound in [true, false] {
                 let rule = d.accept(inbound, dev, &lab);
                 let op = Op::ForeignAccept {
@@ -60,10 +76,8 @@ fn print_line(s: &mut crate::session::Session, line: String) {
     }
 }
 
-/// The links this lab made in `ns` that are not a bridge's ports (a bridge's own rules
-/// cover what its ports carry: br_netfilter hands the bridge to the forward hook).
-pub fn lab_links(cx: &Ctx, ns: &Ns) -> Vec<String> {
-    let mut s = cx.borrow_mut();
+/// See `Devs::LabLinks`.
+fn lab_links(s: &mut crate::session::Session, ns: &Ns) -> Vec<String> {
     let names = s.journal.owned.links_in(ns);
     names
         .into_iter()

@@ -76,7 +76,7 @@ fn bridge(cx: &Ctx, c: &str, ns: &Ns, name: &str, cidr: Option<&str>) -> RhaiRes
     }
     drop(s);
     // With br_netfilter, a foreign forward chain that drops (Docker's) cuts it off.
-    super::foreign::open(cx, c, ns, &[name.to_string()])?;
+    super::foreign::open(cx, c, ns, super::foreign::Devs::These(&[name.to_string()]))?;
     Ok(Link {
         ns: ns.clone(),
         name: name.into(),

@@ -46,7 +46,7 @@ fn start(cx: &Ctx, c: &str, ns: &super::Netns, cmd: &Dynamic, opts: Map) -> Rhai
     let detach = o.bool("detach")?.unwrap_or(false);
     let cmd = command(c, cmd)?;
     let mut s = cx.borrow_mut();
-    let pid = s.probe(|b| b.start(&ns.ns, &cmd)).map_err(|e| fail(c, e))?;
+    let pid = s.spawn(|b| b.start(&ns.ns, &cmd)).map_err(|e| fail(c, e))?;
     s.procs.push((pid, detach));
     let start = s.processes().proc_start_time(pid);
     s.apply(Op::ProcStarted {
@@ -67,7 +67,7 @@ pub fn register(engine: &mut Engine, ctx: &Ctx) {
         let command = command(&c, &cmd)?;
         let r = cx
             .borrow_mut()
-            .probe(|b| b.exec(&ns.ns, &command))
+            .spawn(|b| b.exec(&ns.ns, &command))
             .map_err(|e| interrupted_or(&c, e))?;
         let mut m = Map::new();
         m.insert("code".into(), r.code.into());

@@ -142,8 +142,7 @@ pub fn register(engine: &mut Engine, ctx: &Ctx) {
         drop(s);
         if on {
             // A foreign forward chain that drops (Docker's) would still cut the lab off.
-            let devs = super::foreign::lab_links(cx, &ns.ns);
-            super::foreign::open(cx, &c, &ns.ns, &devs)?;
+            super::foreign::open(cx, &c, &ns.ns, super::foreign::Devs::LabLinks)?;
         }
         Ok(())
     });

@@ -67,6 +67,8 @@ pub struct KernelBackend {
     indexes: HashMap<(Ns, String), u32>,
     /// A clock for `Space::used`.
     tick: u64,
+    /// What `foreign_forward` found in each namespace.
+    foreign_checked: HashMap<Ns, crate::foreign::Check>,
     /// Namespaces given an IPv6 address since the last IPv6 probe (see `await_dad`).
     dad_pending: std::collections::HashSet<Ns>,
 }
@@ -113,6 +115,7 @@ impl KernelBackend {
             indexes: HashMap::new(),
             tick: 0,
             dad_pending: Default::default(),
+            foreign_checked: HashMap::new(),
         })
     }
 
@@ -807,7 +810,14 @@ impl Backend for KernelBackend {
     }
 
     fn foreign_forward(&mut self, ns: &Ns) -> crate::foreign::Check {
-        self.within(ns, nft::foreign_check).unwrap_or_default()
+        // Once per namespace and run: it costs an `nft` process, and a lab asks on its
+        // bridge and again when it turns forwarding on.
+        if let Some(c) = self.foreign_checked.get(ns) {
+            return c.clone();
+        }
+        let c = self.within(ns, nft::foreign_check).unwrap_or_default();
+        self.foreign_checked.insert(ns.clone(), c.clone());
+        c
     }
 
     fn expect_peers_gone(&mut self, ns: &Ns) {
