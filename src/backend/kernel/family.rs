@@ -187,13 +187,20 @@ impl Table {
             return Some(false);
         }
         let s = self.procs[&pid];
+        // A run's tags begin with netscript's pid and start time: what started before
+        // that run cannot carry them (and its environment need not be read).
+        let runs: Vec<&String> = sel
+            .prefixes
+            .iter()
+            .filter(|p| run_start(p).is_some_and(|r| s.start >= r))
+            .collect();
         let hit = self.of(pid, &sel.roots)
             || (sel.adopted && s.ppid == self.me)
             || self.in_netns(pid, &sel.netns)
-            || (!sel.prefixes.is_empty()
+            || (!runs.is_empty()
                 && self
                     .tag(pid)
-                    .is_some_and(|t| sel.prefixes.iter().any(|p| t.starts_with(p.as_str()))));
+                    .is_some_and(|t| runs.iter().any(|p| t.starts_with(p.as_str()))));
         hit.then_some(true)
     }
 
@@ -235,6 +242,11 @@ impl Table {
     }
 }
 
+/// The start time of the run whose tags begin with `prefix` ("PID.START.").
+fn run_start(prefix: &str) -> Option<u64> {
+    prefix.split('.').nth(1)?.parse().ok()
+}
+
 /// The live processes `sel` selects now.
 pub fn victims(sel: &Select) -> Vec<(u32, u64)> {
     Table::scan().victims(sel)
@@ -246,6 +258,13 @@ fn signal(pid: u32, start: u64, sig: libc::c_int) {
     // SAFETY: pidfd_open takes a pid and flags and returns a new fd or -1.
     let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0) };
     if fd < 0 {
+        // A kernel without pidfds (before 5.3): check, then signal by pid.
+        if std::io::Error::last_os_error().raw_os_error() == Some(libc::ENOSYS)
+            && stat(pid).map(|s| s.start) == Some(start)
+        {
+            // SAFETY: kill has no memory preconditions.
+            unsafe { libc::kill(pid as libc::pid_t, sig) };
+        }
         return;
     }
     // SAFETY: a non-negative return is a new fd that nothing else owns.
