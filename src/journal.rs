@@ -97,6 +97,13 @@ impl Owned {
         }
     }
 
+    /// The namespaces made and not deleted since.
+    pub fn namespaces(&self) -> Vec<String> {
+        let mut v: Vec<String> = self.namespaces.iter().cloned().collect();
+        v.sort();
+        v
+    }
+
     pub fn owns_ns(&self, ns: &Ns) -> bool {
         ns.as_ref().is_some_and(|n| self.namespaces.contains(n))
     }
@@ -230,6 +237,29 @@ pub fn made_links(entries: &[Entry]) -> Vec<(Ns, String)> {
         .filter(|m| m.alive)
         .map(|m| (m.ns.clone(), m.name.clone()))
         .collect()
+}
+
+/// The processes `entries` started: (pid, start time, tag).
+pub fn started(entries: &[Entry]) -> Vec<(u32, u64, String)> {
+    entries
+        .iter()
+        .filter_map(|e| match &e.op {
+            Op::ProcStarted {
+                pid, start, tag, ..
+            } => Some((*pid, *start, tag.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The namespaces `entries` made that they have not deleted since (those the undo
+/// deletes; not those only named, like `netns_of`'s).
+pub fn made_namespaces(entries: &[Entry]) -> Vec<String> {
+    let mut owned = Owned::default();
+    for e in entries {
+        owned.record(&e.op);
+    }
+    owned.namespaces()
 }
 
 pub fn undo_plan(entries: &[Entry]) -> Vec<Op> {
@@ -755,6 +785,7 @@ mod tests {
                     start: 7,
                     argv: vec!["sleep".into(), "9".into()],
                     detached: true,
+                    tag: String::new(),
                 },
                 Some(Op::ProcStop { pid: 42, start: 7 }),
             ),

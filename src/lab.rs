@@ -75,6 +75,11 @@ pub fn down(
             ))])
         }
     };
+    // First every process of the lab, with all of theirs: one left inside a namespace
+    // would keep it (and its veths) alive after the namespace is deleted.
+    let started = crate::journal::started(&entries);
+    let made = crate::journal::made_namespaces(&entries);
+    backend.stop_lab(&started, &made).map_err(|e| vec![e])?;
     let (undo, wait) = crate::journal::undo(&entries);
     let (left_alone, errors): (Vec<Error>, Vec<Error>) =
         undo_ops(backend, &undo, &wait, trace, Some(lab))

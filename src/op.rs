@@ -230,6 +230,9 @@ pub enum Op {
         /// Belongs to the lab (outlives the run) rather than to the run.
         #[serde(default)]
         detached: bool,
+        /// The mark in its environment that its descendants inherit (see `start`).
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        tag: String,
     },
     /// Stop that process, if it is still the same one.
     ProcStop {

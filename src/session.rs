@@ -303,15 +303,14 @@ impl Session {
     /// Stop the processes this run started and did not detach, and what its `exec`
     /// calls left running.
     pub fn stop_processes(&mut self) {
-        let mut keep = vec![];
-        for (pid, detached) in std::mem::take(&mut self.procs) {
-            if detached {
-                keep.push(pid);
-            } else {
-                let _ = self.backend.proc_kill(pid);
-            }
+        // Everything inside a namespace this run made is its own, unless detached.
+        let namespaces = self.journal.owned.namespaces();
+        let procs = std::mem::take(&mut self.procs);
+        if let Err(e) = self.backend.stop_run(&procs, &namespaces) {
+            crate::errln!("netscript: stopping this run's processes: {e}");
         }
-        self.backend.stop_strays(&keep);
+        // Detached ones stay the lab's.
+        self.procs = procs.into_iter().filter(|(_, d)| *d).collect();
     }
 
     /// Undo everything this run created, newest first; keeps going past errors and
@@ -320,14 +319,25 @@ impl Session {
         // Never applied, so nothing to undo.
         self.pending = None;
         self.stop_processes();
+        // The detached ones too, and anything else inside the namespaces about to go
+        // (a process there keeps its namespace, and the veths in it, alive).
+        let started = crate::journal::started(&self.journal.entries);
+        let namespaces = self.journal.owned.namespaces();
+        let mut errors: Vec<Error> = self
+            .backend
+            .stop_lab(&started, &namespaces)
+            .err()
+            .into_iter()
+            .collect();
+        self.procs.clear();
         let (undo, wait) = crate::journal::undo(&self.journal.entries);
-        let errors = undo_ops(
+        errors.extend(undo_ops(
             self.backend.as_mut(),
             &undo,
             &wait,
             self.trace,
             self.lab.as_deref(),
-        );
+        ));
         self.journal.forget_run();
         errors
     }

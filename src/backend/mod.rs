@@ -276,10 +276,24 @@ pub trait Backend {
     fn proc_start_time(&mut self, pid: u32) -> u64;
     fn proc_running(&mut self, pid: u32) -> bool;
     fn proc_wait(&mut self, pid: u32) -> Result<i64>;
+    /// The tag in the environment of a started process and its descendants ("" if none).
+    fn proc_tag(&mut self, _pid: u32) -> String {
+        String::new()
+    }
+    /// Stop a started process and everything of it (its group, session and descendants).
     fn proc_kill(&mut self, pid: u32) -> Result<()>;
-    /// Stop what the run's commands left running (`exec("cmd &")`), except the processes
-    /// in `keep` (detached ones) and what they started.
-    fn stop_strays(&mut self, _keep: &[u32]) {}
+    /// At the end of a run: stop what it started and did not detach (`procs`: pid,
+    /// detached), what its `exec` calls left running, and whatever else is inside
+    /// `namespaces` (made by this run), except detached processes and what is theirs.
+    fn stop_run(&mut self, _procs: &[(u32, bool)], _namespaces: &[String]) -> Result<()> {
+        Ok(())
+    }
+    /// Before a lab's namespaces go (rollback, `down`): stop every process it started
+    /// (`started`: pid, start time, tag), everything of theirs, and everything inside
+    /// `namespaces`.
+    fn stop_lab(&mut self, _started: &[(u32, u64, String)], _namespaces: &[String]) -> Result<()> {
+        Ok(())
+    }
 
     /// `count` distinct echo requests, each sent once; replies matched by id and sequence.
     fn ping(&mut self, ns: &Ns, dst: IpAddr, count: u32, timeout_ms: u64) -> Result<PingResult>;

@@ -49,12 +49,14 @@ fn start(cx: &Ctx, c: &str, ns: &super::Netns, cmd: &Dynamic, opts: Map) -> Rhai
     let pid = s.spawn(|b| b.start(&ns.ns, &cmd)).map_err(|e| fail(c, e))?;
     s.procs.push((pid, detach));
     let start = s.processes().proc_start_time(pid);
+    let tag = s.processes().proc_tag(pid);
     s.apply(Op::ProcStarted {
         ns: ns.ns.clone(),
         pid,
         start,
         argv: cmd.argv(),
         detached: detach,
+        tag,
     })
     .map_err(|e| fail(c, e))?;
     Ok(Proc { pid })

@@ -2,6 +2,7 @@
 //! inside namespaces. Async stays in here: a current-thread runtime, `block_on` at the
 //! boundary.
 
+mod family;
 pub mod inspect;
 pub mod netlink;
 pub mod netns;
@@ -53,6 +54,11 @@ pub struct KernelBackend {
     exited: HashMap<u32, i64>,
     /// What exec'd commands left running (see `strays`).
     strays: strays::Strays,
+    /// Started processes: pid, start time and tag (see `family`).
+    started: HashMap<u32, family::Root>,
+    /// This run's tags begin with this (`family::TAG_VAR`); `tags` counts them.
+    run_tag: String,
+    tags: u64,
     /// Host-side veth ends that go away once deleted namespaces are cleaned up.
     pending: Vec<String>,
     /// Links set up that the kernel may not have activated yet (see `await_activation`).
@@ -108,6 +114,13 @@ impl KernelBackend {
             children: HashMap::new(),
             exited: HashMap::new(),
             strays: Default::default(),
+            started: HashMap::new(),
+            run_tag: format!(
+                "{}.{}.",
+                std::process::id(),
+                process::start_time(std::process::id()).unwrap_or(0)
+            ),
+            tags: 0,
             pending: vec![],
             upped: vec![],
             veth_peers: HashMap::new(),
@@ -332,6 +345,56 @@ impl KernelBackend {
         self.rt
             .block_on(netlink::peers_in(&h, &host))
             .map_err(|e| nl_err(ns_label(ns), e))
+    }
+
+    /// A new tag for a process about to be started or exec'd (see `family`).
+    fn new_tag(&mut self, kind: &str) -> String {
+        self.tags += 1;
+        format!("{}{kind}{}", self.run_tag, self.tags)
+    }
+
+    /// Stop what `sel` selects (see `family::stop`), keeping the exit statuses of started
+    /// processes that end, for `wait`.
+    fn stop_family(&mut self, sel: family::Select) -> Result<()> {
+        let (children, exited) = (&mut self.children, &mut self.exited);
+        family::stop(&sel, || {
+            children.retain(|pid, c| match c.try_wait() {
+                Ok(Some(st)) => {
+                    exited.insert(*pid, process::status_code(st));
+                    false
+                }
+                _ => true,
+            });
+            strays::reap_adopted(&children.keys().copied().collect());
+        })
+        .map_err(|left| {
+            Error::Other(format!(
+                "processes still running after SIGKILL: {}",
+                left.iter()
+                    .map(|p| p.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        })
+    }
+
+    /// A started process as `family` knows it (pid, start time, tag).
+    fn root(&self, pid: u32) -> Option<family::Root> {
+        self.started.get(&pid).cloned().or_else(|| {
+            Some(family::Root {
+                pid,
+                start: process::start_time(pid)?,
+                tag: String::new(),
+            })
+        })
+    }
+
+    /// Network namespaces by name, as `family` compares them; those gone are left out.
+    fn ns_ids(namespaces: &[String]) -> Vec<family::NsId> {
+        namespaces
+            .iter()
+            .filter_map(|n| family::ns_id(&netns::path(n).to_string_lossy()))
+            .collect()
     }
 
     fn apply_op(&mut self, op: &Op) -> Result<()> {
@@ -611,8 +674,22 @@ impl KernelBackend {
             // Started by `start`; the op only records it.
             Op::ProcStarted { .. } => Ok(()),
             Op::ProcStop { pid, start } => {
-                if process::start_time(*pid) == Some(*start) {
-                    self.proc_kill(*pid)
+                // What it started goes too, even when the process itself is gone.
+                let mut root = self.started.get(pid).cloned().unwrap_or_default();
+                if root.start != *start {
+                    root = family::Root {
+                        pid: *pid,
+                        start: *start,
+                        tag: String::new(),
+                    };
+                }
+                let alive = process::start_time(*pid) == Some(*start);
+                self.stop_family(family::Select {
+                    roots: vec![root],
+                    ..Default::default()
+                })?;
+                if alive {
+                    Ok(())
                 } else {
                     Err(Error::Missing(format!("process {pid}")))
                 }
@@ -862,11 +939,13 @@ impl Backend for KernelBackend {
         // A process group of its own: what it leaves running is found (and stopped at
         // the end of the run) by its group; an interrupt stops the whole group.
         std::os::unix::process::CommandExt::process_group(&mut c, 0);
+        let tag = self.new_tag("x");
+        c.env(family::TAG_VAR, &tag);
         let prog = cmd.argv()[0].clone();
         let what = || format!("running {prog:?} in {}", ns_label(ns));
-        let before = strays::children();
         let mut child = c.spawn().map_err(|e| Error::os(what(), e))?;
         let pid = child.id();
+        let start = process::start_time(pid).unwrap_or(0);
         let collected = process::collect(&mut child);
         if !matches!(collected, Ok(Some(_))) {
             // Interrupted (or an I/O error): stop the command before giving up on it.
@@ -876,8 +955,7 @@ impl Backend for KernelBackend {
             );
             let _ = child.wait();
         }
-        let known = &self.children;
-        self.strays.note(pid, &before, |p| known.contains_key(&p));
+        self.strays.note(family::Root { pid, start, tag });
         match collected {
             Ok(Some(out)) => Ok(ExecResult {
                 code: process::status_code(out.status),
@@ -900,17 +978,33 @@ impl Backend for KernelBackend {
         // Its own process group, so a Ctrl-C at the terminal goes to netscript, which
         // then stops it in order.
         std::os::unix::process::CommandExt::process_group(&mut c, 0);
+        // A mark its descendants inherit, whatever they do to leave its group.
+        let tag = self.new_tag("");
+        c.env(family::TAG_VAR, &tag);
         let prog = cmd.argv()[0].clone();
         let child = c
             .spawn()
             .map_err(|e| Error::os(format!("starting {prog:?} in {}", ns_label(ns)), e))?;
         let pid = child.id();
+        // Read before anything reaps it: a zombie still has its start time.
+        let start = process::start_time(pid).unwrap_or(0);
+        self.started.insert(pid, family::Root { pid, start, tag });
         self.children.insert(pid, child);
         Ok(pid)
     }
 
     fn proc_start_time(&mut self, pid: u32) -> u64 {
-        process::start_time(pid).unwrap_or(0)
+        match self.started.get(&pid) {
+            Some(r) => r.start,
+            None => process::start_time(pid).unwrap_or(0),
+        }
+    }
+
+    fn proc_tag(&mut self, pid: u32) -> String {
+        self.started
+            .get(&pid)
+            .map(|r| r.tag.clone())
+            .unwrap_or_default()
     }
 
     fn proc_running(&mut self, pid: u32) -> bool {
@@ -957,65 +1051,63 @@ impl Backend for KernelBackend {
         }
     }
 
-    /// SIGTERM to the process's group (a shell and what it started), SIGKILL after 0.5 s.
+    /// The process and everything of it (see `family`): SIGTERM, SIGKILL after a grace
+    /// period to what is left, until nothing is; also when the process itself has
+    /// already exited (its group or a `setsid` child may not have).
     fn proc_kill(&mut self, pid: u32) -> Result<()> {
-        use nix::sys::signal::{killpg, Signal};
-        if self.exited.contains_key(&pid) {
+        let Some(root) = self.root(pid) else {
             return Ok(());
-        }
-        let group = nix::unistd::Pid::from_raw(pid as i32);
-        let mut child = self.children.remove(&pid);
-        let mut status = None;
-        let mut gone = || match &mut child {
-            Some(c) => match c.try_wait() {
-                Ok(Some(st)) => {
-                    status = Some(st);
-                    true
-                }
-                _ => false,
-            },
-            None => process::start_time(pid).is_none(),
         };
-        let result = 'kill: {
-            if gone() {
-                break 'kill Ok(());
-            }
-            match killpg(group, Signal::SIGTERM) {
-                Ok(()) => {}
-                Err(nix::errno::Errno::ESRCH) => break 'kill Ok(()),
-                Err(e) => break 'kill Err(Error::os(format!("process {pid}"), e.into())),
-            }
-            let deadline = Instant::now() + Duration::from_millis(500);
-            while Instant::now() < deadline {
-                if gone() {
-                    break 'kill Ok(());
-                }
-                std::thread::sleep(Duration::from_millis(5));
-            }
-            let _ = killpg(group, Signal::SIGKILL);
-            Ok(())
-        };
-        if let Some(mut c) = child {
-            // Reaped here, so its status is kept for `wait`.
-            let st = match status {
-                Some(st) => Some(st),
-                None if result.is_ok() => c.wait().ok(),
-                None => {
-                    self.children.insert(pid, c);
-                    None
-                }
-            };
-            if let Some(st) = st {
-                self.exited.insert(pid, process::status_code(st));
-            }
-        }
-        result
+        self.stop_family(family::Select {
+            roots: vec![root],
+            ..Default::default()
+        })
+        .map_err(|e| Error::Other(format!("process {pid}: {e}")))
     }
 
-    fn stop_strays(&mut self, keep: &[u32]) {
-        let mut keep: std::collections::HashSet<u32> = keep.iter().copied().collect();
-        keep.extend(self.children.keys());
-        self.strays.stop(&keep);
+    fn stop_run(&mut self, procs: &[(u32, bool)], namespaces: &[String]) -> Result<()> {
+        let (mut keep, mut roots) = (vec![], vec![]);
+        for &(pid, detached) in procs {
+            if let Some(r) = self.root(pid) {
+                if detached { &mut keep } else { &mut roots }.push(r);
+            }
+        }
+        roots.append(&mut self.strays.roots);
+        self.stop_family(family::Select {
+            roots,
+            keep,
+            prefixes: vec![self.run_tag.clone()],
+            netns: Self::ns_ids(namespaces),
+            adopted: true,
+        })
+    }
+
+    fn stop_lab(&mut self, started: &[(u32, u64, String)], namespaces: &[String]) -> Result<()> {
+        let roots: Vec<family::Root> = started
+            .iter()
+            .map(|(pid, start, tag)| family::Root {
+                pid: *pid,
+                start: *start,
+                tag: tag.clone(),
+            })
+            .collect();
+        // Everything the runs that started them tagged (what their exec calls left, too).
+        let mut prefixes: Vec<String> = vec![];
+        for r in &roots {
+            if let Some((run, _)) = r.tag.rsplit_once('.') {
+                let p = format!("{run}.");
+                if !prefixes.contains(&p) {
+                    prefixes.push(p);
+                }
+            }
+        }
+        self.stop_family(family::Select {
+            roots,
+            keep: vec![],
+            prefixes,
+            netns: Self::ns_ids(namespaces),
+            adopted: true,
+        })
     }
 
     fn ping(&mut self, ns: &Ns, dst: IpAddr, count: u32, timeout_ms: u64) -> Result<PingResult> {
