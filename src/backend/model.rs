@@ -705,6 +705,16 @@ impl Backend for ModelBackend {
         Ok(())
     }
 
+    /// The plan stops what the run would: the processes started and not detached.
+    fn stop_run(&mut self, procs: &[(u32, bool)], _namespaces: &[String]) -> Result<()> {
+        for (pid, detached) in procs {
+            if !detached {
+                self.proc_kill(*pid)?;
+            }
+        }
+        Ok(())
+    }
+
     fn ping(&mut self, ns: &Ns, dst: IpAddr, count: u32, _: u64) -> Result<PingResult> {
         self.space(ns)?;
         self.emit(format!("# probe: ping {dst} from {}", ns_label(ns)));
