@@ -205,12 +205,19 @@ pub fn plan(file: &str, source: &str, args: Vec<String>) -> i32 {
     );
     let mut session = Session::new(Box::new(model), Journal::in_memory(), false);
     session.planning = true;
+    session.script = file.to_string();
     let ctx: Ctx = Rc::new(RefCell::new(session));
     let (mut engine, mut scope) = engine_for(
         &ctx,
         args.clone(),
         Path::new(file).parent(),
         crate::stdlib::Mode::Run,
+    );
+    // A call stack, so a call inside a shipped module is cited with the user's line.
+    #[allow(deprecated)]
+    engine.register_debugger(
+        |_, d| d,
+        |_, _, _, _, _| Ok(rhai::debugger::DebuggerCommand::Continue),
     );
     // The plan is the output; what the script prints becomes comments in it.
     let cx = ctx.clone();

@@ -42,6 +42,8 @@ pub struct Session {
     pub procs: Vec<(u32, bool)>,
     /// A dry run against the model (`netscript plan`).
     pub planning: bool,
+    /// The script's file, as plans cite it.
+    pub script: String,
     /// In a plan: a probe or exec has answered with a made-up result.
     pub guessed: bool,
     /// Namespaces this run made whose links only this run can have made: while the run
@@ -66,6 +68,7 @@ impl Session {
             procs: vec![],
             planning: false,
             guessed: false,
+            script: "-e".into(),
             pristine: Default::default(),
             spawned: false,
             lab: None,

@@ -128,6 +128,13 @@ impl ModuleResolver for Resolver {
     }
 }
 
+/// Whether `source` (as errors and plans name files) is a module shipped with netscript.
+pub fn is_shipped(source: &str) -> bool {
+    MODULES
+        .iter()
+        .any(|(n, _)| source.strip_prefix("stdlib/") == Some(&format!("{n}.rhai")))
+}
+
 /// The text of a module file an error points into (a shipped module, or a file), as it
 /// was compiled.
 pub fn source_of(name: &str) -> Option<String> {

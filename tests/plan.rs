@@ -358,13 +358,19 @@ v.a.unimpair();
 // --- The plan itself -------------------------------------------------------------------
 
 /// Lines of a plan that are `# FILE:LINE` position comments.
+/// Position comments: `FILE:LINE`, or for a call inside the stdlib the user's line and
+/// the module's, `FILE:LINE (stdlib/lab.rhai:LINE)`.
 fn positions(plan: &str) -> Vec<&str> {
+    let is_pos = |c: &str| {
+        c.rsplit_once(':').is_some_and(|(f, n)| {
+            f.ends_with(".rhai") && !n.is_empty() && n.chars().all(|d| d.is_ascii_digit())
+        })
+    };
     plan.lines()
         .filter_map(|l| l.strip_prefix("# "))
-        .filter(|c| {
-            c.rsplit_once(':').is_some_and(|(f, n)| {
-                f.ends_with(".rhai") && !n.is_empty() && n.chars().all(|d| d.is_ascii_digit())
-            })
+        .filter(|c| match c.split_once(" (") {
+            Some((user, module)) => is_pos(user) && module.strip_suffix(')').is_some_and(is_pos),
+            None => is_pos(c),
         })
         .collect()
 }
@@ -390,8 +396,9 @@ echo @@after; python3 $T/dump.py"#,
         "positions in the script\n{plan}"
     );
     assert!(
-        pos.iter().any(|p| p.starts_with("stdlib/lab.rhai:")),
-        "positions in the module\n{plan}"
+        pos.iter()
+            .any(|p| p.starts_with("scripts/build-lab.rhai:") && p.contains(" (stdlib/lab.rhai:")),
+        "positions in the module, after the user's line\n{plan}"
     );
     for w in pos.windows(2) {
         assert_ne!(

@@ -305,3 +305,26 @@ fn a_plan_checks_assertions_on_the_arguments() {
         "no comment reads like a failure: {plan}"
     );
 }
+
+#[test]
+fn a_plan_cites_the_users_line_for_calls_inside_the_stdlib() {
+    let plan = Command::new(BIN)
+        .args(["plan", &common::script_path("build-lab"), "2"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&plan.stdout);
+    // bridge_network() is called on line 10 of build-lab.rhai; the bridge is made in
+    // stdlib/lab.rhai.
+    let cite = text
+        .lines()
+        .find(|l| l.starts_with("# ") && l.contains("stdlib/lab.rhai"))
+        .unwrap_or_else(|| panic!("no stdlib citation:\n{text}"));
+    assert!(
+        cite.contains("build-lab.rhai:10 (stdlib/lab.rhai:"),
+        "{cite}\n{text}"
+    );
+    assert!(
+        !text.lines().any(|l| l.starts_with("# stdlib/")),
+        "every stdlib line is cited with the user's:\n{text}"
+    );
+}

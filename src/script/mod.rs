@@ -290,11 +290,38 @@ pub fn at(ctx: &rhai::NativeCallContext) -> crate::session::At {
 }
 
 /// In a plan, tell the session where the call comes from (`file:line`).
+/// A call made inside a shipped module (`stdlib/lab.rhai`) is cited as the user's line
+/// that led to it, then the module's: `build-lab.rhai:10 (stdlib/lab.rhai:22)`.
 pub fn locate(cx: &Ctx, at: &rhai::NativeCallContext) {
     let mut s = cx.borrow_mut();
-    if s.planning {
-        let line = at.call_position().line().unwrap_or(0);
-        s.locate(format!("{}:{line}", at.call_source().unwrap_or("-e")));
+    if !s.planning {
+        return;
+    }
+    let here = format!(
+        "{}:{}",
+        at.call_source().unwrap_or("-e"),
+        at.call_position().line().unwrap_or(0)
+    );
+    if !at.call_source().is_some_and(crate::stdlib::is_shipped) {
+        return s.locate(here);
+    }
+    // The plan's engine keeps a call stack (see `run::plan`). Each frame is a call, at a
+    // position in its caller, and names the source of the function it calls; so the
+    // caller of frame i is frame i - 1's function (the script itself for the first).
+    let user = at.debugger().and_then(|d| {
+        let frames = d.call_stack();
+        (0..frames.len()).rev().find_map(|i| {
+            let caller = match i {
+                0 => s.script.clone(),
+                _ => frames[i - 1].source.as_deref().unwrap_or("-e").to_string(),
+            };
+            let line = frames[i].pos.line()?;
+            (!crate::stdlib::is_shipped(&caller)).then(|| format!("{caller}:{line}"))
+        })
+    });
+    match user {
+        Some(u) => s.locate(format!("{u} ({here})")),
+        None => s.locate(here),
     }
 }
 
