@@ -269,3 +269,43 @@ fn a_renamed_link_is_found_and_removed() {
     assert!(out.contains("down: 0"), "{out}\n{err}");
     assert!(out.trim_end().ends_with("lo"), "only lo is left: {out}");
 }
+
+#[test]
+fn nothing_survives_a_sandbox_killed_with_sigkill() {
+    let (code, out, err) = sh(&format!(
+        "cd $T; printf 'let n = netns(\"n\");\\nn.start([\"sleep\", \"307.25\"], #{{ detach: true }});\\nstart([\"sleep\", \"307.25\"]);\\nprint(\"up\");\\nsleep(60000);\\n' > k.rhai\n\
+         {bin} --sandbox k.rhai > $T/out 2>&1 & pid=$!\n\
+         for i in $(seq 100); do grep -q up $T/out && break; sleep 0.1; done\n\
+         echo \"before: $(pgrep -fc '^sleep 307[.]25')\"\n\
+         kill -9 $pid; wait $pid || true\n\
+         for i in $(seq 50); do [ \"$(pgrep -fc '^sleep 307[.]25')\" = 0 ] && break; sleep 0.1; done\n\
+         echo \"after: $(pgrep -fc '^sleep 307[.]25')\"",
+        bin = q(BIN)
+    ));
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains("before: 2"), "{out}\n{err}");
+    assert!(out.contains("after: 0"), "{out}\n{err}");
+}
+
+#[test]
+fn sigterm_stops_a_counted_ping_at_its_own_line() {
+    // Echoes to an address nobody answers (no neighbour): a long counted ping. SIGTERM
+    // stops it at its own line (not after it ran out, at the next one) and rolls back.
+    let (code, out, err) = sh(&format!(
+        "cd $T; printf 'let n = netns(\"n\");\\nn.veth(\"a\", \"b\"); n.up(\"a\"); n.up(\"b\"); n.addr(\"a\", \"10.9.0.1/24\");\\nprint(\"up\");\\nn.ping(\"10.9.0.99\", #{{ count: 1000, timeout_ms: 1000 }});\\nprint(\"after\");\\n' > p.rhai\n\
+         {bin} p.rhai > $T/out 2>$T/err & pid=$!\n\
+         for i in $(seq 100); do grep -q up $T/out && break; sleep 0.1; done\n\
+         sleep 0.3; kill -TERM $pid; wait $pid || echo \"status: $?\"\n\
+         cat $T/out; cat $T/err >&2; ip netns list | wc -l",
+        bin = q(BIN)
+    ));
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains("status: 1"), "{out}\n{err}");
+    assert!(!out.contains("after"), "{out}");
+    assert!(
+        err.contains("p.rhai:4:"),
+        "the error is at the ping's line: {err}"
+    );
+    assert!(err.contains("interrupted"), "{err}");
+    assert_eq!(out.lines().last(), Some("0"), "rolled back:\n{out}");
+}
