@@ -309,3 +309,24 @@ fn sigterm_stops_a_counted_ping_at_its_own_line() {
     assert!(err.contains("interrupted"), "{err}");
     assert_eq!(out.lines().last(), Some("0"), "rolled back:\n{out}");
 }
+
+#[test]
+fn a_renamed_namespace_is_found_and_removed() {
+    // `ip` cannot rename a namespace, but its name is a mount: moving the mount renames it.
+    let (code, out, err) = sh(&format!(
+        "{bin} --lab mv -e 'let c = netns(\"c2\"); veth(\"h\", \"i\", #{{ b_ns: c }})'\n\
+         mount --make-private /run/netns; touch /run/netns/c9\n\
+         mount --move /run/netns/c2 /run/netns/c9; rm /run/netns/c2\n\
+         ip netns list\n\
+         {bin} down mv; echo \"down: $?\"\n\
+         echo \"left: $(ip netns list | wc -l) $(ip -o link show | wc -l)\"",
+        bin = q(BIN)
+    ));
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains("c9"), "renamed: {out}");
+    assert!(out.contains("down: 0"), "{out}\n{err}");
+    assert!(
+        out.contains("left: 0 1"),
+        "no namespace, only lo: {out}\n{err}"
+    );
+}

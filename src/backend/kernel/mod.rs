@@ -557,14 +557,29 @@ impl KernelBackend {
             }
             Op::NetnsDelMade { name, dev, ino } => {
                 let ns = Some(name.clone());
-                match netns::file_id(name) {
-                    // Gone, or only its empty mount point is left: as for a plain delete.
-                    None => self.apply_op(&Op::NetnsDel { name: name.clone() }),
-                    Some(id) if id != (*dev, *ino) => Err(Error::Replaced(format!(
+                let here = netns::file_id(name);
+                if here == Some((*dev, *ino)) {
+                    return self.apply_op(&Op::NetnsDel { name: name.clone() });
+                }
+                // Ours under another name (its mount moved): delete it there.
+                let renamed = netns::list()
+                    .unwrap_or_default()
+                    .into_iter()
+                    .find(|other| other != name && netns::file_id(other) == Some((*dev, *ino)));
+                if let Some(other) = &renamed {
+                    self.apply_op(&Op::NetnsDel {
+                        name: other.clone(),
+                    })?;
+                }
+                match here {
+                    Some(_) => Err(Error::Replaced(format!(
                         "{} is not the one this lab made (it was replaced); left alone",
                         ns_label(&ns)
                     ))),
-                    Some(_) => self.apply_op(&Op::NetnsDel { name: name.clone() }),
+                    // Gone (or renamed, done above), or only its empty mount point is
+                    // left: as for a plain delete.
+                    None if renamed.is_some() && !netns::path(name).exists() => Ok(()),
+                    None => self.apply_op(&Op::NetnsDel { name: name.clone() }),
                 }
             }
             Op::LinkDelMade { ns, name, index } => {
