@@ -219,6 +219,14 @@ pub fn list() -> Result<Vec<LabInfo>> {
     Ok(out)
 }
 
+/// "1 change", "2 changes".
+pub fn changes(n: usize) -> String {
+    match n {
+        1 => "1 change undone".into(),
+        n => format!("{n} changes undone"),
+    }
+}
+
 pub fn age(secs: u64) -> String {
     match secs {
         s if s < 60 => format!("{s}s"),

@@ -284,7 +284,7 @@ fn down(lab: &str, trace: bool, force: bool) -> ExitCode {
             for s in &left_alone {
                 crate::errln!("netscript down {lab}: {s}");
             }
-            crate::outln!("lab {lab:?} is down ({undone} changes undone)");
+            crate::outln!("lab {lab:?} is down ({})", lab::changes(undone));
             // Something could not be undone as recorded.
             match left_alone.is_empty() {
                 true => ExitCode::SUCCESS,

@@ -321,9 +321,17 @@ pub fn plan_down(lab: &str) -> i32 {
 }
 
 fn finish_teardown(s: &mut Session, why: &str) -> i32 {
+    let undone = crate::journal::undo_plan(&s.journal.entries).len();
     let errors = s.teardown();
     for e in &errors {
         crate::errln!("netscript: {why}: {e}");
+    }
+    // A failed run says that it left nothing behind.
+    if why == "rollback" && undone > 0 {
+        crate::errln!(
+            "netscript: rolled back: {}",
+            crate::lab::changes(undone.saturating_sub(errors.len()))
+        );
     }
     if errors.is_empty() {
         0
