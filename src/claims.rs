@@ -44,19 +44,37 @@ impl Claims {
             .ok()?;
         // SAFETY: flock on an fd we own; released when the file is closed.
         unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) };
-        let map = fs::read_to_string(path())
-            .ok()
-            .and_then(|t| serde_json::from_str(&t).ok())
-            .unwrap_or_default();
+        let map = match fs::read_to_string(path()) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => BTreeMap::new(),
+            Ok(t) => match serde_json::from_str(&t) {
+                Ok(m) => m,
+                // Never overwrite (and so lose) other labs' claims: each lab then
+                // restores what its own journal says.
+                Err(e) => {
+                    crate::errln!("netscript: {} is unreadable ({e}); sysctls are restored from each lab's journal", path());
+                    return None;
+                }
+            },
+            Err(e) => {
+                crate::errln!("netscript: cannot read {}: {e}", path());
+                return None;
+            }
+        };
         Some(Claims { _lock: lock, map })
     }
 
+    /// Written whole or not at all: a new file, synced, renamed over the old one.
     fn save(&mut self) {
+        use std::io::Write;
         self.map.retain(|_, v| !v.is_empty());
-        let _ = fs::write(
-            path(),
-            serde_json::to_string(&self.map).expect("claims serialize") + "\n",
-        );
+        let tmp = format!("{}.new", path());
+        let text = serde_json::to_string(&self.map).expect("claims serialize") + "\n";
+        let written = File::create(&tmp)
+            .and_then(|mut f| f.write_all(text.as_bytes()).and_then(|()| f.sync_all()))
+            .and_then(|()| fs::rename(&tmp, path()));
+        if let Err(e) = written {
+            crate::errln!("netscript: cannot write {}: {e}", path());
+        }
     }
 }
 

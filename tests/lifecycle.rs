@@ -330,3 +330,20 @@ fn a_renamed_namespace_is_found_and_removed() {
         "no namespace, only lo: {out}\n{err}"
     );
 }
+
+#[test]
+fn a_corrupt_claims_file_is_never_overwritten() {
+    // Two labs turn forwarding on; the claims file is then damaged. Taking one lab down
+    // neither wipes the file (the other lab's claim) nor fails silently.
+    let (code, out, err) = sh(&format!(
+        "{bin} --lab one -e 'forward(true)'; {bin} --lab two -e 'forward(true)'\n\
+         printf 'garbage' > /run/netscript/.state/sysctl-claims.json\n\
+         {bin} down one; echo \"down: $?\"\n\
+         cat /run/netscript/.state/sysctl-claims.json; echo",
+        bin = q(BIN)
+    ));
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains("down: 0"), "{out}\n{err}");
+    assert!(err.contains("sysctl-claims.json is unreadable"), "{err}");
+    assert!(out.contains("garbage"), "the file is left for a person to look at: {out}");
+}
