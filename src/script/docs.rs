@@ -55,7 +55,7 @@ pub const DOCS: &[Doc] = &[
         r#"assert(red.ping("10.0.0.2", #{ count: 10 }).received == 10);"#),
     doc!("connect", ["ns.connect(\"ip:port\") -> bool"], "ip netns exec NS nc -z -w 1 IP PORT", r#"assert(blue.connect("10.0.0.1:80"));"#),
     doc!("http_get", ["ns.http_get(url) -> #{ status, body }", "ns.http_get(url, #{ timeout_ms }) -> #{ status, body }"],
-        "ip netns exec NS curl -m 10 URL: one deadline (timeout_ms, default 10000) for connecting, sending and the whole response, else \"timed out after N s\"; the body ends at its Content-Length, at the last chunk (chunked), or when the server closes; 100 Continue is skipped",
+        "ip netns exec NS curl -m 10 URL: one deadline (timeout_ms, default 10000) for connecting, sending and the whole response, else \"timed out after N s\"; the body ends at its Content-Length, at the last chunk (chunked), or when the server closes; 100 Continue is skipped; a response head over 64 KiB or a response over 64 MiB is an error",
         r#"let r = c2.http_get("http://10.100.0.2/", #{ timeout_ms: 2000 });"#),
     doc!("masquerade", ["ns.masquerade(src_cidr)", "ns.masquerade(src_cidr, #{ out, not_out })"],
         "iptables -t nat -A POSTROUTING -s SRC [! -o IF] -j MASQUERADE", r#"masquerade("10.100.0.0/24", #{ not_out: "br0" });"#),
