@@ -323,6 +323,7 @@ pub fn repl(opts: &RunOpts) -> i32 {
         "netscript REPL: help() lists the functions, help(\"veth\") explains one; Ctrl-D leaves."
     );
     let mut functions = AST::empty();
+    let mut status = 0;
     loop {
         let line = match rl.readline("netscript> ") {
             Ok(l) => l,
@@ -367,6 +368,14 @@ pub fn repl(opts: &RunOpts) -> i32 {
                 .map_err(|e| script::fail("", e))
         });
         drop(guard);
+        // exit(N) leaves the REPL as Ctrl-D does, with status N.
+        if let Some(code) = script::exit_code() {
+            if let Err(e) = &result {
+                run::report("input", &line, &script::explain(e));
+            }
+            status = code;
+            break;
+        }
         match result {
             Ok(v) => {
                 keep_imports(&mut shared.borrow_mut(), &line);
@@ -389,7 +398,7 @@ pub fn repl(opts: &RunOpts) -> i32 {
             opts.lab
         );
     }
-    0
+    status
 }
 
 /// `import "NAME" as ALIAS` on one input stays in force for the next ones: the module

@@ -136,3 +136,43 @@ fn http_get_survives_a_huge_chunk_size() {
     assert!(!run.stderr.contains("panicked"), "{run}");
     assert!(s.text("result").contains("timed out after 1 s"), "{run}");
 }
+
+// ---------------------------------------------------------------- exit()
+
+/// `exit(-1)` was clamped to 0: a script saying it failed exited 0 and kept its lab.
+/// An exit status outside 0..=255 is an error at that call (so the run rolls back).
+#[test]
+fn exit_with_a_negative_status_is_an_error_not_a_success() {
+    let run = sh_ok(
+        r#"code=0; netscript -e 'netns("kept"); exit(-1)' 2>$T/err || code=$?
+echo "@@code"; echo $code
+echo "@@err"; cat $T/err
+echo "@@ns"; ip netns list
+"#,
+    );
+    let s = run.sections();
+    assert_eq!(s.text("code"), "1", "{run}");
+    assert!(s.text("err").contains("exit(-1): an exit status is 0"), "{run}");
+    assert_eq!(s.text("ns"), "", "the failed run is rolled back\n{run}");
+}
+
+/// In the REPL, `exit(N)` (also inside a function, and `exit()`) leaves with status N;
+/// it used to print N and read on.
+#[test]
+fn exit_leaves_the_repl() {
+    let run = sh_ok(
+        r#"code=0; printf '%s\n' 'netns("r1")' 'exit(4)' 'print("@@after")' | netscript --lab r >$T/out 2>&1 || code=$?
+echo "@@code4"; echo $code
+code=0; printf '%s\n' 'fn f() { exit() }' 'f()' 'print("@@after")' | netscript --lab r2 >>$T/out 2>&1 || code=$?
+echo "@@code0"; echo $code
+echo "@@out"; cat $T/out
+echo "@@ns"; ip netns list
+"#,
+    );
+    let s = run.sections();
+    assert_eq!(s.text("code4"), "4", "{run}");
+    assert_eq!(s.text("code0"), "0", "{run}");
+    assert!(!run.stdout.contains("@@after"), "{run}");
+    // Leaving by exit() keeps what the session built, as Ctrl-D does.
+    assert_eq!(s.lines("ns"), ["r1"], "{run}");
+}
