@@ -176,3 +176,37 @@ echo "@@ns"; ip netns list
     // Leaving by exit() keeps what the session built, as Ctrl-D does.
     assert_eq!(s.lines("ns"), ["r1"], "{run}");
 }
+
+// ---------------------------------------------------------------- journal tampering
+
+/// A FIFO under a journal's name hung `ls` (for every lab), `down` and a run of that lab
+/// for ever; a device (`/dev/zero`, through a symlink) made `ls` read without end. Each
+/// is now an error naming the file, and `ls` still lists the other labs.
+#[test]
+fn journal_that_is_a_fifo_or_a_device_does_not_hang() {
+    let run = sh_ok(
+        r#"netscript --lab good -e 'netns("g1")' >/dev/null
+mkfifo /run/netscript/fifo.journal
+ln -s /dev/zero /run/netscript/zero.journal
+code=0; timeout -s KILL 20 netscript ls >$T/ls 2>&1 || code=$?
+echo "@@ls_code"; echo $code
+echo "@@ls"; cat $T/ls
+code=0; timeout -s KILL 20 netscript down fifo 2>$T/err || code=$?
+echo "@@down_code"; echo $code
+code=0; timeout -s KILL 20 netscript --lab fifo -e 'netns("q")' 2>>$T/err || code=$?
+echo "@@run_code"; echo $code
+echo "@@err"; cat $T/err
+echo "@@ns"; ip netns list
+"#,
+    );
+    let s = run.sections();
+    assert_eq!(s.text("ls_code"), "0", "{run}");
+    let ls = s.text("ls");
+    assert!(ls.lines().any(|l| l.starts_with("good ")), "{run}");
+    assert!(ls.contains("fifo.journal: not a regular file"), "{run}");
+    assert!(ls.contains("zero.journal: not a regular file"), "{run}");
+    assert_eq!(s.text("down_code"), "1", "{run}");
+    assert_eq!(s.text("run_code"), "1", "{run}");
+    assert!(s.text("err").contains("fifo.journal"), "{run}");
+    assert_eq!(s.lines("ns"), ["g1"], "{run}");
+}
