@@ -210,3 +210,26 @@ echo "@@ns"; ip netns list
     assert!(s.text("err").contains("fifo.journal"), "{run}");
     assert_eq!(s.lines("ns"), ["g1"], "{run}");
 }
+
+// ---------------------------------------------------------------- REPL error positions
+
+/// A function defined on one REPL input and failing when a later input calls it: the
+/// error's line and column are in the function's input, and the source line and caret
+/// shown were the later input's (a caret under nothing). They are the function's now.
+#[test]
+fn repl_error_inside_an_earlier_function_points_into_it() {
+    let run = sh_ok(
+        r#"printf '%s\n' 'fn mk(x) { veth(x, "vb"); }' 'veth("va", "vb")' 'let n = 1; mk("vc")' | netscript --lab r 2>$T/err >/dev/null || true
+cat $T/err >&2
+"#,
+    );
+    let r = error_report(&run);
+    assert_eq!(r.file, "input (fn mk)", "{run}");
+    assert_eq!(r.source_line, r#"    fn mk(x) { veth(x, "vb"); }"#, "{run}");
+    assert_eq!((r.line, r.col), (1, 12), "{run}");
+    assert!(r.message.contains(r#"veth("vc", "vb")"#), "{run}");
+    assert!(
+        run.stderr.contains("note: in mk(), called from input:1:12"),
+        "{run}"
+    );
+}
