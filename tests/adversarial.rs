@@ -233,3 +233,35 @@ cat $T/err >&2
         "{run}"
     );
 }
+
+// ---------------------------------------------------------------- sysctl keys
+
+/// An interface named like a VLAN (`eth0.100`) has its sysctls under
+/// `net/ipv4/conf/eth0.100/`; the slashed key was turned into dots and back into
+/// `conf/eth0/100/`, which does not exist. Now it is set, and put back on rollback;
+/// `..` components are still refused.
+#[test]
+fn sysctl_of_an_interface_with_a_dot_in_its_name() {
+    let run = sh_ok(
+        r#"ip link add name eth0.100 type bridge
+F=/proc/sys/net/ipv4/conf/eth0.100/rp_filter
+echo 0 > $F
+netscript -e 'sysctl("net/ipv4/conf/eth0.100/rp_filter", 2); print(`@@read
+${sysctl("/proc/sys/net/ipv4/conf/eth0.100/rp_filter")}`)' --lab vlan >$T/out
+cat $T/out
+echo "@@set"; cat $F
+code=0; netscript --lab vlan2 -e 'sysctl("net/ipv4/conf/eth0.100/rp_filter", 1); throw "stop"' 2>/dev/null || code=$?
+echo "@@code"; echo $code
+echo "@@after_rollback"; cat $F
+code=0; netscript -e 'sysctl("net/ipv4/conf/eth0.100/../../../../kernel/hostname", "x")' 2>$T/err || code=$?
+echo "@@dotdot"; echo $code; cat $T/err
+"#,
+    );
+    let s = run.sections();
+    assert_eq!(s.text("read"), "2", "{run}");
+    assert_eq!(s.text("set"), "2", "{run}");
+    assert_eq!(s.text("code"), "1", "{run}");
+    assert_eq!(s.text("after_rollback"), "2", "{run}");
+    assert!(s.text("dotdot").starts_with('1'), "{run}");
+    assert!(s.text("dotdot").contains("is not a sysctl key"), "{run}");
+}

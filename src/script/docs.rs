@@ -43,7 +43,7 @@ pub const DOCS: &[Doc] = &[
     doc!("route", ["ns.route(dst, via)", "ns.route(dst, #{ via, dev, metric })"],
         "ip [-n NS] route add DST via VIA [dev DEV] [metric M]", r#"c1.route("default", "10.100.0.1");"#),
     doc!("forward", ["ns.forward(bool)"], "sysctl -w net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 (and, where a foreign forward chain drops by default as Docker's does, nft insert rule ... DOCKER-USER iifname/oifname LINK accept for the lab's links)", r#"forward(true);"#),
-    doc!("sysctl", ["ns.sysctl(key) -> string", "ns.sysctl(key, value)"], "ip netns exec NS sysctl [-w] KEY[=VALUE]",
+    doc!("sysctl", ["ns.sysctl(key) -> string", "ns.sysctl(key, value)"], "ip netns exec NS sysctl [-w] KEY[=VALUE]: net.* keys only; for an interface with a dot in its name write the key with slashes, as sysctl does (net/ipv4/conf/eth0.100/rp_filter)",
         r#"red.sysctl("net.ipv4.conf.all.rp_filter", 0);"#),
     doc!("exec", ["ns.exec(argv | string) -> #{ code, stdout, stderr }"],
         "ip netns exec NS CMD... (returns when CMD exits; a non-zero code is no error: check r.code; what CMD leaves running, as with CMD &, is stopped when the run ends)",
