@@ -277,7 +277,10 @@ mod tests {
 
     #[test]
     fn sysctl_keys() {
-        assert_eq!(sysctl_key("net.ipv4.ip_forward").unwrap(), "net.ipv4.ip_forward");
+        assert_eq!(
+            sysctl_key("net.ipv4.ip_forward").unwrap(),
+            "net.ipv4.ip_forward"
+        );
         assert_eq!(
             sysctl_key("/proc/sys/net/ipv4/ip_forward").unwrap(),
             "net.ipv4.ip_forward"

@@ -433,7 +433,10 @@ fn report(input: &str, defined: &HashMap<String, String>, err: &script::ScriptEr
         .filter_map(|(i, (_, pos, name))| {
             let line = pos.line()?;
             let col = pos.position().unwrap_or(1);
-            Some(format!("in {name}(), called from {}:{line}:{col}", label(i)))
+            Some(format!(
+                "in {name}(), called from {}:{line}:{col}",
+                label(i)
+            ))
         })
         .collect();
     run::print_notes(&notes);

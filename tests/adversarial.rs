@@ -152,7 +152,10 @@ echo "@@ns"; ip netns list
     );
     let s = run.sections();
     assert_eq!(s.text("code"), "1", "{run}");
-    assert!(s.text("err").contains("exit(-1): an exit status is 0"), "{run}");
+    assert!(
+        s.text("err").contains("exit(-1): an exit status is 0"),
+        "{run}"
+    );
     assert_eq!(s.text("ns"), "", "the failed run is rolled back\n{run}");
 }
 

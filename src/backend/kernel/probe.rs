@@ -419,10 +419,7 @@ impl Reader {
         if self.buf.len() > MAX_RESPONSE {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidData,
-                format!(
-                    "the response is larger than {} MiB",
-                    MAX_RESPONSE >> 20
-                ),
+                format!("the response is larger than {} MiB", MAX_RESPONSE >> 20),
             ));
         }
         let mut chunk = [MaybeUninit::<u8>::uninit(); 16384];
