@@ -374,10 +374,21 @@ impl Journal {
         if self.file.is_none() {
             if let Some(p) = &self.path {
                 fs::create_dir_all(RUN_DIR).map_err(|e| Error::os(RUN_DIR, e))?;
+                use std::os::unix::fs::OpenOptionsExt;
+                // Without blocking, and only a regular file: a FIFO under the journal's
+                // name would hang the run before its first change.
                 let f = OpenOptions::new()
                     .create(true)
                     .append(true)
+                    .custom_flags(libc::O_NONBLOCK)
                     .open(p)
+                    .and_then(|f| match f.metadata()?.is_file() {
+                        true => Ok(f),
+                        false => Err(std::io::Error::new(
+                            std::io::ErrorKind::InvalidData,
+                            "not a regular file",
+                        )),
+                    })
                     .map_err(|e| Error::os(p.display().to_string(), e))?;
                 self.start_len = f.metadata().map(|m| m.len()).unwrap_or(0);
                 self.last_len = self.start_len;
@@ -467,7 +478,7 @@ impl Journal {
     /// `force`, such lines are skipped and described in the second list.
     pub fn load_with(lab: &str, force: bool) -> Result<Option<(Vec<Entry>, Vec<String>)>> {
         let p = Journal::path_for(lab);
-        let text = match fs::read(&p) {
+        let text = match read_regular(&p) {
             Ok(t) => String::from_utf8_lossy(&t).into_owned(),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(Error::os(p.display().to_string(), e)),
@@ -515,6 +526,27 @@ impl Journal {
         }
         Ok(Some((out, skipped)))
     }
+}
+
+/// The contents of `p` if it is a regular file. Opened without blocking and checked
+/// before reading: a FIFO or a device (`/dev/zero`) under a journal's name would hang or
+/// exhaust `ls` and `down` (for every lab, in `ls`).
+fn read_regular(p: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(p)?;
+    if !f.metadata()?.is_file() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "not a regular file",
+        ));
+    }
+    let mut buf = vec![];
+    f.read_to_end(&mut buf)?;
+    Ok(buf)
 }
 
 /// An entry names only what a script could have: valid namespace and link names (no

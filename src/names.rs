@@ -76,29 +76,38 @@ pub fn labname(s: &str) -> Result<(), String> {
 }
 
 /// A sysctl key, dotted (`net.ipv4.ip_forward`) or slashed (`/proc/sys/net/...`): only
-/// names, no `..`, and only the per-network-namespace `net.*` keys: anything else
-/// (`kernel.hostname`, `vm.*`) is the whole machine's, and netscript is not a system
-/// configuration tool. Returns the dotted form.
+/// names, no `.`/`..` components, and only the per-network-namespace `net.*` keys:
+/// anything else (`kernel.hostname`, `vm.*`) is the whole machine's, and netscript is not
+/// a system configuration tool. Returns the dotted form; a slashed key with a component
+/// that has a dot in it (an interface like `eth0.100`: `net/ipv4/conf/eth0.100/rp_filter`)
+/// stays slashed, as `sysctl` takes it, since dots would split that component.
 pub fn sysctl_key(key: &str) -> Result<String, String> {
-    let k = key.trim_start_matches("/proc/sys/").replace('/', ".");
-    if k.is_empty()
-        || k.split('.').any(|p| {
-            p.is_empty()
-                || !p
-                    .chars()
-                    .all(|ch| ch.is_ascii_alphanumeric() || "_-".contains(ch))
-        })
-    {
+    let k = key.trim_start_matches("/proc/sys/");
+    let parts: Vec<&str> = match k.contains('/') {
+        true => k.split('/').collect(),
+        false => k.split('.').collect(),
+    };
+    if parts.iter().any(|p| {
+        p.is_empty()
+            || *p == "."
+            || *p == ".."
+            || !p
+                .chars()
+                .all(|ch| ch.is_ascii_alphanumeric() || "_-.".contains(ch))
+    }) {
         return Err(format!(
             "{key:?} is not a sysctl key (like \"net.ipv4.ip_forward\")"
         ));
     }
-    if !k.starts_with("net.") {
+    if parts[0] != "net" || parts.len() < 2 {
         return Err(format!(
             "{key:?} is not a network sysctl: only net.* keys belong to a network namespace; the others change the whole machine"
         ));
     }
-    Ok(k)
+    Ok(match parts.iter().any(|p| p.contains('.')) {
+        true => parts.join("/"),
+        false => parts.join("."),
+    })
 }
 
 /// An address with a prefix length, as `ip addr` writes it (`10.0.0.1/24`, `fd00::1/64`).
@@ -264,6 +273,36 @@ mod tests {
         assert!(ifname("all").unwrap_err().contains("reserved"));
         assert!(ifname("default").unwrap_err().contains("reserved"));
         assert!(ifname("vethé").is_ok());
+    }
+
+    #[test]
+    fn sysctl_keys() {
+        assert_eq!(
+            sysctl_key("net.ipv4.ip_forward").unwrap(),
+            "net.ipv4.ip_forward"
+        );
+        assert_eq!(
+            sysctl_key("/proc/sys/net/ipv4/ip_forward").unwrap(),
+            "net.ipv4.ip_forward"
+        );
+        // A dot inside a component (eth0.100) keeps the key slashed.
+        assert_eq!(
+            sysctl_key("net/ipv4/conf/eth0.100/rp_filter").unwrap(),
+            "net/ipv4/conf/eth0.100/rp_filter"
+        );
+        for bad in [
+            "net/../kernel/hostname",
+            "net/ipv4/conf/../../../kernel/hostname",
+            "net/./ipv4/ip_forward",
+            "net.ipv4.conf.all..x",
+            "/proc/sys//net/ipv4/ip_forward",
+            "net",
+            "kernel.hostname",
+            "/proc/sys/kernel/hostname",
+            "net/ipv4/conf/a b/x",
+        ] {
+            assert!(sysctl_key(bad).is_err(), "{bad} was accepted");
+        }
     }
 
     #[test]

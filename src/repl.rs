@@ -4,6 +4,7 @@
 
 use std::borrow::Cow;
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::rc::Rc;
 
@@ -323,6 +324,9 @@ pub fn repl(opts: &RunOpts) -> i32 {
         "netscript REPL: help() lists the functions, help(\"veth\") explains one; Ctrl-D leaves."
     );
     let mut functions = AST::empty();
+    // The input that defined each function, for errors inside it.
+    let mut defined: HashMap<String, String> = HashMap::new();
+    let mut status = 0;
     loop {
         let line = match rl.readline("netscript> ") {
             Ok(l) => l,
@@ -355,6 +359,9 @@ pub fn repl(opts: &RunOpts) -> i32 {
             }
         };
         // Functions defined earlier stay callable; statements run once.
+        for f in ast.iter_functions() {
+            defined.insert(f.name.to_string(), line.clone());
+        }
         let whole = functions.merge(&ast);
         crate::signals::reset();
         let result = engine.eval_ast_with_scope::<Dynamic>(&mut scope, &whole);
@@ -367,6 +374,14 @@ pub fn repl(opts: &RunOpts) -> i32 {
                 .map_err(|e| script::fail("", e))
         });
         drop(guard);
+        // exit(N) leaves the REPL as Ctrl-D does, with status N.
+        if let Some(code) = script::exit_code() {
+            if let Err(e) = &result {
+                report(&line, &defined, &script::explain(e));
+            }
+            status = code;
+            break;
+        }
         match result {
             Ok(v) => {
                 keep_imports(&mut shared.borrow_mut(), &line);
@@ -374,7 +389,7 @@ pub fn repl(opts: &RunOpts) -> i32 {
                     crate::outln!("{}", render(&v));
                 }
             }
-            Err(e) => run::report("input", &line, &script::explain(&e)),
+            Err(e) => report(&line, &defined, &script::explain(&e)),
         }
     }
     let mut s = ctx.borrow_mut();
@@ -389,7 +404,42 @@ pub fn repl(opts: &RunOpts) -> i32 {
             opts.lab
         );
     }
-    0
+    status
+}
+
+/// Report an error of `input`. One inside a function an earlier input defined points
+/// into that input's text (its line and column are there), not under this one.
+fn report(input: &str, defined: &HashMap<String, String>, err: &script::ScriptError) {
+    let inner = match (&err.source, err.calls.last()) {
+        (None, Some((_, _, name))) => defined.get(name).filter(|t| *t != input),
+        _ => None,
+    };
+    let Some(text) = inner else {
+        return run::report("input", input, err);
+    };
+    // Each call was made from the body of the function one frame out (the first from
+    // this input).
+    let label = |i: usize| match i {
+        0 => "input".to_string(),
+        _ => format!("input (fn {})", err.calls[i - 1].2),
+    };
+    let innermost = label(err.calls.len());
+    run::print_at(&innermost, Some(text), err.pos, &err.message);
+    let notes: Vec<String> = err
+        .calls
+        .iter()
+        .enumerate()
+        .rev()
+        .filter_map(|(i, (_, pos, name))| {
+            let line = pos.line()?;
+            let col = pos.position().unwrap_or(1);
+            Some(format!(
+                "in {name}(), called from {}:{line}:{col}",
+                label(i)
+            ))
+        })
+        .collect();
+    run::print_notes(&notes);
 }
 
 /// `import "NAME" as ALIAS` on one input stays in force for the next ones: the module

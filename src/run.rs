@@ -46,7 +46,12 @@ pub fn report(file: &str, source: &str, err: &script::ScriptError) {
             Some(format!("in {name}(), called from {f}:{line}:{col}"))
         })
         .collect();
-    // A deep recursion is one note, not one per level.
+    print_notes(&notes);
+}
+
+/// The `note: in F(), called from ...` lines, innermost first; a deep recursion is one
+/// note, not one per level.
+pub fn print_notes(notes: &[String]) {
     let mut i = 0;
     while i < notes.len() {
         let same = notes[i..].iter().take_while(|n| **n == notes[i]).count();

@@ -527,8 +527,20 @@ pub fn build_engine(ctx: &Ctx, args: Vec<String>) -> (Engine, rhai::Scope<'stati
     });
     // exit(N): the run ends with status N; a non-zero one is a failed run (rolled back).
     engine.register_fn("exit", |code: rhai::INT| -> RhaiResult<()> {
-        EXIT_CODE.with(|c| c.set(Some(code.clamp(0, 255) as i32)));
+        // Not clamped: exit(-1) would become 0, a success that keeps the lab.
+        if !(0..=255).contains(&code) {
+            return Err(fail(
+                &format!("exit({code})"),
+                "an exit status is 0 (success) to 255",
+            ));
+        }
+        EXIT_CODE.with(|c| c.set(Some(code as i32)));
         Err(EvalAltResult::Exit(code.into(), Position::NONE).into())
+    });
+    // exit(): as exit(0), and known as an exit (the REPL leaves on it).
+    engine.register_fn("exit", || -> RhaiResult<()> {
+        EXIT_CODE.with(|c| c.set(Some(0)));
+        Err(EvalAltResult::Exit(Dynamic::UNIT, Position::NONE).into())
     });
 
     let mut scope = rhai::Scope::new();

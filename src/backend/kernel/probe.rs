@@ -386,6 +386,13 @@ fn incomplete(when: &str) -> io::Error {
     )
 }
 
+/// The most of a response `http_get` keeps: a lab's answers are small, and a server that
+/// never stops sending must not fill the memory before the deadline.
+const MAX_RESPONSE: usize = 64 << 20;
+
+/// The most a response head (status line and headers) may take, as in common servers.
+const MAX_HEAD: usize = 64 << 10;
+
 /// The bytes of a response read so far, and more on demand by a deadline.
 struct Reader {
     sock: Socket,
@@ -398,10 +405,22 @@ struct Reader {
 impl Reader {
     /// Read what has arrived (waiting for some); false at the end of the stream. A reset
     /// ends the stream too: a server that closes with our request partly unread resets
-    /// the connection, after the answer it sent.
+    /// the connection, after the answer it sent. The deadline, a signal and the size
+    /// limit are checked on every call, not only while waiting: a server that streams
+    /// without end never leaves the socket empty.
     fn fill(&mut self) -> io::Result<bool> {
         if self.eof {
             return Ok(false);
+        }
+        check_signal()?;
+        if Instant::now() >= self.deadline {
+            return Err(timed_out(self.timeout));
+        }
+        if self.buf.len() > MAX_RESPONSE {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("the response is larger than {} MiB", MAX_RESPONSE >> 20),
+            ));
         }
         let mut chunk = [MaybeUninit::<u8>::uninit(); 16384];
         loop {
@@ -447,6 +466,12 @@ fn parse_head(raw: &[u8]) -> io::Result<Option<Head>> {
         return Err(bad("the answer is not an HTTP response".into()));
     }
     let Some(end) = raw.windows(4).position(|w| w == b"\r\n\r\n") else {
+        if raw.len() > MAX_HEAD {
+            return Err(bad(format!(
+                "the response head is larger than {} KiB",
+                MAX_HEAD >> 10
+            )));
+        }
         return Ok(None);
     };
     let text = String::from_utf8_lossy(&raw[..end]);
@@ -510,7 +535,8 @@ fn dechunk(mut b: &[u8]) -> io::Result<Option<Vec<u8>>> {
                 b = &b[eol + 2..];
             }
         }
-        if b.len() < size + 2 {
+        // A size near usize::MAX from a broken server must not overflow.
+        if b.len() < size.saturating_add(2) {
             return Ok(None);
         }
         out.extend_from_slice(&b[..size]);

@@ -5,9 +5,13 @@ use std::fs;
 use std::io;
 use std::path::PathBuf;
 
-/// `net.ipv4.ip_forward` or `net/ipv4/ip_forward` → /proc/sys/net/ipv4/ip_forward.
+/// `net.ipv4.ip_forward` or `net/ipv4/ip_forward` → /proc/sys/net/ipv4/ip_forward. A
+/// slashed key is taken as it is: its components may hold dots (`conf/eth0.100/...`).
 pub fn path(key: &str) -> PathBuf {
-    PathBuf::from("/proc/sys").join(key.replace('.', "/"))
+    match key.contains('/') {
+        true => PathBuf::from("/proc/sys").join(key.trim_start_matches('/')),
+        false => PathBuf::from("/proc/sys").join(key.replace('.', "/")),
+    }
 }
 
 pub fn read(key: &str) -> io::Result<String> {
