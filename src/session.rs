@@ -186,10 +186,13 @@ impl Session {
             to: Some(to),
         } = &op
         {
-            if self.held_back(ns, name)
-                && self.backend.netns_exists(to)
-                && !self.backend.link_exists(&Some(to.clone()), name)?
-            {
+            let target = Some(to.clone());
+            // Taken where it goes: say where (the kernel would only say "exists").
+            if self.backend.netns_exists(to) && self.check_free(&target, name).is_err() {
+                self.flush()?;
+                return Err(Error::Exists(crate::op::link_label(&target, name)));
+            }
+            if self.held_back(ns, name) && self.backend.netns_exists(to) {
                 self.fuse(&op);
                 if let Some(d) = &mut self.pending {
                     d.moves.push((call, at));

@@ -345,5 +345,8 @@ fn a_corrupt_claims_file_is_never_overwritten() {
     assert_eq!(code, 0, "{out}\n{err}");
     assert!(out.contains("down: 0"), "{out}\n{err}");
     assert!(err.contains("sysctl-claims.json is unreadable"), "{err}");
-    assert!(out.contains("garbage"), "the file is left for a person to look at: {out}");
+    assert!(
+        out.contains("garbage"),
+        "the file is left for a person to look at: {out}"
+    );
 }
