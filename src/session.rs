@@ -309,6 +309,11 @@ impl Session {
     /// Stop the processes this run started and did not detach, and what its `exec`
     /// calls left running.
     pub fn stop_processes(&mut self) {
+        // A run that started nothing has nothing to stop (and a process someone else
+        // runs in one of its namespaces is theirs until the namespace goes).
+        if !self.spawned {
+            return;
+        }
         // Everything inside a namespace this run made is its own, unless detached.
         let namespaces = self.journal.owned.namespaces();
         let procs = std::mem::take(&mut self.procs);

@@ -210,9 +210,14 @@ pub fn text() -> Result<String> {
 /// that drop by default, and iptables-legacy's FORWARD chain. Nothing where that cannot
 /// be read (no nft, no iptables-legacy): the check only ever adds a help.
 pub fn foreign_check() -> foreign::Check {
-    let droppers = match list_json(&["list", "ruleset"]) {
-        Ok(Some(r)) => foreign::droppers(&r),
-        _ => vec![],
+    // Most namespaces hold no nftables table at all: asking the kernel costs
+    // microseconds, an `nft` process milliseconds.
+    let droppers = match has_tables() {
+        Some(false) => vec![],
+        _ => match list_json(&["list", "ruleset"]) {
+            Ok(Some(r)) => foreign::droppers(&r),
+            _ => vec![],
+        },
     };
     // Legacy iptables tables are listed per namespace here (the calling thread's).
     let legacy_filter = std::fs::read_to_string("/proc/thread-self/net/ip_tables_names")
@@ -225,6 +230,73 @@ pub fn foreign_check() -> foreign::Check {
     foreign::Check {
         droppers,
         legacy_drops,
+    }
+}
+
+/// Whether the calling thread's namespace has any nftables table, asked of the kernel
+/// (an NFT_MSG_GETTABLE dump over NETLINK_NETFILTER); `None` when it cannot tell.
+fn has_tables() -> Option<bool> {
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+    const NFNL_SUBSYS_NFTABLES: u16 = 10;
+    const NFT_MSG_GETTABLE: u16 = 1;
+    const NFT_MSG_NEWTABLE: u16 = 0;
+    // SAFETY: plain socket(2); the fd is owned (and closed) by `sock`.
+    let fd = unsafe {
+        libc::socket(
+            libc::AF_NETLINK,
+            libc::SOCK_RAW | libc::SOCK_CLOEXEC,
+            libc::NETLINK_NETFILTER,
+        )
+    };
+    if fd < 0 {
+        return None;
+    }
+    // SAFETY: fd is a fresh, valid descriptor nothing else owns.
+    let sock = unsafe { OwnedFd::from_raw_fd(fd) };
+    // nlmsghdr (16 bytes) + nfgenmsg (family AF_UNSPEC, version 0, res_id 0).
+    let mut req = [0u8; 20];
+    req[0..4].copy_from_slice(&20u32.to_ne_bytes());
+    req[4..6].copy_from_slice(&((NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETTABLE).to_ne_bytes());
+    req[6..8].copy_from_slice(&((libc::NLM_F_REQUEST | libc::NLM_F_DUMP) as u16).to_ne_bytes());
+    req[8..12].copy_from_slice(&1u32.to_ne_bytes());
+    // SAFETY: sends `req`, a valid buffer of its length, to the kernel (address zeroed).
+    let sent = unsafe {
+        let mut addr: libc::sockaddr_nl = std::mem::zeroed();
+        addr.nl_family = libc::AF_NETLINK as u16;
+        libc::sendto(
+            sock.as_raw_fd(),
+            req.as_ptr().cast(),
+            req.len(),
+            0,
+            (&addr as *const libc::sockaddr_nl).cast(),
+            std::mem::size_of::<libc::sockaddr_nl>() as u32,
+        )
+    };
+    if sent != req.len() as isize {
+        return None;
+    }
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        // SAFETY: reads into `buf`, a valid buffer of its length.
+        let n = unsafe { libc::recv(sock.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
+        if n <= 0 {
+            return None;
+        }
+        let mut off = 0usize;
+        while off + 16 <= n as usize {
+            let len = u32::from_ne_bytes(buf[off..off + 4].try_into().ok()?) as usize;
+            let kind = u16::from_ne_bytes(buf[off + 4..off + 6].try_into().ok()?);
+            match kind {
+                k if k == (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWTABLE => return Some(true),
+                k if k == libc::NLMSG_DONE as u16 => return Some(false),
+                k if k == libc::NLMSG_ERROR as u16 => return None,
+                _ => {}
+            }
+            if len < 16 {
+                return None;
+            }
+            off += (len + 3) & !3;
+        }
     }
 }
 
