@@ -36,8 +36,14 @@ pub struct Entry {
 pub enum Ident {
     /// A namespace: the device and inode of its file under /run/netns.
     Netns { dev: u64, ino: u64 },
-    /// A link: its index in the namespace it was made in.
-    Link { index: u32 },
+    /// A link: its index in the namespace it was made in, and when that is a named
+    /// namespace the lab did not make, that namespace's identity (an index means
+    /// nothing in another namespace of the same name).
+    Link {
+        index: u32,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        netns: Option<(u64, u64)>,
+    },
 }
 
 /// The journal line that follows an entry once its object exists.
@@ -56,6 +62,8 @@ struct Made {
     alive: bool,
     /// Its index where it was made, while it is still there (`None`: not known).
     index: Option<u32>,
+    /// The identity of the named namespace it was made in, if the lab did not make it.
+    netns: Option<(u64, u64)>,
 }
 
 /// What a run of ops created: namespaces and links, with their current location.
@@ -154,8 +162,9 @@ impl Owned {
     /// Record an entry, with the identity of what it made.
     pub fn record_entry(&mut self, e: &Entry) {
         self.record(&e.op);
-        if let (Some(Some(li)), Some(Ident::Link { index })) = (self.created.last(), e.id) {
+        if let (Some(Some(li)), Some(Ident::Link { index, netns })) = (self.created.last(), e.id) {
             self.links[*li].index = Some(index);
+            self.links[*li].netns = netns;
         }
     }
 
@@ -189,6 +198,7 @@ impl Owned {
                     peer: Some((b_ns.clone(), b.clone())),
                     alive: true,
                     index: None,
+                    netns: None,
                 }));
             }
             Op::BridgeAdd { ns, name } | Op::VxlanAdd { ns, name, .. } => {
@@ -198,6 +208,7 @@ impl Owned {
                     peer: None,
                     alive: true,
                     index: None,
+                    netns: None,
                 }));
             }
             Op::LinkMove { ns, name, to } => {
@@ -293,6 +304,7 @@ pub fn undo(entries: &[Entry]) -> (Vec<Op>, Vec<(Ns, String)>) {
                         ns: m.ns.clone(),
                         name: m.name.clone(),
                         index,
+                        netns: m.netns,
                     },
                     None => Op::LinkDel {
                         ns: m.ns.clone(),

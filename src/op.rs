@@ -168,6 +168,10 @@ pub enum Op {
         ns: Ns,
         name: String,
         index: u32,
+        /// The identity of `ns` when the link was made (a named namespace the lab did
+        /// not make): a namespace replaced since is not searched.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        netns: Option<(u64, u64)>,
     },
     LinkSet {
         ns: Ns,

@@ -1,16 +1,14 @@
 //! Writing to stdout and stderr without panicking when they are closed
-//! (`netscript lab.rhai | head -2`). A closed stdout stops the script at its next step,
-//! as a signal does, so the run rolls back and exits 1; a closed stderr only loses the
-//! message.
+//! (`netscript lab.rhai | head -2`). A closed stdout or stderr stops the script at its
+//! next step, as a signal does, so the run rolls back and exits 1 (what it would have
+//! said on a closed stderr is lost).
 
 use std::fmt;
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
-
-/// What a script stopped by a closed stdout reports.
-pub const CLOSED: &str = "standard output is closed (whatever read it stopped reading)";
+static STDERR_CLOSED: AtomicBool = AtomicBool::new(false);
 
 pub fn stdout(args: fmt::Arguments, newline: bool) {
     let mut out = std::io::stdout().lock();
@@ -25,14 +23,24 @@ pub fn stdout(args: fmt::Arguments, newline: bool) {
 
 pub fn stderr(args: fmt::Arguments, newline: bool) {
     let mut err = std::io::stderr().lock();
-    let _ = err.write_fmt(args).and_then(|()| match newline {
+    let r = err.write_fmt(args).and_then(|()| match newline {
         true => err.write_all(b"\n"),
         false => Ok(()),
     });
+    if r.is_err() {
+        STDERR_CLOSED.store(true, Ordering::SeqCst);
+    }
 }
 
-pub fn stdout_closed() -> bool {
-    STDOUT_CLOSED.load(Ordering::SeqCst)
+/// Why the script must stop, if an output it writes to is closed.
+pub fn closed() -> Option<&'static str> {
+    if STDOUT_CLOSED.load(Ordering::SeqCst) {
+        Some("standard output is closed (whatever read it stopped reading)")
+    } else if STDERR_CLOSED.load(Ordering::SeqCst) {
+        Some("standard error is closed (whatever read it stopped reading)")
+    } else {
+        None
+    }
 }
 
 #[macro_export]

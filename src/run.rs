@@ -144,7 +144,9 @@ pub fn run(file: &str, source: &str, args: Vec<String>, opts: &RunOpts, print_re
     let result = match engine.eval_ast_with_scope::<Dynamic>(&mut scope, &ast) {
         // A signal that arrived after the last step still means: do not keep the lab.
         Ok(_) if crate::signals::interrupted() => Err(script::INTERRUPTED.into()),
-        Ok(_) if crate::out::stdout_closed() => Err(crate::out::CLOSED.into()),
+        Ok(_) if crate::out::closed().is_some() => {
+            Err(crate::out::closed().unwrap_or_default().into())
+        }
         // What is still held back is applied now; its error is its own call's.
         Ok(v) => ctx
             .borrow_mut()

@@ -395,7 +395,14 @@ pub fn undo_ops(
         }
         match backend.apply(op) {
             Ok(()) => {}
-            Err(e) if e.is_gone() => {}
+            Err(e) if e.is_gone() => {
+                // Something this lab made and recorded was removed by something else.
+                if let (Op::LinkDelMade { .. } | Op::NetnsDelMade { .. }, Error::Missing(what)) =
+                    (op, &e)
+                {
+                    crate::errln!("netscript: {what} was already gone (removed by something else)");
+                }
+            }
             Err(e) => errors.push(e),
         }
     }

@@ -350,3 +350,53 @@ fn a_corrupt_claims_file_is_never_overwritten() {
         "the file is left for a person to look at: {out}"
     );
 }
+
+#[test]
+fn down_reports_what_vanished() {
+    let (code, out, err) = sh(&format!(
+        "{bin} --lab gone -e 'netns(\"c1\"); netns(\"c2\"); bridge(\"br0\"); ()'\n\
+         ip netns del c1; ip link del br0\n\
+         {bin} down gone; echo \"down: $?\"; ip netns list | wc -l",
+        bin = q(BIN)
+    ));
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(
+        out.contains("down: 0"),
+        "nothing left to undo is no failure: {out}\n{err}"
+    );
+    assert!(err.contains("namespace \"c1\" was already gone"), "{err}");
+    assert!(err.contains("link \"br0\" was already gone"), "{err}");
+    assert_eq!(out.lines().last(), Some("0"), "{out}");
+}
+
+#[test]
+fn a_link_in_a_replaced_foreign_namespace_is_left_alone() {
+    // The lab made brx in a namespace it did not make; that namespace is then replaced by
+    // one with its own brx (whose index may well be the same).
+    let (code, out, err) = sh(&format!(
+        "ip netns add outer\n\
+         {bin} --lab fx -e 'netns_open(\"outer\").bridge(\"brx\"); ()'\n\
+         ip netns del outer; ip netns add outer; ip -n outer link add brx type bridge\n\
+         {bin} down fx || echo \"down: $?\"\n\
+         echo \"theirs: $(ip -n outer -o link show brx | wc -l)\"",
+        bin = q(BIN)
+    ));
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains("down: 1"), "{out}\n{err}");
+    assert!(err.contains("not the one it was made in"), "{err}");
+    assert!(out.contains("theirs: 1"), "{out}");
+}
+
+#[test]
+fn a_closed_stderr_rolls_back_and_fails() {
+    // The trace goes to stderr; whatever read it stops after two lines.
+    let (code, out, err) = sh(&format!(
+        "cd $T; printf 'for i in 0..300 {{ netns(`n${{i}}`); }}\\n' > many.rhai\n\
+         {{ {bin} -x many.rhai 2>&1 >/dev/null && echo 0 > $T/status || echo $? > $T/status; }} | head -2 > /dev/null\n\
+         echo \"status: $(cat $T/status)\"; ip netns list | wc -l",
+        bin = q(BIN)
+    ));
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains("status: 1"), "{out}\n{err}");
+    assert_eq!(out.lines().last(), Some("0"), "rolled back:\n{out}");
+}

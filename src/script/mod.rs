@@ -517,7 +517,7 @@ pub fn build_engine(ctx: &Ctx, args: Vec<String>) -> (Engine, rhai::Scope<'stati
     inspect::register(&mut engine, ctx);
     overlay::register(&mut engine, ctx);
     engine.on_progress(|_| {
-        (crate::signals::interrupted() || crate::out::stdout_closed())
+        (crate::signals::interrupted() || crate::out::closed().is_some())
             .then(|| Dynamic::from("interrupted"))
     });
     engine.on_print(|text| crate::outln!("{text}"));
@@ -593,8 +593,8 @@ pub fn explain(err: &EvalAltResult) -> ScriptError {
     }
     let message = match e {
         EvalAltResult::ErrorRuntime(d, _) => d.to_string(),
-        EvalAltResult::ErrorTerminated(_, _) if crate::out::stdout_closed() => {
-            crate::out::CLOSED.into()
+        EvalAltResult::ErrorTerminated(_, _) if crate::out::closed().is_some() => {
+            crate::out::closed().unwrap_or_default().into()
         }
         EvalAltResult::ErrorTerminated(_, _) => INTERRUPTED.into(),
         EvalAltResult::ErrorFunctionNotFound(sig, _) => docs::not_found(sig),

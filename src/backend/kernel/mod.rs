@@ -582,7 +582,25 @@ impl KernelBackend {
                     None => self.apply_op(&Op::NetnsDel { name: name.clone() }),
                 }
             }
-            Op::LinkDelMade { ns, name, index } => {
+            Op::LinkDelMade {
+                ns,
+                name,
+                index,
+                netns: made_in,
+            } => {
+                if let (Some(n), Some(id)) = (ns, made_in) {
+                    match netns::file_id(n) {
+                        // The namespace went, and the link with it.
+                        None => return Err(Error::Missing(link_label(ns, name))),
+                        Some(now) if now != *id => {
+                            return Err(Error::Replaced(format!(
+                                "{} is in a namespace that is not the one it was made in (it was replaced); left alone",
+                                link_label(ns, name)
+                            )))
+                        }
+                        Some(_) => {}
+                    }
+                }
                 let h = self.handle(ns)?;
                 let by_index = self
                     .rt
@@ -810,7 +828,11 @@ impl Backend for KernelBackend {
                 i
             }
         };
-        Some(Ident::Link { index })
+        let netns = match ns {
+            Some(n) => netns::file_id(n),
+            None => None,
+        };
+        Some(Ident::Link { index, netns })
     }
 
     fn link_exists(&mut self, ns: &Ns, name: &str) -> Result<bool> {
