@@ -225,9 +225,17 @@ echo @@goneclean; cmp -s $T/pristine $T/after && echo yes || diff $T/pristine $T
         "one clear line: {err}"
     );
     assert_eq!(s.text("clean"), "yes");
+    // Objects already gone are fine (exit 0), and each is reported.
+    let gone = s.text("gone");
     assert!(
-        s.text("gone").starts_with("rc=0\nlab \"gone\" is down"),
+        gone.starts_with("rc=0\n") && gone.contains("lab \"gone\" is down"),
         "objects already gone are fine\n{}",
+        s.context()
+    );
+    assert!(
+        gone.contains("namespace \"g1\" was already gone")
+            && gone.contains("link \"br-g\" was already gone"),
+        "what vanished is reported\n{}",
         s.context()
     );
     assert_eq!(s.text("goneclean"), "yes");
