@@ -23,11 +23,11 @@ fn labs_named_like_internal_locks_run_and_come_down() {
     let (code, out, err) = sh(&format!(
         "cd $T\n\
          printf 'let c = netns(\"c\");\\nc.masquerade(\"10.0.0.0/24\");\\n' > nft.rhai\n\
-         timeout 30 {bin} nft.rhai; echo \"nft: $?\"\n\
+         timeout -k 5 30 {bin} nft.rhai; echo \"nft: $?\"\n\
          printf 'forward(true);\\n' > sysctl-claims.rhai\n\
-         timeout 30 {bin} sysctl-claims.rhai; echo \"claims: $?\"\n\
+         timeout -k 5 30 {bin} sysctl-claims.rhai; echo \"claims: $?\"\n\
          cat /proc/sys/net/ipv4/ip_forward\n\
-         timeout 30 {bin} down nft; timeout 30 {bin} down sysctl-claims\n\
+         timeout -k 5 30 {bin} down nft; timeout -k 5 30 {bin} down sysctl-claims\n\
          cat /proc/sys/net/ipv4/ip_forward; ip netns list | wc -l",
         bin = q(BIN)
     ));
@@ -132,8 +132,10 @@ fn a_crafted_journal_entry_is_refused() {
     let (code, out, err) = sh(&format!(
         "cd $T; printf 'netns(\"n1\");\\n' > lab.rhai; {bin} lab.rhai\n\
          touch $T/victim\n\
-         printf '%s\\n' '{{\"op\":\"netns_add\",\"name\":\"../../run/netscript-test/victim\"}}' > /run/netscript/evil.journal\n\
-         cat /run/netscript/lab.journal >> /run/netscript/evil.journal\n\
+         cat /run/netscript/lab.journal > /run/netscript/evil.journal\n\
+         # An entry whose undo deletes a namespace by a path: it deleted any plain file.\n\
+         printf '%s\\n' '{{\"op\":{{\"op\":\"sysctl\",\"ns\":null,\"key\":\"net.ipv4.ip_forward\",\"value\":\"1\"}},\"undo\":[{{\"op\":\"netns_del\",\"name\":\"../../run/netscript-test/victim\"}}]}}' >> /run/netscript/evil.journal\n\
+         echo '{{}}' >> /run/netscript/evil.journal\n\
          {bin} down evil || echo \"down: $?\"\n\
          test -f $T/victim && echo victim-intact",
         bin = q(BIN)
@@ -141,7 +143,8 @@ fn a_crafted_journal_entry_is_refused() {
     assert_eq!(code, 0, "{out}\n{err}");
     assert!(out.contains("down: 1"), "{out}\n{err}");
     assert!(out.contains("victim-intact"), "{out}\n{err}");
-    assert!(err.contains("evil.journal: line 1"), "{err}");
+    // Line 3: after the lab's own entry and its identity line.
+    assert!(err.contains("evil.journal: line 3"), "{err}");
 }
 
 #[test]
@@ -295,7 +298,11 @@ fn sigterm_stops_a_counted_ping_at_its_own_line() {
         "cd $T; printf 'let n = netns(\"n\");\\nn.veth(\"a\", \"b\"); n.up(\"a\"); n.up(\"b\"); n.addr(\"a\", \"10.9.0.1/24\");\\nprint(\"up\");\\nn.ping(\"10.9.0.99\", #{{ count: 1000, timeout_ms: 1000 }});\\nprint(\"after\");\\n' > p.rhai\n\
          {bin} p.rhai > $T/out 2>$T/err & pid=$!\n\
          for i in $(seq 100); do grep -q up $T/out && break; sleep 0.1; done\n\
-         sleep 0.3; kill -TERM $pid; wait $pid || echo \"status: $?\"\n\
+         sleep 0.3; kill -TERM $pid\n\
+         # A ping that ignored the signal would run for minutes: give up on it after 20 s.\n\
+         for i in $(seq 200); do kill -0 $pid 2>/dev/null || break; sleep 0.1; done\n\
+         kill -9 $pid 2>/dev/null && echo stuck\n\
+         wait $pid || echo \"status: $?\"\n\
          cat $T/out; cat $T/err >&2; ip netns list | wc -l",
         bin = q(BIN)
     ));
