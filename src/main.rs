@@ -1,27 +1,8 @@
 //! netscript: container-networking labs as Rhai scripts.
 
-mod backend;
-mod claims;
-mod egress;
-mod error;
-#[cfg(debug_assertions)]
-mod fault;
-mod firewall;
-mod foreign;
-mod import;
-mod journal;
-mod lab;
-mod names;
-mod op;
-mod out;
-mod repl;
-mod run;
-mod sandbox;
-mod script;
-mod session;
-mod signals;
-mod stdlib;
-mod topology;
+use netscript::{
+    backend, import, journal, lab, names, repl, run, sandbox, script, stdlib, topology,
+};
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -116,7 +97,7 @@ fn read(file: &Path) -> Result<String, ExitCode> {
     std::fs::read_to_string(file)
         .map(|t| stdlib::prepare(&t))
         .map_err(|e| {
-            crate::errln!("netscript: cannot read {}: {e}", file.display());
+            netscript::errln!("netscript: cannot read {}: {e}", file.display());
             ExitCode::from(2)
         })
 }
@@ -132,7 +113,7 @@ fn lab_name(cli: &Cli) -> Result<String, ExitCode> {
         (None, None) => "repl".into(),
     };
     names::labname(&name).map_err(|e| {
-        crate::errln!("netscript: invalid lab name: {e}");
+        netscript::errln!("netscript: invalid lab name: {e}");
         ExitCode::from(2)
     })?;
     Ok(name)
@@ -149,7 +130,7 @@ fn main() -> ExitCode {
         }
         Some(Cmd::Doc { name, definitions }) => {
             if *definitions {
-                crate::out!("{}", script::definitions());
+                netscript::out!("{}", script::definitions());
                 return ExitCode::SUCCESS;
             }
             return doc(name.as_deref(), cli.json);
@@ -159,7 +140,7 @@ fn main() -> ExitCode {
             let bytes = match std::fs::read(file) {
                 Ok(b) => b,
                 Err(e) => {
-                    crate::errln!("netscript: cannot read {}: {e}", file.display());
+                    netscript::errln!("netscript: cannot read {}: {e}", file.display());
                     return ExitCode::from(2);
                 }
             };
@@ -170,11 +151,11 @@ fn main() -> ExitCode {
             };
             return match translated {
                 Ok(out) => {
-                    crate::out!("{out}");
+                    netscript::out!("{out}");
                     ExitCode::SUCCESS
                 }
                 Err(e) => {
-                    crate::errln!("netscript import: {e}");
+                    netscript::errln!("netscript import: {e}");
                     ExitCode::from(1)
                 }
             };
@@ -249,11 +230,11 @@ fn main() -> ExitCode {
 fn enter(cli: &Cli) -> Result<(), ExitCode> {
     if cli.sandbox {
         sandbox::enter().map_err(|e| {
-            crate::errln!("netscript: --sandbox: {e}");
+            netscript::errln!("netscript: --sandbox: {e}");
             ExitCode::from(1)
         })
     } else if !sandbox::privileged() {
-        crate::errln!("{PRIVILEGES}");
+        netscript::errln!("{PRIVILEGES}");
         Err(ExitCode::from(1))
     } else {
         Ok(())
@@ -262,13 +243,13 @@ fn enter(cli: &Cli) -> Result<(), ExitCode> {
 
 fn down(lab: &str, trace: bool, force: bool) -> ExitCode {
     if let Err(e) = names::labname(lab) {
-        crate::errln!("netscript down: invalid lab name: {e}");
+        netscript::errln!("netscript down: invalid lab name: {e}");
         return ExitCode::from(2);
     }
     let mut backend = match backend::kernel::KernelBackend::new() {
         Ok(b) => b,
         Err(e) => {
-            crate::errln!("netscript down: {e}");
+            netscript::errln!("netscript down: {e}");
             return ExitCode::from(1);
         }
     };
@@ -279,12 +260,12 @@ fn down(lab: &str, trace: bool, force: bool) -> ExitCode {
             left_alone,
         }) => {
             for s in &skipped {
-                crate::errln!("netscript down: skipped (--force): {s}");
+                netscript::errln!("netscript down: skipped (--force): {s}");
             }
             for s in &left_alone {
-                crate::errln!("netscript down {lab}: {s}");
+                netscript::errln!("netscript down {lab}: {s}");
             }
-            crate::outln!("lab {lab:?} is down ({})", lab::changes(undone));
+            netscript::outln!("lab {lab:?} is down ({})", lab::changes(undone));
             // Something could not be undone as recorded.
             match left_alone.is_empty() {
                 true => ExitCode::SUCCESS,
@@ -292,12 +273,12 @@ fn down(lab: &str, trace: bool, force: bool) -> ExitCode {
             }
         }
         Ok(lab::DownResult::AlreadyDown) => {
-            crate::outln!("lab {lab:?} is already down");
+            netscript::outln!("lab {lab:?} is already down");
             ExitCode::SUCCESS
         }
         Err(errors) => {
             for e in errors {
-                crate::errln!("netscript down {lab}: {e}");
+                netscript::errln!("netscript down {lab}: {e}");
             }
             ExitCode::from(1)
         }
@@ -306,7 +287,7 @@ fn down(lab: &str, trace: bool, force: bool) -> ExitCode {
 
 fn graph(format: &str, lab: Option<&str>, json: bool) -> ExitCode {
     let fail = |e: String| {
-        crate::errln!("netscript graph: {e}");
+        netscript::errln!("netscript graph: {e}");
         ExitCode::from(1)
     };
     let mut backend = match backend::kernel::KernelBackend::new() {
@@ -345,7 +326,7 @@ fn graph(format: &str, lab: Option<&str>, json: bool) -> ExitCode {
         },
         _ => topology::text(&t),
     };
-    crate::out!("{out}");
+    netscript::out!("{out}");
     ExitCode::SUCCESS
 }
 
@@ -353,7 +334,7 @@ fn ls(json: bool) -> ExitCode {
     let labs = match lab::list() {
         Ok(l) => l,
         Err(e) => {
-            crate::errln!("netscript ls: {e}");
+            netscript::errln!("netscript ls: {e}");
             return ExitCode::from(1);
         }
     };
@@ -368,11 +349,11 @@ fn ls(json: bool) -> ExitCode {
                 }
             })
             .collect();
-        crate::outln!("{}", serde_json::Value::Array(v));
+        netscript::outln!("{}", serde_json::Value::Array(v));
     } else if labs.is_empty() {
-        crate::outln!("no labs are up");
+        netscript::outln!("no labs are up");
     } else {
-        crate::outln!(
+        netscript::outln!(
             "{:<20} {:>10} {:>6} {:>6} {:>10} {:>6}",
             "LAB",
             "NAMESPACES",
@@ -383,10 +364,10 @@ fn ls(json: bool) -> ExitCode {
         );
         for l in labs {
             if let Some(e) = &l.error {
-                crate::outln!("{:<20} unreadable: {e}", l.name);
+                netscript::outln!("{:<20} unreadable: {e}", l.name);
                 continue;
             }
-            crate::outln!(
+            netscript::outln!(
                 "{:<20} {:>10} {:>6} {:>6} {:>10} {:>6}",
                 l.name,
                 l.namespaces,
@@ -406,18 +387,18 @@ fn doc(name: Option<&str>, json: bool) -> ExitCode {
         Some(n) => match script::DOCS.iter().find(|d| d.name == n) {
             Some(d) => vec![d],
             None => {
-                crate::errln!("netscript doc: no function named {n:?}");
+                netscript::errln!("netscript doc: no function named {n:?}");
                 return ExitCode::from(1);
             }
         },
     };
     if json {
         let v: Vec<serde_json::Value> = docs.iter().map(|d| d.json()).collect();
-        crate::outln!("{}", serde_json::Value::Array(v));
+        netscript::outln!("{}", serde_json::Value::Array(v));
         return ExitCode::SUCCESS;
     }
     for d in docs {
-        crate::outln!("{}", d.text());
+        netscript::outln!("{}", d.text());
     }
     ExitCode::SUCCESS
 }

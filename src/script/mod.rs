@@ -11,6 +11,8 @@ mod overlay;
 mod probe;
 mod process;
 mod route;
+#[cfg(test)]
+mod tests;
 
 pub use docs::{definitions, Doc, DOCS};
 
