@@ -76,7 +76,7 @@ fn a_move_right_after_a_veth_is_folded_into_its_creation() {
            veth("v1", "v2");
            link("v2").move_to(c1);"#,
     );
-    r.unwrap();
+    let _ = r.unwrap();
     assert!(
         plan.contains("ip link add name v1 type veth peer name v2 netns c1"),
         "{plan}"
@@ -107,7 +107,7 @@ fn a_move_into_a_namespace_where_the_name_is_taken_fails_at_the_move() {
 #[test]
 fn a_held_back_veth_is_applied_before_a_print() {
     let (r, plan) = eval(r#"veth("p1", "p2"); print("after");"#);
-    r.unwrap();
+    let _ = r.unwrap();
     let veth = plan
         .find("ip link add name p1")
         .expect("the veth is in the plan");
