@@ -407,3 +407,10 @@ fn a_closed_stderr_rolls_back_and_fails() {
     assert!(out.contains("status: 1"), "{out}\n{err}");
     assert_eq!(out.lines().last(), Some("0"), "rolled back:\n{out}");
 }
+
+#[test]
+fn exec_keeps_a_bounded_tail_of_endless_output() {
+    // 100 MB of output: the last 64 MiB are kept, and the run goes on.
+    let r = common::eval(r#"let r = exec("yes | head -c 100000000"); r.stdout.len()"#).success();
+    assert_eq!(r.stdout.trim(), (64u64 << 20).to_string(), "{r}");
+}

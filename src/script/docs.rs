@@ -46,7 +46,7 @@ pub const DOCS: &[Doc] = &[
     doc!("sysctl", ["ns.sysctl(key) -> string", "ns.sysctl(key, value)"], "ip netns exec NS sysctl [-w] KEY[=VALUE]: net.* keys only; for an interface with a dot in its name write the key with slashes, as sysctl does (net/ipv4/conf/eth0.100/rp_filter)",
         r#"red.sysctl("net.ipv4.conf.all.rp_filter", 0);"#),
     doc!("exec", ["ns.exec(argv | string) -> #{ code, stdout, stderr }"],
-        "ip netns exec NS CMD... (returns when CMD exits; a non-zero code is no error: check r.code; what CMD leaves running, as with CMD &, is stopped when the run ends)",
+        "ip netns exec NS CMD... (returns when CMD exits; a non-zero code is no error: check r.code; what CMD leaves running, as with CMD &, is stopped when the run ends; the last 64 MiB of stdout and of stderr are kept)",
         r#"let r = red.exec(["ip", "addr"]); if r.code != 0 { throw r.stderr; }"#),
     doc!("start", ["ns.start(cmd) -> Proc", "ns.start(cmd, #{ detach }) -> Proc"], "ip netns exec NS CMD... & (its own process group, NETSCRIPT_PROC in its environment; stopped with all it started when the run ends, or with detach: true by netscript down LAB)",
         r#"let web = red.start("python3 -m http.server 80");"#),

@@ -105,8 +105,22 @@ fn pidfd(pid: u32) -> Option<OwnedFd> {
     (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
 }
 
-/// Read what `fd` has without blocking, at most `cap` bytes; false at end of file.
+/// How much of each output stream `exec` keeps: the last 64 MiB (a command that writes
+/// without end, `exec("yes")`, must not fill the memory).
+pub const EXEC_KEEP: usize = 64 << 20;
+
+/// Read what `fd` has without blocking, at most `cap` bytes; false at end of file. Only
+/// the last `EXEC_KEEP` bytes are kept.
 fn read_available(fd: RawFd, into: &mut Vec<u8>, cap: usize) -> bool {
+    let more = read_some(fd, into, cap);
+    // Trimmed in large steps, so each byte is moved at most once or twice.
+    if into.len() > 2 * EXEC_KEEP {
+        into.drain(..into.len() - EXEC_KEEP);
+    }
+    more
+}
+
+fn read_some(fd: RawFd, into: &mut Vec<u8>, cap: usize) -> bool {
     let mut buf = [0u8; 16384];
     let mut read = 0;
     while read < cap {
@@ -184,7 +198,9 @@ pub fn collect(child: &mut Child) -> std::io::Result<Option<Collected>> {
         // SAFETY: `fds` is a valid array of pollfd of the given length.
         unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, 20) };
         for (fd, out, open) in pipes.iter_mut().filter(|p| p.2) {
-            *open = read_available(*fd, out, usize::MAX);
+            // A bounded read, so a command that writes without end still lets us see
+            // signals and its exit.
+            *open = read_available(*fd, out, 1 << 20);
         }
         if let Some(status) = child.try_wait()? {
             // Whatever is in the pipes now; a background process that keeps writing
@@ -193,7 +209,11 @@ pub fn collect(child: &mut Child) -> std::io::Result<Option<Collected>> {
                 read_available(*fd, out, 1 << 20);
                 *open = false;
             }
-            let mut it = pipes.into_iter().map(|p| p.1);
+            let mut it = pipes.into_iter().map(|p| {
+                let mut out = p.1;
+                out.drain(..out.len().saturating_sub(EXEC_KEEP));
+                out
+            });
             let stdout = it.next().unwrap_or_default();
             let stderr = it.next().unwrap_or_default();
             // Close our ends now: a background writer then gets EPIPE, not a full pipe.
