@@ -33,7 +33,9 @@ pub fn run(
         crate::names::labname(lab).map_err(|e| format!("invalid lab name: {e}"))?;
         let entries = crate::journal::Journal::load(lab)
             .map_err(|e| e.to_string())?
-            .ok_or_else(|| format!("there is no lab named {lab:?} that is up (see netscript ls)"))?;
+            .ok_or_else(|| {
+                format!("there is no lab named {lab:?} that is up (see netscript ls)")
+            })?;
         let names = crate::lab::namespaces(&entries);
         if ns != "host" && !names.iter().any(|n| n == ns) {
             return Err(format!(
@@ -53,13 +55,10 @@ pub fn run(
         }
     };
     let prog = cmd.argv()[0].clone();
-    crate::backend::kernel::process::interactive(
-        cmd,
-        file.as_ref().map(|f| (ns, f)),
-        env,
+    crate::backend::kernel::process::interactive(cmd, file.as_ref().map(|f| (ns, f)), env).map_err(
+        |e| match e.kind() {
+            std::io::ErrorKind::NotFound => format!("{prog}: command not found"),
+            _ => format!("running {prog:?} in namespace {ns:?}: {e}"),
+        },
     )
-    .map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => format!("{prog}: command not found"),
-        _ => format!("running {prog:?} in namespace {ns:?}: {e}"),
-    })
 }

@@ -248,9 +248,9 @@ pub fn clash_hint(message: &str, running: &str) -> Option<String> {
         };
         let links = crate::journal::made_links(&entries);
         let spaces = namespaces(&entries);
-        let holds = quoted.iter().any(|q| {
-            links.iter().any(|(_, l)| l == q) || spaces.iter().any(|n| n == q)
-        });
+        let holds = quoted
+            .iter()
+            .any(|q| links.iter().any(|(_, l)| l == q) || spaces.iter().any(|n| n == q));
         if holds {
             let lab = &info.name;
             let name = quoted.first().copied().unwrap_or_default();

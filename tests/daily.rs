@@ -65,10 +65,7 @@ echo @@usage; netscript exec red 2>/dev/null && echo 0 || echo code $?
         "{run}"
     );
     assert_eq!(missing.trim().lines().count(), 2, "a one-line error\n{run}");
-    assert!(
-        s.get("nolab").contains(r#"no lab named "nolab""#),
-        "{run}"
-    );
+    assert!(s.get("nolab").contains(r#"no lab named "nolab""#), "{run}");
     assert_eq!(s.get("usage").trim(), "code 2", "{run}");
 }
 
@@ -116,7 +113,8 @@ echo @@c1; netscript exec c1 -- ip -o link | grep -c veth-c1
     let again = s.get("again");
     assert!(again.contains("already exists"), "{run}");
     assert!(
-        again.contains("\"build-lab\"") && again.contains("--replace")
+        again.contains("\"build-lab\"")
+            && again.contains("--replace")
             && again.contains("netscript down build-lab"),
         "{run}"
     );

@@ -685,7 +685,11 @@ impl Backend for ModelBackend {
     fn interactive(&mut self, ns: &Ns, cmd: &Command, _env: &[(String, String)]) -> Result<i64> {
         self.space(ns)?;
         let words: Vec<String> = cmd.argv().iter().map(|a| shell_word(a)).collect();
-        self.emit(format!("# interactive in {}: {}", ns_label(ns), words.join(" ")));
+        self.emit(format!(
+            "# interactive in {}: {}",
+            ns_label(ns),
+            words.join(" ")
+        ));
         Ok(0)
     }
 
