@@ -235,3 +235,33 @@ pub fn age(secs: u64) -> String {
         s => format!("{}d", s / 86400),
     }
 }
+
+/// For an error that says a name is taken (`link "br0" already exists`): the lab that is
+/// up and made an object of that name, and what to do about it; `None` when no lab did.
+pub fn clash_hint(message: &str, running: &str) -> Option<String> {
+    let at = message.find("already exists")?;
+    // The quoted names before "already exists": the object, and maybe its namespace.
+    let quoted: Vec<&str> = message[..at].split('"').skip(1).step_by(2).collect();
+    for info in list().ok()? {
+        let Ok(Some(entries)) = Journal::load(&info.name) else {
+            continue;
+        };
+        let links = crate::journal::made_links(&entries);
+        let spaces = namespaces(&entries);
+        let holds = quoted
+            .iter()
+            .any(|q| links.iter().any(|(_, l)| l == q) || spaces.iter().any(|n| n == q));
+        if holds {
+            let lab = &info.name;
+            let name = quoted.first().copied().unwrap_or_default();
+            let again = match lab == running {
+                true => format!("this script's lab {lab:?} is already up"),
+                false => format!("lab {lab:?}, which is up, holds {name:?}"),
+            };
+            return Some(format!(
+                "{again}: run with --replace to tear it down first, or run `netscript down {lab}`"
+            ));
+        }
+    }
+    None
+}

@@ -12,6 +12,7 @@
 pub mod backend;
 pub mod claims;
 pub mod egress;
+pub mod enter;
 pub mod error;
 #[cfg(debug_assertions)]
 pub mod fault;

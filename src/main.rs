@@ -1,7 +1,7 @@
 //! netscript: container-networking labs as Rhai scripts.
 
 use netscript::{
-    backend, import, journal, lab, names, repl, run, sandbox, script, stdlib, topology,
+    backend, enter, import, journal, lab, names, repl, run, sandbox, script, stdlib, topology,
 };
 
 use std::path::{Path, PathBuf};
@@ -30,6 +30,9 @@ struct Cli {
     /// Tear the lab down when the script ends, even on success
     #[arg(long)]
     rm: bool,
+    /// If the lab of this name is up, tear it down first (as `netscript down LAB`), then run
+    #[arg(long)]
+    replace: bool,
     /// On failure, keep what the run built (remove it later with `netscript down LAB`)
     #[arg(long)]
     keep_on_error: bool,
@@ -84,6 +87,27 @@ enum Cmd {
     },
     /// Translate a bash lab script (ip, sysctl, iptables) into a netscript script
     Import { file: PathBuf },
+    /// Run CMD inside namespace NS (`host`: the host's) as `ip netns exec` does, on this
+    /// terminal; exits with CMD's exit code
+    #[command(arg_required_else_help = true)]
+    Exec {
+        /// Only a namespace of this lab
+        #[arg(long, value_name = "LAB")]
+        lab: Option<String>,
+        ns: String,
+        /// The command and its arguments (after --)
+        #[arg(last = true, required = true, value_name = "CMD")]
+        cmd: Vec<String>,
+    },
+    /// Open $SHELL (else /bin/sh) inside namespace NS, with NETSCRIPT_NS=NS and PS1
+    /// prefixed `[NS] `
+    #[command(arg_required_else_help = true)]
+    Shell {
+        /// Only a namespace of this lab
+        #[arg(long, value_name = "LAB")]
+        lab: Option<String>,
+        ns: String,
+    },
     /// Draw the live topology (of one lab's namespaces, or of all)
     Graph {
         /// text (default), dot, mermaid or svg
@@ -190,6 +214,20 @@ fn main() -> ExitCode {
             }
             return down(lab, cli.trace, *force);
         }
+        Some(Cmd::Exec { lab, ns, cmd }) => {
+            if let Err(c) = enter(&cli) {
+                return c;
+            }
+            let cmd = backend::Command::Argv(cmd.clone());
+            return exec("exec", lab.as_deref(), ns, &cmd, &[]);
+        }
+        Some(Cmd::Shell { lab, ns }) => {
+            if let Err(c) = enter(&cli) {
+                return c;
+            }
+            let (cmd, env) = enter::shell(ns);
+            return exec("shell", lab.as_deref(), ns, &cmd, &env);
+        }
         None => {}
     }
     let lab = match lab_name(&cli) {
@@ -198,6 +236,13 @@ fn main() -> ExitCode {
     };
     if let Err(c) = enter(&cli) {
         return c;
+    }
+    // --replace: the lab of this name, if up, goes first.
+    if cli.replace && matches!(journal::Journal::load(&lab), Ok(Some(_))) {
+        let code = down(&lab, cli.trace, false);
+        if code != ExitCode::SUCCESS {
+            return code;
+        }
     }
     let opts = run::RunOpts {
         trace: cli.trace,
@@ -238,6 +283,23 @@ fn enter(cli: &Cli) -> Result<(), ExitCode> {
         Err(ExitCode::from(1))
     } else {
         Ok(())
+    }
+}
+
+/// `netscript exec` / `shell`: CMD's exit status, or 1 after a one-line error.
+fn exec(
+    what: &str,
+    lab: Option<&str>,
+    ns: &str,
+    cmd: &backend::Command,
+    env: &[(String, String)],
+) -> ExitCode {
+    match enter::run(lab, ns, cmd, env) {
+        Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),
+        Err(e) => {
+            netscript::errln!("netscript {what}: {e}");
+            ExitCode::from(1)
+        }
     }
 }
 

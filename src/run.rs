@@ -187,7 +187,12 @@ pub fn run(file: &str, source: &str, args: Vec<String>, opts: &RunOpts, print_re
             0
         }
         Err(e) => {
-            report(file, source, &script::explain(&e));
+            let explained = script::explain(&e);
+            report(file, source, &explained);
+            // A name taken by a lab that is up: say which, and how to re-run.
+            if let Some(hint) = crate::lab::clash_hint(&explained.message, &opts.lab) {
+                crate::errln!("  note: {hint}");
+            }
             if opts.keep_on_error {
                 s.stop_processes();
                 crate::errln!(

@@ -270,6 +270,9 @@ pub trait Backend {
     fn wait_gone(&mut self, _links: &[(Ns, String)]) {}
 
     fn exec(&mut self, ns: &Ns, cmd: &Command) -> Result<ExecResult>;
+    /// Run a command on the terminal (stdio inherited), with `env` added, and wait for
+    /// it: `ns.shell()`. Returns its exit status (128 + N when killed by signal N).
+    fn interactive(&mut self, ns: &Ns, cmd: &Command, env: &[(String, String)]) -> Result<i64>;
     /// Start a background process; returns its pid.
     fn start(&mut self, ns: &Ns, cmd: &Command) -> Result<u32>;
     /// The start time that identifies this process (see `Op::ProcStarted`).

@@ -682,6 +682,17 @@ impl Backend for ModelBackend {
         Ok(ExecResult::default())
     }
 
+    fn interactive(&mut self, ns: &Ns, cmd: &Command, _env: &[(String, String)]) -> Result<i64> {
+        self.space(ns)?;
+        let words: Vec<String> = cmd.argv().iter().map(|a| shell_word(a)).collect();
+        self.emit(format!(
+            "# interactive in {}: {}",
+            ns_label(ns),
+            words.join(" ")
+        ));
+        Ok(0)
+    }
+
     fn start(&mut self, ns: &Ns, _cmd: &Command) -> Result<u32> {
         self.space(ns)?;
         self.pids += 1;

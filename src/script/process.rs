@@ -77,6 +77,14 @@ pub fn register(engine: &mut Engine, ctx: &Ctx) {
         m.insert("stderr".into(), r.stderr.into());
         Ok(m)
     });
+    // ip netns exec NS $SHELL, on the terminal; returns the shell's exit status.
+    ns_fn!(engine, ctx, "shell", |cx, ns| -> i64 {
+        let c = call(Some(&ns), "shell", &[]);
+        let (cmd, env) = crate::enter::shell(&ns.name());
+        cx.borrow_mut()
+            .spawn(|b| b.interactive(&ns.ns, &cmd, &env))
+            .map_err(|e| fail(&c, e))
+    });
     // ip netns exec NS CMD... &
     ns_fn!(engine, ctx, "start", |cx, ns, cmd: Dynamic| -> Proc {
         let c = call(Some(&ns), "start", &[cmd.clone()]);

@@ -1004,6 +1004,16 @@ impl Backend for KernelBackend {
         }
     }
 
+    fn interactive(&mut self, ns: &Ns, cmd: &Command, env: &[(String, String)]) -> Result<i64> {
+        let prog = cmd.argv()[0].clone();
+        let what = format!("running {prog:?} in {}", ns_label(ns));
+        let r = match ns {
+            None => process::interactive(cmd, None, env),
+            Some(name) => process::interactive(cmd, Some((name, &self.space(ns)?.file)), env),
+        };
+        r.map_err(|e| Error::os(what, e))
+    }
+
     fn start(&mut self, ns: &Ns, cmd: &Command) -> Result<u32> {
         let mut c = match ns {
             None => process::command(cmd, None),

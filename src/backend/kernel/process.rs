@@ -227,3 +227,44 @@ pub fn collect(child: &mut Child) -> std::io::Result<Option<Collected>> {
         }
     }
 }
+
+/// Run `cmd` on the terminal (stdin, stdout and stderr inherited, not captured), inside
+/// the namespace `ns` as `command` sets it up, with `env` added; returns its exit status
+/// the shell's way. `netscript exec` / `shell` and `ns.shell()` use it.
+///
+/// Like `system(3)`, netscript ignores SIGINT and SIGQUIT while it waits: a Ctrl-C at the
+/// terminal is the command's (a shell's, say) to handle, not a reason to end the run.
+pub fn interactive(
+    cmd: &Cmd,
+    ns: Option<(&str, &File)>,
+    env: &[(String, String)],
+) -> std::io::Result<i64> {
+    use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
+    let mut c = command(cmd, ns);
+    c.envs(env.iter().map(|(k, v)| (k, v)));
+    let ignore = SigAction::new(SigHandler::SigIgn, SaFlags::empty(), SigSet::empty());
+    let default = SigAction::new(SigHandler::SigDfl, SaFlags::empty(), SigSet::empty());
+    let sigs = [Signal::SIGINT, Signal::SIGQUIT];
+    // SAFETY: between fork and exec this only resets signal dispositions.
+    unsafe {
+        c.pre_exec(move || {
+            for s in sigs {
+                sigaction(s, &default)?;
+            }
+            Ok(())
+        });
+    }
+    // SAFETY: installing SIG_IGN and restoring the previous actions, no handler code.
+    let saved: Vec<_> = sigs
+        .iter()
+        .filter_map(|s| unsafe { sigaction(*s, &ignore) }.ok().map(|old| (*s, old)))
+        .collect();
+    let result = c.spawn().and_then(|mut child| child.wait());
+    for (s, old) in saved {
+        // SAFETY: as above.
+        unsafe {
+            let _ = sigaction(s, &old);
+        }
+    }
+    Ok(status_code(result?))
+}
