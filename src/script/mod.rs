@@ -463,38 +463,20 @@ pub fn build_engine(ctx: &Ctx, args: Vec<String>) -> (Engine, rhai::Scope<'stati
     });
     // What `print` and `debug` show comes after every change made before them.
     macro_rules! flush_first {
-        ($name:literal, $conv:literal, $($t:ty),*) => {$(
-            let cx = ctx.clone();
-            engine.register_fn(
-                $name,
-                move |nc: rhai::NativeCallContext, x: $t| -> RhaiResult<rhai::ImmutableString> {
-                    cx.borrow_mut().flush().map_err(|e| fail("", e))?;
-                    nc.call_native_fn($conv, (x,))
-                },
-            );
+        ($($t:ty),*) => {$(
+            for (name, conv) in [("print", "to_string"), ("debug", "to_debug")] {
+                let cx = ctx.clone();
+                engine.register_fn(
+                    name,
+                    move |nc: rhai::NativeCallContext, x: $t| -> RhaiResult<rhai::ImmutableString> {
+                        cx.borrow_mut().flush().map_err(|e| fail("", e))?;
+                        nc.call_native_fn(conv, (x,))
+                    },
+                );
+            }
         )*};
     }
     flush_first!(
-        "print",
-        "to_string",
-        rhai::ImmutableString,
-        rhai::INT,
-        rhai::FLOAT,
-        bool,
-        char,
-        (),
-        rhai::Array,
-        Map,
-        rhai::Blob,
-        Netns,
-        Link,
-        Veth,
-        Proc,
-        Dynamic
-    );
-    flush_first!(
-        "debug",
-        "to_debug",
         rhai::ImmutableString,
         rhai::INT,
         rhai::FLOAT,
