@@ -55,8 +55,10 @@ impl Vars {
         };
         // Never shadow a keyword or an API function.
         let base = if crate::script::DOCS.iter().any(|d| d.name == base)
-            || ["let", "fn", "if", "for", "in", "while", "loop", "true", "false", "import"]
-                .contains(&base.as_str())
+            || [
+                "let", "fn", "if", "for", "in", "while", "loop", "true", "false", "import",
+            ]
+            .contains(&base.as_str())
         {
             format!("ns_{base}")
         } else {
@@ -232,7 +234,12 @@ fn nft(ns: &Ns, rules: &[Rule], v: &Vars) -> Option<String> {
                 } else {
                     format!(", #{{ {} }}", opts.join(", "))
                 };
-                let _ = writeln!(out, "{}.masquerade({}{o});", v.of(ns), lit(&src.to_string()));
+                let _ = writeln!(
+                    out,
+                    "{}.masquerade({}{o});",
+                    v.of(ns),
+                    lit(&src.to_string())
+                );
             }
             (Action::Dnat(to), Chain::Prerouting) => {
                 let port = r.dport?;

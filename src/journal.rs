@@ -277,7 +277,9 @@ pub fn standing(entries: &[Entry]) -> Vec<bool> {
             && owned.links.iter().any(|m| {
                 !m.alive
                     && ((&m.ns, m.name.as_str()) == (ns, name)
-                        || m.peer.as_ref().is_some_and(|(pn, p)| (pn, p.as_str()) == (ns, name)))
+                        || m.peer
+                            .as_ref()
+                            .is_some_and(|(pn, p)| (pn, p.as_str()) == (ns, name)))
             })
     };
     entries
@@ -297,9 +299,7 @@ pub fn standing(entries: &[Entry]) -> Vec<bool> {
                 | Op::LinkDel { .. }
                 | Op::LinkDelMade { .. }
                 | Op::ProcStop { .. } => false,
-                op => {
-                    ns_ok(&op.ns(), i) && op.link().is_none_or(|l| !made_dead(&op.ns(), l))
-                }
+                op => ns_ok(&op.ns(), i) && op.link().is_none_or(|l| !made_dead(&op.ns(), l)),
             }
         })
         .collect()

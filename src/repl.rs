@@ -300,8 +300,7 @@ pub fn repl(opts: &RunOpts) -> i32 {
         }
     };
     let ctx: Ctx = Rc::new(RefCell::new(session));
-    let (mut engine, mut scope) =
-        run::engine_for(&ctx, vec![], None, crate::stdlib::Mode::Run);
+    let (mut engine, mut scope) = run::engine_for(&ctx, vec![], None, crate::stdlib::Mode::Run);
     // What save() writes: the inputs that built something.
     let kept = save::Shared::default();
     save::register(&mut engine, &kept, &opts.lab);
@@ -369,7 +368,12 @@ pub fn repl(opts: &RunOpts) -> i32 {
             defined.insert(f.name.to_string(), line.clone());
         }
         let defines = ast.iter_functions().next().is_some();
-        let before = save::before(ctx.borrow().journal.entries.len(), &scope);
+        let before = save::before(
+            ctx.borrow().journal.entries.len(),
+            &scope,
+            defines,
+            !imports(&line).is_empty(),
+        );
         let whole = functions.merge(&ast);
         crate::signals::reset();
         let result = engine.eval_ast_with_scope::<Dynamic>(&mut scope, &whole);
@@ -389,8 +393,6 @@ pub fn repl(opts: &RunOpts) -> i32 {
             before,
             ctx.borrow().journal.entries.len(),
             &scope,
-            defines,
-            !imports(&line).is_empty(),
         );
         // exit(N) leaves the REPL as Ctrl-D does, with status N.
         if let Some(code) = script::exit_code() {

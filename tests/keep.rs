@@ -268,7 +268,10 @@ type State = (BTreeMap<String, Value>, String);
 /// The normalized state and NAT rules of a sandbox run that ended with `dump_state` and
 /// NFT_DUMP.
 fn state_of(run: &Run) -> State {
-    (normalized_state(run), run.sections().text("nft").to_string())
+    (
+        normalized_state(run),
+        run.sections().text("nft").to_string(),
+    )
 }
 
 fn assert_same(a: &State, b: &State, what: &str) {

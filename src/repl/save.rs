@@ -31,6 +31,10 @@ pub type Shared = Rc<RefCell<Kept>>;
 pub struct Before {
     journal: usize,
     scope: Vec<String>,
+    /// The input defines a function.
+    defines: bool,
+    /// The input imports a module.
+    imports: bool,
 }
 
 /// The variables and their values, to tell whether an input bound or changed one.
@@ -41,25 +45,19 @@ fn snapshot(scope: &Scope) -> Vec<String> {
         .collect()
 }
 
-pub fn before(journal: usize, scope: &Scope) -> Before {
+pub fn before(journal: usize, scope: &Scope, defines: bool, imports: bool) -> Before {
     Before {
         journal,
         scope: snapshot(scope),
+        defines,
+        imports,
     }
 }
 
 /// Record how input `line` went.
-pub fn after(
-    kept: &Shared,
-    line: &str,
-    ok: bool,
-    b: Before,
-    journal: usize,
-    scope: &Scope,
-    defines: bool,
-    imports: bool,
-) {
+pub fn after(kept: &Shared, line: &str, ok: bool, b: Before, journal: usize, scope: &Scope) {
     let changed = journal != b.journal;
+    let defines = b.defines;
     // An input that saves is about the script, not part of it.
     if line.contains("save(") && !changed && !defines {
         return;
@@ -76,7 +74,7 @@ pub fn after(
         }
         return;
     }
-    if changed || defines || imports || snapshot(scope) != b.scope {
+    if changed || defines || b.imports || snapshot(scope) != b.scope {
         k.lines.push(line.trim_end().to_string());
         k.statements += 1;
     }
@@ -86,9 +84,12 @@ pub fn after(
 /// that refuse outside the REPL).
 pub fn register(engine: &mut Engine, kept: &Shared, lab: &str) {
     let (k, l) = (kept.clone(), lab.to_string());
-    engine.register_fn("save", move |path: &str| -> Result<(), Box<rhai::EvalAltResult>> {
-        write(&k, &l, path, false, &format!("save({path:?})"))
-    });
+    engine.register_fn(
+        "save",
+        move |path: &str| -> Result<(), Box<rhai::EvalAltResult>> {
+            write(&k, &l, path, false, &format!("save({path:?})"))
+        },
+    );
     let (k, l) = (kept.clone(), lab.to_string());
     engine.register_fn(
         "save",
