@@ -250,6 +250,61 @@ pub fn made_links(entries: &[Entry]) -> Vec<(Ns, String)> {
         .collect()
 }
 
+/// For each entry: whether what it did still stands at the end of `entries` (what
+/// `netscript export` writes out): not an object deleted later, nor a change inside a
+/// namespace or link of this lab that is gone, nor a deletion itself.
+pub fn standing(entries: &[Entry]) -> Vec<bool> {
+    let mut owned = Owned::default();
+    for e in entries {
+        owned.record(&e.op);
+    }
+    // The last creation of each namespace is the one that may still be there.
+    let mut last_add: HashMap<&str, usize> = HashMap::new();
+    for (i, e) in entries.iter().enumerate() {
+        if let Op::NetnsAdd { name, .. } = &e.op {
+            last_add.insert(name, i);
+        }
+    }
+    let ns_ok = |ns: &Ns, i: usize| match ns {
+        Some(n) => match last_add.get(n.as_str()) {
+            None => true,
+            Some(&at) => owned.namespaces.contains(n) && at <= i,
+        },
+        None => true,
+    };
+    let made_dead = |ns: &Ns, name: &str| {
+        !owned.owns_link(ns, name)
+            && owned.links.iter().any(|m| {
+                !m.alive
+                    && ((&m.ns, m.name.as_str()) == (ns, name)
+                        || m.peer
+                            .as_ref()
+                            .is_some_and(|(pn, p)| (pn, p.as_str()) == (ns, name)))
+            })
+    };
+    entries
+        .iter()
+        .enumerate()
+        .map(|(i, e)| {
+            if let Some(li) = owned.created[i] {
+                return owned.links[li].alive && ns_ok(&e.op.ns(), i);
+            }
+            match &e.op {
+                Op::NetnsAdd { name, .. } => {
+                    owned.namespaces.contains(name) && last_add.get(name.as_str()) == Some(&i)
+                }
+                // Deletions and stops: what they removed is simply not written.
+                Op::NetnsDel { .. }
+                | Op::NetnsDelMade { .. }
+                | Op::LinkDel { .. }
+                | Op::LinkDelMade { .. }
+                | Op::ProcStop { .. } => false,
+                op => ns_ok(&op.ns(), i) && op.link().is_none_or(|l| !made_dead(&op.ns(), l)),
+            }
+        })
+        .collect()
+}
+
 /// The processes `entries` started: (pid, start time, tag).
 pub fn started(entries: &[Entry]) -> Vec<(u32, u64, String)> {
     entries

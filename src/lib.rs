@@ -14,6 +14,7 @@ pub mod claims;
 pub mod egress;
 pub mod enter;
 pub mod error;
+pub mod export;
 #[cfg(debug_assertions)]
 pub mod fault;
 pub mod firewall;

@@ -85,6 +85,8 @@ enum Cmd {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+    /// Print a netscript script that rebuilds LAB, written from its journal
+    Export { lab: String },
     /// Translate a bash lab script (ip, sysctl, iptables) into a netscript script
     Import { file: PathBuf },
     /// Run CMD inside namespace NS (`host`: the host's) as `ip netns exec` does, on this
@@ -214,6 +216,7 @@ fn main() -> ExitCode {
             }
             return down(lab, cli.trace, *force);
         }
+        Some(Cmd::Export { lab }) => return export(lab),
         Some(Cmd::Exec { lab, ns, cmd }) => {
             if let Err(c) = enter(&cli) {
                 return c;
@@ -298,6 +301,28 @@ fn exec(
         Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),
         Err(e) => {
             netscript::errln!("netscript {what}: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// `netscript export LAB`: only reads the journal, so it needs no privileges.
+fn export(lab: &str) -> ExitCode {
+    if let Err(e) = names::labname(lab) {
+        netscript::errln!("netscript export: invalid lab name: {e}");
+        return ExitCode::from(2);
+    }
+    match netscript::journal::Journal::load(lab) {
+        Ok(Some(entries)) => {
+            netscript::outln!("{}", netscript::export::script(lab, &entries).trim_end());
+            ExitCode::SUCCESS
+        }
+        Ok(None) => {
+            netscript::errln!("netscript export: lab {lab:?} is not up (no journal)");
+            ExitCode::from(1)
+        }
+        Err(e) => {
+            netscript::errln!("netscript export: {e}");
             ExitCode::from(1)
         }
     }

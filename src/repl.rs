@@ -17,6 +17,8 @@ use rustyline::validate::{ValidationContext, ValidationResult, Validator};
 use rustyline::{Context, Editor, Helper};
 
 use crate::run::{self, RunOpts};
+
+mod save;
 use crate::script::{self, Ctx, DOCS};
 
 /// Option keys of the API, for completion inside `#{ ... }`.
@@ -298,7 +300,10 @@ pub fn repl(opts: &RunOpts) -> i32 {
         }
     };
     let ctx: Ctx = Rc::new(RefCell::new(session));
-    let (engine, mut scope) = run::engine_for(&ctx, vec![], None, crate::stdlib::Mode::Run);
+    let (mut engine, mut scope) = run::engine_for(&ctx, vec![], None, crate::stdlib::Mode::Run);
+    // What save() writes: the inputs that built something.
+    let kept = save::Shared::default();
+    save::register(&mut engine, &kept, &opts.lab);
     let shared = Rc::new(RefCell::new(Some(engine)));
     let config = rustyline::Config::builder().auto_add_history(false).build();
     let mut rl: Editor<ReplHelper, rustyline::history::DefaultHistory> =
@@ -362,6 +367,13 @@ pub fn repl(opts: &RunOpts) -> i32 {
         for f in ast.iter_functions() {
             defined.insert(f.name.to_string(), line.clone());
         }
+        let defines = ast.iter_functions().next().is_some();
+        let before = save::before(
+            ctx.borrow().journal.entries.len(),
+            &scope,
+            defines,
+            !imports(&line).is_empty(),
+        );
         let whole = functions.merge(&ast);
         crate::signals::reset();
         let result = engine.eval_ast_with_scope::<Dynamic>(&mut scope, &whole);
@@ -374,6 +386,14 @@ pub fn repl(opts: &RunOpts) -> i32 {
                 .map_err(|e| script::fail("", e))
         });
         drop(guard);
+        save::after(
+            &kept,
+            &line,
+            result.is_ok(),
+            before,
+            ctx.borrow().journal.entries.len(),
+            &scope,
+        );
         // exit(N) leaves the REPL as Ctrl-D does, with status N.
         if let Some(code) = script::exit_code() {
             if let Err(e) = &result {

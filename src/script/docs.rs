@@ -105,6 +105,9 @@ pub const DOCS: &[Doc] = &[
         r#"link("veth-red").impair(#{ rate_kbit: 1000 });"#),
     doc!("unimpair", ["link.unimpair()"], "tc qdisc del dev DEV root (or nft delete chain netdev netscript impair-DEV)", r#"link("veth-red").unimpair();"#),
     doc!("help", ["help()", "help(name)"], "netscript doc [NAME]", r#"help("veth");"#),
+    doc!("save", ["save(path)", "save(path, #{ force })"],
+        "(REPL only) write the session's inputs that built something, in order, as a script: failed inputs and inspection-only ones (no change to the network, nothing defined or assigned) are left out, functions and imports kept; an existing file is overwritten only with force: true. For a lab built by a script: netscript export LAB",
+        r#"save("lab.rhai");   // later: netscript --sandbox lab.rhai"#),
 ];
 
 impl Doc {

@@ -527,11 +527,22 @@ pub fn build_engine(ctx: &Ctx, args: Vec<String>) -> (Engine, rhai::Scope<'stati
         Err(EvalAltResult::Exit(Dynamic::UNIT, Position::NONE).into())
     });
 
+    // save(path[, opts]) keeps a REPL session as a script; the REPL registers the real
+    // one over these. In a script there is no session to keep.
+    engine.register_fn("save", |path: &str| -> RhaiResult<()> {
+        Err(fail(&format!("save({path:?})"), SAVE_OUTSIDE))
+    });
+    engine.register_fn("save", |path: &str, _: Map| -> RhaiResult<()> {
+        Err(fail(&format!("save({path:?}, ...)"), SAVE_OUTSIDE))
+    });
+
     let mut scope = rhai::Scope::new();
     let args: rhai::Array = args.into_iter().map(Dynamic::from).collect();
     scope.push_constant("ARGS", args);
     (engine, scope)
 }
+
+const SAVE_OUTSIDE: &str = "save() keeps the statements of a REPL session and only works in the REPL (netscript with no script); for a lab built by a script, `netscript export LAB` writes it out";
 
 /// Where an error happened and what it says, looking through the wrappers Rhai puts
 /// around errors raised inside functions and modules.
