@@ -165,8 +165,22 @@ pub fn parse(frame: &[u8], len: usize, time: f64) -> Packet {
             p.family = 6;
             p.src = Ipv6Addr::from(<[u8; 16]>::try_from(&l3[8..24]).unwrap()).to_string();
             p.dst = Ipv6Addr::from(<[u8; 16]>::try_from(&l3[24..40]).unwrap()).to_string();
-            // Extension headers are not followed: such packets show as `ip-N`.
-            transport(&mut p, l3[6], &l3[40..], false);
+            // Past the extension headers that commonly come first (hop-by-hop: MLD;
+            // routing; destination options; fragment).
+            let (mut next, mut at) = (l3[6], 40);
+            let mut later_fragment = false;
+            while matches!(next, 0 | 43 | 44 | 60) && at + 8 <= l3.len() {
+                if next == 44 {
+                    later_fragment = be16(l3, at + 2).unwrap_or(0) & 0xfff8 != 0;
+                }
+                let len = match next {
+                    44 => 8,
+                    _ => (l3[at + 1] as usize + 1) * 8,
+                };
+                next = l3[at];
+                at += len;
+            }
+            transport(&mut p, next, &l3[at.min(l3.len())..], later_fragment);
         }
         other => p.proto = format!("ether-0x{other:04x}"),
     }
@@ -206,6 +220,7 @@ fn transport(p: &mut Packet, proto: u8, l4: &[u8], later_fragment: bool) {
                 Some(1) => "unreachable".into(),
                 Some(135) => "neighbor solicitation".into(),
                 Some(136) => "neighbor advertisement".into(),
+                Some(143) => "mld report".into(),
                 Some(133) => "router solicitation".into(),
                 Some(134) => "router advertisement".into(),
                 Some(t) => format!("type {t}"),
@@ -449,6 +464,19 @@ mod tests {
             ..f
         }
         .matches(&p));
+    }
+
+    #[test]
+    fn ipv6_past_hop_by_hop() {
+        let mut f = vec![0u8; 14 + 40 + 8 + 4];
+        f[12..14].copy_from_slice(&[0x86, 0xdd]);
+        f[14 + 6] = 0; // hop-by-hop options
+        f[14 + 24 + 15] = 0x16; // dst ::16
+        f[14 + 40] = 58; // then ICMPv6
+        f[14 + 48] = 143; // MLDv2 report
+        let p = parse(&f, f.len(), 0.0);
+        assert_eq!((p.proto.as_str(), p.info.as_str()), ("icmp6", "mld report"));
+        assert_eq!((p.src.as_str(), p.dst.as_str()), ("::", "::16"));
     }
 
     #[test]
