@@ -140,6 +140,27 @@ netscript capture --lab nolab a veth-a -c 1 2>&1 && exit 9 || echo "@@nolab $?"
     assert_eq!(pcap[1], "3", "{r}");
 }
 
+/// `--seconds` ends a capture that sees too few packets; SIGINT ends one early, and what
+/// it saw is kept (the lines printed so far, exit 0, as tcpdump).
+#[test]
+fn cli_capture_stops_on_seconds_and_on_sigint() {
+    let r = run(r#"
+netscript capture b veth-b -c 100000 --seconds 1 -w $T/quiet.pcap 2>$T/err
+echo @@quiet; cat $T/err; pcap $T/quiet.pcap | head -1
+pinger a 10.0.0.2 600
+netscript capture a veth-a -c 100000 --seconds 120 > $T/out &
+pid=$!
+i=0; while [ "$(wc -l < $T/out)" -lt 2 ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done
+kill -INT $pid; wait $pid && echo "@@sigint 0" || echo "@@sigint $?"
+[ "$(wc -l < $T/out)" -ge 2 ] && echo kept
+"#)
+    .success();
+    let s = r.sections();
+    assert!(s.text("quiet").ends_with("d4c3b2a1"), "{r}");
+    assert!(s.text("quiet").contains("packets written to"), "{r}");
+    assert_eq!(s.text("sigint 0"), "kept", "{r}");
+}
+
 /// A missing link or namespace, count 0, an unwritable file, an unknown filter: the
 /// script's error names the call; the CLI says one line and exits 1 (2 for bad usage).
 #[test]
