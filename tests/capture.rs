@@ -100,6 +100,40 @@ echo @@pcap; pcap $T/a.pcap
     }
 }
 
+/// Across a bridge: `capture()` on host() (the top-level form) sees, on a bridge port, the
+/// echo requests and the replies between two namespaces attached to the bridge. (On the
+/// bridge device itself, as with tcpdump, only frames for the host or flooded ones show.)
+#[test]
+fn capture_on_a_bridge_from_the_host() {
+    let r = run(r#"
+ip netns add c1; ip netns add c2
+ip link add br0 type bridge; ip link set br0 up
+for n in 1 2; do
+    ip link add veth-c$n netns c$n type veth peer name veth-c$n-br
+    ip link set veth-c$n-br master br0 up
+    ip -n c$n addr add 10.100.0.1$n/24 dev veth-c$n; ip -n c$n link set veth-c$n up
+done
+pinger c1 10.100.0.12 100
+netscript -e '
+let r = capture("veth-c2-br", #{ count: 2, filter: #{ proto: "icmp", host: "10.100.0.12" } });
+print("@@packets");
+for p in r.packets { print(`${p.src} ${p.dst} ${p.info}`) }
+'
+"#)
+    .success();
+    let s = r.sections();
+    let packets: Vec<&str> = s.get("packets").lines().collect();
+    assert_eq!(packets.len(), 2, "{r}");
+    assert!(
+        packets.contains(&"10.100.0.11 10.100.0.12 echo request"),
+        "{r}"
+    );
+    assert!(
+        packets.contains(&"10.100.0.12 10.100.0.11 echo reply"),
+        "{r}"
+    );
+}
+
 /// The filter's host and port select too: no UDP flows here, so a port filter ends by
 /// time with nothing; a host filter of an address that is not there sees nothing.
 #[test]
