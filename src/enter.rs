@@ -30,22 +30,7 @@ pub fn run(
     env: &[(String, String)],
 ) -> Result<i64, String> {
     if let Some(lab) = lab {
-        crate::names::labname(lab).map_err(|e| format!("invalid lab name: {e}"))?;
-        let entries = crate::journal::Journal::load(lab)
-            .map_err(|e| e.to_string())?
-            .ok_or_else(|| {
-                format!("there is no lab named {lab:?} that is up (see netscript ls)")
-            })?;
-        let names = crate::lab::namespaces(&entries);
-        if ns != "host" && !names.iter().any(|n| n == ns) {
-            return Err(format!(
-                "lab {lab:?} has no namespace {ns:?} (it has: {})",
-                match names.is_empty() {
-                    true => "none".to_string(),
-                    false => names.join(", "),
-                }
-            ));
-        }
+        in_lab(lab, ns)?;
     }
     let file = match ns {
         "host" => None,
@@ -61,4 +46,23 @@ pub fn run(
             _ => format!("running {prog:?} in namespace {ns:?}: {e}"),
         },
     )
+}
+
+/// With `--lab LAB`: NS must be one of that lab's namespaces (or `host`).
+pub fn in_lab(lab: &str, ns: &str) -> Result<(), String> {
+    crate::names::labname(lab).map_err(|e| format!("invalid lab name: {e}"))?;
+    let entries = crate::journal::Journal::load(lab)
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("there is no lab named {lab:?} that is up (see netscript ls)"))?;
+    let names = crate::lab::namespaces(&entries);
+    if ns != "host" && !names.iter().any(|n| n == ns) {
+        return Err(format!(
+            "lab {lab:?} has no namespace {ns:?} (it has: {})",
+            match names.is_empty() {
+                true => "none".to_string(),
+                false => names.join(", "),
+            }
+        ));
+    }
+    Ok(())
 }

@@ -10,6 +10,7 @@
 //!   `signals`, `out`.
 
 pub mod backend;
+pub mod capture;
 pub mod claims;
 pub mod egress;
 pub mod enter;

@@ -110,6 +110,25 @@ enum Cmd {
         lab: Option<String>,
         ns: String,
     },
+    /// Capture packets on link LINK of namespace NS (`host`: the host's): one line per
+    /// packet, or pcap with -w
+    #[command(arg_required_else_help = true)]
+    Capture {
+        /// Only a namespace of this lab
+        #[arg(long, value_name = "LAB")]
+        lab: Option<String>,
+        ns: String,
+        link: String,
+        /// Write pcap to FILE (`-`: standard output, streamed)
+        #[arg(short = 'w', value_name = "FILE")]
+        write: Option<String>,
+        /// Stop after COUNT packets (default 10)
+        #[arg(short = 'c', value_name = "COUNT", value_parser = clap::value_parser!(u32).range(1..))]
+        count: Option<u32>,
+        /// Stop after S seconds (default 10)
+        #[arg(long, value_name = "S", value_parser = clap::value_parser!(u64).range(1..=86400))]
+        seconds: Option<u64>,
+    },
     /// Draw the live topology (of one lab's namespaces, or of all)
     Graph {
         /// text (default), dot, mermaid or svg
@@ -230,6 +249,41 @@ fn main() -> ExitCode {
             }
             let (cmd, env) = enter::shell(ns);
             return exec("shell", lab.as_deref(), ns, &cmd, &env);
+        }
+        Some(Cmd::Capture {
+            lab,
+            ns,
+            link,
+            write,
+            count,
+            seconds,
+        }) => {
+            if let Err(c) = enter(&cli) {
+                return c;
+            }
+            let opts = netscript::capture::Opts {
+                count: count.unwrap_or(netscript::capture::DEFAULT_COUNT),
+                seconds: seconds.unwrap_or(netscript::capture::DEFAULT_SECONDS),
+                filter: Default::default(),
+            };
+            return match netscript::capture::command(
+                lab.as_deref(),
+                ns,
+                link,
+                write.as_deref(),
+                &opts,
+            ) {
+                Ok(n) => {
+                    if let Some(f) = write.as_deref().filter(|f| *f != "-") {
+                        netscript::errln!("{n} packets written to {f}");
+                    }
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    netscript::errln!("netscript capture: {e}");
+                    ExitCode::from(1)
+                }
+            };
         }
         None => {}
     }

@@ -42,6 +42,12 @@ const OPTION_KEYS: &[&str] = &[
     "oif",
     "out",
     "not_out",
+    // capture
+    "seconds",
+    "file",
+    "filter",
+    "host",
+    "port",
 ];
 
 /// Words that are not in the API reference but are callable.

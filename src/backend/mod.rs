@@ -307,6 +307,16 @@ pub trait Backend {
     fn connect(&mut self, ns: &Ns, dst: SocketAddr, timeout_ms: u64) -> Result<bool>;
     /// A GET with one deadline, `timeout_ms`, for all of it.
     fn http_get(&mut self, ns: &Ns, url: &str, timeout_ms: u64) -> Result<HttpResponse>;
+    /// Capture on link `link` of `ns` (see `crate::capture::run`); `each` sees every
+    /// matching packet as it comes.
+    fn capture(
+        &mut self,
+        ns: &Ns,
+        link: &str,
+        opts: &crate::capture::Opts,
+        sink: crate::capture::Sink,
+        each: &mut (dyn FnMut(&crate::capture::Packet) + Send),
+    ) -> Result<Vec<crate::capture::Packet>>;
 
     /// Where in the script the next changes come from (for a plan's comments).
     fn locate(&mut self, _at: String) {}

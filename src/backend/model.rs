@@ -751,6 +751,24 @@ impl Backend for ModelBackend {
         })
     }
 
+    fn capture(
+        &mut self,
+        ns: &Ns,
+        link: &str,
+        opts: &crate::capture::Opts,
+        _: crate::capture::Sink,
+        _: &mut (dyn FnMut(&crate::capture::Packet) + Send),
+    ) -> Result<Vec<crate::capture::Packet>> {
+        self.space(ns)?;
+        self.emit(format!(
+            "# capture: on {link} in {} (at most {} packets, {} s)",
+            ns_label(ns),
+            opts.count,
+            opts.seconds
+        ));
+        Ok(vec![])
+    }
+
     fn locate(&mut self, at: String) {
         self.at = Some(at);
     }

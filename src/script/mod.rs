@@ -1,6 +1,7 @@
 //! The Rhai engine. Bindings only convert arguments, build `Op`s and hand them to the
 //! session; they know nothing of netlink. One file per area.
 
+mod capture;
 mod docs;
 mod firewall;
 mod foreign;
@@ -497,6 +498,7 @@ pub fn build_engine(ctx: &Ctx, args: Vec<String>) -> (Engine, rhai::Scope<'stati
     route::register(&mut engine, ctx);
     process::register(&mut engine, ctx);
     probe::register(&mut engine, ctx);
+    capture::register(&mut engine, ctx);
     firewall::register(&mut engine, ctx);
     inspect::register(&mut engine, ctx);
     overlay::register(&mut engine, ctx);

@@ -1185,4 +1185,16 @@ impl Backend for KernelBackend {
         self.within(ns, move || probe::http_get(addr, &host, &path, timeout))?
             .map_err(|e| Error::os(format!("GET {url} from {}", ns_label(ns)), e))
     }
+
+    fn capture(
+        &mut self,
+        ns: &Ns,
+        link: &str,
+        opts: &crate::capture::Opts,
+        mut sink: crate::capture::Sink,
+        each: &mut (dyn FnMut(&crate::capture::Packet) + Send),
+    ) -> Result<Vec<crate::capture::Packet>> {
+        self.within(ns, move || crate::capture::run(link, opts, &mut sink, each))?
+            .map_err(|e| Error::Other(format!("{}: {e}", link_label(ns, link))))
+    }
 }
