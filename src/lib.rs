@@ -11,6 +11,7 @@
 
 pub mod backend;
 pub mod claims;
+pub mod cli_extras;
 pub mod egress;
 pub mod enter;
 pub mod error;
