@@ -204,10 +204,9 @@ pub fn man_page(mut cmd: clap::Command) -> String {
     let mut seen = std::collections::HashSet::new();
     let mut lines = Vec::new();
     for line in page.lines() {
-        if line.starts_with(".ie \\n(.g .ds Aq") || line.starts_with(".el .ds Aq") {
-            if !seen.insert(line) {
-                continue;
-            }
+        let preamble = line.starts_with(".ie \\n(.g .ds Aq") || line.starts_with(".el .ds Aq");
+        if preamble && !seen.insert(line) {
+            continue;
         }
         lines.push(line);
     }
