@@ -12,6 +12,7 @@
 pub mod backend;
 pub mod capture;
 pub mod claims;
+pub mod cli_extras;
 pub mod egress;
 pub mod enter;
 pub mod error;

@@ -1,13 +1,14 @@
 //! netscript: container-networking labs as Rhai scripts.
 
 use netscript::{
-    backend, enter, import, journal, lab, names, repl, run, sandbox, script, stdlib, topology,
+    backend, cli_extras, enter, import, journal, lab, names, repl, run, sandbox, script, stdlib,
+    topology,
 };
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 const PRIVILEGES: &str = "netscript: needs root or CAP_NET_ADMIN + CAP_SYS_ADMIN; or use --sandbox";
 
@@ -16,7 +17,7 @@ const PRIVILEGES: &str = "netscript: needs root or CAP_NET_ADMIN + CAP_SYS_ADMIN
     name = "netscript",
     version,
     about = "Build container-networking labs (namespaces, veth pairs, bridges, routes, NAT) from Rhai scripts",
-    after_help = "Run a script:   netscript --sandbox scripts/connect-two.rhai\nEvaluate code:  netscript --sandbox -e 'netns(\"red\").inode'\nThe REPL:       netscript --sandbox   (no FILE)\nThe API:        netscript doc"
+    after_help = "Run a script:   netscript --sandbox scripts/connect-two.rhai\nEvaluate code:  netscript --sandbox -e 'netns(\"red\").inode'\nThe REPL:       netscript --sandbox   (no FILE)\nThe API:        netscript doc\n\nExit status: 0 success; 1 failure (a failed check or assert, an error while building, the kernel\nrefused a change); 2 usage error (bad arguments, an unreadable script). exec and shell exit with\nCMD's own status."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -136,6 +137,14 @@ enum Cmd {
         format: String,
         lab: Option<String>,
     },
+    /// Print a shell completion script (subcommands, options, and the labs and namespaces
+    /// that are up): `source <(netscript completions bash)`
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff): `netscript man | man -l -`
+    Man,
 }
 
 fn read(file: &Path) -> Result<String, ExitCode> {
@@ -181,6 +190,14 @@ fn main() -> ExitCode {
             return doc(name.as_deref(), cli.json);
         }
         Some(Cmd::Ls) => return ls(cli.json),
+        Some(Cmd::Completions { shell }) => {
+            netscript::out!("{}", cli_extras::completions(*shell, Cli::command()));
+            return ExitCode::SUCCESS;
+        }
+        Some(Cmd::Man) => {
+            netscript::out!("{}", cli_extras::man_page(Cli::command()));
+            return ExitCode::SUCCESS;
+        }
         Some(Cmd::Import { file }) => {
             let bytes = match std::fs::read(file) {
                 Ok(b) => b,
@@ -287,6 +304,15 @@ fn main() -> ExitCode {
         }
         None => {}
     }
+    if let Some(file) = &cli.file {
+        if let Some(sub) = typo_of_subcommand(file) {
+            netscript::errln!(
+                "netscript: {:?} is neither a file nor a subcommand; did you mean {sub}? (see netscript --help)",
+                file.display().to_string()
+            );
+            return ExitCode::from(2);
+        }
+    }
     let lab = match lab_name(&cli) {
         Ok(l) => l,
         Err(c) => return c,
@@ -326,6 +352,19 @@ fn main() -> ExitCode {
         (None, None) => repl::repl(&opts),
     };
     ExitCode::from(code as u8)
+}
+
+/// The subcommand FILE was meant to be: `netscript grpah` parses as a script named
+/// "grpah", so when no such file exists and the word looks like no script (no `.rhai`, no
+/// `/`) but like a subcommand, the user gets the subcommand's name instead of "cannot read".
+fn typo_of_subcommand(file: &Path) -> Option<String> {
+    let word = file.to_str()?;
+    if file.exists() || word.contains('/') || file.extension().is_some() {
+        return None;
+    }
+    let cmd = Cli::command();
+    let names: Vec<&str> = cmd.get_subcommands().map(|s| s.get_name()).collect();
+    cli_extras::nearest(word, names).map(str::to_string)
 }
 
 /// Into the sandbox (`--sandbox`), or check that we may change the network.
