@@ -188,6 +188,13 @@ fn call(op: &Op, v: &mut Vars) -> Option<String> {
                 opts.join(", ")
             )
         }
+        // forward(), not the bare sysctl: on a Docker host it also lets the lab's
+        // traffic through a forward chain that drops.
+        Op::Sysctl { ns, key, value }
+            if key == "net.ipv4.ip_forward" && (value == "1" || value == "0") =>
+        {
+            format!("{}.forward({});", v.of(ns), value == "1")
+        }
         Op::Sysctl { ns, key, value } => {
             format!("{}.sysctl({}, {});", v.of(ns), lit(key), lit(value))
         }

@@ -317,7 +317,7 @@ dump_state
         r#"c1.addr("veth-c1", "10.100.0.2/24");"#,
         r#"c2.route("default", #{ via: "10.100.0.1" });"#,
         r#"host().link("veth-c2-br").master("br0");"#,
-        r#"host().sysctl("net.ipv4.ip_forward", "1");"#,
+        r#"host().forward(true);"#,
         r#"host().masquerade("10.100.0.0/24", #{ not_out: "br0" });"#,
     ] {
         assert!(script.contains(call), "the export has {call}\n{script}");
