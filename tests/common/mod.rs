@@ -8,6 +8,8 @@
 //! it built with `ip -j ...`, `ip netns exec ...` and `ss`.
 #![allow(dead_code)]
 
+pub mod tmux;
+
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
