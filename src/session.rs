@@ -186,18 +186,20 @@ impl Session {
             to: Some(to),
         } = &op
         {
-            let target = Some(to.clone());
-            // Taken where it goes: say where (the kernel would only say "exists").
-            if self.backend.netns_exists(to) && self.check_free(&target, name).is_err() {
-                self.flush()?;
-                return Err(Error::Exists(crate::op::link_label(&target, name)));
-            }
-            if self.held_back(ns, name) && self.backend.netns_exists(to) {
-                self.fuse(&op);
-                if let Some(d) = &mut self.pending {
-                    d.moves.push((call, at));
+            // (A missing target is the kernel's error, at this call, below.)
+            if self.backend.netns_exists(to) {
+                // Taken where it goes: say where (the kernel would only say "exists").
+                if let Err(e) = self.check_free(&Some(to.clone()), name) {
+                    self.flush()?;
+                    return Err(e);
                 }
-                return Ok(());
+                if self.held_back(ns, name) {
+                    self.fuse(&op);
+                    if let Some(d) = &mut self.pending {
+                        d.moves.push((call, at));
+                    }
+                    return Ok(());
+                }
             }
         }
         self.apply(op)
