@@ -378,7 +378,7 @@ pub fn repl(opts: &RunOpts) -> i32 {
             ctx.borrow().journal.entries.len(),
             &scope,
             defines,
-            !imports(&line).is_empty(),
+            !imports(&ast).is_empty(),
         );
         let whole = functions.merge(&ast);
         crate::signals::reset();
@@ -410,7 +410,7 @@ pub fn repl(opts: &RunOpts) -> i32 {
         }
         match result {
             Ok(v) => {
-                keep_imports(&mut shared.borrow_mut(), &line);
+                keep_imports(&mut shared.borrow_mut(), &ast);
                 if !v.is_unit() {
                     crate::outln!("{}", render(&v));
                 }
@@ -470,7 +470,7 @@ fn report(input: &str, defined: &HashMap<String, String>, err: &script::ScriptEr
 
 /// `import "NAME" as ALIAS` on one input stays in force for the next ones: the module
 /// (already loaded, so its top level does not run again) becomes a static module.
-fn keep_imports(engine: &mut Option<Engine>, input: &str) {
+fn keep_imports(engine: &mut Option<Engine>, input: &AST) {
     let Some(engine) = engine.as_mut() else {
         return;
     };
@@ -481,45 +481,38 @@ fn keep_imports(engine: &mut Option<Engine>, input: &str) {
     }
 }
 
-/// The `import "PATH" as ALIAS` statements of an input, in order.
-fn imports(input: &str) -> Vec<(String, String)> {
-    let mut found = vec![];
-    let mut rest = input;
-    while let Some(i) = rest.find("import") {
-        rest = &rest[i + "import".len()..];
-        let Some(after) = rest.trim_start().strip_prefix('"') else {
-            continue;
-        };
-        let Some((path, tail)) = after.split_once('"') else {
-            continue;
-        };
-        let Some(tail) = tail.trim_start().strip_prefix("as") else {
-            continue;
-        };
-        let alias: String = tail
-            .trim_start()
-            .chars()
-            .take_while(|c| c.is_alphanumeric() || *c == '_')
-            .collect();
-        if !alias.is_empty() && tail.starts_with(char::is_whitespace) {
-            found.push((path.to_string(), alias));
-        }
-    }
-    found
+/// The `import "PATH" as ALIAS` statements at the top level of an input, in order (read
+/// from the compiled input, so text that only looks like one, in a string, is not).
+fn imports(ast: &AST) -> Vec<(String, String)> {
+    ast.statements()
+        .iter()
+        .filter_map(|st| match st {
+            rhai::Stmt::Import(b, _) => match &b.0 {
+                rhai::Expr::StringConstant(path, _) if !b.1.name.is_empty() => {
+                    Some((path.to_string(), b.1.name.to_string()))
+                }
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     #[test]
     fn imports_are_found() {
+        let ast = |src: &str| rhai::Engine::new().compile(src).unwrap();
         assert_eq!(
-            super::imports(r#"import "lab" as lab; let x = 1; import "my/mod" as m"#),
+            super::imports(&ast(
+                r#"import "lab" as lab; let x = 1; import "my/mod" as m;"#
+            )),
             vec![
                 ("lab".to_string(), "lab".to_string()),
                 ("my/mod".to_string(), "m".to_string())
             ]
         );
-        assert!(super::imports(r#"let important = "x"; import "lab" asx"#).is_empty());
+        assert!(super::imports(&ast(r#"let s = "import \"lab\" as lab";"#)).is_empty());
     }
 
     use super::*;
