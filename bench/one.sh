@@ -45,9 +45,9 @@ if [ "$(ip -o link | wc -l)" != 1 ]; then
         "unshare --net --mount --propagation private" >&2
     exit 99
 fi
+# A private /run: the mount points are made there, not on the host's /run.
+mount -t tmpfs tmpfs /run
 mkdir -p /run/netns /run/netscript
-mount -t tmpfs tmpfs /run/netns
-mount -t tmpfs tmpfs /run/netscript
 mount -t sysfs sysfs /sys
 ip link set lo up
 

@@ -12,6 +12,7 @@
 //! child's code.
 
 use std::fs;
+use std::path::Path;
 
 use std::sync::atomic::{AtomicI32, Ordering};
 
@@ -79,11 +80,14 @@ pub fn enter() -> Result<(), String> {
         None::<&str>,
     )
     .map_err(|e| format!("making / private: {e}"))?;
-    // Without root on the host, /run/netns may not be creatable: a private /run then.
-    if fs::create_dir_all("/run/netns").is_err()
-        || fs::create_dir_all(crate::journal::RUN_DIR).is_err()
-    {
+    // Mount points are made in a private /run unless the host already has them: a
+    // directory made here would be made on the host's /run (and without root on the
+    // host it could not be made at all).
+    if !Path::new("/run/netns").is_dir() || !Path::new(crate::journal::RUN_DIR).is_dir() {
         tmpfs("/run")?;
+        fs::create_dir_all("/run/netns").map_err(|e| format!("creating /run/netns: {e}"))?;
+        fs::create_dir_all(crate::journal::RUN_DIR)
+            .map_err(|e| format!("creating {}: {e}", crate::journal::RUN_DIR))?;
     }
     tmpfs("/run/netns")?;
     tmpfs(crate::journal::RUN_DIR)?;

@@ -81,8 +81,9 @@ fn prelude() -> String {
         r#"set -e
 # Refuse to go on unless this really is a network namespace of our own.
 [ "$(readlink /proc/self/ns/net)" != {host_ns} ] || {{ echo "sandbox_sh: not in a private netns" >&2; exit 99; }}
-mount -t tmpfs tmpfs /run/netns 2>/dev/null || {{ mkdir -p /run/netns && mount -t tmpfs tmpfs /run/netns; }}
-mkdir -p /run/netscript; mount -t tmpfs tmpfs /run/netscript
+# A private /run: the mount points below are made there, not on the host's /run.
+mount -t tmpfs tmpfs /run
+mkdir -p /run/netns /run/netscript
 mount -t sysfs sysfs /sys
 ip link set lo up
 export PATH={bin}:$PATH
