@@ -28,7 +28,7 @@ pub enum Error {
     #[error("{call}: {inner}")]
     Deferred {
         call: String,
-        at: crate::session::At,
+        at: crate::lab::session::At,
         inner: Box<Error>,
     },
 }

@@ -5,7 +5,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::error::{Error, Result};
-use crate::op::Op;
+use crate::lab::op::Op;
 
 static APPLIED: AtomicU64 = AtomicU64::new(0);
 

@@ -1,16 +1,13 @@
 //! netscript: container-networking labs as Rhai scripts.
 
-use netscript::{
-    backend, cli_extras, enter, import, journal, lab, names, repl, run, sandbox, script, stdlib,
-    topology,
-};
+use netscript::commands::{self, extras, run::Source};
+use netscript::lab::names;
+use netscript::ui::run::RunOpts;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser, Subcommand};
-
-const PRIVILEGES: &str = "netscript: needs root or CAP_NET_ADMIN + CAP_SYS_ADMIN; or use --sandbox";
 
 #[derive(Parser)]
 #[command(
@@ -147,15 +144,6 @@ enum Cmd {
     Man,
 }
 
-fn read(file: &Path) -> Result<String, ExitCode> {
-    std::fs::read_to_string(file)
-        .map(|t| stdlib::prepare(&t))
-        .map_err(|e| {
-            netscript::errln!("netscript: cannot read {}: {e}", file.display());
-            ExitCode::from(2)
-        })
-}
-
 fn lab_name(cli: &Cli) -> Result<String, ExitCode> {
     let name = match (&cli.lab, &cli.file) {
         (Some(l), _) => l.clone(),
@@ -168,138 +156,67 @@ fn lab_name(cli: &Cli) -> Result<String, ExitCode> {
     };
     names::labname(&name).map_err(|e| {
         netscript::errln!("netscript: invalid lab name: {e}");
-        ExitCode::from(2)
+        ExitCode::from(commands::USAGE)
     })?;
     Ok(name)
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Subcommands that touch the network go into the sandbox (or check privileges) first.
+    let entered = || commands::enter(cli.sandbox);
     match &cli.command {
-        Some(Cmd::Check { file }) => {
-            let Ok(src) = read(file) else {
-                return ExitCode::from(2);
-            };
-            return ExitCode::from(run::check(&file.display().to_string(), &src) as u8);
-        }
+        Some(Cmd::Check { file }) => return commands::check::exec(file),
         Some(Cmd::Doc { name, definitions }) => {
-            if *definitions {
-                netscript::out!("{}", script::definitions());
-                return ExitCode::SUCCESS;
-            }
-            return doc(name.as_deref(), cli.json);
+            return commands::doc::exec(name.as_deref(), *definitions, cli.json)
         }
-        Some(Cmd::Ls) => return ls(cli.json),
+        Some(Cmd::Ls) => return commands::ls::exec(cli.json),
         Some(Cmd::Completions { shell }) => {
-            netscript::out!("{}", cli_extras::completions(*shell, Cli::command()));
+            netscript::out!("{}", extras::completions(*shell, Cli::command()));
             return ExitCode::SUCCESS;
         }
         Some(Cmd::Man) => {
-            netscript::out!("{}", cli_extras::man_page(Cli::command()));
+            netscript::out!("{}", extras::man_page(Cli::command()));
             return ExitCode::SUCCESS;
         }
-        Some(Cmd::Import { file }) => {
-            let bytes = match std::fs::read(file) {
-                Ok(b) => b,
-                Err(e) => {
-                    netscript::errln!("netscript: cannot read {}: {e}", file.display());
-                    return ExitCode::from(2);
-                }
-            };
-            let name = file.display().to_string();
-            let translated = match String::from_utf8(bytes) {
-                Ok(src) => import::translate(&name, &src),
-                Err(_) => Err(format!("{name} is not a shell script (it is not text)")),
-            };
-            return match translated {
-                Ok(out) => {
-                    netscript::out!("{out}");
-                    ExitCode::SUCCESS
-                }
-                Err(e) => {
-                    netscript::errln!("netscript import: {e}");
-                    ExitCode::from(1)
-                }
-            };
-        }
+        Some(Cmd::Import { file }) => return commands::import::exec(file),
+        Some(Cmd::Export { lab }) => return commands::export::exec(lab),
         Some(Cmd::Plan { down, file, args }) => {
+            // A plan touches nothing; it enters the sandbox only when asked to.
             if cli.sandbox {
-                if let Err(c) = enter(&cli) {
+                if let Err(c) = entered() {
                     return c;
                 }
             }
-            let code = match (down, file) {
-                (Some(lab), _) => run::plan_down(lab),
-                (None, Some(f)) => {
-                    let Ok(src) = read(f) else {
-                        return ExitCode::from(2);
-                    };
-                    run::plan(&f.display().to_string(), &src, args.clone())
+            return commands::plan::exec(down.as_deref(), file.as_deref(), args.clone());
+        }
+        Some(cmd) => {
+            if let Err(c) = entered() {
+                return c;
+            }
+            return match cmd {
+                Cmd::Graph { format, lab } => {
+                    commands::graph::exec(format, lab.as_deref(), cli.json)
                 }
-                (None, None) => 2,
-            };
-            return ExitCode::from(code as u8);
-        }
-        Some(Cmd::Graph { format, lab }) => {
-            if let Err(c) = enter(&cli) {
-                return c;
-            }
-            return graph(format, lab.as_deref(), cli.json);
-        }
-        Some(Cmd::Down { lab, force }) => {
-            if let Err(c) = enter(&cli) {
-                return c;
-            }
-            return down(lab, cli.trace, *force);
-        }
-        Some(Cmd::Export { lab }) => return export(lab),
-        Some(Cmd::Exec { lab, ns, cmd }) => {
-            if let Err(c) = enter(&cli) {
-                return c;
-            }
-            let cmd = backend::Command::Argv(cmd.clone());
-            return exec("exec", lab.as_deref(), ns, &cmd, &[]);
-        }
-        Some(Cmd::Shell { lab, ns }) => {
-            if let Err(c) = enter(&cli) {
-                return c;
-            }
-            let (cmd, env) = enter::shell(ns);
-            return exec("shell", lab.as_deref(), ns, &cmd, &env);
-        }
-        Some(Cmd::Capture {
-            lab,
-            ns,
-            link,
-            write,
-            count,
-            seconds,
-        }) => {
-            if let Err(c) = enter(&cli) {
-                return c;
-            }
-            let opts = netscript::capture::Opts {
-                count: count.unwrap_or(netscript::capture::DEFAULT_COUNT),
-                seconds: seconds.unwrap_or(netscript::capture::DEFAULT_SECONDS),
-                filter: Default::default(),
-            };
-            return match netscript::capture::command(
-                lab.as_deref(),
-                ns,
-                link,
-                write.as_deref(),
-                &opts,
-            ) {
-                Ok(n) => {
-                    if let Some(f) = write.as_deref().filter(|f| *f != "-") {
-                        netscript::errln!("{n} packets written to {f}");
-                    }
-                    ExitCode::SUCCESS
-                }
-                Err(e) => {
-                    netscript::errln!("netscript capture: {e}");
-                    ExitCode::from(1)
-                }
+                Cmd::Down { lab, force } => commands::down::exec(lab, cli.trace, *force),
+                Cmd::Exec { lab, ns, cmd } => commands::exec::exec(lab.as_deref(), ns, cmd),
+                Cmd::Shell { lab, ns } => commands::exec::shell(lab.as_deref(), ns),
+                Cmd::Capture {
+                    lab,
+                    ns,
+                    link,
+                    write,
+                    count,
+                    seconds,
+                } => commands::capture::exec(
+                    lab.as_deref(),
+                    ns,
+                    link,
+                    write.as_deref(),
+                    *count,
+                    *seconds,
+                ),
+                _ => unreachable!("handled above"),
             };
         }
         None => {}
@@ -310,24 +227,17 @@ fn main() -> ExitCode {
                 "netscript: {:?} is neither a file nor a subcommand; did you mean {sub}? (see netscript --help)",
                 file.display().to_string()
             );
-            return ExitCode::from(2);
+            return ExitCode::from(commands::USAGE);
         }
     }
     let lab = match lab_name(&cli) {
         Ok(l) => l,
         Err(c) => return c,
     };
-    if let Err(c) = enter(&cli) {
+    if let Err(c) = entered() {
         return c;
     }
-    // --replace: the lab of this name, if up, goes first.
-    if cli.replace && matches!(journal::Journal::load(&lab), Ok(Some(_))) {
-        let code = down(&lab, cli.trace, false);
-        if code != ExitCode::SUCCESS {
-            return code;
-        }
-    }
-    let opts = run::RunOpts {
+    let opts = RunOpts {
         trace: cli.trace,
         keep_on_error: cli.keep_on_error,
         rm: cli.rm,
@@ -335,23 +245,12 @@ fn main() -> ExitCode {
         lab,
         json: cli.json,
     };
-    let code = match (&cli.eval, &cli.file) {
-        (Some(code), _) => run::run("-e", code, vec![], &opts, true),
-        (None, Some(file)) => {
-            let Ok(src) = read(file) else {
-                return ExitCode::from(2);
-            };
-            run::run(
-                &file.display().to_string(),
-                &src,
-                cli.args.clone(),
-                &opts,
-                false,
-            )
-        }
-        (None, None) => repl::repl(&opts),
+    let source = match (&cli.eval, &cli.file) {
+        (Some(code), _) => Source::Eval(code),
+        (None, Some(file)) => Source::File(file, cli.args.clone()),
+        (None, None) => Source::Repl,
     };
-    ExitCode::from(code as u8)
+    commands::run::exec(source, &opts, cli.replace)
 }
 
 /// The subcommand FILE was meant to be: `netscript grpah` parses as a script named
@@ -364,221 +263,5 @@ fn typo_of_subcommand(file: &Path) -> Option<String> {
     }
     let cmd = Cli::command();
     let names: Vec<&str> = cmd.get_subcommands().map(|s| s.get_name()).collect();
-    cli_extras::nearest(word, names).map(str::to_string)
-}
-
-/// Into the sandbox (`--sandbox`), or check that we may change the network.
-fn enter(cli: &Cli) -> Result<(), ExitCode> {
-    if cli.sandbox {
-        sandbox::enter().map_err(|e| {
-            netscript::errln!("netscript: --sandbox: {e}");
-            ExitCode::from(1)
-        })
-    } else if !sandbox::privileged() {
-        netscript::errln!("{PRIVILEGES}");
-        Err(ExitCode::from(1))
-    } else {
-        Ok(())
-    }
-}
-
-/// `netscript exec` / `shell`: CMD's exit status, or 1 after a one-line error.
-fn exec(
-    what: &str,
-    lab: Option<&str>,
-    ns: &str,
-    cmd: &backend::Command,
-    env: &[(String, String)],
-) -> ExitCode {
-    match enter::run(lab, ns, cmd, env) {
-        Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),
-        Err(e) => {
-            netscript::errln!("netscript {what}: {e}");
-            ExitCode::from(1)
-        }
-    }
-}
-
-/// `netscript export LAB`: only reads the journal, so it needs no privileges.
-fn export(lab: &str) -> ExitCode {
-    if let Err(e) = names::labname(lab) {
-        netscript::errln!("netscript export: invalid lab name: {e}");
-        return ExitCode::from(2);
-    }
-    match netscript::journal::Journal::load(lab) {
-        Ok(Some(entries)) => {
-            netscript::outln!("{}", netscript::export::script(lab, &entries).trim_end());
-            ExitCode::SUCCESS
-        }
-        Ok(None) => {
-            netscript::errln!("netscript export: lab {lab:?} is not up (no journal)");
-            ExitCode::from(1)
-        }
-        Err(e) => {
-            netscript::errln!("netscript export: {e}");
-            ExitCode::from(1)
-        }
-    }
-}
-
-fn down(lab: &str, trace: bool, force: bool) -> ExitCode {
-    if let Err(e) = names::labname(lab) {
-        netscript::errln!("netscript down: invalid lab name: {e}");
-        return ExitCode::from(2);
-    }
-    let mut backend = match backend::kernel::KernelBackend::new() {
-        Ok(b) => b,
-        Err(e) => {
-            netscript::errln!("netscript down: {e}");
-            return ExitCode::from(1);
-        }
-    };
-    match lab::down(lab, &mut backend, trace, force) {
-        Ok(lab::DownResult::Done {
-            undone,
-            skipped,
-            left_alone,
-        }) => {
-            for s in &skipped {
-                netscript::errln!("netscript down: skipped (--force): {s}");
-            }
-            for s in &left_alone {
-                netscript::errln!("netscript down {lab}: {s}");
-            }
-            netscript::outln!("lab {lab:?} is down ({})", lab::changes(undone));
-            // Something could not be undone as recorded.
-            match left_alone.is_empty() {
-                true => ExitCode::SUCCESS,
-                false => ExitCode::from(1),
-            }
-        }
-        Ok(lab::DownResult::AlreadyDown) => {
-            netscript::outln!("lab {lab:?} is already down");
-            ExitCode::SUCCESS
-        }
-        Err(errors) => {
-            for e in errors {
-                netscript::errln!("netscript down {lab}: {e}");
-            }
-            ExitCode::from(1)
-        }
-    }
-}
-
-fn graph(format: &str, lab: Option<&str>, json: bool) -> ExitCode {
-    let fail = |e: String| {
-        netscript::errln!("netscript graph: {e}");
-        ExitCode::from(1)
-    };
-    let mut backend = match backend::kernel::KernelBackend::new() {
-        Ok(b) => b,
-        Err(e) => return fail(e.to_string()),
-    };
-    let namespaces = match lab {
-        None => match backend::Backend::netns_list(&mut backend) {
-            Ok(l) => l,
-            Err(e) => return fail(e.to_string()),
-        },
-        Some(l) => match journal::Journal::load(l) {
-            Ok(Some(entries)) => lab::namespaces(&entries)
-                .into_iter()
-                .filter(|n| backend::Backend::netns_exists(&mut backend, n))
-                .collect(),
-            Ok(None) => {
-                return fail(format!(
-                    "there is no lab named {l:?} that is up (see netscript ls)"
-                ))
-            }
-            Err(e) => return fail(e.to_string()),
-        },
-    };
-    let t = match topology::gather(&mut backend, &namespaces) {
-        Ok(t) => t,
-        Err(e) => return fail(e.to_string()),
-    };
-    let out = match (json, format) {
-        (true, _) => serde_json::to_string_pretty(&t).expect("topology serializes") + "\n",
-        (_, "dot") => topology::dot(&t),
-        (_, "mermaid") => topology::mermaid(&t),
-        (_, "svg") => match topology::svg(&t) {
-            Ok(s) => s,
-            Err(e) => return fail(e),
-        },
-        _ => topology::text(&t),
-    };
-    netscript::out!("{out}");
-    ExitCode::SUCCESS
-}
-
-fn ls(json: bool) -> ExitCode {
-    let labs = match lab::list() {
-        Ok(l) => l,
-        Err(e) => {
-            netscript::errln!("netscript ls: {e}");
-            return ExitCode::from(1);
-        }
-    };
-    if json {
-        let v: Vec<serde_json::Value> = labs
-            .iter()
-            .map(|l| match &l.error {
-                Some(e) => serde_json::json!({ "lab": l.name, "error": e }),
-                None => {
-                    serde_json::json!({ "lab": l.name, "namespaces": l.namespaces, "links": l.links,
-                        "rules": l.rules, "processes": l.processes, "age_secs": l.age_secs })
-                }
-            })
-            .collect();
-        netscript::outln!("{}", serde_json::Value::Array(v));
-    } else if labs.is_empty() {
-        netscript::outln!("no labs are up");
-    } else {
-        netscript::outln!(
-            "{:<20} {:>10} {:>6} {:>6} {:>10} {:>6}",
-            "LAB",
-            "NAMESPACES",
-            "LINKS",
-            "RULES",
-            "PROCESSES",
-            "AGE"
-        );
-        for l in labs {
-            if let Some(e) = &l.error {
-                netscript::outln!("{:<20} unreadable: {e}", l.name);
-                continue;
-            }
-            netscript::outln!(
-                "{:<20} {:>10} {:>6} {:>6} {:>10} {:>6}",
-                l.name,
-                l.namespaces,
-                l.links,
-                l.rules,
-                l.processes,
-                lab::age(l.age_secs)
-            );
-        }
-    }
-    ExitCode::SUCCESS
-}
-
-fn doc(name: Option<&str>, json: bool) -> ExitCode {
-    let docs: Vec<&script::Doc> = match name {
-        None => script::DOCS.iter().collect(),
-        Some(n) => match script::DOCS.iter().find(|d| d.name == n) {
-            Some(d) => vec![d],
-            None => {
-                netscript::errln!("netscript doc: no function named {n:?}");
-                return ExitCode::from(1);
-            }
-        },
-    };
-    if json {
-        let v: Vec<serde_json::Value> = docs.iter().map(|d| d.json()).collect();
-        netscript::outln!("{}", serde_json::Value::Array(v));
-        return ExitCode::SUCCESS;
-    }
-    for d in docs {
-        netscript::outln!("{}", d.text());
-    }
-    ExitCode::SUCCESS
+    extras::nearest(word, names).map(str::to_string)
 }

@@ -7,8 +7,8 @@ pub mod model;
 use std::net::{IpAddr, SocketAddr};
 
 use crate::error::Result;
-use crate::names::Cidr;
-use crate::op::{Ns, Op};
+use crate::lab::names::Cidr;
+use crate::lab::op::{Ns, Op};
 
 /// What `ip link` shows about one link.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -160,7 +160,7 @@ pub fn restore_after_move(
                 Err(_) => continue,
             },
         };
-        let route = crate::op::Route {
+        let route = crate::lab::op::Route {
             dst,
             v6: r.v6,
             via: r.via,
@@ -227,7 +227,7 @@ pub trait Backend {
 
     /// Who an object `op` just made is, beyond its name, for undoing exactly it later
     /// (`None`: the backend cannot tell, or `op` made nothing).
-    fn identify(&mut self, _op: &Op) -> Option<crate::journal::Ident> {
+    fn identify(&mut self, _op: &Op) -> Option<crate::lab::journal::Ident> {
         None
     }
 
@@ -256,8 +256,8 @@ pub trait Backend {
     fn rules(&mut self, ns: &Ns) -> Result<String>;
     /// Firewalls in `ns` that are not netscript's and would drop forwarded traffic
     /// (Docker's forward chain); nothing where that cannot be read.
-    fn foreign_forward(&mut self, _ns: &Ns) -> crate::foreign::Check {
-        crate::foreign::Check::default()
+    fn foreign_forward(&mut self, _ns: &Ns) -> crate::lab::foreign::Check {
+        crate::lab::foreign::Check::default()
     }
     /// Wait until what was deleted is really gone: a veth end whose peer went with a
     /// deleted namespace disappears a little after the delete returns, and its name is
@@ -307,16 +307,16 @@ pub trait Backend {
     fn connect(&mut self, ns: &Ns, dst: SocketAddr, timeout_ms: u64) -> Result<bool>;
     /// A GET with one deadline, `timeout_ms`, for all of it.
     fn http_get(&mut self, ns: &Ns, url: &str, timeout_ms: u64) -> Result<HttpResponse>;
-    /// Capture on link `link` of `ns` (see `crate::capture::run`); `each` sees every
+    /// Capture on link `link` of `ns` (see `crate::ui::capture::run`); `each` sees every
     /// matching packet as it comes.
     fn capture(
         &mut self,
         ns: &Ns,
         link: &str,
-        opts: &crate::capture::Opts,
-        sink: crate::capture::Sink,
-        each: &mut (dyn FnMut(&crate::capture::Packet) + Send),
-    ) -> Result<Vec<crate::capture::Packet>>;
+        opts: &crate::ui::capture::Opts,
+        sink: crate::ui::capture::Sink,
+        each: &mut (dyn FnMut(&crate::ui::capture::Packet) + Send),
+    ) -> Result<Vec<crate::ui::capture::Packet>>;
 
     /// Where in the script the next changes come from (for a plan's comments).
     fn locate(&mut self, _at: String) {}

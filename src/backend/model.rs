@@ -12,9 +12,9 @@ use crate::backend::{
     RouteInfo, SocketInfo,
 };
 use crate::error::{Error, Result};
-use crate::firewall::Rule;
-use crate::names::Cidr;
-use crate::op::{link_label, ns_label, shell_word, Ns, Op, Qdisc, Route};
+use crate::lab::firewall::Rule;
+use crate::lab::names::Cidr;
+use crate::lab::op::{link_label, ns_label, shell_word, Ns, Op, Qdisc, Route};
 
 /// Pids the model makes up for the processes a plan starts; the plan's shell script
 /// keeps the real ones in variables.
@@ -45,7 +45,7 @@ struct Space {
     lossy: Vec<String>,
     /// Foreign forward chains that drop (read from the host), and the tags of the
     /// accept rules added to them.
-    foreign: crate::foreign::Check,
+    foreign: crate::lab::foreign::Check,
     accepts: Vec<String>,
 }
 
@@ -668,7 +668,7 @@ impl Backend for ModelBackend {
 
     fn settle(&mut self) {}
 
-    fn foreign_forward(&mut self, ns: &Ns) -> crate::foreign::Check {
+    fn foreign_forward(&mut self, ns: &Ns) -> crate::lab::foreign::Check {
         self.spaces
             .get(ns)
             .map(|s| s.foreign.clone())
@@ -755,10 +755,10 @@ impl Backend for ModelBackend {
         &mut self,
         ns: &Ns,
         link: &str,
-        opts: &crate::capture::Opts,
-        _: crate::capture::Sink,
-        _: &mut (dyn FnMut(&crate::capture::Packet) + Send),
-    ) -> Result<Vec<crate::capture::Packet>> {
+        opts: &crate::ui::capture::Opts,
+        _: crate::ui::capture::Sink,
+        _: &mut (dyn FnMut(&crate::ui::capture::Packet) + Send),
+    ) -> Result<Vec<crate::ui::capture::Packet>> {
         self.space(ns)?;
         self.emit(format!(
             "# capture: on {link} in {} (at most {} packets, {} s)",

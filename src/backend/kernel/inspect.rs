@@ -14,7 +14,7 @@ use rtnetlink::{Handle, IpVersion, RouteMessageBuilder};
 
 use super::netlink::{kind_of, name_of};
 use crate::backend::{AddrInfo, LinkInfo, NeighInfo, RouteInfo, SocketInfo};
-use crate::names::Cidr;
+use crate::lab::names::Cidr;
 
 fn mac(bytes: &[u8]) -> String {
     bytes

@@ -27,7 +27,7 @@ use crate::backend::{
     RouteInfo, SocketInfo,
 };
 use crate::error::{Error, Result};
-use crate::op::{link_label, ns_label, Ns, Op};
+use crate::lab::op::{link_label, ns_label, Ns, Op};
 use netlink::Conn;
 
 /// One namespace netscript has opened: its file (kept open so the fd stays valid for
@@ -74,7 +74,7 @@ pub struct KernelBackend {
     /// A clock for `Space::used`.
     tick: u64,
     /// What `foreign_forward` found in each namespace.
-    foreign_checked: HashMap<Ns, crate::foreign::Check>,
+    foreign_checked: HashMap<Ns, crate::lab::foreign::Check>,
     /// Namespaces given an IPv6 address since the last IPv6 probe (see `await_dad`).
     dad_pending: std::collections::HashSet<Ns>,
 }
@@ -325,7 +325,7 @@ impl KernelBackend {
             let Ok(h) = self.handle(&ns) else { continue };
             loop {
                 if crate::signals::interrupted() {
-                    return Err(Error::Other(crate::script::INTERRUPTED.into()));
+                    return Err(Error::Other(crate::lang::INTERRUPTED.into()));
                 }
                 match self.rt.block_on(netlink::tentative_addrs(&h)) {
                     Ok(n) if n > 0 && Instant::now() < deadline => {
@@ -534,10 +534,10 @@ impl KernelBackend {
                 let h = self.handle(ns)?;
                 self.rt.block_on(tc::replace(&h, idx, qdisc)).map_err(|e| match (netlink::errno(&e), qdisc) {
                     // An unknown qdisc kind: the kernel was built without it.
-                    (Some(libc::ENOENT), crate::op::Qdisc::Netem { .. }) => Error::Unsupported(
+                    (Some(libc::ENOENT), crate::lab::op::Qdisc::Netem { .. }) => Error::Unsupported(
                         "this kernel has no netem qdisc (CONFIG_NET_SCH_NETEM), which delay and jitter need".into(),
                     ),
-                    (Some(libc::ENOENT), crate::op::Qdisc::Tbf { .. }) => Error::Unsupported(
+                    (Some(libc::ENOENT), crate::lab::op::Qdisc::Tbf { .. }) => Error::Unsupported(
                         "this kernel has no tbf qdisc (CONFIG_NET_SCH_TBF)".into(),
                     ),
                     _ => nl_err(format!("the qdisc of {}", link_label(ns, dev)), e),
@@ -806,8 +806,8 @@ impl Backend for KernelBackend {
         Ok(l)
     }
 
-    fn identify(&mut self, op: &Op) -> Option<crate::journal::Ident> {
-        use crate::journal::Ident;
+    fn identify(&mut self, op: &Op) -> Option<crate::lab::journal::Ident> {
+        use crate::lab::journal::Ident;
         let (ns, name) = match op {
             Op::NetnsAdd { name, .. } => {
                 let (dev, ino) = netns::file_id(name)?;
@@ -923,7 +923,7 @@ impl Backend for KernelBackend {
         self.within(ns, nft::text)?
     }
 
-    fn foreign_forward(&mut self, ns: &Ns) -> crate::foreign::Check {
+    fn foreign_forward(&mut self, ns: &Ns) -> crate::lab::foreign::Check {
         // Once per namespace and run: it costs an `nft` process, and a lab asks on its
         // bridge and again when it turns forwarding on.
         if let Some(c) = self.foreign_checked.get(ns) {
@@ -999,7 +999,7 @@ impl Backend for KernelBackend {
                 stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
                 stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
             }),
-            Ok(None) => Err(Error::Other(crate::script::INTERRUPTED.into())),
+            Ok(None) => Err(Error::Other(crate::lang::INTERRUPTED.into())),
             Err(e) => Err(Error::os(what(), e)),
         }
     }
@@ -1092,7 +1092,7 @@ impl Backend for KernelBackend {
                 return Ok(code);
             }
             if crate::signals::interrupted() {
-                return Err(Error::Other(crate::script::INTERRUPTED.into()));
+                return Err(Error::Other(crate::lang::INTERRUPTED.into()));
             }
             std::thread::sleep(Duration::from_millis(10));
         }
@@ -1190,11 +1190,13 @@ impl Backend for KernelBackend {
         &mut self,
         ns: &Ns,
         link: &str,
-        opts: &crate::capture::Opts,
-        mut sink: crate::capture::Sink,
-        each: &mut (dyn FnMut(&crate::capture::Packet) + Send),
-    ) -> Result<Vec<crate::capture::Packet>> {
-        self.within(ns, move || crate::capture::run(link, opts, &mut sink, each))?
-            .map_err(|e| Error::Other(format!("{}: {e}", link_label(ns, link))))
+        opts: &crate::ui::capture::Opts,
+        mut sink: crate::ui::capture::Sink,
+        each: &mut (dyn FnMut(&crate::ui::capture::Packet) + Send),
+    ) -> Result<Vec<crate::ui::capture::Packet>> {
+        self.within(ns, move || {
+            crate::ui::capture::run(link, opts, &mut sink, each)
+        })?
+        .map_err(|e| Error::Other(format!("{}: {e}", link_label(ns, link))))
     }
 }

@@ -19,8 +19,8 @@ use tokio::runtime::Runtime;
 use tokio::task::JoinHandle;
 
 use crate::backend::LinkInfo;
-use crate::names::Cidr;
-use crate::op::Route;
+use crate::lab::names::Cidr;
+use crate::lab::op::Route;
 
 /// A netlink connection bound to one namespace.
 pub struct Conn {

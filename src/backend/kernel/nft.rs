@@ -6,10 +6,10 @@ use std::io;
 use nftables::helper::{self, NftablesError};
 use nftables::schema::Nftables;
 
-use crate::egress;
 use crate::error::{Error, Result};
-use crate::firewall::{self, Rule, TABLE};
-use crate::foreign;
+use crate::lab::egress;
+use crate::lab::firewall::{self, Rule, TABLE};
+use crate::lab::foreign;
 
 fn nft_error(e: NftablesError) -> Error {
     match e {
@@ -33,7 +33,7 @@ fn nft_error(e: NftablesError) -> Error {
 struct TableLock(#[allow(dead_code)] std::fs::File);
 
 fn lock() -> Result<TableLock> {
-    let dir = crate::journal::STATE_DIR;
+    let dir = crate::lab::journal::STATE_DIR;
     std::fs::create_dir_all(dir).map_err(|e| Error::os(dir, e))?;
     let path = format!("{dir}/nft.lock");
     let f = std::fs::OpenOptions::new()
@@ -120,7 +120,7 @@ fn list_json(args: &[&str]) -> Result<Option<serde_json::Value>> {
         .map_err(|e| Error::Other(format!("nft printed JSON that does not parse: {e}")))
 }
 
-/// Random loss on the way out of `dev` (see crate::egress).
+/// Random loss on the way out of `dev` (see crate::lab::egress).
 pub fn loss_add(dev: &str, pct: u8) -> Result<()> {
     let _lock = lock()?;
     apply(&egress::add_batch(dev, pct))

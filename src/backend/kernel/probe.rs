@@ -24,7 +24,7 @@ pub const PING_INTERVAL: Duration = Duration::from_millis(20);
 const RESEND: Duration = Duration::from_millis(250);
 
 fn interrupted() -> io::Error {
-    io::Error::new(io::ErrorKind::Interrupted, crate::script::INTERRUPTED)
+    io::Error::new(io::ErrorKind::Interrupted, crate::lang::INTERRUPTED)
 }
 
 fn check_signal() -> io::Result<()> {

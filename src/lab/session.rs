@@ -1,0 +1,415 @@
+//! A run: the backend, the journal, and the processes the script started. Every change
+//! goes through `Session::apply`, which journals it (write-ahead), traces it, applies it.
+
+use crate::backend::Backend;
+use crate::error::{Error, Result};
+use crate::lab::journal::Journal;
+use crate::lab::op::{Ns, Op};
+
+/// A veth creation held back for a moment: if the next ops move its ends into
+/// namespaces, they are folded into the creation (moving a link costs the kernel an RCU
+/// grace period, ~16 ms; creating the end in place costs nothing extra).
+///
+/// Everything that can be known is checked when the call is made (see `Session::veth`),
+/// so a held-back creation fails later only when the kernel refuses for reasons of its
+/// own; then the error still names the call and points at its line. It is applied before
+/// anything else observable happens: any other change, a query, an exec, a probe, a
+/// print, the end of a REPL input, the end of the script.
+struct Deferred {
+    op: Op,
+    call: String,
+    at: At,
+    /// The `move_to` calls folded into it.
+    moves: Vec<(String, At)>,
+}
+
+/// Where a call was made, to point its errors at.
+#[derive(Clone, Debug)]
+pub struct At {
+    /// The file (a module's path), `None` for the script itself.
+    pub source: Option<String>,
+    pub line: u16,
+    pub col: u16,
+}
+
+pub struct Session {
+    backend: Box<dyn Backend>,
+    pending: Option<Deferred>,
+    pub journal: Journal,
+    /// Print each change as its shell command, as it is made (`--trace`).
+    pub trace: bool,
+    /// Processes started by the script: (pid, detached).
+    pub procs: Vec<(u32, bool)>,
+    /// A dry run against the model (`netscript plan`).
+    pub planning: bool,
+    /// The script's file, as plans cite it.
+    pub script: String,
+    /// In a plan: a probe or exec has answered with a made-up result.
+    pub guessed: bool,
+    /// Namespaces this run made whose links only this run can have made: while the run
+    /// has started no process (which could add links anywhere), what is in them is what
+    /// the journal says, and a name can be checked free without asking the kernel.
+    pristine: std::collections::HashSet<String>,
+    /// This run has started a process.
+    spawned: bool,
+    /// The lab this run builds (none for a dry run), for sysctls shared with other labs.
+    pub lab: Option<String>,
+    /// One-line notices already printed in this run (each is printed once).
+    pub notices: std::collections::HashSet<String>,
+}
+
+impl Session {
+    pub fn new(backend: Box<dyn Backend>, journal: Journal, trace: bool) -> Session {
+        Session {
+            backend,
+            pending: None,
+            journal,
+            trace,
+            procs: vec![],
+            planning: false,
+            guessed: false,
+            script: "-e".into(),
+            pristine: Default::default(),
+            spawned: false,
+            lab: None,
+            notices: Default::default(),
+        }
+    }
+
+    /// Where the next changes come from, for a plan's comments.
+    pub fn locate(&mut self, at: String) {
+        self.backend.locate(at);
+    }
+
+    pub fn note(&mut self, line: String) {
+        self.backend.note(line);
+    }
+
+    /// A pause in a plan (what the script waited for may take time in the shell too).
+    pub fn note_sleep(&mut self, ms: u64) {
+        self.backend.pause(ms);
+    }
+
+    /// The plan written so far, when the backend is the model.
+    pub fn plan(&self, title: &str) -> Option<String> {
+        self.backend.plan(title)
+    }
+
+    /// The backend, for questions about the network: anything held back is applied first.
+    pub fn query<T>(&mut self, f: impl FnOnce(&mut dyn Backend) -> Result<T>) -> Result<T> {
+        self.flush()?;
+        f(self.backend.as_mut())
+    }
+
+    /// A probe, an exec or a process: in a plan its answer is made up, so what the
+    /// script concludes from it is not known (assertions after it are not checked).
+    pub fn probe<T>(&mut self, f: impl FnOnce(&mut dyn Backend) -> Result<T>) -> Result<T> {
+        self.guessed |= self.planning;
+        self.query(f)
+    }
+
+    /// An exec or a started process: as `probe`, and from now on a namespace may hold
+    /// links this run did not make.
+    pub fn spawn<T>(&mut self, f: impl FnOnce(&mut dyn Backend) -> Result<T>) -> Result<T> {
+        self.spawned = true;
+        self.pristine.clear();
+        self.probe(f)
+    }
+
+    /// For process bookkeeping, which does not depend on the network's state.
+    pub fn processes(&mut self) -> &mut dyn Backend {
+        self.guessed |= self.planning;
+        self.backend.as_mut()
+    }
+
+    /// Whether a link exists, counting a veth that is held back.
+    pub fn check_link(&mut self, ns: &Ns, name: &str) -> Result<()> {
+        if self.held_back(ns, name) {
+            return Ok(());
+        }
+        self.query(|b| b.link(ns, name).map(|_| ()))
+    }
+
+    fn held_back(&self, ns: &Ns, name: &str) -> bool {
+        matches!(&self.pending, Some(Deferred {
+            op: Op::VethAdd { a, a_ns, b, b_ns, .. },
+            ..
+        }) if (a_ns == ns && a == name) || (b_ns == ns && b == name))
+    }
+
+    /// That `name` can be made in `ns`: the namespace exists and holds no link (or
+    /// held-back veth end) of that name.
+    fn check_free(&mut self, ns: &Ns, name: &str) -> Result<()> {
+        if let Some(n) = ns {
+            if !self.backend.netns_exists(n) {
+                return Err(Error::Missing(crate::lab::op::ns_label(ns)));
+            }
+        }
+        let taken = match ns {
+            Some(n) if self.pristine.contains(n) => {
+                name == "lo" || self.held_back(ns, name) || self.journal.owned.owns_link(ns, name)
+            }
+            _ => self.held_back(ns, name) || self.backend.link_exists(ns, name)?,
+        };
+        match taken {
+            true => Err(Error::Exists(crate::lab::op::link_label(ns, name))),
+            false => Ok(()),
+        }
+    }
+
+    /// Create a veth, possibly a moment later (see `Deferred`). What can fail is
+    /// checked now, so its errors are this call's.
+    pub fn veth(&mut self, op: Op, call: String, at: At) -> Result<()> {
+        self.flush()?;
+        if let Op::VethAdd {
+            a, a_ns, b, b_ns, ..
+        } = &op
+        {
+            self.check_free(a_ns, a)?;
+            self.check_free(b_ns, b)?;
+        }
+        self.pending = Some(Deferred {
+            op,
+            call,
+            at,
+            moves: vec![],
+        });
+        Ok(())
+    }
+
+    /// `ip link set DEV netns NS`: folded into a held-back creation of DEV when it
+    /// can be (the move is checked as if it ran now), else applied now.
+    pub fn move_link(&mut self, op: Op, call: String, at: At) -> Result<()> {
+        if let Op::LinkMove {
+            ns,
+            name,
+            to: Some(to),
+        } = &op
+        {
+            // (A missing target is the kernel's error, at this call, below.)
+            if self.backend.netns_exists(to) {
+                // Taken where it goes: say where (the kernel would only say "exists").
+                if let Err(e) = self.check_free(&Some(to.clone()), name) {
+                    self.flush()?;
+                    return Err(e);
+                }
+                if self.held_back(ns, name) {
+                    self.fuse(&op);
+                    if let Some(d) = &mut self.pending {
+                        d.moves.push((call, at));
+                    }
+                    return Ok(());
+                }
+            }
+        }
+        self.apply(op)
+    }
+
+    /// Apply what is held back. Its error is the deferred call's.
+    pub fn flush(&mut self) -> Result<()> {
+        match self.pending.take() {
+            None => Ok(()),
+            Some(d) => self.apply_now(d.op).map_err(|e| {
+                let mut call = d.call;
+                for (m, at) in &d.moves {
+                    call.push_str(&format!(" (with {m}, line {}, folded in)", at.line));
+                }
+                Error::Deferred {
+                    call,
+                    at: d.at,
+                    inner: Box::new(e),
+                }
+            }),
+        }
+    }
+
+    /// Fold a move of a held-back veth end into its creation.
+    fn fuse(&mut self, op: &Op) {
+        if let (
+            Some(Deferred {
+                op: Op::VethAdd {
+                    a, a_ns, b, b_ns, ..
+                },
+                ..
+            }),
+            Op::LinkMove { ns, name, to },
+        ) = (&mut self.pending, op)
+        {
+            if a_ns == ns && a == name {
+                *a_ns = to.clone();
+            } else if b_ns == ns && b == name {
+                *b_ns = to.clone();
+            }
+        }
+    }
+
+    pub fn apply(&mut self, op: Op) -> Result<()> {
+        self.flush()?;
+        self.apply_now(op)
+    }
+
+    fn apply_now(&mut self, op: Op) -> Result<()> {
+        // Changes to what this run created need no undo of their own; for anything
+        // else that is a state change, read the state it replaces first.
+        let undo = if self.journal.owned.covers(&op) {
+            vec![]
+        } else if op.needs_prior_state() {
+            self.backend.restore_op(&op)?
+        } else {
+            op.inverse().into_iter().collect()
+        };
+        // A sysctl other labs may change too: its changes are stacked across labs.
+        let claimed = match (&self.lab, &op, undo.as_slice()) {
+            (Some(lab), Op::Sysctl { ns, key, .. }, [Op::Sysctl { value, .. }]) => {
+                crate::lab::claims::claim(lab, ns, key, value.clone());
+                Some((lab.clone(), ns.clone(), key.clone()))
+            }
+            _ => None,
+        };
+        self.journal.append(&op, undo)?;
+        if matches!(op, Op::NetnsDel { .. }) {
+            // The script's next line may reuse the names of the veth ends outside it.
+            self.backend.expect_peers_gone(&op.ns());
+        }
+        match self.backend.apply(&op) {
+            Ok(()) => {
+                if let Some(id) = self.backend.identify(&op) {
+                    self.journal.identify(id)?;
+                }
+                match &op {
+                    Op::NetnsAdd { name, .. } if !self.spawned => {
+                        self.pristine.insert(name.clone());
+                    }
+                    // A link moved in may be anyone's: ask the kernel from now on.
+                    Op::NetnsDel { name } | Op::LinkMove { to: Some(name), .. } => {
+                        self.pristine.remove(name);
+                    }
+                    _ => {}
+                }
+                // A script's own deletion waits for the veth ends outside to go now;
+                // teardown instead deletes all its namespaces, then waits once.
+                if matches!(op, Op::NetnsDel { .. }) {
+                    self.backend.settle();
+                }
+                if self.trace {
+                    for line in op.render() {
+                        crate::errln!("+ {line}");
+                    }
+                }
+                Ok(())
+            }
+            Err(e) => {
+                self.journal.retract();
+                if let Some((lab, ns, key)) = claimed {
+                    crate::lab::claims::withdraw(&lab, &ns, &key);
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Stop the processes this run started and did not detach, and what its `exec`
+    /// calls left running.
+    pub fn stop_processes(&mut self) {
+        // A run that started nothing has nothing to stop (and a process someone else
+        // runs in one of its namespaces is theirs until the namespace goes).
+        if !self.spawned {
+            return;
+        }
+        // Everything inside a namespace this run made is its own, unless detached.
+        let namespaces = self.journal.owned.namespaces();
+        let procs = std::mem::take(&mut self.procs);
+        if let Err(e) = self.backend.stop_run(&procs, &namespaces) {
+            crate::errln!("netscript: stopping this run's processes: {e}");
+        }
+        // Detached ones stay the lab's.
+        self.procs = procs.into_iter().filter(|(_, d)| *d).collect();
+    }
+
+    /// Undo everything this run created, newest first; keeps going past errors and
+    /// returns them all.
+    pub fn teardown(&mut self) -> Vec<Error> {
+        // Never applied, so nothing to undo.
+        self.pending = None;
+        self.stop_processes();
+        // The detached ones too, and anything else inside the namespaces about to go
+        // (a process there keeps its namespace, and the veths in it, alive).
+        let started = crate::lab::journal::started(&self.journal.entries);
+        let namespaces = self.journal.owned.namespaces();
+        let mut errors: Vec<Error> = self
+            .backend
+            .stop_lab(&started, &namespaces)
+            .err()
+            .into_iter()
+            .collect();
+        self.procs.clear();
+        let (undo, wait) = crate::lab::journal::undo(&self.journal.entries);
+        errors.extend(undo_ops(
+            self.backend.as_mut(),
+            &undo,
+            &wait,
+            self.trace,
+            self.lab.as_deref(),
+        ));
+        self.journal.forget_run();
+        errors
+    }
+
+    /// At the end of a run: apply what is held back, wait for deleted links to go.
+    pub fn finish(&mut self) -> Result<()> {
+        self.flush()?;
+        self.backend.settle();
+        Ok(())
+    }
+}
+
+/// Apply an undo plan; an object already gone is not an error.
+pub fn undo_ops(
+    backend: &mut dyn Backend,
+    undo: &[Op],
+    wait: &[(Ns, String)],
+    trace: bool,
+    lab: Option<&str>,
+) -> Vec<Error> {
+    let mut errors = vec![];
+    for op in undo {
+        // Sysctl changes are stacked across labs (see claims).
+        let restore;
+        let op = match (lab, op) {
+            (Some(lab), Op::Sysctl { ns, key, .. }) => {
+                match crate::lab::claims::release(lab, ns, key) {
+                    crate::lab::claims::Undo::Keep => continue,
+                    crate::lab::claims::Undo::Restore(value) => {
+                        restore = Op::Sysctl {
+                            ns: ns.clone(),
+                            key: key.clone(),
+                            value,
+                        };
+                        &restore
+                    }
+                    crate::lab::claims::Undo::Unknown => op,
+                }
+            }
+            _ => op,
+        };
+        if trace {
+            for line in op.render() {
+                crate::errln!("- {line}");
+            }
+        }
+        match backend.apply(op) {
+            Ok(()) => {}
+            Err(e) if e.is_gone() => {
+                // Something this lab made and recorded was removed by something else.
+                if let (Op::LinkDelMade { .. } | Op::NetnsDelMade { .. }, Error::Missing(what)) =
+                    (op, &e)
+                {
+                    crate::errln!("netscript: {what} was already gone (removed by something else)");
+                }
+            }
+            Err(e) => errors.push(e),
+        }
+    }
+    backend.wait_gone(wait);
+    errors
+}

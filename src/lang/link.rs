@@ -1,0 +1,348 @@
+//! Links: veth, bridge, link, and the `Link` and `Veth` handles.
+
+use rhai::{Dynamic, Engine, Map, NativeCallContext};
+
+use super::{call, fail, to_link, to_ns, Ctx, Link, Netns, Opts, RhaiResult, Veth};
+use crate::lab::names::{self, Cidr};
+use crate::lab::op::{Ns, Op};
+use crate::ns_fn;
+
+fn veth(
+    cx: &Ctx,
+    at: &NativeCallContext,
+    recv: Option<&Netns>,
+    a: &str,
+    b: &str,
+    opts: Map,
+) -> RhaiResult<Veth> {
+    let mut args: Vec<Dynamic> = vec![a.into(), b.into()];
+    if !opts.is_empty() {
+        args.push(opts.clone().into());
+    }
+    let c = &call(recv, "veth", &args);
+    super::locate(cx, at);
+    let default_ns = &recv.map(|n| n.ns.clone()).unwrap_or_default();
+    let o = Opts::new(c, opts, &["a_ns", "b_ns", "mtu"])?;
+    names::ifname(a).map_err(|e| fail(c, e))?;
+    names::ifname(b).map_err(|e| fail(c, e))?;
+    let a_ns = o.ns("a_ns")?.unwrap_or_else(|| default_ns.clone());
+    let b_ns = o.ns("b_ns")?.unwrap_or_else(|| default_ns.clone());
+    if a == b && a_ns == b_ns {
+        return Err(fail(c, "the two ends need different names"));
+    }
+    let mtu = o.int("mtu", 68, 65535)?.map(|m| m as u32);
+    let op = Op::VethAdd {
+        a: a.into(),
+        a_ns: a_ns.clone(),
+        b: b.into(),
+        b_ns: b_ns.clone(),
+        mtu,
+    };
+    let at = super::at(at);
+    cx.borrow_mut()
+        .veth(op, c.to_string(), at)
+        .map_err(|e| fail(c, e))?;
+    Ok(Veth {
+        a: Link {
+            ns: a_ns,
+            name: a.into(),
+        },
+        b: Link {
+            ns: b_ns,
+            name: b.into(),
+        },
+    })
+}
+
+fn bridge(cx: &Ctx, c: &str, ns: &Ns, name: &str, cidr: Option<&str>) -> RhaiResult<Link> {
+    names::ifname(name).map_err(|e| fail(c, e))?;
+    let cidr: Option<Cidr> = cidr
+        .map(|s| s.parse().map_err(|e| fail(c, e)))
+        .transpose()?;
+    let mut s = cx.borrow_mut();
+    s.apply(Op::BridgeAdd {
+        ns: ns.clone(),
+        name: name.into(),
+    })
+    .map_err(|e| fail(c, e))?;
+    if let Some(cidr) = cidr {
+        s.apply(Op::AddrAdd {
+            ns: ns.clone(),
+            dev: name.into(),
+            cidr,
+            nodad: false,
+        })
+        .map_err(|e| fail(c, e))?;
+    }
+    drop(s);
+    // With br_netfilter, a foreign forward chain that drops (Docker's) cuts it off.
+    super::foreign::open(cx, c, ns, super::foreign::Devs::These(&[name.to_string()]))?;
+    Ok(Link {
+        ns: ns.clone(),
+        name: name.into(),
+    })
+}
+
+/// A handle to an existing link (checked now, so a typo fails at its own line).
+fn existing(cx: &Ctx, c: &str, ns: &Ns, name: &str) -> RhaiResult<Link> {
+    names::ifname(name).map_err(|e| fail(c, e))?;
+    cx.borrow_mut()
+        .check_link(ns, name)
+        .map_err(|e| fail(c, e))?;
+    Ok(Link {
+        ns: ns.clone(),
+        name: name.into(),
+    })
+}
+
+fn link_call(l: &Link, name: &str, args: &[Dynamic]) -> String {
+    let a: Vec<String> = args.iter().map(super::show).collect();
+    format!("{l}.{name}({})", a.join(", "))
+}
+
+/// Register a `Link` method that makes a change: `link.NAME(args..)`.
+macro_rules! link_fn {
+    ($engine:expr, $ctx:expr, $name:literal, |$c:ident, $l:ident $(, $arg:ident : $ty:ty)*| $body:block) => {{
+        let cx = $ctx.clone();
+        $engine.register_fn($name, move |at: NativeCallContext, $l: &mut Link $(, $arg: $ty)*| -> RhaiResult<()> {
+            let $c = &cx;
+            super::locate($c, &at);
+            $body
+        });
+    }};
+}
+
+fn set(cx: &Ctx, c: &str, op: Op) -> RhaiResult<()> {
+    cx.borrow_mut().apply(op).map_err(|e| fail(c, e))
+}
+
+pub fn register(engine: &mut Engine, ctx: &Ctx) {
+    // ip link add A type veth peer name B (the call's position is kept: the creation
+    // may be applied a moment later, folded with the moves that follow it)
+    let cx = ctx.clone();
+    engine.register_fn("veth", move |at: NativeCallContext, a: &str, b: &str| {
+        veth(&cx, &at, None, a, b, Map::new())
+    });
+    let cx = ctx.clone();
+    engine.register_fn(
+        "veth",
+        move |at: NativeCallContext, a: &str, b: &str, o: Map| veth(&cx, &at, None, a, b, o),
+    );
+    let cx = ctx.clone();
+    engine.register_fn(
+        "veth",
+        move |at: NativeCallContext, ns: &mut Netns, a: &str, b: &str| {
+            veth(&cx, &at, Some(ns), a, b, Map::new())
+        },
+    );
+    let cx = ctx.clone();
+    engine.register_fn(
+        "veth",
+        move |at: NativeCallContext, ns: &mut Netns, a: &str, b: &str, o: Map| {
+            veth(&cx, &at, Some(ns), a, b, o)
+        },
+    );
+    // ip link add NAME type bridge; ip link set NAME up
+    ns_fn!(engine, ctx, "bridge", |cx, ns, name: &str| -> Link {
+        let c = call(Some(&ns), "bridge", &[name.into()]);
+        bridge(cx, &c, &ns.ns, name, None)
+    });
+    ns_fn!(engine, ctx, "bridge", |cx,
+                                   ns,
+                                   name: &str,
+                                   cidr: &str|
+     -> Link {
+        let c = call(Some(&ns), "bridge", &[name.into(), cidr.into()]);
+        bridge(cx, &c, &ns.ns, name, Some(cidr))
+    });
+    // ip link show DEV
+    ns_fn!(engine, ctx, "link", |cx, ns, name: &str| -> Link {
+        let c = call(Some(&ns), "link", &[name.into()]);
+        existing(cx, &c, &ns.ns, name)
+    });
+    // ip link set DEV up / down
+    ns_fn!(engine, ctx, "up", |cx, ns, l: Dynamic| -> () {
+        let c = call(Some(&ns), "up", &[l.clone()]);
+        let name = to_link(&c, &ns.ns, &l)?;
+        set(
+            cx,
+            &c,
+            Op::LinkSet {
+                ns: ns.ns,
+                name,
+                up: true,
+            },
+        )
+    });
+    ns_fn!(engine, ctx, "down", |cx, ns, l: Dynamic| -> () {
+        let c = call(Some(&ns), "down", &[l.clone()]);
+        let name = to_link(&c, &ns.ns, &l)?;
+        set(
+            cx,
+            &c,
+            Op::LinkSet {
+                ns: ns.ns,
+                name,
+                up: false,
+            },
+        )
+    });
+
+    engine.register_get("a", |v: &mut Veth| v.a.clone());
+    engine.register_get("b", |v: &mut Veth| v.b.clone());
+    engine.register_get("name", |l: &mut Link| l.name.clone());
+    engine.register_get("ns", |l: &mut Link| Netns { ns: l.ns.clone() });
+    for (prop, pick) in [
+        (
+            "kind",
+            (|i: crate::backend::LinkInfo| Dynamic::from(i.kind))
+                as fn(crate::backend::LinkInfo) -> Dynamic,
+        ),
+        ("mac", |i| Dynamic::from(i.mac)),
+        ("peer", |i| {
+            i.peer.map(Dynamic::from).unwrap_or(Dynamic::UNIT)
+        }),
+    ] {
+        let cx = ctx.clone();
+        engine.register_get(prop, move |l: &mut Link| -> RhaiResult<Dynamic> {
+            let info = cx
+                .borrow_mut()
+                .query(|b| b.link(&l.ns, &l.name))
+                .map_err(|e| fail(&format!("{l}.{prop}"), e))?;
+            Ok(pick(info))
+        });
+    }
+
+    // ip link set DEV up / down
+    link_fn!(engine, ctx, "up", |cx, l| {
+        set(
+            cx,
+            &link_call(l, "up", &[]),
+            Op::LinkSet {
+                ns: l.ns.clone(),
+                name: l.name.clone(),
+                up: true,
+            },
+        )
+    });
+    link_fn!(engine, ctx, "down", |cx, l| {
+        set(
+            cx,
+            &link_call(l, "down", &[]),
+            Op::LinkSet {
+                ns: l.ns.clone(),
+                name: l.name.clone(),
+                up: false,
+            },
+        )
+    });
+    // ip addr add CIDR dev DEV
+    link_fn!(engine, ctx, "addr", |cx, l, cidr: &str| {
+        let c = link_call(l, "addr", &[cidr.into()]);
+        let cidr: Cidr = cidr.parse().map_err(|e| fail(&c, e))?;
+        set(
+            cx,
+            &c,
+            Op::AddrAdd {
+                ns: l.ns.clone(),
+                dev: l.name.clone(),
+                cidr,
+                nodad: false,
+            },
+        )
+    });
+    // ip addr add CIDR dev DEV [nodad]
+    link_fn!(engine, ctx, "addr", |cx, l, cidr: &str, opts: Map| {
+        let c = link_call(l, "addr", &[cidr.into(), opts.clone().into()]);
+        let o = Opts::new(&c, opts, &["nodad"])?;
+        let cidr: Cidr = cidr.parse().map_err(|e| fail(&c, e))?;
+        let nodad = super::route::addr_nodad(&c, &cidr, &o)?;
+        set(
+            cx,
+            &c,
+            Op::AddrAdd {
+                ns: l.ns.clone(),
+                dev: l.name.clone(),
+                cidr,
+                nodad,
+            },
+        )
+    });
+    // ip link set DEV mtu N
+    link_fn!(engine, ctx, "mtu", |cx, l, mtu: i64| {
+        let c = link_call(l, "mtu", &[mtu.into()]);
+        if !(68..=65535).contains(&mtu) {
+            return Err(fail(&c, format!("MTU {mtu} is out of range (68..=65535)")));
+        }
+        set(
+            cx,
+            &c,
+            Op::LinkMtu {
+                ns: l.ns.clone(),
+                name: l.name.clone(),
+                mtu: mtu as u32,
+            },
+        )
+    });
+    // ip link set DEV master BR / nomaster
+    link_fn!(engine, ctx, "master", |cx, l, br: Dynamic| {
+        let c = link_call(l, "master", &[br.clone()]);
+        let master = to_link(&c, &l.ns, &br)?;
+        set(
+            cx,
+            &c,
+            Op::LinkMaster {
+                ns: l.ns.clone(),
+                name: l.name.clone(),
+                master: Some(master),
+            },
+        )
+    });
+    link_fn!(engine, ctx, "nomaster", |cx, l| {
+        set(
+            cx,
+            &link_call(l, "nomaster", &[]),
+            Op::LinkMaster {
+                ns: l.ns.clone(),
+                name: l.name.clone(),
+                master: None,
+            },
+        )
+    });
+    // ip link set DEV netns NS
+    let cx = ctx.clone();
+    engine.register_fn(
+        "move_to",
+        move |at: NativeCallContext, l: &mut Link, to: Dynamic| -> RhaiResult<Link> {
+            super::locate(&cx, &at);
+            let c = link_call(l, "move_to", &[to.clone()]);
+            let to = to_ns(&c, "the namespace", &to)?;
+            if to == l.ns {
+                return Err(fail(&c, format!("{l} is already there")));
+            }
+            let op = Op::LinkMove {
+                ns: l.ns.clone(),
+                name: l.name.clone(),
+                to: to.clone(),
+            };
+            cx.borrow_mut()
+                .move_link(op, c.clone(), super::at(&at))
+                .map_err(|e| fail(&c, e))?;
+            Ok(Link {
+                ns: to,
+                name: l.name.clone(),
+            })
+        },
+    );
+    // ip link del DEV
+    link_fn!(engine, ctx, "delete", |cx, l| {
+        set(
+            cx,
+            &link_call(l, "delete", &[]),
+            Op::LinkDel {
+                ns: l.ns.clone(),
+                name: l.name.clone(),
+            },
+        )
+    });
+}

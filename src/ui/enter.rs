@@ -1,0 +1,68 @@
+//! Into a node: `netscript exec NS -- CMD`, `netscript shell NS` and `ns.shell()` run a
+//! command on the terminal inside a namespace, the way `ip netns exec` does (see
+//! `backend::kernel::process`).
+
+use crate::backend::Command;
+
+/// The user's shell (`$SHELL`, else /bin/sh) for namespace `ns` ("host" for the host's),
+/// and what to add to its environment: `NETSCRIPT_NS=ns`, and a `PS1` that starts with
+/// `[ns] ` (shells that set their own prompt in their rc files ignore it).
+pub fn shell(ns: &str) -> (Command, Vec<(String, String)>) {
+    let sh = std::env::var("SHELL")
+        .ok()
+        .filter(|s| !s.trim().is_empty())
+        .unwrap_or_else(|| "/bin/sh".into());
+    let ps1 = std::env::var("PS1").unwrap_or_else(|_| "\\$ ".into());
+    let env = vec![
+        ("NETSCRIPT_NS".to_string(), ns.to_string()),
+        ("PS1".to_string(), format!("[{ns}] {ps1}")),
+    ];
+    (Command::Argv(vec![sh]), env)
+}
+
+/// `netscript exec` / `shell`: check NS (a named namespace, or "host"; with `lab`, one of
+/// that lab's namespaces) and run `cmd` in it on the terminal. Returns the command's
+/// exit status, or a one-line error.
+pub fn run(
+    lab: Option<&str>,
+    ns: &str,
+    cmd: &Command,
+    env: &[(String, String)],
+) -> Result<i64, String> {
+    if let Some(lab) = lab {
+        in_lab(lab, ns)?;
+    }
+    let file = match ns {
+        "host" => None,
+        name => {
+            crate::lab::names::nsname(name).map_err(|e| format!("invalid namespace name: {e}"))?;
+            Some(crate::backend::kernel::netns::open(name).map_err(|e| e.to_string())?)
+        }
+    };
+    let prog = cmd.argv()[0].clone();
+    crate::backend::kernel::process::interactive(cmd, file.as_ref().map(|f| (ns, f)), env).map_err(
+        |e| match e.kind() {
+            std::io::ErrorKind::NotFound => format!("{prog}: command not found"),
+            _ => format!("running {prog:?} in namespace {ns:?}: {e}"),
+        },
+    )
+}
+
+/// With `--lab LAB`: NS must be one of that lab's namespaces (or `host`).
+pub fn in_lab(lab: &str, ns: &str) -> Result<(), String> {
+    crate::lab::names::labname(lab).map_err(|e| format!("invalid lab name: {e}"))?;
+    let entries = crate::lab::journal::Journal::load(lab)
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("there is no lab named {lab:?} that is up (see netscript ls)"))?;
+    let names = crate::lab::store::namespaces(&entries);
+    if ns != "host" && !names.iter().any(|n| n == ns) {
+        return Err(format!(
+            "lab {lab:?} has no namespace {ns:?} (it has: {})",
+            match names.is_empty() {
+                true => "none".to_string(),
+                false => names.join(", "),
+            }
+        ));
+    }
+    Ok(())
+}

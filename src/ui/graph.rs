@@ -1,0 +1,570 @@
+//! The live topology as a picture: namespaces as boxes, links in them, veth pairs as
+//! wires, bridges with their ports, addresses, default routes, NAT and published ports.
+//! Gathered through the `Backend` trait; drawn as text (like the seed's diagrams), dot,
+//! mermaid, or svg (dot through Graphviz).
+
+use std::fmt::Write;
+
+use serde::Serialize;
+
+use crate::backend::{Backend, LinkInfo};
+use crate::error::Result;
+use crate::lab::op::Ns;
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Topology {
+    pub spaces: Vec<Space>,
+    /// veth pairs: (space, link) at each end.
+    pub wires: Vec<((usize, String), (usize, String))>,
+}
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Space {
+    pub name: String,
+    pub links: Vec<Link>,
+    pub default_via: Option<String>,
+    /// NAT and published ports, in nft syntax.
+    pub nat: Vec<String>,
+}
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Link {
+    pub name: String,
+    pub kind: String,
+    pub up: bool,
+    pub addrs: Vec<String>,
+    pub master: Option<String>,
+    /// Extra facts worth drawing (a VXLAN's VNI and remote).
+    pub detail: Option<String>,
+    #[serde(skip)]
+    index: u32,
+    #[serde(skip)]
+    peer_index: Option<u32>,
+    #[serde(skip)]
+    peer_elsewhere: bool,
+    #[serde(skip)]
+    peer: Option<String>,
+    #[serde(skip)]
+    peer_nsid: Option<i32>,
+}
+
+impl From<&LinkInfo> for Link {
+    fn from(l: &LinkInfo) -> Link {
+        Link {
+            name: l.name.clone(),
+            kind: l.kind.clone(),
+            up: l.up,
+            // Link-local IPv6 addresses are noise in a picture.
+            addrs: l
+                .addrs
+                .iter()
+                .filter(|a| !a.to_string().starts_with("fe80:"))
+                .map(|a| a.to_string())
+                .collect(),
+            master: l.master.clone(),
+            detail: l.detail.clone(),
+            index: l.index,
+            peer_index: l.peer_index,
+            peer_elsewhere: l.peer_elsewhere,
+            peer: l.peer.clone(),
+            peer_nsid: l.peer_nsid,
+        }
+    }
+}
+
+/// Read the topology of the host and the given namespaces.
+pub fn gather(b: &mut dyn Backend, namespaces: &[String]) -> Result<Topology> {
+    let mut t = Topology::default();
+    let all: Vec<Ns> = std::iter::once(None)
+        .chain(namespaces.iter().cloned().map(Some))
+        .collect();
+    for ns in &all {
+        let links = b.links(ns)?;
+        let default_via = b
+            .routes(ns)?
+            .into_iter()
+            .find(|r| r.dst == "default")
+            .and_then(|r| r.via.map(|v| v.to_string()));
+        let nat = b
+            .rules(ns)
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| l.contains("masquerade") || l.contains("dnat"))
+            .map(|l| l.trim().split(" comment ").next().unwrap_or("").to_string())
+            .collect();
+        t.spaces.push(Space {
+            name: ns.clone().unwrap_or_else(|| "host".into()),
+            links: links
+                .iter()
+                .filter(|l| l.kind != "loopback")
+                .map(Link::from)
+                .collect(),
+            default_via,
+            nat,
+        });
+    }
+    t.pair_veths(&mut |from, of| b.nsid(&all[from], &all[of]));
+    Ok(t)
+}
+
+impl Topology {
+    /// Match veth ends: within a namespace by name, across namespaces by each end naming
+    /// the other's index; where indexes repeat (several "hosts" number their links alike),
+    /// by the namespace ids the ends have for each other (`nsid(from, of)`).
+    fn pair_veths(&mut self, nsid: &mut dyn FnMut(usize, usize) -> Option<i32>) {
+        let mut wires = vec![];
+        for (si, s) in self.spaces.iter().enumerate() {
+            for l in s.links.iter().filter(|l| l.kind == "veth") {
+                if !l.peer_elsewhere {
+                    if let Some(p) = &l.peer {
+                        if l.name < *p {
+                            wires.push(((si, l.name.clone()), (si, p.clone())));
+                        }
+                    }
+                    continue;
+                }
+                let candidates: Vec<(usize, &Link)> = self
+                    .spaces
+                    .iter()
+                    .enumerate()
+                    .filter(|(sj, _)| *sj != si)
+                    .flat_map(|(sj, o)| o.links.iter().map(move |p| (sj, p)))
+                    .filter(|(_, p)| {
+                        p.kind == "veth"
+                            && p.peer_elsewhere
+                            && Some(p.index) == l.peer_index
+                            && p.peer_index == Some(l.index)
+                    })
+                    .collect();
+                let found = match candidates.as_slice() {
+                    [one] => Some(*one),
+                    many => many.iter().copied().find(|(sj, p)| {
+                        l.peer_nsid.is_some()
+                            && nsid(si, *sj) == l.peer_nsid
+                            && nsid(*sj, si) == p.peer_nsid
+                    }),
+                };
+                if let Some((sj, p)) = found {
+                    // Each pair once: from the end in the earlier namespace.
+                    if sj > si {
+                        wires.push(((si, l.name.clone()), (sj, p.name.clone())));
+                    }
+                }
+            }
+        }
+        self.wires = wires;
+    }
+
+    fn other_end(&self, si: usize, name: &str) -> Option<(usize, &str)> {
+        self.wires.iter().find_map(|((a, an), (b, bn))| {
+            if *a == si && an == name {
+                Some((*b, bn.as_str()))
+            } else if *b == si && bn == name {
+                Some((*a, an.as_str()))
+            } else {
+                None
+            }
+        })
+    }
+
+    fn link(&self, si: usize, name: &str) -> Option<&Link> {
+        self.spaces[si].links.iter().find(|l| l.name == name)
+    }
+}
+
+fn describe(l: &Link) -> String {
+    let mut s = l.name.clone();
+    if l.kind != "veth" {
+        write!(s, " ({})", l.kind).unwrap();
+    }
+    if let Some(d) = &l.detail {
+        write!(s, " {d}").unwrap();
+    }
+    for a in &l.addrs {
+        write!(s, " {a}").unwrap();
+    }
+    if !l.up {
+        s.push_str(" DOWN");
+    }
+    s
+}
+
+fn boxed(title: &str, lines: &[String], width: usize) -> Vec<String> {
+    let w = lines
+        .iter()
+        .map(|l| l.chars().count())
+        .chain([title.chars().count() + 2, width])
+        .max()
+        .unwrap_or(0);
+    let mut out = vec![format!(
+        "┌─ {title} {}┐",
+        "─".repeat(w - title.chars().count() - 1)
+    )];
+    for l in lines {
+        out.push(format!("│ {l}{} │", " ".repeat(w - l.chars().count())));
+    }
+    out.push(format!("└{}┘", "─".repeat(w + 2)));
+    out
+}
+
+fn pad(s: &str, w: usize) -> String {
+    format!("{s}{}", " ".repeat(w.saturating_sub(s.chars().count())))
+}
+
+/// The seed's picture of a bridge and the namespaces on it: the bridge box, each port
+/// going down a veth pair into the namespace's box.
+fn draw_bridge(t: &Topology, si: usize, br: &Link, drawn: &mut Vec<usize>) -> Vec<String> {
+    let ports: Vec<&Link> = t.spaces[si]
+        .links
+        .iter()
+        .filter(|l| l.master.as_deref() == Some(&br.name))
+        .collect();
+    let mut out = vec![];
+    let title = format!("Bridge: {}", describe(br));
+    let mut cols = vec![];
+    let mut extra = vec![];
+    for p in &ports {
+        match t.other_end(si, &p.name) {
+            Some((sj, peer)) if sj != si => {
+                drawn.push(sj);
+                let s = &t.spaces[sj];
+                let mut body = vec![format!("NS: {}", s.name)];
+                if let Some(l) = t.link(sj, peer) {
+                    body.extend(l.addrs.iter().cloned());
+                }
+                if let Some(v) = &s.default_via {
+                    body.push(format!("via {v}"));
+                }
+                let w = body
+                    .iter()
+                    .chain([&p.name, &peer.to_string()])
+                    .map(|x| x.chars().count())
+                    .max()
+                    .unwrap_or(0)
+                    + 4;
+                cols.push((p.name.clone(), peer.to_string(), body, w));
+            }
+            _ => extra.push(describe(p)),
+        }
+    }
+    for group in cols.chunks(4) {
+        let total: usize = group.iter().map(|c| c.3 + 1).sum::<usize>() - 1;
+        let bw = total.max(title.chars().count() + 4);
+        out.push(format!("┌{}┐", "─".repeat(bw - 2)));
+        out.push(format!("│ {}│", pad(&title, bw - 3)));
+        // The bridge's bottom edge, with a port coming down above each namespace.
+        let mut bottom: Vec<char> = std::iter::repeat_n('─', bw).collect();
+        bottom[0] = '└';
+        bottom[bw - 1] = '┘';
+        let mut x = 0;
+        for c in group {
+            bottom[x + 3] = '┬';
+            x += c.3 + 1;
+        }
+        out.push(bottom.into_iter().collect());
+        let row = |f: &dyn Fn(&(String, String, Vec<String>, usize)) -> String| -> String {
+            group
+                .iter()
+                .map(|c| pad(&f(c), c.3 + 1))
+                .collect::<String>()
+                .trim_end()
+                .to_string()
+        };
+        out.push(row(&|c| format!("   │{}", c.0)));
+        out.push(row(&|_| "   ║".to_string()));
+        out.push(row(&|c| format!("   ║{}", c.1)));
+        out.push(row(&|c| format!("┌──╨{}┐", "─".repeat(c.3 - 5))));
+        let depth = group.iter().map(|c| c.2.len()).max().unwrap_or(0);
+        for i in 0..depth {
+            out.push(row(&|c| match c.2.get(i) {
+                Some(line) => format!("│ {}│", pad(line, c.3 - 3)),
+                None => format!("│{}│", " ".repeat(c.3 - 2)),
+            }));
+        }
+        out.push(row(&|c| format!("└{}┘", "─".repeat(c.3 - 2))));
+    }
+    if cols.is_empty() {
+        out.push(format!("[{title}]"));
+    }
+    for e in extra {
+        out.push(format!("  port {e}"));
+    }
+    out
+}
+
+/// Text: the host (and every namespace) as a box; bridges drawn as in the seed.
+pub fn text(t: &Topology) -> String {
+    let mut drawn = vec![0usize];
+    let mut blocks = vec![];
+    // Namespaces with bridges first: the ones on their bridges are drawn inside them.
+    let has_bridge = |i: &usize| t.spaces[*i].links.iter().any(|l| l.kind == "bridge");
+    let order: Vec<usize> = std::iter::once(0)
+        .chain((1..t.spaces.len()).filter(|i| has_bridge(i)))
+        .chain((1..t.spaces.len()).filter(|i| !has_bridge(i)))
+        .collect();
+    for si in order {
+        if drawn.contains(&si) && si != 0 {
+            continue;
+        }
+        let s = &t.spaces[si];
+        let mut lines = vec![];
+        for br in s.links.iter().filter(|l| l.kind == "bridge") {
+            lines.extend(draw_bridge(t, si, br, &mut drawn));
+        }
+        for l in s
+            .links
+            .iter()
+            .filter(|l| l.kind != "bridge" && l.master.is_none())
+        {
+            let mut d = describe(l);
+            if let Some((sj, peer)) = t.other_end(si, &l.name) {
+                write!(d, " ══ {peer} in {}", t.spaces[sj].name).unwrap();
+            }
+            lines.push(d);
+        }
+        if let Some(v) = &s.default_via {
+            lines.push(format!("default via {v}"));
+        }
+        for n in &s.nat {
+            lines.push(format!("nat: {n}"));
+        }
+        let title = if si == 0 {
+            "HOST".to_string()
+        } else {
+            format!("NS: {}", s.name)
+        };
+        blocks.push(boxed(&title, &lines, 0).join("\n"));
+        drawn.push(si);
+    }
+    blocks.join("\n") + "\n"
+}
+
+fn id(space: &str, link: &str) -> String {
+    format!("{space}_{link}").replace(|c: char| !c.is_ascii_alphanumeric(), "_")
+}
+
+/// Graphviz: a cluster per namespace, a node per link, veth pairs and bridge ports as edges.
+pub fn dot(t: &Topology) -> String {
+    let mut s = String::from("graph netscript {\n  node [shape=box, fontname=monospace];\n");
+    for (i, sp) in t.spaces.iter().enumerate() {
+        writeln!(
+            s,
+            "  subgraph cluster_{i} {{\n    label=\"{}\";",
+            if i == 0 {
+                "host".into()
+            } else {
+                format!("ns {}", sp.name)
+            }
+        )
+        .unwrap();
+        for l in &sp.links {
+            writeln!(
+                s,
+                "    {} [label=\"{}\"];",
+                id(&sp.name, &l.name),
+                describe(l).replace('"', "'")
+            )
+            .unwrap();
+        }
+        if let Some(v) = &sp.default_via {
+            writeln!(
+                s,
+                "    {} [label=\"default via {v}\", shape=plaintext];",
+                id(&sp.name, "_route")
+            )
+            .unwrap();
+        }
+        for (k, n) in sp.nat.iter().enumerate() {
+            writeln!(
+                s,
+                "    {} [label=\"{}\", shape=note];",
+                id(&sp.name, &format!("_nat{k}")),
+                n.replace('"', "'")
+            )
+            .unwrap();
+        }
+        s.push_str("  }\n");
+    }
+    for sp in &t.spaces {
+        for l in &sp.links {
+            if let Some(m) = &l.master {
+                writeln!(s, "  {} -- {};", id(&sp.name, &l.name), id(&sp.name, m)).unwrap();
+            }
+        }
+    }
+    for ((a, an), (b, bn)) in &t.wires {
+        writeln!(
+            s,
+            "  {} -- {} [style=bold, label=\"veth\"];",
+            id(&t.spaces[*a].name, an),
+            id(&t.spaces[*b].name, bn)
+        )
+        .unwrap();
+    }
+    s.push_str("}\n");
+    s
+}
+
+/// Mermaid flowchart: the same graph, for Markdown.
+pub fn mermaid(t: &Topology) -> String {
+    let mut s = String::from("flowchart TB\n");
+    for (i, sp) in t.spaces.iter().enumerate() {
+        let title = if i == 0 {
+            "host".to_string()
+        } else {
+            format!("ns {}", sp.name)
+        };
+        writeln!(s, "  subgraph {}[\"{title}\"]", id("space", &sp.name)).unwrap();
+        for l in &sp.links {
+            writeln!(
+                s,
+                "    {}[\"{}\"]",
+                id(&sp.name, &l.name),
+                describe(l).replace('"', "'")
+            )
+            .unwrap();
+        }
+        if let Some(v) = &sp.default_via {
+            writeln!(s, "    {}([\"default via {v}\"])", id(&sp.name, "_route")).unwrap();
+        }
+        for (k, n) in sp.nat.iter().enumerate() {
+            writeln!(
+                s,
+                "    {}>\"{}\"]",
+                id(&sp.name, &format!("_nat{k}")),
+                n.replace('"', "'")
+            )
+            .unwrap();
+        }
+        s.push_str("  end\n");
+    }
+    for sp in &t.spaces {
+        for l in &sp.links {
+            if let Some(m) = &l.master {
+                writeln!(s, "  {} --- {}", id(&sp.name, &l.name), id(&sp.name, m)).unwrap();
+            }
+        }
+    }
+    for ((a, an), (b, bn)) in &t.wires {
+        writeln!(
+            s,
+            "  {} ===|veth| {}",
+            id(&t.spaces[*a].name, an),
+            id(&t.spaces[*b].name, bn)
+        )
+        .unwrap();
+    }
+    s
+}
+
+/// SVG through Graphviz's `dot`, where it is installed.
+pub fn svg(t: &Topology) -> std::result::Result<String, String> {
+    use std::io::Write as _;
+    let mut child = std::process::Command::new("dot")
+        .arg("-Tsvg")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => {
+                "svg needs Graphviz's dot: install it (apt-get install graphviz), or use --format dot".to_string()
+            }
+            _ => format!("running dot: {e}"),
+        })?;
+    child
+        .stdin
+        .take()
+        .expect("piped")
+        .write_all(dot(t).as_bytes())
+        .map_err(|e| e.to_string())?;
+    let out = child.wait_with_output().map_err(|e| e.to_string())?;
+    if !out.status.success() {
+        return Err(format!(
+            "dot failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+#[cfg(test)]
+pub mod tests {
+    use super::*;
+
+    fn link(name: &str, kind: &str, addrs: &[&str], master: Option<&str>) -> Link {
+        Link {
+            name: name.into(),
+            kind: kind.into(),
+            up: true,
+            addrs: addrs.iter().map(|a| a.to_string()).collect(),
+            master: master.map(str::to_string),
+            ..Default::default()
+        }
+    }
+
+    /// The seed's lab: br0 with c1 and c2.
+    pub fn seed_lab() -> Topology {
+        let host = Space {
+            name: "host".into(),
+            links: vec![
+                link("br0", "bridge", &["10.100.0.1/24"], None),
+                link("veth-c1-br", "veth", &[], Some("br0")),
+                link("veth-c2-br", "veth", &[], Some("br0")),
+            ],
+            default_via: None,
+            nat: vec![r#"ip saddr 10.100.0.0/24 oifname != "br0" masquerade"#.into()],
+        };
+        let c = |n: &str, ip: &str| Space {
+            name: n.into(),
+            links: vec![link(&format!("veth-{n}"), "veth", &[ip], None)],
+            default_via: Some("10.100.0.1".into()),
+            nat: vec![],
+        };
+        Topology {
+            spaces: vec![host, c("c1", "10.100.0.2/24"), c("c2", "10.100.0.3/24")],
+            wires: vec![
+                ((0, "veth-c1-br".into()), (1, "veth-c1".into())),
+                ((0, "veth-c2-br".into()), (2, "veth-c2".into())),
+            ],
+        }
+    }
+
+    #[test]
+    fn text_looks_like_the_seed() {
+        let t = text(&seed_lab());
+        let expected = "\
+┌─ HOST ──────────────────────────────────────────────────┐
+│ ┌────────────────────────────────────┐                  │
+│ │ Bridge: br0 (bridge) 10.100.0.1/24 │                  │
+│ └──┬──────────────────┬──────────────┘                  │
+│    │veth-c1-br        │veth-c2-br                       │
+│    ║                  ║                                 │
+│    ║veth-c1           ║veth-c2                          │
+│ ┌──╨─────────────┐ ┌──╨─────────────┐                   │
+│ │ NS: c1         │ │ NS: c2         │                   │
+│ │ 10.100.0.2/24  │ │ 10.100.0.3/24  │                   │
+│ │ via 10.100.0.1 │ │ via 10.100.0.1 │                   │
+│ └────────────────┘ └────────────────┘                   │
+│ nat: ip saddr 10.100.0.0/24 oifname != \"br0\" masquerade │
+└─────────────────────────────────────────────────────────┘
+";
+        // Printed for a human to compare with the seed's picture when this fails.
+        assert_eq!(t, expected, "\n{t}");
+    }
+
+    #[test]
+    fn dot_and_mermaid_have_the_wires() {
+        let t = seed_lab();
+        let d = dot(&t);
+        assert!(
+            d.contains("host_veth_c1_br -- c1_veth_c1 [style=bold, label=\"veth\"];"),
+            "{d}"
+        );
+        assert!(d.contains("host_veth_c1_br -- host_br0;"), "{d}");
+        assert!(d.contains("label=\"ns c1\""), "{d}");
+        let m = mermaid(&t);
+        assert!(m.starts_with("flowchart TB\n"), "{m}");
+        assert!(m.contains("host_veth_c2_br ===|veth| c2_veth_c2"), "{m}");
+        assert!(m.contains("c1__route([\"default via 10.100.0.1\"])"), "{m}");
+    }
+}

@@ -1,0 +1,353 @@
+//! Running a script: build the session, evaluate, then keep the lab (success) or roll
+//! it back (failure, interrupt), and report errors as FILE:LINE:COL with a caret.
+
+use std::cell::RefCell;
+use std::path::Path;
+use std::rc::Rc;
+
+use rhai::{Dynamic, Engine, Position, AST};
+
+use crate::backend::kernel::KernelBackend;
+use crate::backend::Backend;
+use crate::lab::journal::Journal;
+use crate::lab::op::Op;
+use crate::lab::session::Session;
+use crate::lang::{self, Ctx};
+
+pub struct RunOpts {
+    pub trace: bool,
+    pub keep_on_error: bool,
+    pub rm: bool,
+    pub sandbox: bool,
+    pub lab: String,
+    /// Print `-e`'s result as JSON.
+    pub json: bool,
+}
+
+/// Print an error the way compilers do: `FILE:LINE:COL: error: MESSAGE`, the line, a
+/// caret, then where it was called from when it happened inside a function.
+pub fn report(file: &str, source: &str, err: &lang::ScriptError) {
+    let text_of = |f: &Option<String>| -> (String, Option<String>) {
+        match f {
+            Some(s) if s != file => (s.clone(), crate::lang::stdlib::source_of(s)),
+            _ => (file.to_string(), Some(source.to_string())),
+        }
+    };
+    let (f, text) = text_of(&err.source);
+    print_at(&f, text.as_deref(), err.pos, &err.message);
+    let notes: Vec<String> = err
+        .calls
+        .iter()
+        .rev()
+        .filter_map(|(caller, pos, name)| {
+            let (f, _) = text_of(caller);
+            let line = pos.line()?;
+            let col = pos.position().unwrap_or(1);
+            Some(format!("in {name}(), called from {f}:{line}:{col}"))
+        })
+        .collect();
+    print_notes(&notes);
+}
+
+/// The `note: in F(), called from ...` lines, innermost first; a deep recursion is one
+/// note, not one per level.
+pub fn print_notes(notes: &[String]) {
+    let mut i = 0;
+    while i < notes.len() {
+        let same = notes[i..].iter().take_while(|n| **n == notes[i]).count();
+        match same {
+            1 => crate::errln!("  note: {}", notes[i]),
+            n => crate::errln!("  note: {} ({n} times)", notes[i]),
+        }
+        i += same;
+    }
+}
+
+pub fn print_at(file: &str, source: Option<&str>, pos: Position, message: &str) {
+    match (pos.line(), pos.position()) {
+        (Some(line), col) => {
+            let col = col.unwrap_or(1);
+            crate::errln!("{file}:{line}:{col}: error: {message}");
+            if let Some(text) = source.and_then(|s| s.lines().nth(line - 1)) {
+                crate::errln!("    {text}");
+                crate::errln!("    {}^", " ".repeat(col.saturating_sub(1)));
+            }
+        }
+        _ => crate::errln!("{file}: error: {message}"),
+    }
+}
+
+pub fn kernel_session(opts: &RunOpts) -> Result<Session, String> {
+    let mut backend = KernelBackend::new().map_err(|e| e.to_string())?;
+    if opts.sandbox {
+        // The sandbox's own loopback, so local addresses answer.
+        backend
+            .apply(&Op::LinkSet {
+                ns: None,
+                name: "lo".into(),
+                up: true,
+            })
+            .map_err(|e| e.to_string())?;
+    }
+    let mut s = Session::new(Box::new(backend), Journal::for_lab(&opts.lab), opts.trace);
+    s.lab = Some(opts.lab.clone());
+    Ok(s)
+}
+
+pub fn engine_for(
+    ctx: &Ctx,
+    args: Vec<String>,
+    dir: Option<&Path>,
+    modules: crate::lang::stdlib::Mode,
+) -> (Engine, rhai::Scope<'static>) {
+    let (mut engine, scope) = lang::build_engine(ctx, args);
+    crate::lang::stdlib::install(&mut engine, dir, modules);
+    (engine, scope)
+}
+
+pub fn compile(engine: &Engine, file: &str, source: &str) -> Result<AST, ()> {
+    match engine.compile(source) {
+        Ok(mut ast) => {
+            ast.set_source(file);
+            Ok(ast)
+        }
+        Err(e) => {
+            print_at(file, Some(source), e.position(), &e.err_type().to_string());
+            Err(())
+        }
+    }
+}
+
+/// Run `source` (from `file`) to the end; returns the exit code.
+pub fn run(file: &str, source: &str, args: Vec<String>, opts: &RunOpts, print_result: bool) -> i32 {
+    let _lock = match crate::lab::store::lock(&opts.lab) {
+        Ok(l) => l,
+        Err(e) => {
+            crate::errln!("netscript: {e}");
+            return 1;
+        }
+    };
+    let session = match kernel_session(opts) {
+        Ok(s) => s,
+        Err(e) => {
+            crate::errln!("netscript: {e}");
+            return 1;
+        }
+    };
+    let ctx: Ctx = Rc::new(RefCell::new(session));
+    let dir = Path::new(file).parent();
+    let (engine, mut scope) = engine_for(&ctx, args, dir, crate::lang::stdlib::Mode::Run);
+    let Ok(ast) = compile(&engine, file, source) else {
+        return 1;
+    };
+    crate::signals::install();
+    let result = match engine.eval_ast_with_scope::<Dynamic>(&mut scope, &ast) {
+        // A signal that arrived after the last step still means: do not keep the lab.
+        Ok(_) if crate::signals::interrupted() => Err(lang::INTERRUPTED.into()),
+        Ok(_) if crate::out::closed().is_some() => {
+            Err(crate::out::closed().unwrap_or_default().into())
+        }
+        // What is still held back is applied now; its error is its own call's.
+        Ok(v) => ctx
+            .borrow_mut()
+            .finish()
+            .map(|()| v)
+            .map_err(|e| lang::fail("", e)),
+        r => r,
+    };
+    let mut s = ctx.borrow_mut();
+    let exit = lang::exit_code().filter(|c| *c != 0);
+    match result {
+        // exit(N), N > 0: the script says it failed; the run ends as a failed one.
+        Ok(_) if exit.is_some() => {
+            let code = exit.unwrap_or(1);
+            crate::errln!("netscript: {file}: the script called exit({code})");
+            if opts.keep_on_error {
+                s.stop_processes();
+            } else {
+                finish_teardown(&mut s, "rollback");
+            }
+            code
+        }
+        Ok(v) => {
+            s.stop_processes();
+            if print_result && !v.is_unit() && lang::exit_code().is_none() {
+                match opts.json {
+                    true => crate::outln!("{}", lang::to_json(&v)),
+                    false => crate::outln!("{}", lang::show_value(&v)),
+                }
+            }
+            if opts.rm {
+                let code = finish_teardown(&mut s, "--rm");
+                crate::lab::store::mark_down(&opts.lab);
+                return code;
+            }
+            crate::lab::store::clear_down_mark(&opts.lab);
+            crate::lab::store::drop_if_empty(&opts.lab);
+            0
+        }
+        Err(e) => {
+            let explained = lang::explain(&e);
+            report(file, source, &explained);
+            // A name taken by a lab that is up: say which, and how to re-run.
+            if let Some(hint) = crate::lab::store::clash_hint(&explained.message, &opts.lab) {
+                crate::errln!("  note: {hint}");
+            }
+            if opts.keep_on_error {
+                s.stop_processes();
+                crate::errln!(
+                    "netscript: kept what this run built (--keep-on-error); remove it with: netscript down {}",
+                    opts.lab
+                );
+            } else {
+                finish_teardown(&mut s, "rollback");
+            }
+            1
+        }
+    }
+}
+
+/// `netscript plan`: run the script against the model and print the shell script that
+/// makes the same changes; on an error print it (no plan) and return 1.
+pub fn plan(file: &str, source: &str, args: Vec<String>) -> i32 {
+    // The host as it is, read only, so the model knows what already exists.
+    let mut kernel = KernelBackend::new().ok();
+    let model = crate::backend::model::ModelBackend::of_host(
+        kernel.as_mut().map(|k| k as &mut dyn Backend),
+    );
+    let mut session = Session::new(Box::new(model), Journal::in_memory(), false);
+    session.planning = true;
+    session.script = file.to_string();
+    let ctx: Ctx = Rc::new(RefCell::new(session));
+    let (mut engine, mut scope) = engine_for(
+        &ctx,
+        args.clone(),
+        Path::new(file).parent(),
+        crate::lang::stdlib::Mode::Run,
+    );
+    // A call stack, so a call inside a shipped module is cited with the user's line.
+    #[allow(deprecated)]
+    engine.register_debugger(
+        |_, d| d,
+        |_, _, _, _, _| Ok(rhai::debugger::DebuggerCommand::Continue),
+    );
+    // The plan is the output; what the script prints becomes comments in it.
+    let cx = ctx.clone();
+    engine.on_print(move |text| cx.borrow_mut().note(format!("print: {text}")));
+    let Ok(ast) = compile(&engine, file, source) else {
+        return 1;
+    };
+    let result = engine
+        .eval_ast_with_scope::<Dynamic>(&mut scope, &ast)
+        .and_then(|_| ctx.borrow_mut().finish().map_err(|e| lang::fail("", e)));
+    let mut s = ctx.borrow_mut();
+    match result {
+        Ok(_) => {
+            s.stop_processes();
+            let mut title = format!("netscript plan {file}");
+            for a in &args {
+                title.push(' ');
+                title.push_str(&crate::lab::op::shell_word(a));
+            }
+            crate::out!("{}", s.plan(&title).expect("the model writes a plan"));
+            0
+        }
+        Err(e) => {
+            report(file, source, &lang::explain(&e));
+            1
+        }
+    }
+}
+
+/// `netscript check`: parse, and resolve the imports (a module's top level runs against
+/// the model, so nothing is touched). Returns the exit code.
+pub fn check(file: &str, source: &str) -> i32 {
+    let model = crate::backend::model::ModelBackend::of_host(None);
+    let mut session = Session::new(Box::new(model), Journal::in_memory(), false);
+    session.planning = true;
+    let ctx: Ctx = Rc::new(RefCell::new(session));
+    let (mut engine, scope) = engine_for(
+        &ctx,
+        vec![],
+        Path::new(file).parent(),
+        crate::lang::stdlib::Mode::Check,
+    );
+    engine.on_print(|_| {});
+    match engine.compile_into_self_contained(&scope, source) {
+        Ok(_) => 0,
+        Err(e) => {
+            let mut ast_err = *e;
+            let mut pos = ast_err.take_position();
+            if let (true, rhai::EvalAltResult::ErrorModuleNotFound(m, _)) =
+                (pos.is_none(), &ast_err)
+            {
+                // Rhai does not say where: the import statement that names it.
+                let needle = format!("\"{m}\"");
+                if let Some((i, l)) = source
+                    .lines()
+                    .enumerate()
+                    .find(|(_, l)| l.contains("import") && l.contains(&needle))
+                {
+                    pos = rhai::Position::new(
+                        (i + 1) as u16,
+                        (l.find(&needle).unwrap_or(0) + 1) as u16,
+                    );
+                }
+            }
+            let msg = match &ast_err {
+                rhai::EvalAltResult::ErrorParsing(p, _) => p.to_string(),
+                rhai::EvalAltResult::ErrorModuleNotFound(m, _) => format!("import {m:?}: no module {m:?} (neither shipped with netscript nor a file {m}.rhai next to the script)"),
+                other => lang::explain(other).message,
+            };
+            print_at(file, Some(source), pos, &msg);
+            1
+        }
+    }
+}
+
+/// `netscript plan --down LAB`: what `down` would undo, as a shell script.
+pub fn plan_down(lab: &str) -> i32 {
+    if let Err(e) = crate::lab::names::labname(lab) {
+        crate::errln!("netscript plan --down: invalid lab name: {e}");
+        return 2;
+    }
+    match Journal::load(lab) {
+        Ok(Some(entries)) => {
+            crate::outln!("#!/bin/sh\n# netscript plan --down {lab}\nset -e");
+            for op in crate::lab::journal::undo_plan(&entries) {
+                for line in op.render() {
+                    crate::outln!("{line}");
+                }
+            }
+            0
+        }
+        Ok(None) => {
+            crate::errln!("netscript plan --down: there is no lab named {lab:?} that is up (see netscript ls)");
+            1
+        }
+        Err(e) => {
+            crate::errln!("netscript plan --down: {e}");
+            1
+        }
+    }
+}
+
+fn finish_teardown(s: &mut Session, why: &str) -> i32 {
+    let undone = crate::lab::journal::undo_plan(&s.journal.entries).len();
+    let errors = s.teardown();
+    for e in &errors {
+        crate::errln!("netscript: {why}: {e}");
+    }
+    // A failed run says that it left nothing behind.
+    if why == "rollback" && undone > 0 {
+        crate::errln!(
+            "netscript: rolled back: {}",
+            crate::lab::store::changes(undone.saturating_sub(errors.len()))
+        );
+    }
+    if errors.is_empty() {
+        0
+    } else {
+        1
+    }
+}
