@@ -126,3 +126,41 @@ echo @@c1; netscript exec c1 -- ip -o link | grep -c veth-c1
     assert!(labs[0].starts_with("build-lab "), "{run}");
     assert_eq!(s.get("c1").trim(), "1", "{run}");
 }
+
+/// `ns.shell()` from the REPL, on a real terminal, with bash as the user's shell: the
+/// prompt shows the namespace even though Debian's /etc/bash.bashrc sets its own PS1, `ip
+/// link` inside lists the namespace's links, and `exit` returns to the REPL with the code.
+#[test]
+fn shell_from_the_repl_on_a_terminal_shows_the_namespace_and_returns() {
+    use common::tmux::*;
+    let state = StateDir::new();
+    let r = Repl::start_env(
+        &state.path,
+        "SHELL=/bin/bash PROMPT_COMMAND= HOME=/nonexistent",
+    );
+    r.eval(r#"let red = netns("red")"#);
+    r.eval(r#"veth("veth-red", "veth-out", #{ a_ns: red })"#);
+    r.type_text("red.shell()");
+    r.key("Enter");
+    r.wait_for_input_line("bash's prompt with the namespace", |l| {
+        l.starts_with("[red] ")
+    });
+    r.type_text("ip -o link | cut -d: -f2 | cut -d@ -f1 | tr -d ' ' | sort | tr '\\n' ,");
+    r.key("Enter");
+    r.wait_for("the namespace's links", |p| p.contains("lo,veth-red,"));
+    let pane = r.capture();
+    assert!(
+        !pane.contains("veth-out,"),
+        "the host's end is not in red\n{pane}"
+    );
+    let before = prompt_lines(&pane).len();
+    r.type_text("exit 3");
+    r.key("Enter");
+    let pane = r.wait_for("the REPL's prompt again", |p| {
+        prompt_lines(p).len() > before
+    });
+    assert!(
+        pane.lines().any(|l| l.trim() == "3"),
+        "the shell's exit code\n{pane}"
+    );
+}

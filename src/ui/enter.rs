@@ -6,18 +6,43 @@ use crate::backend::Command;
 
 /// The user's shell (`$SHELL`, else /bin/sh) for namespace `ns` ("host" for the host's),
 /// and what to add to its environment: `NETSCRIPT_NS=ns`, and a `PS1` that starts with
-/// `[ns] ` (shells that set their own prompt in their rc files ignore it).
+/// `[ns] `. bash's rc files set their own `PS1` (Debian's /etc/bash.bashrc does), so bash
+/// also gets a `PROMPT_COMMAND` that puts the prefix back before each prompt. Other shells
+/// that set their prompt in an rc file show their own.
 pub fn shell(ns: &str) -> (Command, Vec<(String, String)>) {
     let sh = std::env::var("SHELL")
         .ok()
         .filter(|s| !s.trim().is_empty())
         .unwrap_or_else(|| "/bin/sh".into());
     let ps1 = std::env::var("PS1").unwrap_or_else(|_| "\\$ ".into());
-    let env = vec![
+    let prefix = prompt_prefix(ns);
+    let mut env = vec![
         ("NETSCRIPT_NS".to_string(), ns.to_string()),
-        ("PS1".to_string(), format!("[{ns}] {ps1}")),
+        ("PS1".to_string(), format!("{prefix}{ps1}")),
     ];
+    if sh.rsplit('/').next() == Some("bash") {
+        let ours = format!("case \"$PS1\" in '{prefix}'*) ;; *) PS1='{prefix}'\"$PS1\" ;; esac");
+        let cmd = match std::env::var("PROMPT_COMMAND") {
+            Ok(theirs) if !theirs.trim().is_empty() => format!("{theirs}; {ours}"),
+            _ => ours,
+        };
+        env.push(("PROMPT_COMMAND".to_string(), cmd));
+    }
     (Command::Argv(vec![sh]), env)
+}
+
+/// `[ns] ` for the prompt. Shells expand `$`, backquotes and `\` in `PS1` each time they
+/// print it, so a namespace name with anything but plain characters is not written into
+/// the prompt: the prompt reads it from `NETSCRIPT_NS` (the value of an expansion is not
+/// expanded again).
+fn prompt_prefix(ns: &str) -> String {
+    let plain = ns
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "._-+@:,".contains(c));
+    match plain {
+        true => format!("[{ns}] "),
+        false => "[${NETSCRIPT_NS}] ".to_string(),
+    }
 }
 
 /// `netscript exec` / `shell`: check NS (a named namespace, or "host"; with `lab`, one of

@@ -165,7 +165,10 @@ pub fn sandbox_sh(script: &str) -> Output {
     Command::new("unshare")
         // --pid --fork --mount-proc: a process a test leaves running (a detached one, a
         // server after a failed assertion) dies with the sandbox's sh, which is its PID 1.
+        // --uts: a test that checks the hostname cannot be changed must not change the
+        // machine's when the code under test is wrong.
         .args([
+            "--uts",
             "--net",
             "--mount",
             "--propagation",

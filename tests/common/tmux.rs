@@ -59,13 +59,18 @@ pub struct Repl {
 impl Repl {
     /// `XDG_STATE_HOME=STATE netscript --sandbox` in a 160x50 pane; waits for the prompt.
     pub fn start(state: &Path) -> Repl {
+        Repl::start_env(state, "")
+    }
+
+    /// [`start`], with `env` (`VAR=value ...`, shell-quoted) in netscript's environment.
+    pub fn start_env(state: &Path, env: &str) -> Repl {
         let name = unique("repl");
         let r = Repl {
             socket: std::env::temp_dir().join(format!("{name}.sock")),
             session: name,
         };
         let cmd = format!(
-            "XDG_STATE_HOME={} {} --sandbox; echo \"{EXITED}$?]\"",
+            "{env} XDG_STATE_HOME={} {} --sandbox; echo \"{EXITED}$?]\"",
             q(&state.display().to_string()),
             q(BIN)
         );
