@@ -3,6 +3,11 @@
 //! change restores the value from before it; undoing an older one, while newer ones are
 //! still in force, changes nothing now and hands its "before" value on to the next
 //! change, so whoever is undone last puts back the value from before them all.
+//!
+//! The lock ([`Held`]) is held from reading the value to writing the new one, and from
+//! releasing a claim to writing the value back: otherwise two labs torn down at once can
+//! write in the opposite order of their claims, and a value from the middle of the stack
+//! lands last.
 
 use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
@@ -21,8 +26,36 @@ struct Change {
 }
 
 struct Claims {
-    _lock: File,
     map: BTreeMap<String, Vec<Change>>,
+}
+
+/// The claims lock, held by a sysctl change or undo from start to end (dropping it
+/// unlocks).
+pub struct Held {
+    _lock: File,
+}
+
+/// Take the claims lock (waits for other labs); None when the state folder is unusable,
+/// and then each lab restores what its own journal says.
+pub fn hold() -> Option<Held> {
+    fs::create_dir_all(STATE_DIR).ok()?;
+    let lock = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(format!("{STATE_DIR}/sysctl-claims.lock"))
+        .ok()?;
+    // SAFETY: flock on an fd we own; released when the file is closed.
+    match unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) } {
+        0 => Some(Held { _lock: lock }),
+        _ => {
+            crate::errln!(
+                "netscript: cannot lock {STATE_DIR}/sysctl-claims.lock: {}",
+                std::io::Error::last_os_error()
+            );
+            None
+        }
+    }
 }
 
 fn key(ns: &Ns, sysctl: &str) -> String {
@@ -34,16 +67,8 @@ fn path() -> String {
 }
 
 impl Claims {
-    fn open() -> Option<Claims> {
-        fs::create_dir_all(STATE_DIR).ok()?;
-        let lock = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(format!("{STATE_DIR}/sysctl-claims.lock"))
-            .ok()?;
-        // SAFETY: flock on an fd we own; released when the file is closed.
-        unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) };
+    /// The claims, read under the lock `_held`.
+    fn open(_held: &Held) -> Option<Claims> {
         let map = match fs::read_to_string(path()) {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => BTreeMap::new(),
             Ok(t) => match serde_json::from_str(&t) {
@@ -60,7 +85,7 @@ impl Claims {
                 return None;
             }
         };
-        Some(Claims { _lock: lock, map })
+        Some(Claims { map })
     }
 
     /// Written whole or not at all: a new file, synced, renamed over the old one.
@@ -79,8 +104,8 @@ impl Claims {
 }
 
 /// Lab `lab` is about to change `sysctl` in `ns`, which holds `before` now.
-pub fn claim(lab: &str, ns: &Ns, sysctl: &str, before: String) {
-    if let Some(mut c) = Claims::open() {
+pub fn claim(held: &Held, lab: &str, ns: &Ns, sysctl: &str, before: String) {
+    if let Some(mut c) = Claims::open(held) {
         c.map.entry(key(ns, sysctl)).or_default().push(Change {
             lab: lab.into(),
             before,
@@ -90,8 +115,8 @@ pub fn claim(lab: &str, ns: &Ns, sysctl: &str, before: String) {
 }
 
 /// The change just claimed did not happen after all.
-pub fn withdraw(lab: &str, ns: &Ns, sysctl: &str) {
-    if let Some(mut c) = Claims::open() {
+pub fn withdraw(held: &Held, lab: &str, ns: &Ns, sysctl: &str) {
+    if let Some(mut c) = Claims::open(held) {
         if let Some(v) = c.map.get_mut(&key(ns, sysctl)) {
             if let Some(i) = v.iter().rposition(|ch| ch.lab == lab) {
                 v.remove(i);
@@ -111,8 +136,9 @@ pub enum Undo {
     Unknown,
 }
 
-pub fn release(lab: &str, ns: &Ns, sysctl: &str) -> Undo {
-    let Some(mut c) = Claims::open() else {
+/// Keep `held` until the value is written back.
+pub fn release(held: &Held, lab: &str, ns: &Ns, sysctl: &str) -> Undo {
+    let Some(mut c) = Claims::open(held) else {
         return Undo::Unknown;
     };
     let Some(v) = c.map.get_mut(&key(ns, sysctl)) else {

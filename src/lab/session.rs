@@ -249,6 +249,12 @@ impl Session {
     }
 
     fn apply_now(&mut self, op: Op) -> Result<()> {
+        // A sysctl other labs may change too: read, claimed and written under the
+        // claims lock (see claims), held to the end of this function.
+        let held = match (&self.lab, &op) {
+            (Some(_), Op::Sysctl { .. }) => crate::lab::claims::hold(),
+            _ => None,
+        };
         // Changes to what this run created need no undo of their own; for anything
         // else that is a state change, read the state it replaces first.
         let undo = if self.journal.owned.covers(&op) {
@@ -259,9 +265,9 @@ impl Session {
             op.inverse().into_iter().collect()
         };
         // A sysctl other labs may change too: its changes are stacked across labs.
-        let claimed = match (&self.lab, &op, undo.as_slice()) {
-            (Some(lab), Op::Sysctl { ns, key, .. }, [Op::Sysctl { value, .. }]) => {
-                crate::lab::claims::claim(lab, ns, key, value.clone());
+        let claimed = match (&held, &self.lab, &op, undo.as_slice()) {
+            (Some(held), Some(lab), Op::Sysctl { ns, key, .. }, [Op::Sysctl { value, .. }]) => {
+                crate::lab::claims::claim(held, lab, ns, key, value.clone());
                 Some((lab.clone(), ns.clone(), key.clone()))
             }
             _ => None,
@@ -300,8 +306,8 @@ impl Session {
             }
             Err(e) => {
                 self.journal.retract();
-                if let Some((lab, ns, key)) = claimed {
-                    crate::lab::claims::withdraw(&lab, &ns, &key);
+                if let (Some(held), Some((lab, ns, key))) = (&held, claimed) {
+                    crate::lab::claims::withdraw(held, &lab, &ns, &key);
                 }
                 Err(e)
             }
@@ -375,9 +381,18 @@ pub fn undo_ops(
     for op in undo {
         // Sysctl changes are stacked across labs (see claims).
         let restore;
+        // Held until the value is written back (see claims).
+        let held = match (lab, op) {
+            (Some(_), Op::Sysctl { .. }) => crate::lab::claims::hold(),
+            _ => None,
+        };
         let op = match (lab, op) {
             (Some(lab), Op::Sysctl { ns, key, .. }) => {
-                match crate::lab::claims::release(lab, ns, key) {
+                let undo = match &held {
+                    Some(h) => crate::lab::claims::release(h, lab, ns, key),
+                    None => crate::lab::claims::Undo::Unknown,
+                };
+                match undo {
                     crate::lab::claims::Undo::Keep => continue,
                     crate::lab::claims::Undo::Restore(value) => {
                         restore = Op::Sysctl {
