@@ -293,9 +293,10 @@ impl Session {
                 }
                 if self.trace {
                     for line in op.render() {
-                        crate::errln!("+ {line}");
+                        crate::errln!("{}", crate::style::dim(&format!("+ {line}")));
                     }
                 }
+                crate::progress::changed(&op);
                 Ok(())
             }
             Err(e) => {
@@ -394,7 +395,7 @@ pub fn undo_ops(
         };
         if trace {
             for line in op.render() {
-                crate::errln!("- {line}");
+                crate::errln!("{}", crate::style::dim(&format!("- {line}")));
             }
         }
         match backend.apply(op) {
