@@ -57,9 +57,10 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
-    /// Parse scripts without touching anything: each is checked; with several, each good
-    /// one is listed as `ok FILE` (`-`: standard input)
+    /// Parse scripts without touching anything (with several, each good one is listed as
+    /// `ok FILE`)
     Check {
+        /// The scripts to check, every one even after one fails (`-`: standard input)
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
     },
