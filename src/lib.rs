@@ -8,7 +8,8 @@
 //! - `ui`: the features a user meets, REPL, plan, import, graph, capture, sandbox;
 //! - `commands`: one module per subcommand.
 //!
-//! Cross-cutting: `error`, `out` (stdout/stderr that notice a closed pipe), `signals`.
+//! Cross-cutting: `error`, `out` (stdout/stderr that notice a closed pipe), `signals`,
+//! `style` (colour on stderr), `progress` (the live line of a long run on a terminal).
 
 pub mod backend;
 pub mod commands;
@@ -18,5 +19,7 @@ pub mod fault;
 pub mod lab;
 pub mod lang;
 pub mod out;
+pub mod progress;
 pub mod signals;
+pub mod style;
 pub mod ui;

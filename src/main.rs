@@ -14,7 +14,7 @@ use clap::{CommandFactory, Parser, Subcommand};
     name = "netscript",
     version,
     about = "Build container-networking labs (namespaces, veth pairs, bridges, routes, NAT) from Rhai scripts",
-    after_help = "Run a script:   netscript --sandbox scripts/connect-two.rhai\nEvaluate code:  netscript --sandbox -e 'netns(\"red\").inode'\nThe REPL:       netscript --sandbox   (no FILE)\nThe API:        netscript doc\n\nExit status: 0 success; 1 failure (a failed check or assert, an error while building, the kernel\nrefused a change); 2 usage error (bad arguments, an unreadable script). exec and shell exit with\nCMD's own status."
+    after_help = "Run a script:   netscript --sandbox scripts/connect-two.rhai\nEvaluate code:  netscript --sandbox -e 'netns(\"red\").inode'\nFrom stdin:     netscript --sandbox - < lab.rhai\nThe REPL:       netscript --sandbox   (no FILE)\nThe API:        netscript doc\n\nExit status: 0 success; 1 failure (a failed check or assert, an error while building, the kernel\nrefused a change); 2 usage error (bad arguments, an unreadable script). exec and shell exit with\nCMD's own status."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -37,13 +37,18 @@ struct Cli {
     /// Lab name (default: the script's file stem)
     #[arg(long, value_name = "NAME")]
     lab: Option<String>,
-    /// Machine-readable output (ls, graph, doc, and -e's result)
+    /// Machine-readable output (ls, graph, doc, and -e's result); errors of a run, plan
+    /// or check become one JSON object on stderr: {file, line, col, message, calls}
     #[arg(long, global = true)]
     json: bool,
+    /// Colour errors, notes and the -x trace on stderr: auto (when stderr is a terminal
+    /// and NO_COLOR is unset or empty), always, never
+    #[arg(long, global = true, value_name = "WHEN", default_value = "auto", value_parser = ["auto", "always", "never"])]
+    color: String,
     /// Evaluate CODE and print the result
     #[arg(short = 'e', value_name = "CODE", conflicts_with = "file")]
     eval: Option<String>,
-    /// The script to run
+    /// The script to run (`-`: read it from standard input; its lab is then `stdin`)
     file: Option<PathBuf>,
     /// Arguments for the script (its ARGS array)
     #[arg(trailing_var_arg = true, allow_hyphen_values = true, requires = "file")]
@@ -52,8 +57,13 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
-    /// Parse a script without touching anything
-    Check { file: PathBuf },
+    /// Parse scripts without touching anything (with several, each good one is listed as
+    /// `ok FILE`)
+    Check {
+        /// The scripts to check, every one even after one fails (`-`: standard input)
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+    },
     /// Print the API reference (all functions, or one)
     Doc {
         name: Option<String>,
@@ -77,7 +87,7 @@ enum Cmd {
         /// What `netscript down LAB` would undo, instead of a script's changes
         #[arg(long, value_name = "LAB", conflicts_with = "file")]
         down: Option<String>,
-        /// The script to plan
+        /// The script to plan (`-`: read it from standard input)
         file: Option<PathBuf>,
         /// Arguments for the script (its ARGS array)
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
@@ -147,6 +157,7 @@ enum Cmd {
 fn lab_name(cli: &Cli) -> Result<String, ExitCode> {
     let name = match (&cli.lab, &cli.file) {
         (Some(l), _) => l.clone(),
+        (None, Some(f)) if f.as_os_str() == commands::STDIN => "stdin".into(),
         (None, Some(f)) => f
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
@@ -163,10 +174,16 @@ fn lab_name(cli: &Cli) -> Result<String, ExitCode> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    netscript::style::set(match cli.color.as_str() {
+        "always" => netscript::style::Choice::Always,
+        "never" => netscript::style::Choice::Never,
+        _ => netscript::style::Choice::Auto,
+    });
+    netscript::ui::run::set_json_errors(cli.json);
     // Subcommands that touch the network go into the sandbox (or check privileges) first.
     let entered = || commands::enter(cli.sandbox);
     match &cli.command {
-        Some(Cmd::Check { file }) => return commands::check::exec(file),
+        Some(Cmd::Check { files }) => return commands::check::exec(files),
         Some(Cmd::Doc { name, definitions }) => {
             return commands::doc::exec(name.as_deref(), *definitions, cli.json)
         }
@@ -258,7 +275,8 @@ fn main() -> ExitCode {
 /// `/`) but like a subcommand, the user gets the subcommand's name instead of "cannot read".
 fn typo_of_subcommand(file: &Path) -> Option<String> {
     let word = file.to_str()?;
-    if file.exists() || word.contains('/') || file.extension().is_some() {
+    if file.exists() || word.contains('/') || file.extension().is_some() || word == commands::STDIN
+    {
         return None;
     }
     let cmd = Cli::command();

@@ -11,6 +11,7 @@ static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
 static STDERR_CLOSED: AtomicBool = AtomicBool::new(false);
 
 pub fn stdout(args: fmt::Arguments, newline: bool) {
+    crate::progress::clear();
     let mut out = std::io::stdout().lock();
     let r = out.write_fmt(args).and_then(|()| match newline {
         true => out.write_all(b"\n"),
@@ -22,6 +23,7 @@ pub fn stdout(args: fmt::Arguments, newline: bool) {
 }
 
 pub fn stderr(args: fmt::Arguments, newline: bool) {
+    crate::progress::clear();
     let mut err = std::io::stderr().lock();
     let r = err.write_fmt(args).and_then(|()| match newline {
         true => err.write_all(b"\n"),
@@ -29,6 +31,14 @@ pub fn stderr(args: fmt::Arguments, newline: bool) {
     });
     if r.is_err() {
         STDERR_CLOSED.store(true, Ordering::SeqCst);
+    }
+}
+
+/// `1 change`, `2 changes`, `0 changes`: a count and its noun, singular or plural.
+pub fn plural(n: impl Into<u64>, noun: &str) -> String {
+    match n.into() {
+        1 => format!("1 {noun}"),
+        n => format!("{n} {noun}s"),
     }
 }
 

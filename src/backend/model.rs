@@ -761,9 +761,9 @@ impl Backend for ModelBackend {
     ) -> Result<Vec<crate::ui::capture::Packet>> {
         self.space(ns)?;
         self.emit(format!(
-            "# capture: on {link} in {} (at most {} packets, {} s)",
+            "# capture: on {link} in {} (at most {}, {} s)",
             ns_label(ns),
-            opts.count,
+            crate::out::plural(opts.count, "packet"),
             opts.seconds
         ));
         Ok(vec![])

@@ -21,7 +21,7 @@ pub fn exec(
     match capture::command(lab, ns, link, write, &opts) {
         Ok(n) => {
             if let Some(f) = write.filter(|f| *f != "-") {
-                errln!("{n} packets written to {f}");
+                errln!("{} written to {f}", crate::out::plural(n as u64, "packet"));
             }
             ExitCode::SUCCESS
         }

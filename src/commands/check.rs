@@ -1,13 +1,25 @@
-//! `netscript check FILE`: parse and check a script without touching anything.
+//! `netscript check FILE...`: parse and check scripts without touching anything.
 
-use std::path::Path;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
+use crate::outln;
 use crate::ui::run;
 
-pub fn exec(file: &Path) -> ExitCode {
-    match super::read(file) {
-        Ok(src) => super::status(run::check(&file.display().to_string(), &src)),
-        Err(code) => code,
+/// Every file is checked, even after one fails. With several files each good one is
+/// listed as `ok FILE` (one alone is silent on success, as compilers are). Exit status:
+/// 2 if a file could not be read, else 1 if any failed, else 0.
+pub fn exec(files: &[PathBuf]) -> ExitCode {
+    let mut worst = 0;
+    for file in files {
+        let code = match super::read(file) {
+            Ok(src) => run::check(&super::display_name(file), &src),
+            Err(_) => i32::from(super::USAGE),
+        };
+        if code == 0 && files.len() > 1 {
+            outln!("ok {}", super::display_name(file));
+        }
+        worst = worst.max(code);
     }
+    super::status(worst)
 }

@@ -29,14 +29,39 @@ pub const USAGE: u8 = 2;
 
 const PRIVILEGES: &str = "netscript: needs root or CAP_NET_ADMIN + CAP_SYS_ADMIN; or use --sandbox";
 
-/// A script's text, ready for the engine; unreadable is a usage error.
+/// The script named `-` on the command line: read from standard input.
+pub const STDIN: &str = "-";
+/// How errors name a script read from standard input.
+pub const STDIN_NAME: &str = "<stdin>";
+
+/// The name errors give the script FILE (`<stdin>` for `-`).
+pub fn display_name(file: &Path) -> String {
+    match file.as_os_str() == STDIN {
+        true => STDIN_NAME.to_string(),
+        false => file.display().to_string(),
+    }
+}
+
+/// A script's text, ready for the engine (`-`: standard input, read to its end);
+/// unreadable is a usage error.
 pub fn read(file: &Path) -> Result<String, ExitCode> {
-    std::fs::read_to_string(file)
-        .map(|t| stdlib::prepare(&t))
-        .map_err(|e| {
-            errln!("netscript: cannot read {}: {e}", file.display());
-            ExitCode::from(USAGE)
-        })
+    let text = match file.as_os_str() == STDIN {
+        true => std::io::read_to_string(std::io::stdin()),
+        false => std::fs::read_to_string(file),
+    };
+    text.map(|t| stdlib::prepare(&t)).map_err(|e| {
+        let message = format!("cannot read {}: {e}", display_name(file));
+        match crate::ui::run::json_errors() {
+            true => crate::ui::run::json_error(
+                &display_name(file),
+                rhai::Position::NONE,
+                &message,
+                vec![],
+            ),
+            false => errln!("netscript: {message}"),
+        }
+        ExitCode::from(USAGE)
+    })
 }
 
 /// Into the sandbox (`--sandbox`), or check that we may change the network.

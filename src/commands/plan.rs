@@ -9,7 +9,7 @@ pub fn exec(down: Option<&str>, file: Option<&Path>, args: Vec<String>) -> ExitC
     match (down, file) {
         (Some(lab), _) => super::status(run::plan_down(lab)),
         (None, Some(f)) => match super::read(f) {
-            Ok(src) => super::status(run::plan(&f.display().to_string(), &src, args)),
+            Ok(src) => super::status(run::plan(&super::display_name(f), &src, args)),
             Err(code) => code,
         },
         (None, None) => ExitCode::from(super::USAGE),

@@ -24,7 +24,7 @@ pub fn exec(source: Source, opts: &run::RunOpts, replace: bool) -> ExitCode {
     let code = match source {
         Source::Eval(code) => run::run("-e", code, vec![], opts, true),
         Source::File(file, args) => match super::read(file) {
-            Ok(src) => run::run(&file.display().to_string(), &src, args, opts, false),
+            Ok(src) => run::run(&super::display_name(file), &src, args, opts, false),
             Err(code) => return code,
         },
         Source::Repl => repl::repl(opts),

@@ -111,6 +111,8 @@ impl Session {
     /// An exec or a started process: as `probe`, and from now on a namespace may hold
     /// links this run did not make.
     pub fn spawn<T>(&mut self, f: impl FnOnce(&mut dyn Backend) -> Result<T>) -> Result<T> {
+        // What it writes to the terminal (a shell's prompt) starts on a clean line.
+        crate::progress::clear();
         self.spawned = true;
         self.pristine.clear();
         self.probe(f)
@@ -299,9 +301,10 @@ impl Session {
                 }
                 if self.trace {
                     for line in op.render() {
-                        crate::errln!("+ {line}");
+                        crate::errln!("{}", crate::style::dim(&format!("+ {line}")));
                     }
                 }
+                crate::progress::changed(&op);
                 Ok(())
             }
             Err(e) => {
@@ -409,7 +412,7 @@ pub fn undo_ops(
         };
         if trace {
             for line in op.render() {
-                crate::errln!("- {line}");
+                crate::errln!("{}", crate::style::dim(&format!("- {line}")));
             }
         }
         match backend.apply(op) {

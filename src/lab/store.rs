@@ -219,12 +219,9 @@ pub fn list() -> Result<Vec<LabInfo>> {
     Ok(out)
 }
 
-/// "1 change", "2 changes".
+/// "1 change undone", "2 changes undone".
 pub fn changes(n: usize) -> String {
-    match n {
-        1 => "1 change undone".into(),
-        n => format!("{n} changes undone"),
-    }
+    format!("{} undone", crate::out::plural(n as u64, "change"))
 }
 
 pub fn age(secs: u64) -> String {

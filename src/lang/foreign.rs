@@ -72,7 +72,7 @@ pub fn open(cx: &Ctx, c: &str, ns: &Ns, devs: Devs) -> RhaiResult<()> {
 fn print_line(s: &mut crate::lab::session::Session, line: String) {
     match s.planning {
         true => s.note(line),
-        false => crate::errln!("{line}"),
+        false => crate::errln!("{}", crate::style::warning(&line)),
     }
 }
 

@@ -1,6 +1,7 @@
-//! The REPL: rustyline with history, hints from history, multi-line input, tab
-//! completion of functions, option keys and live namespace and link names, and
-//! Ctrl-C that stops a running evaluation but not the REPL.
+//! The REPL: rustyline with history, hints from history, multi-line input (an unfinished
+//! input goes on at a `...> ` prompt), tab completion of functions, option keys and live
+//! namespace and link names, and Ctrl-C that stops a running evaluation, or drops the
+//! lines of an unfinished input, but not the REPL.
 
 use std::borrow::Cow;
 use std::cell::RefCell;
@@ -13,11 +14,12 @@ use rustyline::completion::{Completer, Pair};
 use rustyline::error::ReadlineError;
 use rustyline::highlight::Highlighter;
 use rustyline::hint::{Hinter, HistoryHinter};
-use rustyline::validate::{ValidationContext, ValidationResult, Validator};
+use rustyline::validate::Validator;
 use rustyline::{Context, Editor, Helper};
 
 use crate::ui::run::{self, RunOpts};
 
+mod input;
 mod save;
 use crate::lang::{self, Ctx, DOCS};
 
@@ -67,9 +69,12 @@ const EXTRA: &[&str] = &[
 
 struct ReplHelper {
     ctx: Ctx,
-    engine: Rc<RefCell<Option<Engine>>>,
     hinter: HistoryHinter,
 }
+
+/// The prompt of a new input, and of each further line of an unfinished one.
+const PROMPT: &str = "netscript> ";
+const MORE: &str = "...> ";
 
 impl ReplHelper {
     /// Names of namespaces and links that exist now (errors just mean no candidates).
@@ -152,20 +157,10 @@ impl Highlighter for ReplHelper {
     }
 }
 
-impl Validator for ReplHelper {
-    /// An unfinished block, string or expression continues on the next line.
-    fn validate(&self, ctx: &mut ValidationContext) -> rustyline::Result<ValidationResult> {
-        let input = ctx.input();
-        let guard = self.engine.borrow();
-        let Some(engine) = guard.as_ref() else {
-            return Ok(ValidationResult::Valid(None));
-        };
-        Ok(match engine.compile(input) {
-            Err(e) if incomplete(input, &e) => ValidationResult::Incomplete,
-            _ => ValidationResult::Valid(None),
-        })
-    }
-}
+/// Every line is taken as typed; whether the input is finished is decided in `repl`
+/// (rustyline has no prompt for the further lines of an input, so each is read anew
+/// with the `...> ` prompt).
+impl Validator for ReplHelper {}
 
 impl Helper for ReplHelper {}
 
@@ -320,7 +315,6 @@ pub fn repl(opts: &RunOpts) -> i32 {
         };
     rl.set_helper(Some(ReplHelper {
         ctx: ctx.clone(),
-        engine: shared.clone(),
         hinter: HistoryHinter::new(),
     }));
     let history = history_path();
@@ -336,25 +330,55 @@ pub fn repl(opts: &RunOpts) -> i32 {
     // The input that defined each function, for errors inside it.
     let mut defined: HashMap<String, String> = HashMap::new();
     let mut status = 0;
+    // The lines of an unfinished input so far.
+    let mut pending: Vec<String> = vec![];
     loop {
-        let line = match rl.readline("netscript> ") {
+        let prompt = if pending.is_empty() { PROMPT } else { MORE };
+        let typed = match rl.readline(prompt) {
             Ok(l) => l,
-            Err(ReadlineError::Interrupted) => continue,
-            Err(ReadlineError::Eof) => break,
+            Err(ReadlineError::Interrupted) => {
+                if !pending.is_empty() {
+                    crate::errln!(
+                        "(dropped the unfinished input: {})",
+                        crate::out::plural(pending.len() as u64, "line")
+                    );
+                    pending.clear();
+                }
+                continue;
+            }
+            Err(ReadlineError::Eof) => {
+                if !pending.is_empty() {
+                    crate::errln!(
+                        "(dropped the unfinished input: {})",
+                        crate::out::plural(pending.len() as u64, "line")
+                    );
+                }
+                break;
+            }
             Err(e) => {
                 crate::errln!("netscript: {e}");
                 break;
             }
         };
-        if line.trim().is_empty() {
+        if pending.is_empty() && typed.trim().is_empty() {
             continue;
         }
-        let _ = rl.add_history_entry(line.as_str());
+        pending.push(typed);
+        let typed = pending.join("\n");
+        let line = input::prepare(&typed);
+        let guard = shared.borrow();
+        let engine = guard.as_ref().expect("engine is set");
+        // Unfinished (an open block, string, bracket): read the next line.
+        if let Err(e) = engine.compile_with_scope(&scope, &line) {
+            if incomplete(&line, &e) {
+                continue;
+            }
+        }
+        pending.clear();
+        let _ = rl.add_history_entry(typed.as_str());
         if let Some(h) = &history {
             let _ = rl.append_history(h);
         }
-        let guard = shared.borrow();
-        let engine = guard.as_ref().expect("engine is set");
         let ast = match engine.compile_with_scope(&scope, &line) {
             Ok(a) => a,
             Err(e) => {

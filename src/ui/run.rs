@@ -4,6 +4,7 @@
 use std::cell::RefCell;
 use std::path::Path;
 use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use rhai::{Dynamic, Engine, Position, AST};
 
@@ -13,6 +14,7 @@ use crate::lab::journal::Journal;
 use crate::lab::op::Op;
 use crate::lab::session::Session;
 use crate::lang::{self, Ctx};
+use crate::style;
 
 pub struct RunOpts {
     pub trace: bool,
@@ -22,6 +24,33 @@ pub struct RunOpts {
     pub lab: String,
     /// Print `-e`'s result as JSON.
     pub json: bool,
+}
+
+/// Errors as one JSON object each on stderr (`--json`), instead of text.
+static JSON_ERRORS: AtomicBool = AtomicBool::new(false);
+
+/// `--json`: the errors of runs, plans and checks as JSON (see `json_error`).
+pub fn set_json_errors(on: bool) {
+    JSON_ERRORS.store(on, Ordering::Relaxed);
+}
+
+/// Whether errors are JSON (`--json`).
+pub fn json_errors() -> bool {
+    JSON_ERRORS.load(Ordering::Relaxed)
+}
+
+/// An error as one line of JSON: `{"file", "line", "col", "message", "calls"}`; line and
+/// col are null when unknown, `calls` lists the function calls that led there, innermost
+/// first (`{"function", "file", "line", "col"}`), else `[]`.
+pub fn json_error(file: &str, pos: Position, message: &str, calls: Vec<serde_json::Value>) {
+    let v = serde_json::json!({
+        "file": file,
+        "line": pos.line(),
+        "col": pos.line().map(|_| pos.position().unwrap_or(1)),
+        "message": message,
+        "calls": calls,
+    });
+    crate::errln!("{v}");
 }
 
 /// Print an error the way compilers do: `FILE:LINE:COL: error: MESSAGE`, the line, a
@@ -34,17 +63,29 @@ pub fn report(file: &str, source: &str, err: &lang::ScriptError) {
         }
     };
     let (f, text) = text_of(&err.source);
-    print_at(&f, text.as_deref(), err.pos, &err.message);
-    let notes: Vec<String> = err
+    // Innermost first: (function, file, line, col).
+    let calls: Vec<(String, String, usize, usize)> = err
         .calls
         .iter()
         .rev()
         .filter_map(|(caller, pos, name)| {
             let (f, _) = text_of(caller);
-            let line = pos.line()?;
-            let col = pos.position().unwrap_or(1);
-            Some(format!("in {name}(), called from {f}:{line}:{col}"))
+            Some((name.clone(), f, pos.line()?, pos.position().unwrap_or(1)))
         })
+        .collect();
+    if json_errors() {
+        let calls = calls
+            .into_iter()
+            .map(|(function, file, line, col)| {
+                serde_json::json!({ "function": function, "file": file, "line": line, "col": col })
+            })
+            .collect();
+        return json_error(&f, err.pos, &err.message, calls);
+    }
+    print_at(&f, text.as_deref(), err.pos, &err.message);
+    let notes: Vec<String> = calls
+        .iter()
+        .map(|(name, f, line, col)| format!("in {name}(), called from {f}:{line}:{col}"))
         .collect();
     print_notes(&notes);
 }
@@ -55,25 +96,35 @@ pub fn print_notes(notes: &[String]) {
     let mut i = 0;
     while i < notes.len() {
         let same = notes[i..].iter().take_while(|n| **n == notes[i]).count();
+        let note = style::note("note");
         match same {
-            1 => crate::errln!("  note: {}", notes[i]),
-            n => crate::errln!("  note: {} ({n} times)", notes[i]),
+            1 => crate::errln!("  {note}: {}", notes[i]),
+            n => crate::errln!("  {note}: {} ({n} times)", notes[i]),
         }
         i += same;
     }
 }
 
 pub fn print_at(file: &str, source: Option<&str>, pos: Position, message: &str) {
+    if json_errors() {
+        return json_error(file, pos, message, vec![]);
+    }
+    let error = style::error("error");
     match (pos.line(), pos.position()) {
         (Some(line), col) => {
             let col = col.unwrap_or(1);
-            crate::errln!("{file}:{line}:{col}: error: {message}");
+            let place = style::place(&format!("{file}:{line}:{col}:"));
+            crate::errln!("{place} {error}: {message}");
             if let Some(text) = source.and_then(|s| s.lines().nth(line - 1)) {
                 crate::errln!("    {text}");
-                crate::errln!("    {}^", " ".repeat(col.saturating_sub(1)));
+                crate::errln!(
+                    "    {}{}",
+                    " ".repeat(col.saturating_sub(1)),
+                    style::caret("^")
+                );
             }
         }
-        _ => crate::errln!("{file}: error: {message}"),
+        _ => crate::errln!("{} {error}: {message}", style::place(&format!("{file}:"))),
     }
 }
 
@@ -141,6 +192,8 @@ pub fn run(file: &str, source: &str, args: Vec<String>, opts: &RunOpts, print_re
         return 1;
     };
     crate::signals::install();
+    // The live progress line (a terminal only), cleared when the run ends.
+    let _progress = crate::progress::start();
     let result = match engine.eval_ast_with_scope::<Dynamic>(&mut scope, &ast) {
         // A signal that arrived after the last step still means: do not keep the lab.
         Ok(_) if crate::signals::interrupted() => Err(lang::INTERRUPTED.into()),
@@ -191,7 +244,7 @@ pub fn run(file: &str, source: &str, args: Vec<String>, opts: &RunOpts, print_re
             report(file, source, &explained);
             // A name taken by a lab that is up: say which, and how to re-run.
             if let Some(hint) = crate::lab::store::clash_hint(&explained.message, &opts.lab) {
-                crate::errln!("  note: {hint}");
+                crate::errln!("  {}: {hint}", style::note("note"));
             }
             if opts.keep_on_error {
                 s.stop_processes();
@@ -341,8 +394,8 @@ fn finish_teardown(s: &mut Session, why: &str) -> i32 {
     // A failed run says that it left nothing behind.
     if why == "rollback" && undone > 0 {
         crate::errln!(
-            "netscript: rolled back: {}",
-            crate::lab::store::changes(undone.saturating_sub(errors.len()))
+            "netscript: rolled back {}",
+            crate::out::plural(undone.saturating_sub(errors.len()) as u64, "change")
         );
     }
     if errors.is_empty() {

@@ -12,6 +12,8 @@ use std::time::{Duration, Instant};
 use super::{q, BIN};
 
 pub const PROMPT: &str = "netscript> ";
+/// The prompt of each further line of an unfinished input.
+pub const MORE: &str = "...> ";
 /// What the pane's shell prints when netscript exits: `[netscript exited: STATUS]`.
 pub const EXITED: &str = "[netscript exited: ";
 /// How long any one wait may take before the test fails (generous: debug build, 2 cores,
@@ -190,11 +192,12 @@ impl Repl {
             format!("{current}{}", lines[0]).trim_end(),
             "the input is echoed after the prompt\n{pane}"
         );
-        // Continuation lines are echoed as typed; what follows them is the output.
+        // Continuation lines are echoed after the `...> ` prompt; what follows them is
+        // the output.
         for (i, l) in lines.iter().enumerate().skip(1) {
             assert_eq!(
                 all.get(from + i).copied(),
-                Some(*l),
+                Some(format!("{MORE}{l}").trim_end()),
                 "continuation line {i} is echoed\n{pane}"
             );
         }
