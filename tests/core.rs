@@ -1053,8 +1053,12 @@ echo @@labs; ls /run/netscript"#,
     let s = run.sections();
     assert_eq!(
         s.text(""),
-        "",
-        "check prints nothing for a good script\n{run}"
+        format!(
+            "ok {}\nok {}",
+            script_path("connect-two"),
+            script_path("host-route")
+        ),
+        "check says ok for each good script\n{run}"
     );
     assert_eq!(s.text("list"), "");
     assert_eq!(link_names(&s.json("link")), ["lo"]);

@@ -6,8 +6,8 @@ use std::process::ExitCode;
 use crate::outln;
 use crate::ui::run;
 
-/// Every file is checked, even after one fails. With several files each good one is
-/// listed as `ok FILE` (one alone is silent on success, as compilers are). Exit status:
+/// Every file is checked, even after one fails; each good one is listed as `ok FILE`,
+/// each bad one gets its error. Exit status:
 /// 2 if a file could not be read, else 1 if any failed, else 0.
 pub fn exec(files: &[PathBuf]) -> ExitCode {
     let mut worst = 0;
@@ -16,7 +16,7 @@ pub fn exec(files: &[PathBuf]) -> ExitCode {
             Ok(src) => run::check(&super::display_name(file), &src),
             Err(_) => i32::from(super::USAGE),
         };
-        if code == 0 && files.len() > 1 {
+        if code == 0 {
             outln!("ok {}", super::display_name(file));
         }
         worst = worst.max(code);
