@@ -67,7 +67,8 @@ pub fn exec(lab: Option<&str>, json: bool) -> ExitCode {
             p.pid,
             p.ns_name(),
             p.state(),
-            p.command
+            // One line per process, whatever the command holds.
+            p.command.replace('\n', "\\n")
         );
     }
     ExitCode::SUCCESS
