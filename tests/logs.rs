@@ -45,6 +45,15 @@ for i in 0..400 {{ o = sh.output(); if o.stderr != "" {{ break; }} sleep(50); }}
 print("@@sh.stdout"); print(o.stdout);
 print("@@sh.stderr"); print(o.stderr);
 print("@@type"); print(type_of(o.stdout));
+// python3 -m http.server prints to stdout, block-buffered into a file unless told not
+// to: netscript tells it (PYTHONUNBUFFERED=1).
+let web = red.start("python3 -m http.server 8000 --bind 127.0.0.1");
+let o = #{{}};
+for i in 0..400 {{ o = web.output(); if o.stdout.contains("Serving HTTP") {{ break; }} sleep(50); }}
+print("@@web.stdout"); print(o.stdout);
+let r = red.http_get("http://127.0.0.1:8000/");
+for i in 0..400 {{ o = web.output(); if o.stderr.contains("GET /") {{ break; }} sleep(50); }}
+print("@@web.stderr"); print(o.stderr);
 "#,
             server = serde_json::to_string(SERVER).unwrap()
         ),
@@ -63,6 +72,15 @@ print("@@type"); print(type_of(o.stdout));
     assert_eq!(s.get("sh.stdout").trim(), "sh says hi", "{run}");
     assert_eq!(s.get("sh.stderr").trim(), "and warns", "{run}");
     assert_eq!(s.get("type").trim(), "string", "{run}");
+    assert!(
+        s.get("web.stdout")
+            .starts_with("Serving HTTP on 127.0.0.1 port 8000"),
+        "{run}"
+    );
+    assert!(
+        s.get("web.stderr").contains(r#""GET / HTTP/1.1" 200"#),
+        "{run}"
+    );
 }
 
 #[test]

@@ -1038,6 +1038,11 @@ impl Backend for KernelBackend {
                 let (out, err) = crate::lab::output::create(dir, &tag)
                     .map_err(|e| Error::os(format!("{}: {}", what(), dir.display()), e))?;
                 c.stdout(out).stderr(err);
+                // Python buffers what it prints to a file in blocks of 8 KiB: a server's
+                // "Serving HTTP on ..." would not be seen until much later.
+                if std::env::var_os("PYTHONUNBUFFERED").is_none() {
+                    c.env("PYTHONUNBUFFERED", "1");
+                }
             }
             None => {
                 c.stdout(Stdio::null()).stderr(Stdio::null());
