@@ -140,13 +140,6 @@ enum Cmd {
         #[arg(short = 'f', long)]
         follow: bool,
     },
-    /// (internal) Keep a started process's output files bounded while it runs
-    #[command(name = "__keep-output", hide = true)]
-    KeepOutput {
-        pid: u32,
-        start: u64,
-        files: Vec<PathBuf>,
-    },
     /// Draw the live topology (of one lab's namespaces, or of all)
     Graph {
         /// text (default), dot, mermaid or svg
@@ -182,6 +175,10 @@ fn lab_name(cli: &Cli) -> Result<String, ExitCode> {
 }
 
 fn main() -> ExitCode {
+    // Not a subcommand: netscript starting itself to keep a process's output bounded.
+    if commands::logs::keeper(std::env::args_os().skip(1)) {
+        return ExitCode::SUCCESS;
+    }
     let cli = Cli::parse();
     // Subcommands that touch the network go into the sandbox (or check privileges) first.
     let entered = || commands::enter(cli.sandbox);
@@ -203,10 +200,6 @@ fn main() -> ExitCode {
         Some(Cmd::Ps { lab }) => return commands::ps::exec(lab.as_deref(), cli.json),
         Some(Cmd::Logs { lab, pid, follow }) => {
             return commands::logs::exec(lab.as_deref(), *pid, *follow)
-        }
-        Some(Cmd::KeepOutput { pid, start, files }) => {
-            netscript::lab::output::keep(*pid, *start, files);
-            return ExitCode::SUCCESS;
         }
         Some(Cmd::Export { lab }) => return commands::export::exec(lab),
         Some(Cmd::Plan { down, file, args }) => {

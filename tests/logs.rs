@@ -330,3 +330,28 @@ echo "@@left"; ls -A /run/netscript | grep output || true
     assert_eq!(s.lines("during").len(), 4, "{run}");
     assert_eq!(s.get("left").trim(), "", "{run}");
 }
+
+#[test]
+fn the_keeper_bounds_the_file_of_a_detached_process_that_runs_on_after_its_run() {
+    // Nothing reads the output here: what frees the file's head is the keeper netscript
+    // started with the process, which outlives the run as the process does.
+    let run = sh_ok(
+        r#"
+cat > $T/k.rhai <<'EOF'
+let p = netns("red").start(["python3", "-c", "import sys, time\nfor i in range(625000): sys.stdout.write('%07d\\n' % i)\nsys.stdout.flush()\ntime.sleep(3600)"], #{ detach: true });
+print(p.pid);
+EOF
+PID=$(netscript $T/k.rhai)
+F=/run/netscript/k.output/$PID.stdout
+i=0; until [ "$(stat -c %s $F)" -ge 5000000 ]; do i=$((i+1)); [ $i -lt 600 ] || exit 7; sleep 0.05; done
+i=0; until [ "$(du -k $F | cut -f1)" -le 2048 ]; do i=$((i+1)); [ $i -lt 600 ] || exit 8; sleep 0.05; done
+echo "@@state"; netscript ps k | tail -1
+echo "@@bytes"; netscript logs --lab k $PID | wc -c
+echo "@@tail"; netscript logs --lab k $PID | tail -1
+"#,
+    );
+    let s = run.sections();
+    assert!(s.get("state").contains(" running "), "{run}");
+    assert_eq!(s.get("bytes").trim(), (1 << 20).to_string(), "{run}");
+    assert_eq!(s.get("tail").trim(), "0624999", "{run}");
+}

@@ -13,6 +13,21 @@ use crate::lab::output::{self, KEEP};
 use crate::lab::procs::{self, ProcInfo};
 use crate::{errln, out};
 
+/// `netscript __keep-output PID START FILE...` (see `lab::output::keep`), which netscript
+/// starts for each process it starts; not a subcommand a user sees. False for any other
+/// command line.
+pub fn keeper(mut args: impl Iterator<Item = std::ffi::OsString>) -> bool {
+    if args.next().as_deref() != Some(std::ffi::OsStr::new(output::KEEPER)) {
+        return false;
+    }
+    let mut num = || args.next()?.to_str()?.parse::<u64>().ok();
+    if let (Some(pid), Some(start)) = (num(), num()) {
+        let files: Vec<std::path::PathBuf> = args.map(Into::into).collect();
+        output::keep(pid as u32, start, &files);
+    }
+    true
+}
+
 pub fn exec(lab: Option<&str>, pid: Option<u32>, follow: bool) -> ExitCode {
     if let Some(l) = lab {
         if let Err(c) = super::lab_name("logs", l) {

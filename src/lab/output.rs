@@ -25,6 +25,9 @@ use std::time::Duration;
 
 use crate::lab::journal::RUN_DIR;
 
+/// The first argument of netscript started as a keeper (see `keep`).
+pub const KEEPER: &str = "__keep-output";
+
 /// How much of each stream is kept: the last 1 MiB.
 pub const KEEP: u64 = 1 << 20;
 /// What a file may hold before its head is freed.

@@ -69,10 +69,12 @@ fn processes(cx: &Ctx, ns: &super::Netns) -> rhai::Array {
     use crate::lab::{journal, procs};
     let mut s = cx.borrow_mut();
     let lab = s.lab.clone().unwrap_or_default();
-    let entries = match journal::Journal::load(&lab) {
-        Ok(Some(e)) if !lab.is_empty() => e,
-        _ => s.journal.entries.clone(),
+    // The lab's whole journal (earlier runs too); without a lab, this run's.
+    let loaded = match lab.is_empty() {
+        true => None,
+        false => journal::Journal::load(&lab).ok().flatten(),
     };
+    let entries = loaded.unwrap_or_else(|| s.journal.entries.clone());
     let mine: Vec<u32> = journal::started(&s.journal.entries)
         .iter()
         .map(|p| p.0)

@@ -276,7 +276,7 @@ pub fn interactive(
 pub fn keep_output(pid: u32, start: u64, tag: &str, files: &[std::path::PathBuf]) {
     let exe = std::env::current_exe().unwrap_or_else(|_| "/proc/self/exe".into());
     let mut c = Command::new(exe);
-    c.arg("__keep-output")
+    c.arg(crate::lab::output::KEEPER)
         .arg(pid.to_string())
         .arg(start.to_string())
         .args(files)
