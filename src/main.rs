@@ -137,6 +137,19 @@ enum Cmd {
         #[arg(long, value_name = "S", value_parser = clap::value_parser!(u64).range(1..=86400))]
         seconds: Option<u64>,
     },
+    /// List a lab's started processes (every lab's without LAB): PID NS STATE COMMAND
+    Ps { lab: Option<String> },
+    /// Print what a lab's started process printed (without PID: all of the lab's, each
+    /// line prefixed); the last 1 MiB of each stream is kept
+    Logs {
+        /// The lab (needed when more than one has processes)
+        #[arg(long, value_name = "LAB")]
+        lab: Option<String>,
+        pid: Option<u32>,
+        /// Keep printing what comes until the process exits (or Ctrl-C)
+        #[arg(short = 'f', long)]
+        follow: bool,
+    },
     /// Draw the live topology (of one lab's namespaces, or of all)
     Graph {
         /// text (default), dot, mermaid or svg
@@ -173,6 +186,10 @@ fn lab_name(cli: &Cli) -> Result<String, ExitCode> {
 }
 
 fn main() -> ExitCode {
+    // Not a subcommand: netscript starting itself to keep a process's output bounded.
+    if commands::logs::keeper(std::env::args_os().skip(1)) {
+        return ExitCode::SUCCESS;
+    }
     let cli = Cli::parse();
     netscript::style::set(match cli.color.as_str() {
         "always" => netscript::style::Choice::Always,
@@ -197,6 +214,10 @@ fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
         Some(Cmd::Import { file }) => return commands::import::exec(file),
+        Some(Cmd::Ps { lab }) => return commands::ps::exec(lab.as_deref(), cli.json),
+        Some(Cmd::Logs { lab, pid, follow }) => {
+            return commands::logs::exec(lab.as_deref(), *pid, *follow)
+        }
         Some(Cmd::Export { lab }) => return commands::export::exec(lab),
         Some(Cmd::Plan { down, file, args }) => {
             // A plan touches nothing; it enters the sandbox only when asked to.

@@ -10,8 +10,10 @@ pub mod export;
 pub mod extras;
 pub mod graph;
 pub mod import;
+pub mod logs;
 pub mod ls;
 pub mod plan;
+pub mod ps;
 pub mod run;
 
 use std::path::Path;

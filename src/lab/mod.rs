@@ -9,5 +9,7 @@ pub mod foreign;
 pub mod journal;
 pub mod names;
 pub mod op;
+pub mod output;
+pub mod procs;
 pub mod session;
 pub mod store;

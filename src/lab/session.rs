@@ -6,6 +6,17 @@ use crate::error::{Error, Result};
 use crate::lab::journal::Journal;
 use crate::lab::op::{Ns, Op};
 
+/// How long a started process is watched for an early exit (see `Session::check_started`).
+const FIRST_MOMENT: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// A started process not yet seen running past its first moment.
+struct Watched {
+    pid: u32,
+    /// The call that started it, as the script wrote it.
+    call: String,
+    since: std::time::Instant,
+}
+
 /// A veth creation held back for a moment: if the next ops move its ends into
 /// namespaces, they are folded into the creation (moving a link costs the kernel an RCU
 /// grace period, ~16 ms; creating the end in place costs nothing extra).
@@ -56,6 +67,8 @@ pub struct Session {
     pub lab: Option<String>,
     /// One-line notices already printed in this run (each is printed once).
     pub notices: std::collections::HashSet<String>,
+    /// Started processes that may yet fail to start (see `check_started`).
+    watching: Vec<Watched>,
 }
 
 impl Session {
@@ -73,6 +86,66 @@ impl Session {
             spawned: false,
             lab: None,
             notices: Default::default(),
+            watching: vec![],
+        }
+    }
+
+    /// Watch a process `call` just started: if it exits with a failure in its first
+    /// moment (a server that could not bind), the next probe or the end of the run says so.
+    pub fn watch(&mut self, pid: u32, call: String) {
+        self.watching.push(Watched {
+            pid,
+            call,
+            since: std::time::Instant::now(),
+        });
+    }
+
+    /// The script asked about this process's end itself (`wait`, `kill`).
+    pub fn unwatch(&mut self, pid: u32) {
+        self.watching.retain(|w| w.pid != pid);
+    }
+
+    /// Warn, once each, about watched processes that have exited with a failure:
+    /// `warning: red.start("...") exited with 1: <its last line of stderr>`. Not an
+    /// error: the run goes on. A process seen running past its first moment is no
+    /// longer watched.
+    pub fn check_started(&mut self) {
+        if self.planning || self.watching.is_empty() {
+            return;
+        }
+        for w in std::mem::take(&mut self.watching) {
+            if self.backend.proc_running(w.pid) {
+                if w.since.elapsed() < FIRST_MOMENT {
+                    self.watching.push(w);
+                }
+                continue;
+            }
+            // It has exited: the status is at hand.
+            let Ok(code) = self.backend.proc_wait(w.pid) else {
+                continue;
+            };
+            if code == 0 {
+                continue;
+            }
+            let why = self
+                .lab
+                .as_deref()
+                .and_then(|lab| crate::lab::output::last_line(lab, w.pid))
+                .map(|l| format!(": {l}"))
+                .unwrap_or_default();
+            crate::errln!("warning: {} exited with {code}{why}", w.call);
+        }
+    }
+
+    /// Note how this run's processes that have ended ended, for `ps` and `logs` later.
+    fn record_exits(&mut self) {
+        let Some(lab) = self.lab.clone() else { return };
+        for (pid, _, _) in crate::lab::journal::started(&self.journal.entries) {
+            if !self.backend.proc_running(pid) {
+                if let Ok(code) = self.backend.proc_wait(pid) {
+                    crate::lab::output::record_exit(&lab, pid, code);
+                }
+            }
         }
     }
 
@@ -105,6 +178,7 @@ impl Session {
     /// script concludes from it is not known (assertions after it are not checked).
     pub fn probe<T>(&mut self, f: impl FnOnce(&mut dyn Backend) -> Result<T>) -> Result<T> {
         self.guessed |= self.planning;
+        self.check_started();
         self.query(f)
     }
 
@@ -325,6 +399,9 @@ impl Session {
         if !self.spawned {
             return;
         }
+        // What failed on its own is reported before the rest is stopped.
+        self.check_started();
+        self.watching.clear();
         // Everything inside a namespace this run made is its own, unless detached.
         let namespaces = self.journal.owned.namespaces();
         let procs = std::mem::take(&mut self.procs);
@@ -333,6 +410,7 @@ impl Session {
         }
         // Detached ones stay the lab's.
         self.procs = procs.into_iter().filter(|(_, d)| *d).collect();
+        self.record_exits();
     }
 
     /// Undo everything this run created, newest first; keeps going past errors and
@@ -360,6 +438,11 @@ impl Session {
             self.trace,
             self.lab.as_deref(),
         ));
+        // Their output goes with them.
+        if let Some(lab) = &self.lab {
+            let pids: Vec<u32> = started.iter().map(|(pid, _, _)| *pid).collect();
+            crate::lab::output::remove(lab, &pids);
+        }
         self.journal.forget_run();
         errors
     }

@@ -41,6 +41,8 @@ pub fn lock(lab: &str) -> Result<Lock> {
 /// Mark a lab as torn down, so a later `down` can say it already is.
 pub fn mark_down(lab: &str) {
     let _ = fs::write(path(lab, "down"), b"");
+    // What its processes printed goes with it.
+    crate::lab::output::remove_lab(lab);
 }
 
 pub fn clear_down_mark(lab: &str) {

@@ -48,6 +48,7 @@ fn start(cx: &Ctx, c: &str, ns: &super::Netns, cmd: &Dynamic, opts: Map) -> Rhai
     let mut s = cx.borrow_mut();
     let pid = s.spawn(|b| b.start(&ns.ns, &cmd)).map_err(|e| fail(c, e))?;
     s.procs.push((pid, detach));
+    s.watch(pid, c.to_string());
     let start = s.processes().proc_start_time(pid);
     let tag = s.processes().proc_tag(pid);
     s.apply(Op::ProcStarted {
@@ -60,6 +61,50 @@ fn start(cx: &Ctx, c: &str, ns: &super::Netns, cmd: &Dynamic, opts: Map) -> Rhai
     })
     .map_err(|e| fail(c, e))?;
     Ok(Proc { pid })
+}
+
+/// `ns.processes()`: the lab's processes started in `ns`, this run's as the backend
+/// knows them (it saw their ends), earlier runs' as the journal and /proc tell.
+fn processes(cx: &Ctx, ns: &super::Netns) -> rhai::Array {
+    use crate::lab::{journal, procs};
+    let mut s = cx.borrow_mut();
+    let lab = s.lab.clone().unwrap_or_default();
+    // The lab's whole journal (earlier runs too); without a lab, this run's.
+    let loaded = match lab.is_empty() {
+        true => None,
+        false => journal::Journal::load(&lab).ok().flatten(),
+    };
+    let entries = loaded.unwrap_or_else(|| s.journal.entries.clone());
+    let mine: Vec<u32> = journal::started(&s.journal.entries)
+        .iter()
+        .map(|p| p.0)
+        .collect();
+    let mut out = rhai::Array::new();
+    for mut p in procs::of_entries(&lab, &entries) {
+        if p.ns != ns.ns {
+            continue;
+        }
+        if mine.contains(&p.pid) {
+            let b = s.processes();
+            p.running = b.proc_running(p.pid);
+            p.exit = match p.running {
+                true => None,
+                false => b.proc_wait(p.pid).ok(),
+            };
+        }
+        let mut m = Map::new();
+        m.insert("pid".into(), (p.pid as i64).into());
+        m.insert("ns".into(), p.ns_name().to_string().into());
+        m.insert("command".into(), p.command.clone().into());
+        m.insert("running".into(), p.running.into());
+        m.insert("detached".into(), p.detached.into());
+        m.insert(
+            "exit".into(),
+            p.exit.map(Dynamic::from).unwrap_or(Dynamic::UNIT),
+        );
+        out.push(m.into());
+    }
+    out
 }
 
 pub fn register(engine: &mut Engine, ctx: &Ctx) {
@@ -99,22 +144,44 @@ pub fn register(engine: &mut Engine, ctx: &Ctx) {
         start(cx, &c, &ns, &cmd, opts)
     });
 
+    // The lab's processes in NS (pid, ns, command, running, detached, exit).
+    ns_fn!(engine, ctx, "processes", |cx, ns| -> rhai::Array {
+        Ok(processes(cx, &ns))
+    });
+
     engine.register_get("pid", |p: &mut Proc| p.pid as i64);
+    // What it printed so far: the last 1 MiB of each stream (see `lab::output`).
+    let cx = ctx.clone();
+    engine.register_fn("output", move |p: &mut Proc| -> Map {
+        let mut s = cx.borrow_mut();
+        // Whatever a held-back change would do is done before we look.
+        let _ = s.flush();
+        let (out, err) = match &s.lab {
+            Some(lab) => crate::lab::output::read(lab, p.pid),
+            None => Default::default(),
+        };
+        let mut m = Map::new();
+        m.insert("stdout".into(), out.into());
+        m.insert("stderr".into(), err.into());
+        m
+    });
     let cx = ctx.clone();
     engine.register_fn("running", move |p: &mut Proc| {
         cx.borrow_mut().processes().proc_running(p.pid)
     });
     let cx = ctx.clone();
     engine.register_fn("wait", move |p: &mut Proc| -> RhaiResult<i64> {
-        cx.borrow_mut()
-            .processes()
+        let mut s = cx.borrow_mut();
+        s.unwatch(p.pid);
+        s.processes()
             .proc_wait(p.pid)
             .map_err(|e| interrupted_or(&format!("Proc({}).wait()", p.pid), e))
     });
     let cx = ctx.clone();
     engine.register_fn("kill", move |p: &mut Proc| -> RhaiResult<()> {
-        cx.borrow_mut()
-            .processes()
+        let mut s = cx.borrow_mut();
+        s.unwatch(p.pid);
+        s.processes()
             .proc_kill(p.pid)
             .map_err(|e| fail(&format!("Proc({}).kill()", p.pid), e))
     });

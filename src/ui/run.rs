@@ -130,6 +130,7 @@ pub fn print_at(file: &str, source: Option<&str>, pos: Position, message: &str) 
 
 pub fn kernel_session(opts: &RunOpts) -> Result<Session, String> {
     let mut backend = KernelBackend::new().map_err(|e| e.to_string())?;
+    backend.keep_output(crate::lab::output::dir(&opts.lab));
     if opts.sandbox {
         // The sandbox's own loopback, so local addresses answer.
         backend

@@ -77,6 +77,8 @@ pub struct KernelBackend {
     foreign_checked: HashMap<Ns, crate::lab::foreign::Check>,
     /// Namespaces given an IPv6 address since the last IPv6 probe (see `await_dad`).
     dad_pending: std::collections::HashSet<Ns>,
+    /// Where started processes write their output (`lab::output`); `None`: nowhere.
+    output: Option<std::path::PathBuf>,
 }
 
 fn nl_err(what: impl Into<String>, e: rtnetlink::Error) -> Error {
@@ -128,6 +130,7 @@ impl KernelBackend {
             indexes: HashMap::new(),
             tick: 0,
             dad_pending: Default::default(),
+            output: None,
             foreign_checked: HashMap::new(),
         })
     }
@@ -345,6 +348,11 @@ impl KernelBackend {
         self.rt
             .block_on(netlink::peers_in(&h, &host))
             .map_err(|e| nl_err(ns_label(ns), e))
+    }
+
+    /// Keep what started processes print, in `dir` (see `lab::output`).
+    pub fn keep_output(&mut self, dir: std::path::PathBuf) {
+        self.output = Some(dir);
     }
 
     /// A new tag for a process about to be started or exec'd (see `family`).
@@ -1019,22 +1027,44 @@ impl Backend for KernelBackend {
             None => process::command(cmd, None),
             Some(name) => process::command(cmd, Some((name, &self.space(ns)?.file))),
         };
-        c.stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
+        // A mark its descendants inherit, whatever they do to leave its group.
+        let tag = self.new_tag("");
+        let prog = cmd.argv()[0].clone();
+        let what = || format!("starting {prog:?} in {}", ns_label(ns));
+        // Its output goes to files of its own (see `lab::output`).
+        c.stdin(Stdio::null());
+        match &self.output {
+            Some(dir) => {
+                let (out, err) = crate::lab::output::create(dir, &tag)
+                    .map_err(|e| Error::os(format!("{}: {}", what(), dir.display()), e))?;
+                c.stdout(out).stderr(err);
+                // Python buffers what it prints to a file in blocks of 8 KiB: a server's
+                // "Serving HTTP on ..." would not be seen until much later.
+                if std::env::var_os("PYTHONUNBUFFERED").is_none() {
+                    c.env("PYTHONUNBUFFERED", "1");
+                }
+            }
+            None => {
+                c.stdout(Stdio::null()).stderr(Stdio::null());
+            }
+        }
         // Its own process group, so a Ctrl-C at the terminal goes to netscript, which
         // then stops it in order.
         std::os::unix::process::CommandExt::process_group(&mut c, 0);
-        // A mark its descendants inherit, whatever they do to leave its group.
-        let tag = self.new_tag("");
         c.env(family::TAG_VAR, &tag);
-        let prog = cmd.argv()[0].clone();
-        let child = c
-            .spawn()
-            .map_err(|e| Error::os(format!("starting {prog:?} in {}", ns_label(ns)), e))?;
+        let child = c.spawn().map_err(|e| {
+            if let Some(dir) = &self.output {
+                crate::lab::output::discard(dir, &tag);
+            }
+            Error::os(what(), e)
+        })?;
         let pid = child.id();
         // Read before anything reaps it: a zombie still has its start time.
         let start = process::start_time(pid).unwrap_or(0);
+        if let Some(dir) = &self.output {
+            let files = crate::lab::output::name(dir, &tag, pid);
+            process::keep_output(pid, start, &tag, &files);
+        }
         self.started.insert(pid, family::Root { pid, start, tag });
         self.children.insert(pid, child);
         Ok(pid)

@@ -268,3 +268,22 @@ pub fn interactive(
     }
     Ok(status_code(result?))
 }
+
+/// Start the keeper of a started process's output files (`lab::output::keep`): netscript
+/// itself, `__keep-output PID START FILE...`. It carries the process's tag, so it belongs
+/// to the process's family: stopped with it, spared with it when it is detached. Where it
+/// cannot start, the files are still trimmed whenever they are read.
+pub fn keep_output(pid: u32, start: u64, tag: &str, files: &[std::path::PathBuf]) {
+    let exe = std::env::current_exe().unwrap_or_else(|_| "/proc/self/exe".into());
+    let mut c = Command::new(exe);
+    c.arg(crate::lab::output::KEEPER)
+        .arg(pid.to_string())
+        .arg(start.to_string())
+        .args(files)
+        .env(super::family::TAG_VAR, tag)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    c.process_group(0);
+    let _ = c.spawn();
+}
