@@ -54,12 +54,15 @@ struct Cli {
 enum Cmd {
     /// Parse a script without touching anything
     Check { file: PathBuf },
-    /// Print the API reference (all functions, or one)
+    /// Print the API reference (all functions, or one: NAME, ns.NAME, Link.NAME, lab::NAME)
     Doc {
         name: Option<String>,
         /// A Rhai definitions file for editors
-        #[arg(long)]
+        #[arg(long, conflicts_with = "markdown")]
         definitions: bool,
+        /// The reference as Markdown (docs/API.md)
+        #[arg(long)]
+        markdown: bool,
     },
     /// Tear a lab down: undo, newest first, what its runs built
     Down {
@@ -167,8 +170,18 @@ fn main() -> ExitCode {
     let entered = || commands::enter(cli.sandbox);
     match &cli.command {
         Some(Cmd::Check { file }) => return commands::check::exec(file),
-        Some(Cmd::Doc { name, definitions }) => {
-            return commands::doc::exec(name.as_deref(), *definitions, cli.json)
+        Some(Cmd::Doc {
+            name,
+            definitions,
+            markdown,
+        }) => {
+            let format = match (definitions, markdown, cli.json) {
+                (true, _, _) => commands::doc::Format::Definitions,
+                (_, true, _) => commands::doc::Format::Markdown,
+                (_, _, true) => commands::doc::Format::Json,
+                _ => commands::doc::Format::Text,
+            };
+            return commands::doc::exec(name.as_deref(), format);
         }
         Some(Cmd::Ls) => return commands::ls::exec(cli.json),
         Some(Cmd::Completions { shell }) => {

@@ -67,8 +67,14 @@ pub fn print_at(file: &str, source: Option<&str>, pos: Position, message: &str) 
     match (pos.line(), pos.position()) {
         (Some(line), col) => {
             let col = col.unwrap_or(1);
+            let text = source.and_then(|s| s.lines().nth(line - 1));
+            // What only the line shows: the receiver as written (`red.links()`).
+            let message = match text {
+                Some(t) => lang::teach::refine(message, t, col),
+                None => message.to_string(),
+            };
             crate::errln!("{file}:{line}:{col}: error: {message}");
-            if let Some(text) = source.and_then(|s| s.lines().nth(line - 1)) {
+            if let Some(text) = text {
                 crate::errln!("    {text}");
                 crate::errln!("    {}^", " ".repeat(col.saturating_sub(1)));
             }
