@@ -422,9 +422,7 @@ pub fn undocumented(engine: &rhai::Engine) -> Vec<String> {
 /// server: one typed declaration per way to call (an `A | B` parameter is two overloads;
 /// an `ns.` method is also declared without its receiver).
 pub fn definitions() -> String {
-    let mut out = String::from(
-        "// netscript's script functions, for Rhai's language tooling: netscript doc --definitions\nmodule static;\n",
-    );
+    let mut out = String::from("module static;\n");
     for (d, f) in forms() {
         let ret = match f.ret.as_slice() {
             [] => String::new(),
