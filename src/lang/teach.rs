@@ -199,7 +199,9 @@ pub fn function_not_found(sig: &str) -> String {
         .or_else(|| nearest(name, entries.iter().map(|e| e.name.as_str())).map(str::to_string));
     match guess {
         Some(g) => format!("{shown}: no such function; did you mean {g}?"),
-        None => format!("{shown}: no such function; netscript doc lists them all"),
+        None => format!(
+            "{shown}: no such function, or not with these arguments; netscript doc lists them all"
+        ),
     }
 }
 
@@ -326,6 +328,22 @@ mod tests {
             plain_types("f (&str | ImmutableString | String)"),
             "f (string)"
         );
+    }
+
+    #[test]
+    fn a_form_is_parsed_with_its_receiver_types_and_options() {
+        let f = docs::parse_form("ns.addr(link: Link | String, cidr: String, opts: #{ nodad })");
+        assert_eq!(f.recv.as_deref(), Some("ns"));
+        assert_eq!(f.name, "addr");
+        assert_eq!(
+            f.params[0],
+            ("link".into(), vec!["Link".into(), "String".into()])
+        );
+        assert_eq!(f.params[2].1, vec!["#{ nodad }".to_string()]);
+        assert_eq!(short(&f), "ns.addr(link, cidr, #{ nodad })");
+        let p = docs::parse_form("link.peer -> String | ()");
+        assert!(p.property);
+        assert_eq!(p.ret, vec!["String".to_string()]);
     }
 
     #[test]
