@@ -57,19 +57,21 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
-    /// Parse scripts without touching anything (with several, each good one is listed as
-    /// `ok FILE`)
+    /// Parse scripts without touching anything (each good one is listed as `ok FILE`)
     Check {
         /// The scripts to check, every one even after one fails (`-`: standard input)
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
     },
-    /// Print the API reference (all functions, or one)
+    /// Print the API reference (all functions, or one: NAME, ns.NAME, Link.NAME, lab::NAME)
     Doc {
         name: Option<String>,
         /// A Rhai definitions file for editors
-        #[arg(long)]
+        #[arg(long, conflicts_with = "markdown")]
         definitions: bool,
+        /// The reference as Markdown (docs/API.md)
+        #[arg(long)]
+        markdown: bool,
     },
     /// Tear a lab down: undo, newest first, what its runs built
     Down {
@@ -201,8 +203,18 @@ fn main() -> ExitCode {
     let entered = || commands::enter(cli.sandbox);
     match &cli.command {
         Some(Cmd::Check { files }) => return commands::check::exec(files),
-        Some(Cmd::Doc { name, definitions }) => {
-            return commands::doc::exec(name.as_deref(), *definitions, cli.json)
+        Some(Cmd::Doc {
+            name,
+            definitions,
+            markdown,
+        }) => {
+            let format = match (definitions, markdown, cli.json) {
+                (true, _, _) => commands::doc::Format::Definitions,
+                (_, true, _) => commands::doc::Format::Markdown,
+                (_, _, true) => commands::doc::Format::Json,
+                _ => commands::doc::Format::Text,
+            };
+            return commands::doc::exec(name.as_deref(), format);
         }
         Some(Cmd::Ls) => return commands::ls::exec(cli.json),
         Some(Cmd::Completions { shell }) => {

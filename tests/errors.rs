@@ -191,7 +191,7 @@ fn wrong_argument_type() {
     let r = error_of(r#"veth(1, "b")"#);
     assert!(r.message.starts_with("veth("), "{r:?}");
     assert!(
-        r.message.contains("integer") || r.message.contains("i64"),
+        r.message.contains("(int, string)"),
         "names the bad type: {r:?}"
     );
     assert_eq!((r.line, r.col), (1, 1));

@@ -353,7 +353,7 @@ fn ctrl_c_interrupts_a_running_evaluation() {
 fn help_shows_signature_ip_equivalent_and_the_same_text_as_doc() {
     let (_s, r) = repl();
     let out = r.eval(r#"help("veth")"#);
-    assert!(out.contains("veth(a, b) -> Veth"), "{out}");
+    assert!(out.contains("veth(a: String, b: String) -> Veth"), "{out}");
     assert!(out.contains("ip link add"), "{out}");
     assert!(out.contains("peer name"), "{out}");
     let doc = Command::new(BIN)

@@ -3,7 +3,7 @@
 //! nothing of netlink. One file per area.
 
 mod capture;
-mod docs;
+pub mod docs;
 mod firewall;
 mod foreign;
 mod inspect;
@@ -14,6 +14,7 @@ mod probe;
 mod process;
 mod route;
 pub mod stdlib;
+pub mod teach;
 #[cfg(test)]
 mod tests;
 
@@ -179,13 +180,30 @@ pub fn to_ns(call: &str, what: &str, d: &Dynamic) -> RhaiResult<Ns> {
         call,
         format!(
             "{what} must be a Netns or a namespace name, not {}",
-            d.type_name()
+            type_label(d)
         ),
     ))
 }
 
+/// A value's type as a script names it (`Netns`, not a Rust path).
+pub fn type_label(d: &Dynamic) -> String {
+    teach::plain_types(d.type_name())
+}
+
+/// A `Netns` where another value belongs: a method call short of an argument
+/// (`red.addr("veth-red")` reaches `addr(link, cidr)` on the host), said so.
+pub fn receiver_misplaced(call: &str, d: &Dynamic) -> Option<Box<EvalAltResult>> {
+    d.is::<Netns>()
+        .then(|| teach::receiver_in_arguments(call))
+        .flatten()
+        .map(|m| m.into())
+}
+
 /// A link argument, in the namespace `ns`: a `Link` handle there, or a name.
 pub fn to_link(call: &str, ns: &Ns, d: &Dynamic) -> RhaiResult<String> {
+    if let Some(e) = receiver_misplaced(call, d) {
+        return Err(e);
+    }
     if let Some(l) = d.clone().try_cast::<Link>() {
         if &l.ns != ns {
             return Err(fail(
@@ -203,7 +221,7 @@ pub fn to_link(call: &str, ns: &Ns, d: &Dynamic) -> RhaiResult<String> {
         call,
         format!(
             "the link must be a Link or an interface name, not {}",
-            d.type_name()
+            type_label(d)
         ),
     ))
 }
@@ -212,7 +230,7 @@ pub fn to_str(call: &str, what: &str, d: &Dynamic) -> RhaiResult<String> {
     d.clone().try_cast::<String>().ok_or_else(|| {
         fail(
             call,
-            format!("{what} must be a string, not {}", d.type_name()),
+            format!("{what} must be a string, not {}", type_label(d)),
         )
     })
 }
@@ -423,13 +441,14 @@ pub fn build_engine(ctx: &Ctx, args: Vec<String>) -> (Engine, rhai::Scope<'stati
         }
     });
     engine.register_fn("help", || {
-        for d in DOCS {
-            crate::outln!("{:<14} {}", d.name, d.forms.join("  |  "));
+        for e in docs::entries() {
+            let forms: Vec<String> = e.forms.iter().map(|f| teach::short_form(f)).collect();
+            crate::outln!("{:<18} {}", e.name, forms.join("  |  "));
         }
         crate::outln!("\nhelp(\"NAME\") shows one function with its ip equivalent and an example.");
     });
     engine.register_fn("help", |name: &str| match docs::find(name) {
-        Some(d) => crate::out!("{}", d.text()),
+        Some(e) => crate::out!("{}", e.text()),
         None => crate::outln!("no function named {name:?}; help() lists them all"),
     });
     // Address arithmetic for labs of N containers.
@@ -593,13 +612,22 @@ pub fn explain(err: &EvalAltResult) -> ScriptError {
             }
         }
     }
+    // The script function the error is in (not a module's top level).
+    let in_fn = calls
+        .last()
+        .map(|(_, _, name)| name.as_str())
+        .filter(|n| !n.starts_with("import "));
     let message = match e {
         EvalAltResult::ErrorRuntime(d, _) => d.to_string(),
+        EvalAltResult::ErrorVariableNotFound(var, _) => teach::variable_not_found(var, in_fn),
+        EvalAltResult::ErrorDotExpr(msg, _) => {
+            teach::dot_expr(msg).unwrap_or_else(|| msg.to_string())
+        }
         EvalAltResult::ErrorTerminated(_, _) if crate::out::closed().is_some() => {
             crate::out::closed().unwrap_or_default().into()
         }
         EvalAltResult::ErrorTerminated(_, _) => INTERRUPTED.into(),
-        EvalAltResult::ErrorFunctionNotFound(sig, _) => docs::not_found(sig),
+        EvalAltResult::ErrorFunctionNotFound(sig, _) => teach::function_not_found(sig),
         other => {
             let text = other.to_string();
             let suffix = format!(" ({pos})");
@@ -611,7 +639,7 @@ pub fn explain(err: &EvalAltResult) -> ScriptError {
     ScriptError {
         source,
         pos,
-        message,
+        message: teach::plain_types(&message),
         calls,
     }
 }

@@ -24,11 +24,14 @@ fn command(c: &str, cmd: &Dynamic) -> RhaiResult<Command> {
         }
         return Ok(Command::Argv(argv));
     }
+    if let Some(e) = super::receiver_misplaced(c, cmd) {
+        return Err(e);
+    }
     Err(fail(
         c,
         format!(
             "the command must be an argv array or a shell string, not {}",
-            cmd.type_name()
+            super::type_label(cmd)
         ),
     ))
 }

@@ -128,6 +128,11 @@ impl ModuleResolver for Resolver {
     }
 }
 
+/// The shipped modules: (name, text).
+pub fn shipped() -> &'static [(&'static str, &'static str)] {
+    MODULES
+}
+
 /// Whether `source` (as errors and plans name files) is a module shipped with netscript.
 pub fn is_shipped(source: &str) -> bool {
     MODULES

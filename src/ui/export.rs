@@ -54,7 +54,10 @@ impl Vars {
             format!("ns_{clean}")
         };
         // Never shadow a keyword or an API function.
-        let base = if crate::lang::DOCS.iter().any(|d| d.name == base)
+        // (A property, `a` of a Veth, is no function: a namespace may be called so.)
+        let base = if crate::lang::DOCS
+            .iter()
+            .any(|d| d.name == base && d.forms.iter().any(|f| f.contains('(')))
             || [
                 "let", "fn", "if", "for", "in", "while", "loop", "true", "false", "import",
             ]

@@ -80,7 +80,8 @@ pub fn report(file: &str, source: &str, err: &lang::ScriptError) {
                 serde_json::json!({ "function": function, "file": file, "line": line, "col": col })
             })
             .collect();
-        return json_error(&f, err.pos, &err.message, calls);
+        let (_, message) = refined(text.as_deref(), err.pos, &err.message);
+        return json_error(&f, err.pos, &message, calls);
     }
     print_at(&f, text.as_deref(), err.pos, &err.message);
     let notes: Vec<String> = calls
@@ -105,9 +106,23 @@ pub fn print_notes(notes: &[String]) {
     }
 }
 
+/// The line `pos` is on, and `message` refined with what only that line shows (the
+/// receiver as written: `red.links()`).
+fn refined<'a>(source: Option<&'a str>, pos: Position, message: &str) -> (Option<&'a str>, String) {
+    let text = pos
+        .line()
+        .and_then(|line| source.and_then(|s| s.lines().nth(line - 1)));
+    let message = match (text, pos.position()) {
+        (Some(t), col) => lang::teach::refine(message, t, col.unwrap_or(1)),
+        _ => message.to_string(),
+    };
+    (text, message)
+}
+
 pub fn print_at(file: &str, source: Option<&str>, pos: Position, message: &str) {
+    let (text, message) = refined(source, pos, message);
     if json_errors() {
-        return json_error(file, pos, message, vec![]);
+        return json_error(file, pos, &message, vec![]);
     }
     let error = style::error("error");
     match (pos.line(), pos.position()) {
@@ -115,7 +130,7 @@ pub fn print_at(file: &str, source: Option<&str>, pos: Position, message: &str) 
             let col = col.unwrap_or(1);
             let place = style::place(&format!("{file}:{line}:{col}:"));
             crate::errln!("{place} {error}: {message}");
-            if let Some(text) = source.and_then(|s| s.lines().nth(line - 1)) {
+            if let Some(text) = text {
                 crate::errln!("    {text}");
                 crate::errln!(
                     "    {}{}",
