@@ -166,6 +166,10 @@ fn into_pid_namespace(
     // parent died before that was set: its write end closes when the parent is gone.
     let (alive_r, alive_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
         .map_err(|e| format!("creating a pipe: {e}"))?;
+    // The child goes on once the parent has registered the sandbox (it closes its end):
+    // so the sandbox can be reached before its script does anything.
+    let (registered_r, registered_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
+        .map_err(|e| format!("creating a pipe: {e}"))?;
     // SAFETY: no other thread exists (see the module docs).
     match unsafe { fork() }.map_err(|e| format!("forking into the PID namespace: {e}"))? {
         ForkResult::Child => {
@@ -183,6 +187,9 @@ fn into_pid_namespace(
             }
             drop(alive_r);
             drop(pending);
+            drop(registered_w);
+            let _ = nix::unistd::read(&registered_r, &mut [0u8]);
+            drop(registered_r);
             // Inside, the registered pids mean nothing: no registry.
             std::env::set_var(registry::DIR_ENV, "");
             // A /proc of this PID namespace, so commands see its processes.
@@ -198,6 +205,7 @@ fn into_pid_namespace(
         }
         ForkResult::Parent { child } => {
             drop(alive_r);
+            drop(registered_r);
             let registered = pending.and_then(|(p, r)| {
                 p.register(r.name, child.as_raw(), r.what, rootless)
                     .map_err(|e| {
@@ -205,6 +213,7 @@ fn into_pid_namespace(
                     })
                     .ok()
             });
+            drop(registered_w);
             wait_for(child, move || {
                 drop(alive_w);
                 if let Some(r) = registered {

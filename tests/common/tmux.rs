@@ -59,15 +59,22 @@ pub struct Repl {
 impl Repl {
     /// `XDG_STATE_HOME=STATE netscript --sandbox` in a 160x50 pane; waits for the prompt.
     pub fn start(state: &Path) -> Repl {
+        Repl::start_with(state, "", &["--sandbox"])
+    }
+
+    /// `XDG_STATE_HOME=STATE ENV netscript ARGS` (ENV: shell assignments, quoted) in a
+    /// 160x50 pane; waits for the prompt.
+    pub fn start_with(state: &Path, env: &str, args: &[&str]) -> Repl {
         let name = unique("repl");
         let r = Repl {
             socket: std::env::temp_dir().join(format!("{name}.sock")),
             session: name,
         };
         let cmd = format!(
-            "XDG_STATE_HOME={} {} --sandbox; echo \"{EXITED}$?]\"",
+            "XDG_STATE_HOME={} {env} {} {}; echo \"{EXITED}$?]\"",
             q(&state.display().to_string()),
-            q(BIN)
+            q(BIN),
+            args.iter().map(|a| q(a)).collect::<Vec<_>>().join(" ")
         );
         r.tmux_ok(&[
             "-f",
