@@ -106,6 +106,17 @@ impl Live {
     }
 
     fn start_as(user: Option<&str>, dir: &Dir, stem: &str, ping: bool) -> Live {
+        Live::start_full(user, dir, stem, ping, None)
+    }
+
+    /// As `user` (None: root), with `--lab LAB` if given.
+    fn start_full(
+        user: Option<&str>,
+        dir: &Dir,
+        stem: &str,
+        ping: bool,
+        lab: Option<&str>,
+    ) -> Live {
         static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let sub = dir.path.join(format!("s{n}"));
@@ -124,12 +135,15 @@ impl Live {
                 .status()
                 .unwrap();
         }
-        let mut args = vec![
-            "--sandbox".to_string(),
+        let mut args = vec!["--sandbox".to_string()];
+        if let Some(l) = lab {
+            args.extend(["--lab".to_string(), l.to_string()]);
+        }
+        args.extend([
             script.display().to_string(),
             ready.display().to_string(),
             stop.display().to_string(),
-        ];
+        ]);
         if ping {
             args.push("ping".into());
         }
@@ -597,7 +611,63 @@ fn a_user_reaches_their_own_rootless_sandbox() {
     assert_eq!(uid, "0", "{r}");
     assert_eq!(link_names(&json(links)), ["lo", "veth-atred"], "{r}");
     nobody(&["graph", "mine"]).success();
+    // attach, as that user: a REPL inside.
+    let state = StateDir::new();
+    Command::new("chmod")
+        .arg("0777")
+        .arg(&state.path)
+        .status()
+        .unwrap();
+    let prefix = format!(
+        "NETSCRIPT_SANDBOX_DIR={} setpriv --reuid nobody --regid nogroup --clear-groups",
+        q(&reg.display().to_string())
+    );
+    let repl = Repl::start_with(&state.path, &prefix, &["attach", "mine"]);
+    assert_eq!(repl.eval("netns_list()"), r#"["atblue", "atred"]"#);
+    repl.key("C-d");
+    assert_eq!(repl.wait_exit(), 0);
     // Without --sandbox-of or a name the sandbox holds, the host still needs privileges.
     let r = nobody(&["graph"]).fails_with(1);
     assert!(r.stderr.contains("needs root"), "{r}");
+}
+
+#[test]
+fn a_sandboxed_repl_is_registered_as_repl_and_attached_to() {
+    let dir = Dir::new("attach-to-repl");
+    let env = format!(
+        "NETSCRIPT_SANDBOX_DIR={}",
+        q(&dir.registry().display().to_string())
+    );
+    let (s1, s2) = (StateDir::new(), StateDir::new());
+    let first = Repl::start_with(&s1.path, &env, &["--sandbox"]);
+    first.eval(r#"netns("fromrepl")"#);
+    assert_eq!(sandboxes(&dir), vec![("repl".into(), "repl".into())]);
+    // The REPL holds its lab "repl": the attached one builds "repl-attach".
+    let second = Repl::start_with(&s2.path, &env, &["attach", "repl"]);
+    assert!(
+        second
+            .capture()
+            .contains("so this REPL builds lab \"repl-attach\""),
+        "{}",
+        second.capture()
+    );
+    assert_eq!(second.eval("netns_list()"), r#"["fromrepl"]"#);
+    second.eval(r#"netns("fromattach")"#);
+    // Each sees what the other built: one network.
+    assert_eq!(first.eval("netns_list()"), r#"["fromattach", "fromrepl"]"#);
+    second.key("C-d");
+    assert_eq!(second.wait_exit(), 0);
+    first.key("C-d");
+    assert_eq!(first.wait_exit(), 0);
+    assert!(sandboxes(&dir).is_empty());
+    assert!(!dir.registry().exists());
+}
+
+#[test]
+fn a_sandbox_is_named_after_its_lab() {
+    let dir = Dir::new("attach-named");
+    let _live = Live::start_full(None, &dir, "stem-name", false, Some("given"));
+    assert_eq!(sandboxes(&dir), vec![("given".into(), "given".into())]);
+    dir.netscript(&["exec", "--sandbox-of", "given", "atred", "--", "true"])
+        .success();
 }

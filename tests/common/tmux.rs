@@ -62,16 +62,17 @@ impl Repl {
         Repl::start_with(state, "", &["--sandbox"])
     }
 
-    /// `XDG_STATE_HOME=STATE ENV netscript ARGS` (ENV: shell assignments, quoted) in a
-    /// 160x50 pane; waits for the prompt.
-    pub fn start_with(state: &Path, env: &str, args: &[&str]) -> Repl {
+    /// `XDG_STATE_HOME=STATE PREFIX netscript ARGS` in a 160x50 pane (PREFIX: shell
+    /// words before the binary, quoted: environment assignments, a wrapper like setpriv);
+    /// waits for the prompt.
+    pub fn start_with(state: &Path, prefix: &str, args: &[&str]) -> Repl {
         let name = unique("repl");
         let r = Repl {
             socket: std::env::temp_dir().join(format!("{name}.sock")),
             session: name,
         };
         let cmd = format!(
-            "XDG_STATE_HOME={} {env} {} {}; echo \"{EXITED}$?]\"",
+            "XDG_STATE_HOME={} {prefix} {} {}; echo \"{EXITED}$?]\"",
             q(&state.display().to_string()),
             q(BIN),
             args.iter().map(|a| q(a)).collect::<Vec<_>>().join(" ")
