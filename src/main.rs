@@ -76,10 +76,13 @@ enum Cmd {
     },
     /// List the labs that are up, and the running sandboxes
     Ls,
-    /// Open a REPL inside the running sandbox NAME (see `netscript ls`). Its lab is the
-    /// sandbox's if free, else NAME-attach (a running script holds its own lab)
+    /// Open a REPL inside the running sandbox NAME (see `netscript ls`)
+    ///
+    /// The REPL builds the sandbox's lab if that is free, else LAB-attach: the sandbox's
+    /// own run or REPL holds its lab while it lives.
     #[command(arg_required_else_help = true)]
     Attach {
+        /// The running sandbox's name
         name: String,
         /// The lab this REPL builds (default: as above)
         #[arg(long, value_name = "LAB")]
@@ -198,7 +201,11 @@ fn main() -> ExitCode {
             return commands::ls::exec(cli.json);
         }
         Some(Cmd::Attach { name, lab }) => {
-            return commands::attach::exec(name, lab.as_deref(), cli.trace)
+            if cli.sandbox || sandbox_of.is_some() {
+                netscript::errln!("netscript attach: takes the sandbox's NAME alone, without --sandbox or --sandbox-of");
+                return ExitCode::from(commands::USAGE);
+            }
+            return commands::attach::exec(name, lab.as_deref(), cli.trace);
         }
         Some(Cmd::Completions { shell }) => {
             netscript::out!("{}", extras::completions(*shell, Cli::command()));

@@ -568,6 +568,12 @@ fn bad_names_are_clear_errors() {
         .netscript(&["--sandbox", "--sandbox-of", "x", "ls"])
         .fails_with(2);
     assert!(r.stderr.contains("cannot be used with"), "{r}");
+    let r = dir.netscript(&["attach", "--sandbox", "x"]).fails_with(2);
+    assert!(
+        r.stderr
+            .contains("netscript attach: takes the sandbox's NAME alone"),
+        "{r}"
+    );
     assert!(!r.stderr.contains("panicked"));
 }
 
