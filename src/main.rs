@@ -191,12 +191,10 @@ fn main() -> ExitCode {
         Some(Cmd::Doc { name, definitions }) => {
             return commands::doc::exec(name.as_deref(), *definitions, cli.json)
         }
+        // They only read, and need no privileges on the host.
         Some(Cmd::Ls) => {
-            // Lists the host's labs and needs no privileges, unless it looks into a sandbox.
-            if sandbox_of.is_some() {
-                if let Err(c) = commands::enter("ls", false, sandbox_of, Target::Host) {
-                    return c;
-                }
+            if let Err(c) = commands::enter_if_elsewhere("ls", sandbox_of, Target::Host) {
+                return c;
             }
             return commands::ls::exec(cli.json);
         }
@@ -216,7 +214,12 @@ fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
         Some(Cmd::Import { file }) => return commands::import::exec(file),
-        Some(Cmd::Export { lab }) => return commands::export::exec(lab),
+        Some(Cmd::Export { lab }) => {
+            if let Err(c) = commands::enter_if_elsewhere("export", sandbox_of, Target::Lab(lab)) {
+                return c;
+            }
+            return commands::export::exec(lab);
+        }
         Some(Cmd::Plan { down, file, args }) => {
             // A plan touches nothing; it enters the sandbox only when asked to.
             if cli.sandbox {

@@ -482,7 +482,10 @@ fn a_run_and_down_inside_a_running_sandbox() {
         [extra.clone(), "host-of-extra".to_string()],
         "{inside}"
     );
-    // down by the lab's name alone (the host has no such lab): inside the sandbox.
+    // export and down by the lab's name alone (the host has no such lab): inside the
+    // sandbox.
+    let r = dir.netscript(&["export", &extra]).success();
+    assert!(r.stdout.contains(r#"netns("atgreen")"#), "{r}");
     let r = dir.netscript(&["down", &extra]).success();
     assert!(r.stdout.contains(&format!("lab {extra:?} is down")), "{r}");
     let r = dir

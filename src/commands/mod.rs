@@ -54,6 +54,24 @@ pub fn enter(
     if sandboxed {
         return fresh_sandbox(None);
     }
+    match elsewhere(cmd, sandbox_of, target)? {
+        true => Ok(()),
+        false => host(),
+    }
+}
+
+/// For a command that only reads (`ls`, `export`) and needs no privileges on the host:
+/// into a running sandbox as [`enter`] goes there, else stay.
+pub fn enter_if_elsewhere(
+    cmd: &str,
+    sandbox_of: Option<&str>,
+    target: Target,
+) -> Result<(), ExitCode> {
+    elsewhere(cmd, sandbox_of, target).map(|_| ())
+}
+
+/// Into the running sandbox `sandbox_of`, or the one that holds `target`: whether it did.
+fn elsewhere(cmd: &str, sandbox_of: Option<&str>, target: Target) -> Result<bool, ExitCode> {
     let fail = |e: String| {
         match cmd {
             "" => errln!("netscript: {e}"),
@@ -66,8 +84,8 @@ pub fn enter(
         None => join::find_for(&target).map_err(fail)?,
     };
     match found {
-        Some(e) => join::join(&e).map_err(fail),
-        None => host(),
+        Some(e) => join::join(&e).map(|()| true).map_err(fail),
+        None => Ok(false),
     }
 }
 
