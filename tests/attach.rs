@@ -680,3 +680,51 @@ fn a_sandbox_is_named_after_its_lab() {
     dir.netscript(&["exec", "--sandbox-of", "given", "atred", "--", "true"])
         .success();
 }
+
+#[test]
+fn a_shell_in_a_running_sandbox_keeps_the_terminal() {
+    let dir = Dir::new("attach-shell");
+    let _live = Live::start(&dir, "shelled", false);
+    let name = tmux::unique("shell");
+    let r = Repl {
+        socket: std::env::temp_dir().join(format!("{name}.sock")),
+        session: name,
+    };
+    let cmd = format!(
+        "NETSCRIPT_SANDBOX_DIR={} SHELL=/bin/sh {} shell --sandbox-of shelled atred; echo \"{}$?]\"",
+        q(&dir.registry().display().to_string()),
+        q(BIN),
+        tmux::EXITED
+    );
+    r.tmux_ok(&[
+        "-f",
+        "/dev/null",
+        "new-session",
+        "-d",
+        "-s",
+        &r.session,
+        "-x",
+        "160",
+        "-y",
+        "50",
+        &cmd,
+    ]);
+    r.tmux_ok(&["set-option", "-w", "-t", &r.session, "remain-on-exit", "on"]);
+    r.wait_for("the shell's prompt", |p| p.contains("[atred] "));
+    // Ctrl-C reaches the command in the foreground inside, not netscript outside.
+    r.type_text("sleep 60");
+    r.key("Enter");
+    r.wait_for("sleep to start", |p| p.contains("sleep 60"));
+    r.key("C-c");
+    r.wait_for("a second prompt after Ctrl-C", |p| {
+        p.lines().filter(|l| l.starts_with("[atred] ")).count() >= 2
+    });
+    r.type_text("ip -br link; exit 3");
+    r.key("Enter");
+    // The shell's own status: it found its terminal's process group inside the sandbox,
+    // and gave the terminal back to it.
+    assert_eq!(r.wait_exit(), 3, "{}", r.capture());
+    let pane = r.capture();
+    assert!(pane.contains("veth-atred"), "{pane}");
+    assert!(!pane.contains("process group"), "{pane}");
+}
