@@ -685,31 +685,11 @@ fn a_sandbox_is_named_after_its_lab() {
 fn a_shell_in_a_running_sandbox_keeps_the_terminal() {
     let dir = Dir::new("attach-shell");
     let _live = Live::start(&dir, "shelled", false);
-    let name = tmux::unique("shell");
-    let r = Repl {
-        socket: std::env::temp_dir().join(format!("{name}.sock")),
-        session: name,
-    };
-    let cmd = format!(
-        "NETSCRIPT_SANDBOX_DIR={} SHELL=/bin/sh {} shell --sandbox-of shelled atred; echo \"{}$?]\"",
+    let r = pane(&format!(
+        "NETSCRIPT_SANDBOX_DIR={} SHELL=/bin/sh {} shell --sandbox-of shelled atred",
         q(&dir.registry().display().to_string()),
         q(BIN),
-        tmux::EXITED
-    );
-    r.tmux_ok(&[
-        "-f",
-        "/dev/null",
-        "new-session",
-        "-d",
-        "-s",
-        &r.session,
-        "-x",
-        "160",
-        "-y",
-        "50",
-        &cmd,
-    ]);
-    r.tmux_ok(&["set-option", "-w", "-t", &r.session, "remain-on-exit", "on"]);
+    ));
     r.wait_for("the shell's prompt", |p| p.contains("[atred] "));
     // Ctrl-C reaches the command in the foreground inside, not netscript outside.
     r.type_text("sleep 60");
@@ -727,4 +707,49 @@ fn a_shell_in_a_running_sandbox_keeps_the_terminal() {
     let pane = r.capture();
     assert!(pane.contains("veth-atred"), "{pane}");
     assert!(!pane.contains("process group"), "{pane}");
+}
+
+#[test]
+fn a_shell_in_a_fresh_sandbox_keeps_the_terminal() {
+    // The same for the sandbox's own PID 1: ns.shell() from a --sandbox run.
+    let r = pane(&format!(
+        "SHELL=/bin/sh {} --sandbox -e {}",
+        q(BIN),
+        q(r#"netns("red").shell()"#)
+    ));
+    r.wait_for("the shell's prompt", |p| p.contains("[red] "));
+    r.type_text("exit 3");
+    r.key("Enter");
+    assert_eq!(r.wait_exit(), 0, "{}", r.capture());
+    let pane = r.capture();
+    assert!(
+        pane.lines().any(|l| l == "3"),
+        "shell() returns the shell's status\n{pane}"
+    );
+    assert!(!pane.contains("process group"), "{pane}");
+}
+
+/// `CMD` in its own tmux server (a pseudo-terminal), its exit status printed after it.
+fn pane(cmd: &str) -> Repl {
+    let name = tmux::unique("pane");
+    let r = Repl {
+        socket: std::env::temp_dir().join(format!("{name}.sock")),
+        session: name,
+    };
+    let cmd = format!("{cmd}; echo \"{}$?]\"", tmux::EXITED);
+    r.tmux_ok(&[
+        "-f",
+        "/dev/null",
+        "new-session",
+        "-d",
+        "-s",
+        &r.session,
+        "-x",
+        "160",
+        "-y",
+        "50",
+        &cmd,
+    ]);
+    r.tmux_ok(&["set-option", "-w", "-t", &r.session, "remain-on-exit", "on"]);
+    r
 }

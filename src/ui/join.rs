@@ -11,8 +11,7 @@
 use std::os::fd::{FromRawFd, OwnedFd};
 
 use nix::sched::CloneFlags;
-use nix::sys::signal::{signal, SigHandler, Signal};
-use nix::unistd::{fork, ForkResult, Pid};
+use nix::unistd::{fork, ForkResult};
 
 use super::registry::{self, Entry};
 use super::sandbox;
@@ -73,12 +72,7 @@ pub fn join(e: &Entry) -> Result<(), String> {
     }
     // Inside, the registered pids mean nothing: no registry.
     std::env::set_var(registry::DIR_ENV, "");
-    // On a terminal, the child gets a process group of its own, in the foreground: a
-    // shell inside hands the terminal back to the group it found there when it exits, and
-    // ours, led by a process outside the sandbox, does not exist in its PID namespace.
-    let stdin = std::io::stdin();
-    let foreground = nix::unistd::isatty(&stdin).unwrap_or(false)
-        && nix::unistd::tcgetpgrp(&stdin).ok() == Some(nix::unistd::getpgrp());
+    let foreground = sandbox::foreground();
     // The child goes on once it is in the foreground (the parent closes its end).
     let (go_r, go_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
         .map_err(|err| format!("creating a pipe: {err}"))?;
@@ -90,26 +84,20 @@ pub fn join(e: &Entry) -> Result<(), String> {
             // SAFETY: prctl with integer arguments only.
             unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) };
             if foreground {
-                let _ = nix::unistd::setpgid(Pid::from_raw(0), Pid::from_raw(0));
-                let _ = nix::unistd::read(&go_r, &mut [0u8]);
+                sandbox::own_group();
             }
+            let _ = nix::unistd::read(&go_r, &mut [0u8]);
             Ok(())
         }
         ForkResult::Parent { child } => {
             drop(go_r);
             if foreground {
-                let _ = nix::unistd::setpgid(child, child);
-                let _ = nix::unistd::tcsetpgrp(&stdin, child);
+                sandbox::give_terminal(child);
             }
             drop(go_w);
             sandbox::wait_for(child, move || {
                 if foreground {
-                    // Take the terminal back; from a background group that would stop us.
-                    // SAFETY: ignoring a signal installs no handler.
-                    unsafe {
-                        let _ = signal(Signal::SIGTTOU, SigHandler::SigIgn);
-                    }
-                    let _ = nix::unistd::tcsetpgrp(&stdin, nix::unistd::getpgrp());
+                    sandbox::take_terminal_back();
                 }
             })
         }

@@ -166,10 +166,12 @@ fn into_pid_namespace(
     // parent died before that was set: its write end closes when the parent is gone.
     let (alive_r, alive_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
         .map_err(|e| format!("creating a pipe: {e}"))?;
-    // The child goes on once the parent has registered the sandbox (it closes its end):
-    // so the sandbox can be reached before its script does anything.
+    // The child goes on once the parent has registered the sandbox and given it the
+    // terminal (it closes its end): so the sandbox can be reached before its script does
+    // anything.
     let (registered_r, registered_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
         .map_err(|e| format!("creating a pipe: {e}"))?;
+    let foreground = foreground();
     // SAFETY: no other thread exists (see the module docs).
     match unsafe { fork() }.map_err(|e| format!("forking into the PID namespace: {e}"))? {
         ForkResult::Child => {
@@ -188,6 +190,9 @@ fn into_pid_namespace(
             drop(alive_r);
             drop(pending);
             drop(registered_w);
+            if foreground {
+                own_group();
+            }
             let _ = nix::unistd::read(&registered_r, &mut [0u8]);
             drop(registered_r);
             // Inside, the registered pids mean nothing: no registry.
@@ -213,8 +218,14 @@ fn into_pid_namespace(
                     })
                     .ok()
             });
+            if foreground {
+                give_terminal(child);
+            }
             drop(registered_w);
             wait_for(child, move || {
+                if foreground {
+                    take_terminal_back();
+                }
                 drop(alive_w);
                 if let Some(r) = registered {
                     r.remove();
@@ -222,6 +233,40 @@ fn into_pid_namespace(
             })
         }
     }
+}
+
+/// Whether this process is in the foreground of a terminal (its stdin). Then the child it
+/// forks into a PID namespace gets a process group of its own, in the foreground
+/// ([`own_group`], [`give_terminal`]): a shell inside hands the terminal back to the group
+/// it found there when it exits, and ours, led by a process outside the namespace, does
+/// not exist in it ("Cannot set tty process group").
+pub fn foreground() -> bool {
+    let stdin = std::io::stdin();
+    nix::unistd::isatty(&stdin).unwrap_or(false)
+        && nix::unistd::tcgetpgrp(&stdin).ok() == Some(nix::unistd::getpgrp())
+}
+
+/// In the child: a process group of its own (it waits for [`give_terminal`] before
+/// touching the terminal).
+pub fn own_group() {
+    let _ = nix::unistd::setpgid(Pid::from_raw(0), Pid::from_raw(0));
+}
+
+/// In the parent: the child's group (made here too, whichever runs first) gets the
+/// terminal. Terminal signals (Ctrl-C) then reach the child alone, as they should.
+pub fn give_terminal(child: Pid) {
+    let _ = nix::unistd::setpgid(child, child);
+    let _ = nix::unistd::tcsetpgrp(std::io::stdin(), child);
+}
+
+/// In the parent, once the child has ended: the terminal back to our group.
+pub fn take_terminal_back() {
+    // From a background group, tcsetpgrp would stop us with SIGTTOU.
+    // SAFETY: ignoring a signal installs no handler.
+    unsafe {
+        let _ = nix::sys::signal::signal(Signal::SIGTTOU, SigHandler::SigIgn);
+    }
+    let _ = nix::unistd::tcsetpgrp(std::io::stdin(), nix::unistd::getpgrp());
 }
 
 /// The parent's side of a fork into a PID namespace (a sandbox's, or a joined one): wait
