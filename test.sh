@@ -14,11 +14,14 @@ fi
 
 cargo test "$@"
 
-# The tests ran in sandboxes: the machine's own namespace must hold nothing of ours.
+# The tests ran in sandboxes: the machine's own namespace must hold nothing of ours, and
+# the sandboxes' registry (the one directory a sandbox makes on the host, while it runs)
+# must be gone.
 leaks="$(ip netns list)"
-if [ -n "$leaks" ] || nft list tables 2>/dev/null | grep -q netscript; then
+if [ -n "$leaks" ] || nft list tables 2>/dev/null | grep -q netscript || [ -e /run/netscript-sandboxes ]; then
     echo "test.sh: the host namespace holds something a test left behind:" >&2
     ip netns list >&2
     nft list tables >&2 || true
+    ls -la /run/netscript-sandboxes >&2 2>/dev/null || true
     exit 1
 fi

@@ -2,6 +2,7 @@
 
 use netscript::commands::{self, extras, run::Source};
 use netscript::lab::names;
+use netscript::ui::join::Target;
 use netscript::ui::run::RunOpts;
 
 use std::path::{Path, PathBuf};
@@ -22,6 +23,10 @@ struct Cli {
     /// Run inside a fresh private network + mount namespace; nothing touches the host
     #[arg(long, global = true)]
     sandbox: bool,
+    /// Work inside the running sandbox NAME (see `netscript ls`), as if run there; without
+    /// it, a lab or namespace the host does not have is looked for in the running sandboxes
+    #[arg(long, global = true, value_name = "NAME", conflicts_with = "sandbox")]
+    sandbox_of: Option<String>,
     /// Print each change as its equivalent ip / sysctl command as it is made
     #[arg(short = 'x', long, global = true)]
     trace: bool,
@@ -81,8 +86,20 @@ enum Cmd {
         #[arg(long)]
         force: bool,
     },
-    /// List the labs that are up
+    /// List the labs that are up, and the running sandboxes
     Ls,
+    /// Open a REPL inside the running sandbox NAME (see `netscript ls`)
+    ///
+    /// The REPL builds the sandbox's lab if that is free, else LAB-attach: the sandbox's
+    /// own run or REPL holds its lab while it lives.
+    #[command(arg_required_else_help = true)]
+    Attach {
+        /// The running sandbox's name
+        name: String,
+        /// The lab this REPL builds (default: as above)
+        #[arg(long, value_name = "LAB")]
+        lab: Option<String>,
+    },
     /// Dry run: print, as a shell script of ip / nft / sysctl commands, what FILE would do
     #[command(arg_required_else_help = true)]
     Plan {
@@ -199,8 +216,12 @@ fn main() -> ExitCode {
         _ => netscript::style::Choice::Auto,
     });
     netscript::ui::run::set_json_errors(cli.json);
-    // Subcommands that touch the network go into the sandbox (or check privileges) first.
-    let entered = || commands::enter(cli.sandbox);
+    // Subcommands that touch the network go into a sandbox (or check privileges) first.
+    let sandbox_of = cli.sandbox_of.as_deref();
+    let entered = |cmd: &Cmd| {
+        let (name, target) = target_of(cmd);
+        commands::enter(name, cli.sandbox, sandbox_of, target)
+    };
     match &cli.command {
         Some(Cmd::Check { files }) => return commands::check::exec(files),
         Some(Cmd::Doc {
@@ -216,7 +237,20 @@ fn main() -> ExitCode {
             };
             return commands::doc::exec(name.as_deref(), format);
         }
-        Some(Cmd::Ls) => return commands::ls::exec(cli.json),
+        // They only read, and need no privileges on the host.
+        Some(Cmd::Ls) => {
+            if let Err(c) = commands::enter_if_elsewhere("ls", sandbox_of, Target::Host) {
+                return c;
+            }
+            return commands::ls::exec(cli.json);
+        }
+        Some(Cmd::Attach { name, lab }) => {
+            if cli.sandbox || sandbox_of.is_some() {
+                netscript::errln!("netscript attach: takes the sandbox's NAME alone, without --sandbox or --sandbox-of");
+                return ExitCode::from(commands::USAGE);
+            }
+            return commands::attach::exec(name, lab.as_deref(), cli.trace);
+        }
         Some(Cmd::Completions { shell }) => {
             netscript::out!("{}", extras::completions(*shell, Cli::command()));
             return ExitCode::SUCCESS;
@@ -226,22 +260,37 @@ fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
         Some(Cmd::Import { file }) => return commands::import::exec(file),
-        Some(Cmd::Ps { lab }) => return commands::ps::exec(lab.as_deref(), cli.json),
-        Some(Cmd::Logs { lab, pid, follow }) => {
-            return commands::logs::exec(lab.as_deref(), *pid, *follow)
+        Some(Cmd::Ps { lab }) => {
+            let target = lab.as_deref().map(Target::Lab).unwrap_or(Target::Host);
+            if let Err(c) = commands::enter_if_elsewhere("ps", sandbox_of, target) {
+                return c;
+            }
+            return commands::ps::exec(lab.as_deref(), cli.json);
         }
-        Some(Cmd::Export { lab }) => return commands::export::exec(lab),
+        Some(Cmd::Logs { lab, pid, follow }) => {
+            let target = lab.as_deref().map(Target::Lab).unwrap_or(Target::Host);
+            if let Err(c) = commands::enter_if_elsewhere("logs", sandbox_of, target) {
+                return c;
+            }
+            return commands::logs::exec(lab.as_deref(), *pid, *follow);
+        }
+        Some(Cmd::Export { lab }) => {
+            if let Err(c) = commands::enter_if_elsewhere("export", sandbox_of, Target::Lab(lab)) {
+                return c;
+            }
+            return commands::export::exec(lab);
+        }
         Some(Cmd::Plan { down, file, args }) => {
             // A plan touches nothing; it enters the sandbox only when asked to.
             if cli.sandbox {
-                if let Err(c) = entered() {
+                if let Err(c) = commands::enter("plan", true, None, Target::Host) {
                     return c;
                 }
             }
             return commands::plan::exec(down.as_deref(), file.as_deref(), args.clone());
         }
         Some(cmd) => {
-            if let Err(c) = entered() {
+            if let Err(c) = entered(cmd) {
                 return c;
             }
             return match cmd {
@@ -284,7 +333,12 @@ fn main() -> ExitCode {
         Ok(l) => l,
         Err(c) => return c,
     };
-    if let Err(c) = entered() {
+    let what = match (&cli.eval, &cli.file) {
+        (Some(_), _) => "-e".to_string(),
+        (None, Some(f)) => f.display().to_string(),
+        (None, None) => "repl".to_string(),
+    };
+    if let Err(c) = commands::enter_run(cli.sandbox, sandbox_of, &lab, &what) {
         return c;
     }
     let opts = RunOpts {
@@ -301,6 +355,38 @@ fn main() -> ExitCode {
         (None, None) => Source::Repl,
     };
     commands::run::exec(source, &opts, cli.replace)
+}
+
+/// A subcommand's name, and what it names that may be in a running sandbox (see
+/// `commands::enter`).
+fn target_of(cmd: &Cmd) -> (&'static str, Target<'_>) {
+    match cmd {
+        Cmd::Graph { lab: Some(lab), .. } => ("graph", Target::Lab(lab)),
+        Cmd::Graph { lab: None, .. } => ("graph", Target::Host),
+        Cmd::Down { lab, .. } => ("down", Target::Lab(lab)),
+        Cmd::Exec { lab, ns, .. } => (
+            "exec",
+            Target::Ns {
+                lab: lab.as_deref(),
+                ns,
+            },
+        ),
+        Cmd::Shell { lab, ns } => (
+            "shell",
+            Target::Ns {
+                lab: lab.as_deref(),
+                ns,
+            },
+        ),
+        Cmd::Capture { lab, ns, .. } => (
+            "capture",
+            Target::Ns {
+                lab: lab.as_deref(),
+                ns,
+            },
+        ),
+        _ => ("", Target::Host),
+    }
 }
 
 /// The subcommand FILE was meant to be: `netscript grpah` parses as a script named

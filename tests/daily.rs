@@ -134,9 +134,10 @@ echo @@c1; netscript exec c1 -- ip -o link | grep -c veth-c1
 fn shell_from_the_repl_on_a_terminal_shows_the_namespace_and_returns() {
     use common::tmux::*;
     let state = StateDir::new();
-    let r = Repl::start_env(
+    let r = Repl::start_with(
         &state.path,
         "SHELL=/bin/bash PROMPT_COMMAND= HOME=/nonexistent",
+        &["--sandbox"],
     );
     r.eval(r#"let red = netns("red")"#);
     r.eval(r#"veth("veth-red", "veth-out", #{ a_ns: red })"#);

@@ -1,8 +1,10 @@
-//! `netscript ls`: the labs that are up, with live counts.
+//! `netscript ls`: the labs that are up, with live counts, and the running sandboxes
+//! (marked as such: `--sandbox-of NAME` or `attach NAME` reaches them).
 
 use std::process::ExitCode;
 
 use crate::lab::store;
+use crate::ui::registry;
 use crate::{errln, outln};
 
 pub fn exec(json: bool) -> ExitCode {
@@ -13,8 +15,9 @@ pub fn exec(json: bool) -> ExitCode {
             return ExitCode::from(super::FAILURE);
         }
     };
+    let sandboxes = registry::live();
     if json {
-        let v: Vec<serde_json::Value> = labs
+        let mut v: Vec<serde_json::Value> = labs
             .iter()
             .map(|l| match &l.error {
                 Some(e) => serde_json::json!({ "lab": l.name, "error": e }),
@@ -24,10 +27,16 @@ pub fn exec(json: bool) -> ExitCode {
                 }
             })
             .collect();
+        v.extend(sandboxes.iter().map(|s| {
+            serde_json::json!({ "sandbox": s.name, "lab": s.lab, "pid": s.pid, "running": s.what,
+                "rootless": s.rootless, "age_secs": s.age_secs() })
+        }));
         outln!("{}", serde_json::Value::Array(v));
-    } else if labs.is_empty() {
+        return ExitCode::SUCCESS;
+    }
+    if labs.is_empty() && sandboxes.is_empty() {
         outln!("no labs are up");
-    } else {
+    } else if !labs.is_empty() {
         outln!(
             "{:<20} {:>10} {:>6} {:>6} {:>10} {:>6}",
             "LAB",
@@ -37,7 +46,7 @@ pub fn exec(json: bool) -> ExitCode {
             "PROCESSES",
             "AGE"
         );
-        for l in labs {
+        for l in &labs {
             if let Some(e) = &l.error {
                 outln!("{:<20} unreadable: {e}", l.name);
                 continue;
@@ -50,6 +59,28 @@ pub fn exec(json: bool) -> ExitCode {
                 l.rules,
                 l.processes,
                 store::age(l.age_secs)
+            );
+        }
+    }
+    if !sandboxes.is_empty() {
+        if !labs.is_empty() {
+            outln!();
+        }
+        outln!(
+            "{:<20} {:>10} {:<20} {:>6}  RUNNING",
+            "SANDBOX",
+            "PID",
+            "LAB",
+            "AGE"
+        );
+        for s in &sandboxes {
+            outln!(
+                "{:<20} {:>10} {:<20} {:>6}  {}",
+                s.name,
+                s.pid,
+                s.lab,
+                store::age(s.age_secs()),
+                s.what
             );
         }
     }

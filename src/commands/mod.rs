@@ -1,6 +1,7 @@
 //! One module per subcommand, each with an `exec` that does the work and returns the exit
 //! status. `main.rs` parses the command line and calls one of them.
 
+pub mod attach;
 pub mod capture;
 pub mod check;
 pub mod doc;
@@ -21,7 +22,8 @@ use std::process::ExitCode;
 
 use crate::errln;
 use crate::lang::stdlib;
-use crate::ui::sandbox;
+use crate::ui::join::{self, Target};
+use crate::ui::{registry, sandbox};
 
 /// Exit status 1: the work failed (a failed check or assert, an error while building, the
 /// kernel refused a change).
@@ -66,18 +68,83 @@ pub fn read(file: &Path) -> Result<String, ExitCode> {
     })
 }
 
-/// Into the sandbox (`--sandbox`), or check that we may change the network.
-pub fn enter(sandboxed: bool) -> Result<(), ExitCode> {
+/// Where a command works: in a fresh sandbox (`--sandbox`), in the running sandbox
+/// `sandbox_of` (`--sandbox-of NAME`), else on the host — unless the host does not hold
+/// what the command names (`target`) and exactly one running sandbox does: then in that
+/// one. `cmd` names the subcommand in errors (empty: none).
+pub fn enter(
+    cmd: &str,
+    sandboxed: bool,
+    sandbox_of: Option<&str>,
+    target: Target,
+) -> Result<(), ExitCode> {
     if sandboxed {
-        sandbox::enter().map_err(|e| {
-            errln!("netscript: --sandbox: {e}");
-            ExitCode::from(FAILURE)
-        })
-    } else if !sandbox::privileged() {
-        errln!("{PRIVILEGES}");
-        Err(ExitCode::from(FAILURE))
-    } else {
-        Ok(())
+        return fresh_sandbox(None);
+    }
+    match elsewhere(cmd, sandbox_of, target)? {
+        true => Ok(()),
+        false => host(),
+    }
+}
+
+/// For a command that only reads (`ls`, `export`) and needs no privileges on the host:
+/// into a running sandbox as [`enter`] goes there, else stay.
+pub fn enter_if_elsewhere(
+    cmd: &str,
+    sandbox_of: Option<&str>,
+    target: Target,
+) -> Result<(), ExitCode> {
+    elsewhere(cmd, sandbox_of, target).map(|_| ())
+}
+
+/// Into the running sandbox `sandbox_of`, or the one that holds `target`: whether it did.
+fn elsewhere(cmd: &str, sandbox_of: Option<&str>, target: Target) -> Result<bool, ExitCode> {
+    let fail = |e: String| {
+        match cmd {
+            "" => errln!("netscript: {e}"),
+            cmd => errln!("netscript {cmd}: {e}"),
+        }
+        ExitCode::from(FAILURE)
+    };
+    let found = match sandbox_of {
+        Some(name) => Some(registry::find(name).map_err(|e| fail(format!("--sandbox-of: {e}")))?),
+        None => join::find_for(&target).map_err(fail)?,
+    };
+    match found {
+        Some(e) => join::join(&e).map(|()| true).map_err(fail),
+        None => Ok(false),
+    }
+}
+
+/// [`enter`] for a run or the REPL: a fresh sandbox is registered under the lab's name
+/// (`what`: the script, `-e` or `repl`), so other commands can reach it.
+pub fn enter_run(
+    sandboxed: bool,
+    sandbox_of: Option<&str>,
+    lab: &str,
+    what: &str,
+) -> Result<(), ExitCode> {
+    match sandboxed {
+        true => fresh_sandbox(Some(sandbox::Register { name: lab, what })),
+        false => enter("", false, sandbox_of, Target::Host),
+    }
+}
+
+fn fresh_sandbox(register: Option<sandbox::Register>) -> Result<(), ExitCode> {
+    sandbox::enter(register).map_err(|e| {
+        errln!("netscript: --sandbox: {e}");
+        ExitCode::from(FAILURE)
+    })
+}
+
+/// On the host: check that we may change the network.
+fn host() -> Result<(), ExitCode> {
+    match sandbox::privileged() {
+        true => Ok(()),
+        false => {
+            errln!("{PRIVILEGES}");
+            Err(ExitCode::from(FAILURE))
+        }
     }
 }
 

@@ -6,6 +6,8 @@ pub mod enter;
 pub mod export;
 pub mod graph;
 pub mod import;
+pub mod join;
+pub mod registry;
 pub mod repl;
 pub mod run;
 pub mod sandbox;

@@ -10,6 +10,9 @@
 //! left in the background). The parent only waits, forwards SIGINT / SIGTERM (so a
 //! signal to the pid the shell knows still rolls the run back) and exits with the
 //! child's code.
+//!
+//! A run or REPL in a sandbox registers it while it lives (`registry.rs`), so other
+//! commands can reach it (`--sandbox-of`, `attach`, `join.rs`).
 
 use std::fs;
 use std::path::Path;
@@ -20,7 +23,16 @@ use nix::mount::{mount, umount2, MntFlags, MsFlags};
 use nix::sched::{unshare, CloneFlags};
 use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
 use nix::sys::wait::{waitpid, WaitStatus};
-use nix::unistd::{fork, getgid, getuid, ForkResult};
+use nix::unistd::{fork, getgid, getuid, ForkResult, Pid};
+
+use super::registry;
+
+/// How a sandbox registers: its name (the lab's) and what runs in it (a script's path,
+/// `-e`, `repl`).
+pub struct Register<'a> {
+    pub name: &'a str,
+    pub what: &'a str,
+}
 
 /// Root, or both CAP_NET_ADMIN and CAP_SYS_ADMIN in effect.
 pub fn privileged() -> bool {
@@ -49,7 +61,19 @@ fn tmpfs(path: &str) -> Result<(), String> {
     .map_err(|e| format!("mounting a tmpfs on {path}: {e}"))
 }
 
-pub fn enter() -> Result<(), String> {
+/// Into a fresh sandbox; with `register`, registered while it lives.
+pub fn enter(register: Option<Register>) -> Result<(), String> {
+    // Opened now, while paths still name the host's directories.
+    let pending = match register.as_ref().map(|_| registry::prepare()) {
+        Some(Err(e)) => {
+            crate::errln!(
+                "netscript: --sandbox: not registered, other commands cannot reach it: {e}"
+            );
+            None
+        }
+        Some(Ok(p)) => p,
+        None => None,
+    };
     let before = fs::read_link("/proc/self/ns/net")
         .map_err(|e| format!("reading /proc/self/ns/net: {e}"))?;
     let mut flags = CloneFlags::CLONE_NEWNET
@@ -107,7 +131,8 @@ pub fn enter() -> Result<(), String> {
             "the sandbox did not get a network namespace of its own; refusing to go on".into(),
         );
     }
-    into_pid_namespace()
+    let pending = pending.zip(register);
+    into_pid_namespace(pending, as_user)
 }
 
 /// The child's pid, for the parent's signal handler (0: none yet).
@@ -133,11 +158,20 @@ extern "C" fn forward(sig: libc::c_int, info: *mut libc::siginfo_t, _: *mut libc
 
 /// Fork; the child (PID 1 of the new PID namespace) returns and runs netscript, the
 /// parent waits for it and exits with its exit code.
-fn into_pid_namespace() -> Result<(), String> {
+fn into_pid_namespace(
+    pending: Option<(registry::Pending, Register)>,
+    rootless: bool,
+) -> Result<(), String> {
     // The child dies with the parent (PR_SET_PDEATHSIG); this pipe tells it whether the
     // parent died before that was set: its write end closes when the parent is gone.
     let (alive_r, alive_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
         .map_err(|e| format!("creating a pipe: {e}"))?;
+    // The child goes on once the parent has registered the sandbox and given it the
+    // terminal (it closes its end): so the sandbox can be reached before its script does
+    // anything.
+    let (registered_r, registered_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
+        .map_err(|e| format!("creating a pipe: {e}"))?;
+    let foreground = foreground();
     // SAFETY: no other thread exists (see the module docs).
     match unsafe { fork() }.map_err(|e| format!("forking into the PID namespace: {e}"))? {
         ForkResult::Child => {
@@ -154,6 +188,15 @@ fn into_pid_namespace() -> Result<(), String> {
                 std::process::exit(1);
             }
             drop(alive_r);
+            drop(pending);
+            drop(registered_w);
+            if foreground {
+                own_group();
+            }
+            let _ = nix::unistd::read(&registered_r, &mut [0u8]);
+            drop(registered_r);
+            // Inside, the registered pids mean nothing: no registry.
+            std::env::set_var(registry::DIR_ENV, "");
             // A /proc of this PID namespace, so commands see its processes.
             mount(
                 Some("proc"),
@@ -167,36 +210,96 @@ fn into_pid_namespace() -> Result<(), String> {
         }
         ForkResult::Parent { child } => {
             drop(alive_r);
-            CHILD.store(child.as_raw(), Ordering::SeqCst);
-            let action = SigAction::new(
-                SigHandler::SigAction(forward),
-                SaFlags::SA_RESTART | SaFlags::SA_SIGINFO,
-                SigSet::empty(),
-            );
-            for sig in [
-                Signal::SIGINT,
-                Signal::SIGTERM,
-                Signal::SIGHUP,
-                Signal::SIGQUIT,
-            ] {
-                // SAFETY: the handler only calls kill.
-                unsafe {
-                    let _ = sigaction(sig, &action);
-                }
+            drop(registered_r);
+            let registered = pending.and_then(|(p, r)| {
+                p.register(r.name, child.as_raw(), r.what, rootless)
+                    .map_err(|e| {
+                        crate::errln!("netscript: --sandbox: not registered, other commands cannot reach it: {e}")
+                    })
+                    .ok()
+            });
+            if foreground {
+                give_terminal(child);
             }
-            let code = loop {
-                match waitpid(child, None) {
-                    Ok(WaitStatus::Exited(_, c)) => break c,
-                    Ok(WaitStatus::Signaled(_, s, _)) => break 128 + s as i32,
-                    Ok(_) | Err(nix::errno::Errno::EINTR) => continue,
-                    Err(e) => {
-                        eprintln!("netscript: --sandbox: waiting for the sandbox: {e}");
-                        break 1;
-                    }
+            drop(registered_w);
+            wait_for(child, move || {
+                if foreground {
+                    take_terminal_back();
                 }
-            };
-            drop(alive_w);
-            std::process::exit(code)
+                drop(alive_w);
+                if let Some(r) = registered {
+                    r.remove();
+                }
+            })
         }
     }
+}
+
+/// Whether this process is in the foreground of a terminal (its stdin). Then the child it
+/// forks into a PID namespace gets a process group of its own, in the foreground
+/// ([`own_group`], [`give_terminal`]): a shell inside hands the terminal back to the group
+/// it found there when it exits, and ours, led by a process outside the namespace, does
+/// not exist in it ("Cannot set tty process group").
+pub fn foreground() -> bool {
+    let stdin = std::io::stdin();
+    nix::unistd::isatty(&stdin).unwrap_or(false)
+        && nix::unistd::tcgetpgrp(&stdin).ok() == Some(nix::unistd::getpgrp())
+}
+
+/// In the child: a process group of its own (it waits for [`give_terminal`] before
+/// touching the terminal).
+pub fn own_group() {
+    let _ = nix::unistd::setpgid(Pid::from_raw(0), Pid::from_raw(0));
+}
+
+/// In the parent: the child's group (made here too, whichever runs first) gets the
+/// terminal. Terminal signals (Ctrl-C) then reach the child alone, as they should.
+pub fn give_terminal(child: Pid) {
+    let _ = nix::unistd::setpgid(child, child);
+    let _ = nix::unistd::tcsetpgrp(std::io::stdin(), child);
+}
+
+/// In the parent, once the child has ended: the terminal back to our group.
+pub fn take_terminal_back() {
+    // From a background group, tcsetpgrp would stop us with SIGTTOU.
+    // SAFETY: ignoring a signal installs no handler.
+    unsafe {
+        let _ = nix::sys::signal::signal(Signal::SIGTTOU, SigHandler::SigIgn);
+    }
+    let _ = nix::unistd::tcsetpgrp(std::io::stdin(), nix::unistd::getpgrp());
+}
+
+/// The parent's side of a fork into a PID namespace (a sandbox's, or a joined one): wait
+/// for `child`, forwarding SIGINT / SIGTERM, then `at_end`, then exit with its code.
+pub fn wait_for(child: Pid, at_end: impl FnOnce()) -> ! {
+    CHILD.store(child.as_raw(), Ordering::SeqCst);
+    let action = SigAction::new(
+        SigHandler::SigAction(forward),
+        SaFlags::SA_RESTART | SaFlags::SA_SIGINFO,
+        SigSet::empty(),
+    );
+    for sig in [
+        Signal::SIGINT,
+        Signal::SIGTERM,
+        Signal::SIGHUP,
+        Signal::SIGQUIT,
+    ] {
+        // SAFETY: the handler only calls kill.
+        unsafe {
+            let _ = sigaction(sig, &action);
+        }
+    }
+    let code = loop {
+        match waitpid(child, None) {
+            Ok(WaitStatus::Exited(_, c)) => break c,
+            Ok(WaitStatus::Signaled(_, s, _)) => break 128 + s as i32,
+            Ok(_) | Err(nix::errno::Errno::EINTR) => continue,
+            Err(e) => {
+                crate::errln!("netscript: waiting for the sandbox: {e}");
+                break 1;
+            }
+        }
+    };
+    at_end();
+    std::process::exit(code)
 }

@@ -61,20 +61,23 @@ pub struct Repl {
 impl Repl {
     /// `XDG_STATE_HOME=STATE netscript --sandbox` in a 160x50 pane; waits for the prompt.
     pub fn start(state: &Path) -> Repl {
-        Repl::start_env(state, "")
+        Repl::start_with(state, "", &["--sandbox"])
     }
 
-    /// [`start`], with `env` (`VAR=value ...`, shell-quoted) in netscript's environment.
-    pub fn start_env(state: &Path, env: &str) -> Repl {
+    /// `XDG_STATE_HOME=STATE PREFIX netscript ARGS` in a 160x50 pane (PREFIX: shell
+    /// words before the binary, quoted: environment assignments, a wrapper like setpriv);
+    /// waits for the prompt.
+    pub fn start_with(state: &Path, prefix: &str, args: &[&str]) -> Repl {
         let name = unique("repl");
         let r = Repl {
             socket: std::env::temp_dir().join(format!("{name}.sock")),
             session: name,
         };
         let cmd = format!(
-            "{env} XDG_STATE_HOME={} {} --sandbox; echo \"{EXITED}$?]\"",
+            "XDG_STATE_HOME={} {prefix} {} {}; echo \"{EXITED}$?]\"",
             q(&state.display().to_string()),
-            q(BIN)
+            q(BIN),
+            args.iter().map(|a| q(a)).collect::<Vec<_>>().join(" ")
         );
         r.tmux_ok(&[
             "-f",
