@@ -25,7 +25,7 @@ fn map(pairs: Vec<(&str, Dynamic)>) -> Dynamic {
 pub fn link_map(l: &LinkInfo) -> Dynamic {
     map(vec![
         ("name", l.name.clone().into()),
-        ("kind", l.kind.clone().into()),
+        ("kind", l.kind.to_string().into()),
         ("up", l.up.into()),
         ("mac", l.mac.clone().into()),
         ("mtu", (l.mtu as i64).into()),

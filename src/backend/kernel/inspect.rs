@@ -12,7 +12,7 @@ use rtnetlink::packet_route::route::{RouteAddress, RouteAttribute, RouteHeader, 
 use rtnetlink::packet_route::AddressFamily;
 use rtnetlink::{Handle, IpVersion, RouteMessageBuilder};
 
-use super::netlink::{kind_of, name_of};
+use super::netlink::{link_kind, name_of};
 use crate::backend::{AddrInfo, LinkInfo, NeighInfo, RouteInfo, SocketInfo};
 use crate::lab::names::Cidr;
 
@@ -38,10 +38,10 @@ pub async fn links(h: &Handle) -> Result<Vec<LinkInfo>, rtnetlink::Error> {
         let mut info = LinkInfo {
             name: name_of(m),
             index: m.header.index,
-            kind: kind_of(m),
+            kind: link_kind(m),
             up: m.header.flags.contains(LinkFlags::Up),
             addrs: by_index.remove(&m.header.index).unwrap_or_default(),
-            detail: super::netlink::vxlan_detail(m),
+            detail: super::netlink::link_detail(m),
             ..Default::default()
         };
         let mut elsewhere = false;
