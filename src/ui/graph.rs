@@ -9,8 +9,10 @@ use serde::Serialize;
 
 use crate::backend::{Backend, LinkInfo};
 use crate::error::Result;
+use crate::lab::firewall::Rule;
+use crate::lab::journal::Entry;
 use crate::lab::link_kind::LinkKind;
-use crate::lab::op::Ns;
+use crate::lab::op::{Ns, Op};
 
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct Topology {
@@ -76,8 +78,40 @@ impl From<&LinkInfo> for Link {
     }
 }
 
-/// Read the topology of the host and the given namespaces.
-pub fn gather(b: &mut dyn Backend, namespaces: &[String]) -> Result<Topology> {
+/// The NAT rules (masquerade, DNAT) `entries` added and did not delete since, with their
+/// namespace: what the graph draws, from the rule model rather than from nft's text.
+pub fn nat_rules(entries: &[Entry]) -> Vec<(Ns, Rule)> {
+    let mut out: Vec<(Ns, Rule)> = vec![];
+    for e in entries {
+        match &e.op {
+            Op::NftAdd { ns, rules } => {
+                for r in rules.iter().filter(|r| r.is_nat()) {
+                    if !out.iter().any(|(n, o)| n == ns && o.id == r.id) {
+                        out.push((ns.clone(), r.clone()));
+                    }
+                }
+            }
+            // An id ending in ':' stands for every rule tagged with it.
+            Op::NftDel { ns, rules } => out.retain(|(n, o)| {
+                n != ns
+                    || !rules.iter().any(|d| match d.id.ends_with(':') {
+                        true => o.id.starts_with(&d.id),
+                        false => o.id == d.id,
+                    })
+            }),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Read the topology of the host and the given namespaces; `rules` are netscript's NAT
+/// rules (`nat_rules`, from the journals: a rule deleted by hand is still drawn).
+pub fn gather(
+    b: &mut dyn Backend,
+    namespaces: &[String],
+    rules: &[(Ns, Rule)],
+) -> Result<Topology> {
     let mut t = Topology::default();
     let all: Vec<Ns> = std::iter::once(None)
         .chain(namespaces.iter().cloned().map(Some))
@@ -89,12 +123,10 @@ pub fn gather(b: &mut dyn Backend, namespaces: &[String]) -> Result<Topology> {
             .into_iter()
             .find(|r| r.dst == "default")
             .and_then(|r| r.via.map(|v| v.to_string()));
-        let nat = b
-            .rules(ns)
-            .unwrap_or_default()
-            .lines()
-            .filter(|l| l.contains("masquerade") || l.contains("dnat"))
-            .map(|l| l.trim().split(" comment ").next().unwrap_or("").to_string())
+        let nat = rules
+            .iter()
+            .filter(|(n, _)| n == ns)
+            .map(|(_, r)| r.shown())
             .collect();
         t.spaces.push(Space {
             name: ns.clone().unwrap_or_else(|| "host".into()),
