@@ -14,6 +14,7 @@ use rtnetlink::{Handle, IpVersion, RouteMessageBuilder};
 
 use super::netlink::{link_kind, name_of};
 use crate::backend::{AddrInfo, LinkInfo, NeighInfo, RouteInfo, SocketInfo};
+use crate::lab::link_kind::LinkKind;
 use crate::lab::names::Cidr;
 
 fn mac(bytes: &[u8]) -> String {
@@ -58,10 +59,10 @@ pub async fn links(h: &Handle) -> Result<Vec<LinkInfo>, rtnetlink::Error> {
                 _ => {}
             }
         }
-        if info.kind == "veth" && !elsewhere {
+        if info.kind == LinkKind::Veth && !elsewhere {
             info.peer = info.peer_index.and_then(|i| names.get(&i).cloned());
         }
-        info.peer_elsewhere = info.kind == "veth" && elsewhere;
+        info.peer_elsewhere = info.kind == LinkKind::Veth && elsewhere;
         out.push(info);
     }
     Ok(out)

@@ -526,8 +526,8 @@ pub async fn link_info(h: &Handle, m: &LinkMessage) -> Result<LinkInfo, rtnetlin
         }
     }
     info.peer_index = peer_index;
-    info.peer_elsewhere = info.kind == "veth" && peer_elsewhere;
-    if info.kind == "veth" && !peer_elsewhere {
+    info.peer_elsewhere = info.kind == LinkKind::Veth && peer_elsewhere;
+    if info.kind == LinkKind::Veth && !peer_elsewhere {
         if let Some(i) = peer_index {
             info.peer = get_link_by_index(h, i).await?.map(|l| name_of(&l));
         }
