@@ -194,6 +194,17 @@ impl ModelBackend {
         }
     }
 
+    /// The kernel deletes a macvlan (or vxlan) with the link it sits on, wherever it has
+    /// moved: with link `name` of `ns`, or with every link of `ns` (`None`).
+    fn drop_uppers(&mut self, ns: &Ns, name: Option<&str>) {
+        for s in self.spaces.values_mut() {
+            s.links.retain(|l| match &l.lower {
+                Some((lns, lname)) => lns != ns || name.is_some_and(|n| n != lname),
+                None => true,
+            });
+        }
+    }
+
     /// Apply `op` to the picture, failing as the kernel would: by op family
     /// (`Op::family`), one function each.
     fn model(&mut self, op: &Op) -> Result<()> {
@@ -237,6 +248,7 @@ impl ModelBackend {
                         }
                     }
                 }
+                self.drop_uppers(&ns, None);
             }
             other => unreachable!("{other:?} is not in this family"),
         }
@@ -317,6 +329,7 @@ impl ModelBackend {
                         p.remove(&pname);
                     }
                 }
+                self.drop_uppers(ns, Some(name));
             }
             Op::LinkSet { ns, name, up } => self.space(ns)?.link(ns, name)?.up = *up,
             Op::LinkMtu { ns, name, mtu } => self.space(ns)?.link(ns, name)?.mtu = *mtu,

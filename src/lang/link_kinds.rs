@@ -86,3 +86,111 @@ pub fn register(engine: &mut Engine, ctx: &Ctx) {
         tun(cx, &c, &ns.ns, name, opts)
     });
 }
+
+/// macvlan and tun over the model backend, in-process (the kernel's side is in
+/// tests/link_kinds.rs): what `plan` shows, and the errors a run would give, at the call.
+#[cfg(test)]
+mod tests {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+
+    use crate::backend::model::ModelBackend;
+    use crate::lab::journal::Journal;
+    use crate::lab::session::Session;
+    use crate::lang::Ctx;
+
+    /// Run `code` as `netscript plan` would: its value (or error) and the plan.
+    fn plan(code: &str) -> (Result<String, String>, String) {
+        let mut s = Session::new(
+            Box::new(ModelBackend::of_host(None)),
+            Journal::in_memory(),
+            false,
+        );
+        s.planning = true;
+        let ctx: Ctx = Rc::new(RefCell::new(s));
+        let (engine, mut scope) =
+            crate::ui::run::engine_for(&ctx, vec![], None, crate::lang::stdlib::Mode::Run);
+        let r = engine
+            .eval_with_scope::<rhai::Dynamic>(&mut scope, code)
+            .map(|v| v.to_string())
+            .map_err(|e| e.to_string());
+        let plan = ctx.borrow().plan("t").unwrap_or_default();
+        (r, plan)
+    }
+
+    #[test]
+    fn macvlan_moves_and_is_inspected_as_one() {
+        let (r, plan) = plan(
+            r#"let lan = netns("lan");
+               let red = netns("red");
+               lan.bridge("br0");
+               lan.link("br0").mtu(1400);
+               lan.macvlan("mv0", #{ parent: "br0", mode: "private" }).move_to(red);
+               let l = red.links().filter(|l| l.name == "mv0")[0];
+               `${l.kind} ${l.mtu}`"#,
+        );
+        assert_eq!(r.as_deref(), Ok("macvlan 1400"), "{plan}");
+        assert!(
+            plan.contains("ip -n lan link add name mv0 link br0 type macvlan mode private\n"),
+            "{plan}"
+        );
+    }
+
+    #[test]
+    fn a_macvlan_goes_with_its_parent() {
+        let (r, plan) = plan(
+            r#"let lan = netns("lan");
+               let red = netns("red");
+               lan.bridge("br0");
+               lan.macvlan("mv0", #{ parent: "br0" }).move_to(red);
+               lan.link("br0").delete();
+               red.links().len()"#,
+        );
+        // Only lo is left in red.
+        assert_eq!(r.as_deref(), Ok("1"), "{plan}");
+    }
+
+    #[test]
+    fn tun_and_tap_in_the_plan() {
+        let (r, plan) = plan(
+            r#"tun("tun0");
+               let t = tun("tap0", #{ tap: true, owner: "root" });
+               `${link("tun0").kind} ${t.kind}`"#,
+        );
+        assert_eq!(r.as_deref(), Ok("tun tap"), "{plan}");
+        assert!(plan.contains("ip tuntap add dev tun0 mode tun\n"), "{plan}");
+        assert!(
+            plan.contains("ip tuntap add dev tap0 mode tap user 0\n"),
+            "{plan}"
+        );
+    }
+
+    /// The same words as the kernel backend's (see tests/link_kinds.rs).
+    #[test]
+    fn errors_name_the_call_and_the_reason() {
+        for (code, want) in [
+            (
+                r#"bridge("br0"); macvlan("mv0", #{ parent: "br0", mode: "bridged" });"#,
+                r#"mode "bridged" is not one of bridge, private, vepa, passthru"#,
+            ),
+            (
+                r#"netns("lan").macvlan("mv0", #{ parent: "eth9" });"#,
+                r#"lan.macvlan("mv0", #{ parent: "eth9" }): link "eth9" in namespace "lan" does not exist"#,
+            ),
+            (
+                r#"bridge("br0"); tun("br0");"#,
+                r#"tun("br0"): link "br0" already exists"#,
+            ),
+            (
+                r#"tun("t0", #{ owner: "no-such-user-here" });"#,
+                r#"owner: there is no user named "no-such-user-here""#,
+            ),
+            (r#"tun("t0", #{ tap: 1 });"#, "tap"),
+            (r#"macvlan("mv0", #{ parent: "x", colour: 1 });"#, "colour"),
+        ] {
+            let (r, plan) = plan(code);
+            let e = r.expect_err(code);
+            assert!(e.contains(want), "{code}: {e}\n{plan}");
+        }
+    }
+}
