@@ -80,7 +80,7 @@ pub fn changed(op: &Op) {
         Op::NetnsAdd { .. } => s.namespaces += 1,
         // Links as `ip link` lists them: a veth pair is two.
         Op::VethAdd { .. } => s.links += 2,
-        Op::BridgeAdd { .. } | Op::VxlanAdd { .. } => s.links += 1,
+        _ if op.creates_link().is_some() => s.links += 1,
         _ => {}
     }
     let now = Instant::now();

@@ -15,7 +15,7 @@ use crate::lab::op::{Ns, Op};
 pub struct LinkInfo {
     pub name: String,
     pub index: u32,
-    pub kind: String,
+    pub kind: crate::lab::link_kind::LinkKind,
     pub up: bool,
     pub mac: String,
     pub mtu: u32,

@@ -14,7 +14,9 @@ use crate::backend::{
 use crate::error::{Error, Result};
 use crate::lab::firewall::Rule;
 use crate::lab::names::Cidr;
-use crate::lab::op::{link_label, ns_label, shell_word, Ns, Op, Qdisc, Route};
+use crate::lab::op::{
+    link_label, ns_label, shell_word, Family, LinkKind, LinkSpec, Ns, Op, Qdisc, Route,
+};
 
 /// Pids the model makes up for the processes a plan starts; the plan's shell script
 /// keeps the real ones in variables.
@@ -23,7 +25,7 @@ const PID_BASE: u32 = 4_000_000_000;
 #[derive(Clone, Debug, Default)]
 struct MLink {
     name: String,
-    kind: String,
+    kind: LinkKind,
     up: bool,
     mtu: u32,
     master: Option<String>,
@@ -33,6 +35,9 @@ struct MLink {
     detail: Option<String>,
     /// A root qdisc netscript set (the default one does not count).
     qdisc: Option<Qdisc>,
+    /// The link a macvlan or vxlan sits on: where it was made (it stays there when the
+    /// macvlan moves).
+    lower: Option<(Ns, String)>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -54,7 +59,7 @@ impl Space {
         *index += 1;
         let lo = MLink {
             name: "lo".into(),
-            kind: "loopback".into(),
+            kind: LinkKind::Loopback,
             up: false,
             mtu: 65536,
             index: 1,
@@ -189,7 +194,34 @@ impl ModelBackend {
         }
     }
 
+    /// The kernel deletes a macvlan (or vxlan) with the link it sits on, wherever it has
+    /// moved: with link `name` of `ns`, or with every link of `ns` (`None`).
+    fn drop_uppers(&mut self, ns: &Ns, name: Option<&str>) {
+        for s in self.spaces.values_mut() {
+            s.links.retain(|l| match &l.lower {
+                Some((lns, lname)) => lns != ns || name.is_some_and(|n| n != lname),
+                None => true,
+            });
+        }
+    }
+
+    /// Apply `op` to the picture, failing as the kernel would: by op family
+    /// (`Op::family`), one function each.
     fn model(&mut self, op: &Op) -> Result<()> {
+        match op.family() {
+            Family::Netns => self.model_netns(op),
+            Family::Link => self.model_link(op),
+            Family::Address => self.model_address(op),
+            Family::Impair => self.model_impair(op),
+            Family::Sysctl => self.model_sysctl(op),
+            Family::Firewall => self.model_firewall(op),
+            // Started by `start`; the ops only record them.
+            Family::Process => Ok(()),
+        }
+    }
+
+    /// Namespaces.
+    fn model_netns(&mut self, op: &Op) -> Result<()> {
         match op {
             Op::NetnsAdd { name, .. } | Op::NetnsAttach { name, .. } => {
                 let ns = Some(name.clone());
@@ -202,12 +234,6 @@ impl ModelBackend {
             }
             Op::NetnsDelMade { name, .. } => {
                 return self.model(&Op::NetnsDel { name: name.clone() });
-            }
-            Op::LinkDelMade { ns, name, .. } => {
-                return self.model(&Op::LinkDel {
-                    ns: ns.clone(),
-                    name: name.clone(),
-                });
             }
             Op::NetnsDel { name } => {
                 let ns = Some(name.clone());
@@ -222,7 +248,16 @@ impl ModelBackend {
                         }
                     }
                 }
+                self.drop_uppers(&ns, None);
             }
+            other => unreachable!("{other:?} is not in this family"),
+        }
+        Ok(())
+    }
+
+    /// Links.
+    fn model_link(&mut self, op: &Op) -> Result<()> {
+        match op {
             Op::VethAdd {
                 a,
                 a_ns,
@@ -242,7 +277,7 @@ impl ModelBackend {
                     let index = self.index();
                     let l = MLink {
                         name: name.clone(),
-                        kind: "veth".into(),
+                        kind: LinkKind::Veth,
                         mtu: mtu.unwrap_or(1500),
                         peer: Some((peer.0.clone(), peer.1.clone())),
                         index,
@@ -251,44 +286,37 @@ impl ModelBackend {
                     self.space(ns)?.links.push(l);
                 }
             }
-            Op::BridgeAdd { ns, name } | Op::VxlanAdd { ns, name, .. } => {
+            Op::LinkAdd { ns, name, spec } => {
                 let index = self.index();
                 let s = self.space(ns)?;
+                // As the kernel backend: the link it sits on first, then the name.
+                let mtu = match spec.lower() {
+                    Some(d) => s.link(ns, d)?.mtu,
+                    None => 1500,
+                };
                 if s.has(name) {
                     return Err(Error::Exists(link_label(ns, name)));
                 }
-                let (kind, up, mtu, detail) = match op {
-                    Op::VxlanAdd {
-                        vni,
-                        remote,
-                        group,
-                        port,
-                        dev,
-                        ..
-                    } => {
-                        if let Some(d) = dev {
-                            s.link(ns, d)?;
-                        }
-                        let peer = remote
-                            .map(|r| format!(" remote {r}"))
-                            .or(group.map(|g| format!(" group {g}")));
-                        (
-                            "vxlan",
-                            false,
-                            1450,
-                            Some(format!("vni {vni}{} port {port}", peer.unwrap_or_default())),
-                        )
-                    }
-                    _ => ("bridge", true, 1500, None),
+                let mtu = match spec {
+                    LinkSpec::Vxlan { .. } => 1450,
+                    LinkSpec::Bridge | LinkSpec::Macvlan { .. } | LinkSpec::Tun { .. } => mtu,
                 };
                 s.links.push(MLink {
                     name: name.clone(),
-                    kind: kind.into(),
-                    up,
+                    kind: spec.kind(),
+                    // A bridge is set up as it is made (see `LinkSpec::render`).
+                    up: matches!(spec, LinkSpec::Bridge),
                     mtu,
                     index,
-                    detail,
+                    detail: spec.detail(),
+                    lower: spec.lower().map(|d| (ns.clone(), d.to_string())),
                     ..Default::default()
+                });
+            }
+            Op::LinkDelMade { ns, name, .. } => {
+                return self.model(&Op::LinkDel {
+                    ns: ns.clone(),
+                    name: name.clone(),
                 });
             }
             Op::LinkDel { ns, name } => {
@@ -301,6 +329,7 @@ impl ModelBackend {
                         p.remove(&pname);
                     }
                 }
+                self.drop_uppers(ns, Some(name));
             }
             Op::LinkSet { ns, name, up } => self.space(ns)?.link(ns, name)?.up = *up,
             Op::LinkMtu { ns, name, mtu } => self.space(ns)?.link(ns, name)?.mtu = *mtu,
@@ -309,7 +338,7 @@ impl ModelBackend {
                 s.link(ns, name)?;
                 if let Some(m) = master {
                     let br = s.link(ns, m)?;
-                    if br.kind != "bridge" {
+                    if br.kind != LinkKind::Bridge {
                         return Err(Error::Os {
                             what: link_label(ns, name),
                             source: std::io::Error::from_raw_os_error(libc::EOPNOTSUPP),
@@ -340,6 +369,14 @@ impl ModelBackend {
                 }
                 self.space(to)?.links.push(l);
             }
+            other => unreachable!("{other:?} is not in this family"),
+        }
+        Ok(())
+    }
+
+    /// Addresses and routes.
+    fn model_address(&mut self, op: &Op) -> Result<()> {
+        match op {
             Op::AddrAdd { ns, dev, cidr, .. } => {
                 let what = format!("address {cidr} on {}", link_label(ns, dev));
                 let l = self.space(ns)?.link(ns, dev)?;
@@ -394,26 +431,14 @@ impl ModelBackend {
                     i.ok_or_else(|| Error::Missing(format!("route {dst} in {}", ns_label(ns))))?;
                 s.routes.remove(i);
             }
-            Op::Sysctl { ns, key, value } => {
-                self.space(ns)?.sysctls.insert(key.clone(), value.clone());
-            }
-            Op::NftAdd { ns, rules } => self.space(ns)?.rules.extend(rules.iter().cloned()),
-            Op::NftDel { ns, rules } => {
-                let s = self.space(ns)?;
-                let before = s.rules.len();
-                s.rules.retain(|r| {
-                    !rules.iter().any(|d| {
-                        if d.id.ends_with(':') {
-                            r.id.starts_with(&d.id)
-                        } else {
-                            r.id == d.id
-                        }
-                    })
-                });
-                if s.rules.len() == before {
-                    return Err(Error::Missing("the rule".into()));
-                }
-            }
+            other => unreachable!("{other:?} is not in this family"),
+        }
+        Ok(())
+    }
+
+    /// Qdiscs and loss chains.
+    fn model_impair(&mut self, op: &Op) -> Result<()> {
+        match op {
             Op::QdiscSet { ns, dev, qdisc } => {
                 self.space(ns)?.link(ns, dev)?;
                 if matches!(qdisc, Qdisc::Netem { .. }) && !self.netem {
@@ -450,6 +475,42 @@ impl ModelBackend {
                     )));
                 }
             }
+            other => unreachable!("{other:?} is not in this family"),
+        }
+        Ok(())
+    }
+
+    /// Sysctls.
+    fn model_sysctl(&mut self, op: &Op) -> Result<()> {
+        match op {
+            Op::Sysctl { ns, key, value } => {
+                self.space(ns)?.sysctls.insert(key.clone(), value.clone());
+            }
+            other => unreachable!("{other:?} is not in this family"),
+        }
+        Ok(())
+    }
+
+    /// netscript's rules and accepts in foreign chains.
+    fn model_firewall(&mut self, op: &Op) -> Result<()> {
+        match op {
+            Op::NftAdd { ns, rules } => self.space(ns)?.rules.extend(rules.iter().cloned()),
+            Op::NftDel { ns, rules } => {
+                let s = self.space(ns)?;
+                let before = s.rules.len();
+                s.rules.retain(|r| {
+                    !rules.iter().any(|d| {
+                        if d.id.ends_with(':') {
+                            r.id.starts_with(&d.id)
+                        } else {
+                            r.id == d.id
+                        }
+                    })
+                });
+                if s.rules.len() == before {
+                    return Err(Error::Missing("the rule".into()));
+                }
+            }
             Op::ForeignAccept { ns, rule } => self.space(ns)?.accepts.push(rule.tag.clone()),
             Op::ForeignAcceptDel { ns, rule } => {
                 let s = self.space(ns)?;
@@ -457,7 +518,7 @@ impl ModelBackend {
                 let i = i.ok_or_else(|| Error::Missing(format!("the rule {:?}", rule.tag)))?;
                 s.accepts.remove(i);
             }
-            Op::ProcStarted { .. } | Op::ProcStop { .. } => {}
+            other => unreachable!("{other:?} is not in this family"),
         }
         Ok(())
     }
@@ -573,6 +634,24 @@ impl Backend for ModelBackend {
                 .iter()
                 .find(|m| m.name == l.name)
                 .and_then(|m| m.peer.clone());
+            // A macvlan (or vxlan) names the link it sits on by index; moved away from
+            // it, with the id of the parent's namespace, as the kernel does.
+            let lower = self
+                .space(ns)?
+                .links
+                .iter()
+                .find(|m| m.name == l.name)
+                .and_then(|m| m.lower.clone());
+            if let Some((lns, lname)) = lower {
+                l.peer_index = self
+                    .spaces
+                    .get(&lns)
+                    .and_then(|s| s.links.iter().find(|m| m.name == lname))
+                    .map(|m| m.index);
+                if lns != *ns {
+                    l.peer_nsid = self.spaces.keys().position(|k| *k == lns).map(|i| i as i32);
+                }
+            }
             if let Some((pns, pname)) = peer.filter(|(pns, _)| pns != ns) {
                 l.peer_elsewhere = true;
                 l.peer_index = self

@@ -22,13 +22,19 @@ pub fn exec(format: &str, lab: Option<&str>, json: bool) -> ExitCode {
 
 fn render(format: &str, lab: Option<&str>, json: bool) -> Result<String, String> {
     let mut backend = KernelBackend::new().map_err(|e| e.to_string())?;
-    let namespaces = match lab {
-        None => backend.netns_list().map_err(|e| e.to_string())?,
+    let (namespaces, entries) = match lab {
+        None => (
+            backend.netns_list().map_err(|e| e.to_string())?,
+            store::all_entries(),
+        ),
         Some(l) => match Journal::load(l).map_err(|e| e.to_string())? {
-            Some(entries) => store::namespaces(&entries)
-                .into_iter()
-                .filter(|n| backend.netns_exists(n))
-                .collect(),
+            Some(entries) => (
+                store::namespaces(&entries)
+                    .into_iter()
+                    .filter(|n| backend.netns_exists(n))
+                    .collect(),
+                entries,
+            ),
             None => {
                 return Err(format!(
                     "there is no lab named {l:?} that is up (see netscript ls)"
@@ -36,7 +42,8 @@ fn render(format: &str, lab: Option<&str>, json: bool) -> Result<String, String>
             }
         },
     };
-    let t = graph::gather(&mut backend, &namespaces).map_err(|e| e.to_string())?;
+    let rules = graph::nat_rules(&entries);
+    let t = graph::gather(&mut backend, &namespaces, &rules).map_err(|e| e.to_string())?;
     Ok(match (json, format) {
         (true, _) => serde_json::to_string_pretty(&t).expect("topology serializes") + "\n",
         (_, "dot") => graph::dot(&t),

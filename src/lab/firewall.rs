@@ -206,6 +206,19 @@ fn cidr_text(c: &Cidr) -> String {
 impl Rule {
     /// The rule in nft syntax, as `nft add rule inet netscript CHAIN ...` takes it.
     pub fn text(&self) -> String {
+        format!("{} comment \"{}\"", self.shown(), self.id)
+    }
+
+    /// Whether it rewrites addresses (masquerade, DNAT): what the graph draws.
+    pub fn is_nat(&self) -> bool {
+        match self.action {
+            Action::Masquerade | Action::Dnat(_) => true,
+            Action::Accept | Action::Drop | Action::Reject => false,
+        }
+    }
+
+    /// The rule in nft syntax without its tag: what it matches and does.
+    pub fn shown(&self) -> String {
         let mut s = String::new();
         if self.local_dst {
             s.push_str("fib daddr type local ");
@@ -250,7 +263,6 @@ impl Rule {
                 SocketAddr::V6(a) => write!(s, "dnat ip6 to {a}").unwrap(),
             },
         }
-        write!(s, " comment \"{}\"", self.id).unwrap();
         s
     }
 

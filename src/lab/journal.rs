@@ -170,7 +170,22 @@ impl Owned {
 
     pub fn record(&mut self, op: &Op) {
         self.inside_own.push(self.covers(op));
-        let mut created = None;
+        // Every op that makes a link says so (`Op::creates_link`): forgetting one here
+        // would leave that link behind at `down`.
+        let created = op.creates_link().map(|(ns, name)| {
+            let peer = match op {
+                Op::VethAdd { b, b_ns, .. } => Some((b_ns.clone(), b.clone())),
+                _ => None,
+            };
+            self.add(Made {
+                ns: ns.clone(),
+                name: name.to_string(),
+                peer,
+                alive: true,
+                index: None,
+                netns: None,
+            })
+        });
         match op {
             Op::NetnsAdd { name, .. } => {
                 self.namespaces.insert(name.clone());
@@ -188,28 +203,6 @@ impl Owned {
                 for i in dead {
                     self.kill(i);
                 }
-            }
-            Op::VethAdd {
-                a, a_ns, b, b_ns, ..
-            } => {
-                created = Some(self.add(Made {
-                    ns: a_ns.clone(),
-                    name: a.clone(),
-                    peer: Some((b_ns.clone(), b.clone())),
-                    alive: true,
-                    index: None,
-                    netns: None,
-                }));
-            }
-            Op::BridgeAdd { ns, name } | Op::VxlanAdd { ns, name, .. } => {
-                created = Some(self.add(Made {
-                    ns: ns.clone(),
-                    name: name.clone(),
-                    peer: None,
-                    alive: true,
-                    index: None,
-                    netns: None,
-                }));
             }
             Op::LinkMove { ns, name, to } => {
                 if let Some((i, is_a)) = self.ends.remove(&(ns.clone(), name.clone())) {
@@ -569,7 +562,7 @@ impl Journal {
                 continue;
             }
             entry_before = false;
-            let bad = match serde_json::from_str::<Entry>(line) {
+            let bad = match parse_entry(line) {
                 Ok(e) => match check_entry(&e) {
                     Ok(()) => {
                         out.push(e);
@@ -593,6 +586,16 @@ impl Journal {
         }
         Ok(Some((out, skipped)))
     }
+}
+
+/// One journal line, lines from before `Op::LinkAdd` included (see
+/// `link_kind::upgrade_legacy`).
+fn parse_entry(line: &str) -> serde_json::Result<Entry> {
+    let mut v: serde_json::Value = serde_json::from_str(line)?;
+    if let Some(op) = v.get_mut("op") {
+        crate::lab::link_kind::upgrade_legacy(op);
+    }
+    serde_json::from_value(v)
 }
 
 /// The contents of `p` if it is a regular file. Opened without blocking and checked
@@ -631,7 +634,7 @@ fn check_entry(e: &Entry) -> std::result::Result<(), String> {
             match k.as_str() {
                 "ns" | "a_ns" | "b_ns" | "to" => names::nsname(s)?,
                 "name" if netns_op => names::nsname(s)?,
-                "name" | "a" | "b" | "dev" => names::ifname(s)?,
+                "name" | "a" | "b" | "dev" | "parent" => names::ifname(s)?,
                 "key" => names::sysctl_key(s).map(|_| ())?,
                 _ => {}
             }
@@ -724,9 +727,10 @@ mod tests {
     #[test]
     fn namespaces_take_their_insides_with_them() {
         let mut ops = vec![(
-            Op::BridgeAdd {
+            Op::LinkAdd {
                 ns: None,
                 name: "br0".into(),
+                spec: crate::lab::op::LinkSpec::Bridge,
             },
             None,
         )];
@@ -917,5 +921,105 @@ mod tests {
             key: "k".into(),
             value: "v".into()
         }));
+    }
+
+    /// Lines written before `Op::LinkAdd` existed still read, so a lab that was up
+    /// across the upgrade comes down: its bridge and vxlan are deleted by index.
+    #[test]
+    fn legacy_link_lines_are_undone() {
+        use crate::lab::op::LinkSpec;
+        let br = parse_entry(r#"{"op":{"op":"bridge_add","ns":null,"name":"br0"}}"#).unwrap();
+        assert_eq!(
+            br.op,
+            Op::LinkAdd {
+                ns: None,
+                name: "br0".into(),
+                spec: LinkSpec::Bridge
+            }
+        );
+        let vx = parse_entry(
+            r#"{"op":{"op":"vxlan_add","ns":"a","name":"vx0","vni":42,"remote":"192.0.2.2","group":null,"local":null,"dev":"eth0","port":4789}}"#,
+        )
+        .unwrap();
+        assert!(
+            matches!(&vx.op, Op::LinkAdd { spec: LinkSpec::Vxlan { vni: 42, port: 4789, dev: Some(d), .. }, .. } if d == "eth0"),
+            "{vx:?}"
+        );
+        let mut entries = vec![br, vx];
+        entries[0].id = Some(Ident::Link {
+            index: 7,
+            netns: None,
+        });
+        let (undo, _) = undo(&entries);
+        assert_eq!(
+            undo,
+            vec![
+                Op::LinkDel {
+                    ns: s("a"),
+                    name: "vx0".into()
+                },
+                Op::LinkDelMade {
+                    ns: None,
+                    name: "br0".into(),
+                    index: 7,
+                    netns: None
+                },
+            ]
+        );
+        // Today's form of the same lines reads back as written.
+        for e in &entries {
+            let line = serde_json::to_string(e).unwrap();
+            assert!(line.contains(r#""op":"link_add""#), "{line}");
+            assert_eq!(&parse_entry(&line).unwrap(), e);
+        }
+        // A line that is not an object is a parse error, not a panic.
+        assert!(parse_entry("[1, 2]").is_err());
+    }
+
+    /// Every kind of link a lab makes is one `down` removes, and `ls` counts.
+    #[test]
+    fn every_created_link_is_owned_and_undone() {
+        use crate::lab::op::LinkSpec;
+        let specs = [
+            LinkSpec::Bridge,
+            LinkSpec::Vxlan {
+                vni: 1,
+                remote: None,
+                group: None,
+                local: None,
+                dev: None,
+                port: 4789,
+            },
+            LinkSpec::Macvlan {
+                parent: "br0".into(),
+                mode: Default::default(),
+            },
+            LinkSpec::Tun {
+                tap: true,
+                owner: Some(1000),
+            },
+        ];
+        for spec in specs {
+            let op = Op::LinkAdd {
+                ns: s("red"),
+                name: "l0".into(),
+                spec,
+            };
+            let es = entries(vec![(op.clone(), op.inverse())]);
+            assert_eq!(
+                made_links(&es),
+                vec![(s("red"), "l0".to_string())],
+                "{op:?}"
+            );
+            let (undo, _) = undo(&es);
+            assert_eq!(
+                undo,
+                vec![Op::LinkDel {
+                    ns: s("red"),
+                    name: "l0".into()
+                }],
+                "{op:?}"
+            );
+        }
     }
 }

@@ -7,6 +7,7 @@ pub mod egress;
 pub mod firewall;
 pub mod foreign;
 pub mod journal;
+pub mod link_kind;
 pub mod names;
 pub mod op;
 pub mod output;

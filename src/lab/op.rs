@@ -9,6 +9,7 @@ use std::net::IpAddr;
 use serde::{Deserialize, Serialize};
 
 use crate::lab::firewall::{Rule, TABLE};
+pub use crate::lab::link_kind::{LinkKind, LinkSpec};
 use crate::lab::names::Cidr;
 
 /// A namespace: `None` is the one netscript started in (`host()`), `Some(name)` a named one.
@@ -97,6 +98,24 @@ fn is_true(b: &bool) -> bool {
     *b
 }
 
+/// The families of ops, by what they change.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Family {
+    /// Namespaces: add, delete, attach.
+    Netns,
+    /// Links: veth, single-ended kinds, delete, state, mtu, master, move.
+    Link,
+    /// Addresses and routes.
+    Address,
+    /// Impairments: qdiscs and loss chains.
+    Impair,
+    Sysctl,
+    /// Rules: netscript's table and accepts in foreign chains.
+    Firewall,
+    /// Processes started and stopped.
+    Process,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum Op {
@@ -131,21 +150,12 @@ pub enum Op {
         b_ns: Ns,
         mtu: Option<u32>,
     },
-    /// `ip link add NAME type bridge` and up.
-    BridgeAdd {
+    /// A single-ended link (bridge, vxlan, macvlan, tun/tap): `ip link add NAME type ..`.
+    LinkAdd {
         ns: Ns,
         name: String,
-    },
-    /// `ip link add NAME type vxlan id VNI remote R local L dev D dstport P`.
-    VxlanAdd {
-        ns: Ns,
-        name: String,
-        vni: u32,
-        remote: Option<IpAddr>,
-        group: Option<IpAddr>,
-        local: Option<IpAddr>,
-        dev: Option<String>,
-        port: u16,
+        #[serde(flatten)]
+        spec: LinkSpec,
     },
     /// `tc qdisc replace dev DEV root ...`
     QdiscSet {
@@ -383,44 +393,7 @@ impl Op {
                     netns_clause(b_ns)
                 )]
             }
-            Op::BridgeAdd { ns, name } => vec![
-                format!(
-                    "{} link add name {} type bridge",
-                    ip_cmd(ns),
-                    shell_word(name)
-                ),
-                format!("{} link set dev {} up", ip_cmd(ns), shell_word(name)),
-            ],
-            Op::VxlanAdd {
-                ns,
-                name,
-                vni,
-                remote,
-                group,
-                local,
-                dev,
-                port,
-            } => {
-                let mut s = format!(
-                    "{} link add name {} type vxlan id {vni}",
-                    ip_cmd(ns),
-                    shell_word(name)
-                );
-                if let Some(r) = remote {
-                    write!(s, " remote {r}").unwrap();
-                }
-                if let Some(g) = group {
-                    write!(s, " group {g}").unwrap();
-                }
-                if let Some(l) = local {
-                    write!(s, " local {l}").unwrap();
-                }
-                if let Some(d) = dev {
-                    write!(s, " dev {}", shell_word(d)).unwrap();
-                }
-                write!(s, " dstport {port}").unwrap();
-                vec![s]
-            }
+            Op::LinkAdd { ns, name, spec } => spec.render(&ip_cmd(ns), name),
             Op::QdiscSet { ns, dev, qdisc } => vec![format!(
                 "{} qdisc replace dev {} root {}",
                 tc_cmd(ns),
@@ -563,8 +536,7 @@ impl Op {
             | Op::NetnsDelMade { name, .. }
             | Op::NetnsAttach { name, .. } => Some(name.clone()),
             Op::VethAdd { a_ns, .. } => a_ns.clone(),
-            Op::BridgeAdd { ns, .. }
-            | Op::VxlanAdd { ns, .. }
+            Op::LinkAdd { ns, .. }
             | Op::QdiscSet { ns, .. }
             | Op::QdiscDel { ns, .. }
             | Op::LinkDel { ns, .. }
@@ -586,6 +558,72 @@ impl Op {
             | Op::ForeignAcceptDel { ns, .. }
             | Op::ProcStarted { ns, .. } => ns.clone(),
             Op::ProcStop { .. } => None,
+        }
+    }
+
+    /// Which family this op belongs to: each backend applies one family in one place.
+    pub fn family(&self) -> Family {
+        match self {
+            Op::NetnsAdd { .. }
+            | Op::NetnsDel { .. }
+            | Op::NetnsDelMade { .. }
+            | Op::NetnsAttach { .. } => Family::Netns,
+            Op::VethAdd { .. }
+            | Op::LinkAdd { .. }
+            | Op::LinkDel { .. }
+            | Op::LinkDelMade { .. }
+            | Op::LinkSet { .. }
+            | Op::LinkMtu { .. }
+            | Op::LinkMaster { .. }
+            | Op::LinkMove { .. } => Family::Link,
+            Op::AddrAdd { .. } | Op::AddrDel { .. } | Op::RouteAdd { .. } | Op::RouteDel { .. } => {
+                Family::Address
+            }
+            Op::QdiscSet { .. } | Op::QdiscDel { .. } | Op::LossAdd { .. } | Op::LossDel { .. } => {
+                Family::Impair
+            }
+            Op::Sysctl { .. } => Family::Sysctl,
+            Op::NftAdd { .. }
+            | Op::NftDel { .. }
+            | Op::ForeignAccept { .. }
+            | Op::ForeignAcceptDel { .. } => Family::Firewall,
+            Op::ProcStarted { .. } | Op::ProcStop { .. } => Family::Process,
+        }
+    }
+
+    /// The link this op creates, if it creates one: its namespace and name (for a veth,
+    /// end `a`). The journal (what `down` removes), the kernel backend (what it waits
+    /// for and identifies) and `ls` (the links a lab has) all ask this. No catch-all arm:
+    /// a new op must say here whether it makes a link.
+    pub fn creates_link(&self) -> Option<(&Ns, &str)> {
+        match self {
+            Op::VethAdd { a, a_ns, .. } => Some((a_ns, a)),
+            Op::LinkAdd { ns, name, .. } => Some((ns, name)),
+            Op::NetnsAdd { .. }
+            | Op::NetnsDel { .. }
+            | Op::NetnsDelMade { .. }
+            | Op::NetnsAttach { .. }
+            | Op::QdiscSet { .. }
+            | Op::QdiscDel { .. }
+            | Op::LinkDel { .. }
+            | Op::LinkDelMade { .. }
+            | Op::LinkSet { .. }
+            | Op::LinkMtu { .. }
+            | Op::LinkMaster { .. }
+            | Op::LinkMove { .. }
+            | Op::AddrAdd { .. }
+            | Op::AddrDel { .. }
+            | Op::RouteAdd { .. }
+            | Op::RouteDel { .. }
+            | Op::Sysctl { .. }
+            | Op::ProcStarted { .. }
+            | Op::ProcStop { .. }
+            | Op::NftAdd { .. }
+            | Op::NftDel { .. }
+            | Op::LossAdd { .. }
+            | Op::LossDel { .. }
+            | Op::ForeignAccept { .. }
+            | Op::ForeignAcceptDel { .. } => None,
         }
     }
 
@@ -617,7 +655,7 @@ impl Op {
                 ns: a_ns.clone(),
                 name: a.clone(),
             },
-            Op::BridgeAdd { ns, name } | Op::VxlanAdd { ns, name, .. } => Op::LinkDel {
+            Op::LinkAdd { ns, name, .. } => Op::LinkDel {
                 ns: ns.clone(),
                 name: name.clone(),
             },
@@ -755,15 +793,17 @@ mod tests {
 
     #[test]
     fn renders_vxlan_and_tc() {
-        let op = Op::VxlanAdd {
+        let op = Op::LinkAdd {
             ns: s("hostA"),
             name: "vx0".into(),
-            vni: 42,
-            remote: Some("192.0.2.2".parse().unwrap()),
-            group: None,
-            local: Some("192.0.2.1".parse().unwrap()),
-            dev: Some("eth0".into()),
-            port: 4789,
+            spec: LinkSpec::Vxlan {
+                vni: 42,
+                remote: Some("192.0.2.2".parse().unwrap()),
+                group: None,
+                local: Some("192.0.2.1".parse().unwrap()),
+                dev: Some("eth0".into()),
+                port: 4789,
+            },
         };
         assert_eq!(
             op.render(),

@@ -99,6 +99,21 @@ pub fn down(
     })
 }
 
+/// The entries of every lab that is up (a journal that cannot be read is left out).
+pub fn all_entries() -> Vec<Entry> {
+    let Ok(rd) = fs::read_dir(RUN_DIR) else {
+        return vec![];
+    };
+    rd.flatten()
+        .filter_map(|e| {
+            let file = e.file_name().to_string_lossy().into_owned();
+            let lab = file.strip_suffix(".journal")?.to_string();
+            Journal::load(&lab).ok().flatten()
+        })
+        .flatten()
+        .collect()
+}
+
 /// The namespaces a lab created or named, in order.
 pub fn namespaces(entries: &[Entry]) -> Vec<String> {
     let mut out: Vec<String> = vec![];

@@ -25,7 +25,7 @@ fn map(pairs: Vec<(&str, Dynamic)>) -> Dynamic {
 pub fn link_map(l: &LinkInfo) -> Dynamic {
     map(vec![
         ("name", l.name.clone().into()),
-        ("kind", l.kind.clone().into()),
+        ("kind", l.kind.to_string().into()),
         ("up", l.up.into()),
         ("mac", l.mac.clone().into()),
         ("mtu", (l.mtu as i64).into()),
@@ -144,10 +144,14 @@ pub fn register(engine: &mut Engine, ctx: &Ctx) {
     let cx = ctx.clone();
     engine.register_fn("show", move || -> RhaiResult<()> {
         let mut s = cx.borrow_mut();
+        // The rules of every lab that is up, and of this run (a plan writes no journal).
+        let mut entries = crate::lab::store::all_entries();
+        entries.extend(s.journal.entries.iter().cloned());
+        let rules = crate::ui::graph::nat_rules(&entries);
         let t = s
             .query(|b| {
                 let names = b.netns_list()?;
-                crate::ui::graph::gather(b, &names)
+                crate::ui::graph::gather(b, &names, &rules)
             })
             .map_err(|e| fail("show()", e))?;
         // In a plan the picture is a comment: stdout is the shell script.

@@ -4,7 +4,7 @@ use rhai::{Dynamic, Engine, Map, NativeCallContext};
 
 use super::{call, fail, to_link, to_ns, Ctx, Link, Netns, Opts, RhaiResult, Veth};
 use crate::lab::names::{self, Cidr};
-use crate::lab::op::{Ns, Op};
+use crate::lab::op::{LinkSpec, Ns, Op};
 use crate::ns_fn;
 
 fn veth(
@@ -60,9 +60,10 @@ fn bridge(cx: &Ctx, c: &str, ns: &Ns, name: &str, cidr: Option<&str>) -> RhaiRes
         .map(|s| s.parse().map_err(|e| fail(c, e)))
         .transpose()?;
     let mut s = cx.borrow_mut();
-    s.apply(Op::BridgeAdd {
+    s.apply(Op::LinkAdd {
         ns: ns.clone(),
         name: name.into(),
+        spec: LinkSpec::Bridge,
     })
     .map_err(|e| fail(c, e))?;
     if let Some(cidr) = cidr {
@@ -195,7 +196,7 @@ pub fn register(engine: &mut Engine, ctx: &Ctx) {
     for (prop, pick) in [
         (
             "kind",
-            (|i: crate::backend::LinkInfo| Dynamic::from(i.kind))
+            (|i: crate::backend::LinkInfo| Dynamic::from(i.kind.to_string()))
                 as fn(crate::backend::LinkInfo) -> Dynamic,
         ),
         ("mac", |i| Dynamic::from(i.mac)),

@@ -8,6 +8,7 @@ mod firewall;
 mod foreign;
 mod inspect;
 mod link;
+mod link_kinds;
 mod netns;
 mod overlay;
 mod probe;
@@ -519,6 +520,7 @@ pub fn build_engine(ctx: &Ctx, args: Vec<String>) -> (Engine, rhai::Scope<'stati
     );
     netns::register(&mut engine, ctx);
     link::register(&mut engine, ctx);
+    link_kinds::register(&mut engine, ctx);
     route::register(&mut engine, ctx);
     process::register(&mut engine, ctx);
     probe::register(&mut engine, ctx);

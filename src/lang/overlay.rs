@@ -6,7 +6,7 @@ use rhai::{Dynamic, Engine, Map};
 use super::{call, fail, to_link, Ctx, Link, Opts, RhaiResult};
 use crate::error::Error;
 use crate::lab::names;
-use crate::lab::op::{Ns, Op, Qdisc};
+use crate::lab::op::{LinkSpec, Ns, Op, Qdisc};
 use crate::ns_fn;
 
 fn vxlan(cx: &Ctx, c: &str, default_ns: &Ns, name: &str, opts: Map) -> RhaiResult<Link> {
@@ -58,15 +58,17 @@ fn vxlan(cx: &Ctx, c: &str, default_ns: &Ns, name: &str, opts: Map) -> RhaiResul
     }
     let port = o.int("port", 1, 65535)?.unwrap_or(4789) as u16;
     cx.borrow_mut()
-        .apply(Op::VxlanAdd {
+        .apply(Op::LinkAdd {
             ns: ns.clone(),
             name: name.into(),
-            vni,
-            remote,
-            group,
-            local,
-            dev,
-            port,
+            spec: LinkSpec::Vxlan {
+                vni,
+                remote,
+                group,
+                local,
+                dev,
+                port,
+            },
         })
         .map_err(|e| fail(c, e))?;
     Ok(Link {

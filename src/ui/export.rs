@@ -7,7 +7,7 @@ use std::fmt::Write;
 
 use crate::lab::firewall::{Action, Chain, Proto, Rule};
 use crate::lab::journal::{self, Entry};
-use crate::lab::op::{Ns, Op};
+use crate::lab::op::{LinkSpec, Ns, Op};
 
 /// A Rhai string literal.
 fn lit(s: &str) -> String {
@@ -105,6 +105,32 @@ fn not_expressed(op: &Op) -> String {
     )
 }
 
+/// A single-ended link as the call that makes it (`None`: no call takes all it says).
+fn link_add(ns: &Ns, name: &str, spec: &LinkSpec, v: &Vars) -> Option<String> {
+    let on = match ns {
+        None => String::new(),
+        Some(_) => format!("{}.", v.of(ns)),
+    };
+    Some(match spec {
+        LinkSpec::Bridge => format!("{on}bridge({});", lit(name)),
+        LinkSpec::Macvlan { parent, mode } => format!(
+            "{on}macvlan({}, #{{ parent: {}, mode: {} }});",
+            lit(name),
+            lit(parent),
+            lit(mode.as_str())
+        ),
+        LinkSpec::Tun { tap, owner } => {
+            let mut opts = vec![format!("tap: {tap}")];
+            if let Some(o) = owner {
+                opts.push(format!("owner: {o}"));
+            }
+            format!("{on}tun({}, #{{ {} }});", lit(name), opts.join(", "))
+        }
+        // Written as its command, as before.
+        LinkSpec::Vxlan { .. } => return None,
+    })
+}
+
 fn call(op: &Op, v: &mut Vars) -> Option<String> {
     Some(match op {
         Op::NetnsAdd { name, lo } => {
@@ -138,8 +164,9 @@ fn call(op: &Op, v: &mut Vars) -> Option<String> {
                 format!("veth({}, {}, #{{ {} }});", lit(a), lit(b), opts.join(", "))
             }
         }
-        Op::BridgeAdd { ns: None, name } => format!("bridge({});", lit(name)),
-        Op::BridgeAdd { ns, name } => format!("{}.bridge({});", v.of(ns), lit(name)),
+        Op::LinkAdd { ns, name, spec } => {
+            link_add(ns, name, spec, v).unwrap_or_else(|| not_expressed(op))
+        }
         Op::LinkSet { ns, name, up } => {
             let verb = if *up { "up" } else { "down" };
             format!("{}.{verb}({});", v.of(ns), lit(name))

@@ -9,13 +9,19 @@ use serde::Serialize;
 
 use crate::backend::{Backend, LinkInfo};
 use crate::error::Result;
-use crate::lab::op::Ns;
+use crate::lab::firewall::Rule;
+use crate::lab::journal::Entry;
+use crate::lab::link_kind::LinkKind;
+use crate::lab::op::{Ns, Op};
 
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct Topology {
     pub spaces: Vec<Space>,
     /// veth pairs: (space, link) at each end.
     pub wires: Vec<((usize, String), (usize, String))>,
+    /// Macvlans and the link each sits on: (space, macvlan), (space, parent).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub parents: Vec<((usize, String), (usize, String))>,
 }
 
 #[derive(Clone, Debug, Default, Serialize)]
@@ -30,7 +36,7 @@ pub struct Space {
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct Link {
     pub name: String,
-    pub kind: String,
+    pub kind: LinkKind,
     pub up: bool,
     pub addrs: Vec<String>,
     pub master: Option<String>,
@@ -72,8 +78,40 @@ impl From<&LinkInfo> for Link {
     }
 }
 
-/// Read the topology of the host and the given namespaces.
-pub fn gather(b: &mut dyn Backend, namespaces: &[String]) -> Result<Topology> {
+/// The NAT rules (masquerade, DNAT) `entries` added and did not delete since, with their
+/// namespace: what the graph draws, from the rule model rather than from nft's text.
+pub fn nat_rules(entries: &[Entry]) -> Vec<(Ns, Rule)> {
+    let mut out: Vec<(Ns, Rule)> = vec![];
+    for e in entries {
+        match &e.op {
+            Op::NftAdd { ns, rules } => {
+                for r in rules.iter().filter(|r| r.is_nat()) {
+                    if !out.iter().any(|(n, o)| n == ns && o.id == r.id) {
+                        out.push((ns.clone(), r.clone()));
+                    }
+                }
+            }
+            // An id ending in ':' stands for every rule tagged with it.
+            Op::NftDel { ns, rules } => out.retain(|(n, o)| {
+                n != ns
+                    || !rules.iter().any(|d| match d.id.ends_with(':') {
+                        true => o.id.starts_with(&d.id),
+                        false => o.id == d.id,
+                    })
+            }),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Read the topology of the host and the given namespaces; `rules` are netscript's NAT
+/// rules (`nat_rules`, from the journals: a rule deleted by hand is still drawn).
+pub fn gather(
+    b: &mut dyn Backend,
+    namespaces: &[String],
+    rules: &[(Ns, Rule)],
+) -> Result<Topology> {
     let mut t = Topology::default();
     let all: Vec<Ns> = std::iter::once(None)
         .chain(namespaces.iter().cloned().map(Some))
@@ -85,18 +123,16 @@ pub fn gather(b: &mut dyn Backend, namespaces: &[String]) -> Result<Topology> {
             .into_iter()
             .find(|r| r.dst == "default")
             .and_then(|r| r.via.map(|v| v.to_string()));
-        let nat = b
-            .rules(ns)
-            .unwrap_or_default()
-            .lines()
-            .filter(|l| l.contains("masquerade") || l.contains("dnat"))
-            .map(|l| l.trim().split(" comment ").next().unwrap_or("").to_string())
+        let nat = rules
+            .iter()
+            .filter(|(n, _)| n == ns)
+            .map(|(_, r)| r.shown())
             .collect();
         t.spaces.push(Space {
             name: ns.clone().unwrap_or_else(|| "host".into()),
             links: links
                 .iter()
-                .filter(|l| l.kind != "loopback")
+                .filter(|l| l.kind != LinkKind::Loopback)
                 .map(Link::from)
                 .collect(),
             default_via,
@@ -104,6 +140,7 @@ pub fn gather(b: &mut dyn Backend, namespaces: &[String]) -> Result<Topology> {
         });
     }
     t.pair_veths(&mut |from, of| b.nsid(&all[from], &all[of]));
+    t.find_parents(&mut |from, of| b.nsid(&all[from], &all[of]));
     Ok(t)
 }
 
@@ -114,7 +151,7 @@ impl Topology {
     fn pair_veths(&mut self, nsid: &mut dyn FnMut(usize, usize) -> Option<i32>) {
         let mut wires = vec![];
         for (si, s) in self.spaces.iter().enumerate() {
-            for l in s.links.iter().filter(|l| l.kind == "veth") {
+            for l in s.links.iter().filter(|l| l.kind == LinkKind::Veth) {
                 if !l.peer_elsewhere {
                     if let Some(p) = &l.peer {
                         if l.name < *p {
@@ -130,7 +167,7 @@ impl Topology {
                     .filter(|(sj, _)| *sj != si)
                     .flat_map(|(sj, o)| o.links.iter().map(move |p| (sj, p)))
                     .filter(|(_, p)| {
-                        p.kind == "veth"
+                        p.kind == LinkKind::Veth
                             && p.peer_elsewhere
                             && Some(p.index) == l.peer_index
                             && p.peer_index == Some(l.index)
@@ -155,6 +192,45 @@ impl Topology {
         self.wires = wires;
     }
 
+    /// Each macvlan to its parent: in its own namespace by index; moved elsewhere, the
+    /// link of that index in the namespace whose id it names (`nsid(from, of)`, asked
+    /// only where indexes repeat).
+    fn find_parents(&mut self, nsid: &mut dyn FnMut(usize, usize) -> Option<i32>) {
+        let mut parents = vec![];
+        for (si, s) in self.spaces.iter().enumerate() {
+            for l in s.links.iter().filter(|l| l.kind == LinkKind::Macvlan) {
+                let Some(pi) = l.peer_index else { continue };
+                let here = l.peer_nsid.is_none();
+                let found: Vec<(usize, &Link)> = self
+                    .spaces
+                    .iter()
+                    .enumerate()
+                    .filter(|(sj, _)| (*sj == si) == here)
+                    .flat_map(|(sj, o)| o.links.iter().map(move |p| (sj, p)))
+                    .filter(|(_, p)| p.index == pi && p.kind != LinkKind::Macvlan)
+                    .collect();
+                let one = match found.as_slice() {
+                    [one] => Some(*one),
+                    many => many
+                        .iter()
+                        .copied()
+                        .find(|(sj, _)| nsid(si, *sj) == l.peer_nsid),
+                };
+                if let Some((sj, p)) = one {
+                    parents.push(((si, l.name.clone()), (sj, p.name.clone())));
+                }
+            }
+        }
+        self.parents = parents;
+    }
+
+    fn parent_of(&self, si: usize, name: &str) -> Option<(usize, &str)> {
+        self.parents
+            .iter()
+            .find(|((s, n), _)| *s == si && n == name)
+            .map(|(_, (sj, p))| (*sj, p.as_str()))
+    }
+
     fn other_end(&self, si: usize, name: &str) -> Option<(usize, &str)> {
         self.wires.iter().find_map(|((a, an), (b, bn))| {
             if *a == si && an == name {
@@ -174,7 +250,7 @@ impl Topology {
 
 fn describe(l: &Link) -> String {
     let mut s = l.name.clone();
-    if l.kind != "veth" {
+    if l.kind != LinkKind::Veth {
         write!(s, " ({})", l.kind).unwrap();
     }
     if let Some(d) = &l.detail {
@@ -297,7 +373,12 @@ pub fn text(t: &Topology) -> String {
     let mut drawn = vec![0usize];
     let mut blocks = vec![];
     // Namespaces with bridges first: the ones on their bridges are drawn inside them.
-    let has_bridge = |i: &usize| t.spaces[*i].links.iter().any(|l| l.kind == "bridge");
+    let has_bridge = |i: &usize| {
+        t.spaces[*i]
+            .links
+            .iter()
+            .any(|l| l.kind == LinkKind::Bridge)
+    };
     let order: Vec<usize> = std::iter::once(0)
         .chain((1..t.spaces.len()).filter(|i| has_bridge(i)))
         .chain((1..t.spaces.len()).filter(|i| !has_bridge(i)))
@@ -308,17 +389,23 @@ pub fn text(t: &Topology) -> String {
         }
         let s = &t.spaces[si];
         let mut lines = vec![];
-        for br in s.links.iter().filter(|l| l.kind == "bridge") {
+        for br in s.links.iter().filter(|l| l.kind == LinkKind::Bridge) {
             lines.extend(draw_bridge(t, si, br, &mut drawn));
         }
         for l in s
             .links
             .iter()
-            .filter(|l| l.kind != "bridge" && l.master.is_none())
+            .filter(|l| l.kind != LinkKind::Bridge && l.master.is_none())
         {
             let mut d = describe(l);
             if let Some((sj, peer)) = t.other_end(si, &l.name) {
                 write!(d, " ══ {peer} in {}", t.spaces[sj].name).unwrap();
+            }
+            // A macvlan hangs off its parent.
+            match t.parent_of(si, &l.name) {
+                Some((sj, p)) if sj == si => write!(d, " ── on {p}").unwrap(),
+                Some((sj, p)) => write!(d, " ── on {p} in {}", t.spaces[sj].name).unwrap(),
+                None => {}
             }
             lines.push(d);
         }
@@ -392,6 +479,15 @@ pub fn dot(t: &Topology) -> String {
             }
         }
     }
+    for ((a, an), (b, bn)) in &t.parents {
+        writeln!(
+            s,
+            "  {} -- {} [style=dashed, label=\"macvlan\"];",
+            id(&t.spaces[*a].name, an),
+            id(&t.spaces[*b].name, bn)
+        )
+        .unwrap();
+    }
     for ((a, an), (b, bn)) in &t.wires {
         writeln!(
             s,
@@ -444,6 +540,15 @@ pub fn mermaid(t: &Topology) -> String {
                 writeln!(s, "  {} --- {}", id(&sp.name, &l.name), id(&sp.name, m)).unwrap();
             }
         }
+    }
+    for ((a, an), (b, bn)) in &t.parents {
+        writeln!(
+            s,
+            "  {} -.-|macvlan| {}",
+            id(&t.spaces[*a].name, an),
+            id(&t.spaces[*b].name, bn)
+        )
+        .unwrap();
     }
     for ((a, an), (b, bn)) in &t.wires {
         writeln!(
@@ -526,6 +631,7 @@ pub mod tests {
                 ((0, "veth-c1-br".into()), (1, "veth-c1".into())),
                 ((0, "veth-c2-br".into()), (2, "veth-c2".into())),
             ],
+            parents: vec![],
         }
     }
 

@@ -331,7 +331,9 @@ impl Translator {
                 self.emit("print(netns_list());".into());
                 true
             }
+            ["ip", "link", "add", rest @ ..] if rest.contains(&"macvlan") => self.macvlan(rest, ns),
             ["ip", "link", "add", rest @ ..] => self.link_add(rest, ns),
+            ["ip", "tuntap", "add", rest @ ..] => self.tuntap(rest, ns),
             ["ip", "link", "set", rest @ ..] => self.link_set(rest, ns),
             ["ip", "link", "del" | "delete", dev] => {
                 self.emit(format!("{}.delete();", self.link_in(ns, dev)));
@@ -420,6 +422,76 @@ impl Translator {
             }
             _ => false,
         }
+    }
+
+    /// `[name] NAME link PARENT type macvlan [mode M]`, the words before `type` in any
+    /// order (`link PARENT name NAME` too). Without a mode iproute2 makes a vepa one.
+    fn macvlan(&mut self, w: &[&str], ns: Option<&str>) -> bool {
+        let (mut name, mut parent, mut mode) = (None, None, "vepa");
+        let mut i = 0;
+        while i < w.len() {
+            match (w[i], w.get(i + 1)) {
+                ("name" | "dev", Some(n)) if name.is_none() => name = Some(*n),
+                ("link", Some(p)) => parent = Some(*p),
+                ("type", Some(&"macvlan")) => {}
+                ("mode", Some(m)) => mode = m,
+                (n, _) if name.is_none() && !n.starts_with('-') => {
+                    name = Some(n);
+                    i += 1;
+                    continue;
+                }
+                _ => return false,
+            }
+            i += 2;
+        }
+        let (Some(name), Some(parent)) = (name, parent) else {
+            return false;
+        };
+        self.emit(format!(
+            "{}macvlan({}, #{{ parent: {}, mode: {} }});",
+            self.recv(ns),
+            q(name),
+            q(parent),
+            q(mode)
+        ));
+        true
+    }
+
+    /// `ip tuntap add [dev] NAME mode tun|tap [user U]`, in any order.
+    fn tuntap(&mut self, w: &[&str], ns: Option<&str>) -> bool {
+        let (mut name, mut tap, mut user) = (None, None, None);
+        let mut i = 0;
+        while i < w.len() {
+            match (w[i], w.get(i + 1)) {
+                ("dev" | "name", Some(n)) if name.is_none() => name = Some(*n),
+                ("mode", Some(&"tun")) => tap = Some(false),
+                ("mode", Some(&"tap")) => tap = Some(true),
+                ("user", Some(u)) => user = Some(*u),
+                (n, _) if name.is_none() && !n.starts_with('-') && n != "mode" => {
+                    name = Some(n);
+                    i += 1;
+                    continue;
+                }
+                _ => return false,
+            }
+            i += 2;
+        }
+        let (Some(name), Some(tap)) = (name, tap) else {
+            return false;
+        };
+        let mut opts = vec![format!("tap: {tap}")];
+        match user {
+            Some(u) if u.parse::<u32>().is_ok() => opts.push(format!("owner: {u}")),
+            Some(u) => opts.push(format!("owner: {}", q(u))),
+            None => {}
+        }
+        self.emit(format!(
+            "{}tun({}, #{{ {} }});",
+            self.recv(ns),
+            q(name),
+            opts.join(", ")
+        ));
+        true
     }
 
     fn link_set(&mut self, w: &[&str], ns: Option<&str>) -> bool {
@@ -802,6 +874,27 @@ mod tests {
             out.contains("let r = exec(\"set -e; a && b; :\"); must(r);"),
             "{out}"
         );
+    }
+
+    #[test]
+    fn macvlan_and_tuntap_lines() {
+        let out = translate(
+            "x.sh",
+            "ip netns add red\nip link add mv0 link eth0 type macvlan mode bridge\nip link add link eth0 name mv1 type macvlan\nip -n red link add name mv2 link br0 type macvlan mode private\nip tuntap add dev tap0 mode tap user 1000\nip netns exec red ip tuntap add mode tun tun0\nip tuntap add tap1 mode tap user alice\n",
+        )
+        .unwrap();
+        for want in [
+            "macvlan(\"mv0\", #{ parent: \"eth0\", mode: \"bridge\" });",
+            // iproute2's default mode.
+            "macvlan(\"mv1\", #{ parent: \"eth0\", mode: \"vepa\" });",
+            "red.macvlan(\"mv2\", #{ parent: \"br0\", mode: \"private\" });",
+            "tun(\"tap0\", #{ tap: true, owner: 1000 });",
+            "red.tun(\"tun0\", #{ tap: false });",
+            "tun(\"tap1\", #{ tap: true, owner: \"alice\" });",
+        ] {
+            assert!(out.contains(want), "missing {want:?} in\n{out}");
+        }
+        assert!(!out.contains("TODO"), "{out}");
     }
 
     #[test]

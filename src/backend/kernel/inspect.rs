@@ -12,8 +12,9 @@ use rtnetlink::packet_route::route::{RouteAddress, RouteAttribute, RouteHeader, 
 use rtnetlink::packet_route::AddressFamily;
 use rtnetlink::{Handle, IpVersion, RouteMessageBuilder};
 
-use super::netlink::{kind_of, name_of};
+use super::netlink::{link_kind, name_of};
 use crate::backend::{AddrInfo, LinkInfo, NeighInfo, RouteInfo, SocketInfo};
+use crate::lab::link_kind::LinkKind;
 use crate::lab::names::Cidr;
 
 fn mac(bytes: &[u8]) -> String {
@@ -38,10 +39,10 @@ pub async fn links(h: &Handle) -> Result<Vec<LinkInfo>, rtnetlink::Error> {
         let mut info = LinkInfo {
             name: name_of(m),
             index: m.header.index,
-            kind: kind_of(m),
+            kind: link_kind(m),
             up: m.header.flags.contains(LinkFlags::Up),
             addrs: by_index.remove(&m.header.index).unwrap_or_default(),
-            detail: super::netlink::vxlan_detail(m),
+            detail: super::netlink::link_detail(m),
             ..Default::default()
         };
         let mut elsewhere = false;
@@ -58,10 +59,10 @@ pub async fn links(h: &Handle) -> Result<Vec<LinkInfo>, rtnetlink::Error> {
                 _ => {}
             }
         }
-        if info.kind == "veth" && !elsewhere {
+        if info.kind == LinkKind::Veth && !elsewhere {
             info.peer = info.peer_index.and_then(|i| names.get(&i).cloned());
         }
-        info.peer_elsewhere = info.kind == "veth" && elsewhere;
+        info.peer_elsewhere = info.kind == LinkKind::Veth && elsewhere;
         out.push(info);
     }
     Ok(out)

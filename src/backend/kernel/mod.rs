@@ -2,6 +2,7 @@
 //! inside namespaces. Async stays in here: a current-thread runtime, `block_on` at the
 //! boundary.
 
+mod apply;
 mod family;
 pub mod inspect;
 pub mod netlink;
@@ -12,6 +13,7 @@ pub mod process;
 mod strays;
 pub mod sysctl;
 pub mod tc;
+pub mod tun;
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -274,7 +276,7 @@ impl KernelBackend {
                 let back = m.attributes.iter().any(|a| {
                     matches!(a, rtnetlink::packet_route::link::LinkAttribute::Link(i) if *i == l.index)
                 });
-                if back && netlink::kind_of(&m) == "veth" {
+                if back && netlink::link_kind(&m) == crate::lab::link_kind::LinkKind::Veth {
                     return Some(netlink::name_of(&m));
                 }
             }
@@ -404,376 +406,6 @@ impl KernelBackend {
             .filter_map(|n| family::ns_id(&netns::path(n).to_string_lossy()))
             .collect()
     }
-
-    fn apply_op(&mut self, op: &Op) -> Result<()> {
-        if matches!(
-            op,
-            Op::VethAdd { .. } | Op::BridgeAdd { .. } | Op::VxlanAdd { .. } | Op::NetnsAdd { .. }
-        ) {
-            self.settle();
-        }
-        match op {
-            Op::LinkDel { ns, name } | Op::LinkMove { ns, name, .. } => {
-                let key = (ns.clone(), name.clone());
-                self.indexes.remove(&key);
-                self.veth_peers.remove(&key);
-                self.up_here.remove(&key);
-            }
-            Op::NetnsDel { name } => {
-                let gone = |ns: &Ns| ns.as_deref() == Some(name.as_str());
-                self.indexes.retain(|(ns, _), _| !gone(ns));
-                self.veth_peers
-                    .retain(|(ns, _), (pns, _)| !gone(ns) && !gone(pns));
-                self.up_here.retain(|(ns, _)| !gone(ns));
-            }
-            _ => {}
-        }
-        match op {
-            Op::NetnsAdd { name, lo } => {
-                let (file, sock) = netns::create(name)?;
-                let conn = Conn::new(&self.rt, sock)
-                    .map_err(|e| Error::os(format!("namespace {name:?}"), e))?;
-                let ns = Some(name.clone());
-                self.insert(
-                    ns.clone(),
-                    Space {
-                        file,
-                        conn,
-                        made_here: true,
-                        used: self.tick,
-                    },
-                );
-                if !lo {
-                    return Ok(());
-                }
-                // lo is always index 1 in a new namespace.
-                let h = self.handle(&ns)?;
-                let msg = rtnetlink::LinkUnspec::new_with_index(1).up().build();
-                self.rt
-                    .block_on(netlink::set(&h, msg))
-                    .map_err(|e| nl_err(link_label(&ns, "lo"), e))
-            }
-            Op::NetnsDel { name } => {
-                let ns = Some(name.clone());
-                if !netns::path(name).exists() {
-                    return Err(Error::Missing(ns_label(&ns)));
-                }
-                self.forget(&ns);
-                netns::delete(name)
-            }
-            Op::NetnsAttach { name, pid } => netns::attach(name, *pid),
-            Op::VethAdd {
-                a,
-                a_ns,
-                b,
-                b_ns,
-                mtu,
-            } => {
-                let a_fd = None;
-                let b_fd = if b_ns != a_ns {
-                    Some(self.ns_fd(b_ns)?)
-                } else {
-                    None
-                };
-                let h = self.handle(a_ns)?;
-                let msg = netlink::veth_message(a, a_fd, b, b_fd, *mtu);
-                match self.rt.block_on(netlink::add_link(&h, msg)) {
-                    Ok(index) => {
-                        // The next call is usually an address on the new end.
-                        if let Some(i) = index {
-                            self.indexes.insert((a_ns.clone(), a.clone()), i);
-                        }
-                        let (ka, kb) = ((a_ns.clone(), a.clone()), (b_ns.clone(), b.clone()));
-                        self.veth_peers.insert(ka.clone(), kb.clone());
-                        self.veth_peers.insert(kb, ka);
-                        Ok(())
-                    }
-                    // Say which of the two names is taken.
-                    Err(e) if netlink::errno(&e) == Some(libc::EEXIST) => {
-                        let a_taken =
-                            matches!(self.rt.block_on(netlink::get_link(&h, a)), Ok(Some(_)));
-                        Err(Error::Exists(if a_taken {
-                            link_label(a_ns, a)
-                        } else {
-                            link_label(b_ns, b)
-                        }))
-                    }
-                    Err(e) => Err(nl_err(format!("veth {a:?}/{b:?}"), e)),
-                }
-            }
-            Op::BridgeAdd { ns, name } => {
-                let h = self.handle(ns)?;
-                let msg = rtnetlink::LinkBridge::new(name).build();
-                self.rt
-                    .block_on(h.link().add(msg).execute())
-                    .map_err(|e| nl_err(link_label(ns, name), e))?;
-                self.upped.push((ns.clone(), name.clone()));
-                Ok(())
-            }
-            Op::VxlanAdd {
-                ns,
-                name,
-                vni,
-                remote,
-                group,
-                local,
-                dev,
-                port,
-            } => {
-                let dev_index = match dev {
-                    Some(d) => Some(self.index(ns, d)?),
-                    None => None,
-                };
-                let h = self.handle(ns)?;
-                let msg =
-                    netlink::vxlan_message(name, *vni, *remote, *group, *local, dev_index, *port);
-                self.rt.block_on(h.link().add(msg).execute()).map_err(|e| {
-                    match netlink::errno(&e) {
-                        Some(libc::EOPNOTSUPP) => Error::Other(format!(
-                            "{}: this kernel has no VXLAN support (CONFIG_VXLAN)",
-                            link_label(ns, name)
-                        )),
-                        _ => nl_err(link_label(ns, name), e),
-                    }
-                })
-            }
-            Op::QdiscSet { ns, dev, qdisc } => {
-                let idx = self.index(ns, dev)?;
-                let h = self.handle(ns)?;
-                self.rt.block_on(tc::replace(&h, idx, qdisc)).map_err(|e| match (netlink::errno(&e), qdisc) {
-                    // An unknown qdisc kind: the kernel was built without it.
-                    (Some(libc::ENOENT), crate::lab::op::Qdisc::Netem { .. }) => Error::Unsupported(
-                        "this kernel has no netem qdisc (CONFIG_NET_SCH_NETEM), which delay and jitter need".into(),
-                    ),
-                    (Some(libc::ENOENT), crate::lab::op::Qdisc::Tbf { .. }) => Error::Unsupported(
-                        "this kernel has no tbf qdisc (CONFIG_NET_SCH_TBF)".into(),
-                    ),
-                    _ => nl_err(format!("the qdisc of {}", link_label(ns, dev)), e),
-                })
-            }
-            Op::QdiscDel { ns, dev } => {
-                let idx = self.index(ns, dev)?;
-                let h = self.handle(ns)?;
-                self.rt
-                    .block_on(tc::delete(&h, idx))
-                    .map_err(|e| match netlink::errno(&e) {
-                        Some(libc::ENOENT) | Some(libc::EINVAL) => {
-                            Error::Missing(format!("an impairment on {}", link_label(ns, dev)))
-                        }
-                        _ => nl_err(format!("the qdisc of {}", link_label(ns, dev)), e),
-                    })
-            }
-            Op::NetnsDelMade { name, dev, ino } => {
-                let ns = Some(name.clone());
-                let here = netns::file_id(name);
-                if here == Some((*dev, *ino)) {
-                    return self.apply_op(&Op::NetnsDel { name: name.clone() });
-                }
-                // Ours under another name (its mount moved): delete it there.
-                let renamed = netns::list()
-                    .unwrap_or_default()
-                    .into_iter()
-                    .find(|other| other != name && netns::file_id(other) == Some((*dev, *ino)));
-                if let Some(other) = &renamed {
-                    self.apply_op(&Op::NetnsDel {
-                        name: other.clone(),
-                    })?;
-                }
-                match here {
-                    Some(_) => Err(Error::Replaced(format!(
-                        "{} is not the one this lab made (it was replaced); left alone",
-                        ns_label(&ns)
-                    ))),
-                    // Gone (or renamed, done above), or only its empty mount point is
-                    // left: as for a plain delete.
-                    None if renamed.is_some() && !netns::path(name).exists() => Ok(()),
-                    None => self.apply_op(&Op::NetnsDel { name: name.clone() }),
-                }
-            }
-            Op::LinkDelMade {
-                ns,
-                name,
-                index,
-                netns: made_in,
-            } => {
-                if let (Some(n), Some(id)) = (ns, made_in) {
-                    match netns::file_id(n) {
-                        // The namespace went, and the link with it.
-                        None => return Err(Error::Missing(link_label(ns, name))),
-                        Some(now) if now != *id => {
-                            return Err(Error::Replaced(format!(
-                                "{} is in a namespace that is not the one it was made in (it was replaced); left alone",
-                                link_label(ns, name)
-                            )))
-                        }
-                        Some(_) => {}
-                    }
-                }
-                let h = self.handle(ns)?;
-                let by_index = self
-                    .rt
-                    .block_on(netlink::get_link_by_index(&h, *index))
-                    .map_err(|e| nl_err(link_label(ns, name), e))?;
-                match by_index.map(|m| netlink::name_of(&m)) {
-                    // Ours, perhaps under another name now.
-                    Some(now) => self.apply_op(&Op::LinkDel {
-                        ns: ns.clone(),
-                        name: now,
-                    }),
-                    None => match self.rt.block_on(netlink::get_link(&h, name)) {
-                        Ok(Some(_)) => Err(Error::Replaced(format!(
-                            "{} is not the one this lab made (it was replaced); left alone",
-                            link_label(ns, name)
-                        ))),
-                        _ => Err(Error::Missing(link_label(ns, name))),
-                    },
-                }
-            }
-            Op::LinkDel { ns, name } => {
-                let h = self.handle(ns)?;
-                self.rt
-                    .block_on(netlink::del(&h, name))
-                    .map_err(|e| nl_err(link_label(ns, name), e))
-            }
-            Op::LinkSet { ns, name, up } => {
-                self.set_link(ns, name, |b| if *up { b.up() } else { b.down() })?;
-                let key = (ns.clone(), name.clone());
-                if !*up {
-                    self.up_here.remove(&key);
-                    return Ok(());
-                }
-                // A veth end set up after its peer is activated as it opens; the end set
-                // up first waits for the kernel's linkwatch.
-                let peer_up = self
-                    .veth_peers
-                    .get(&key)
-                    .is_some_and(|p| self.up_here.contains(p));
-                if !peer_up {
-                    self.upped.push(key.clone());
-                }
-                self.up_here.insert(key);
-                Ok(())
-            }
-            Op::LinkMtu { ns, name, mtu } => self.set_link(ns, name, |b| b.mtu(*mtu)),
-            Op::LinkMaster { ns, name, master } => match master {
-                Some(m) => {
-                    self.with_index(ns, m, |b, idx| b.set_link(ns, name, |x| x.controller(idx)))
-                }
-                None => self.set_link(ns, name, |b| b.nocontroller()),
-            },
-            Op::LinkMove { ns, name, to } => {
-                let fd = self.ns_fd(to)?;
-                self.set_link(ns, name, |b| b.setns_by_fd(fd))
-            }
-            Op::AddrAdd { ns, dev, cidr, .. } | Op::AddrDel { ns, dev, cidr } => {
-                let add = matches!(op, Op::AddrAdd { .. });
-                let nodad = matches!(op, Op::AddrAdd { nodad: true, .. });
-                if add && cidr.addr.is_ipv6() && !nodad {
-                    // Tentative until duplicate address detection is done: probes wait.
-                    self.dad_pending.insert(ns.clone());
-                }
-                self.with_index(ns, dev, |b, idx| {
-                    let h = b.handle(ns)?;
-                    let r = match add {
-                        true => b.rt.block_on(netlink::addr_add(&h, idx, cidr, nodad)),
-                        false => b.rt.block_on(netlink::addr_del(&h, idx, cidr)),
-                    };
-                    r.map_err(|e| nl_err(format!("address {cidr} on {}", link_label(ns, dev)), e))
-                })
-            }
-            Op::RouteAdd { ns, route } | Op::RouteDel { ns, route } => {
-                let dev = match &route.dev {
-                    Some(d) => Some(self.index(ns, d)?),
-                    None => None,
-                };
-                let h = self.handle(ns)?;
-                let msg = netlink::route_message(route, dev);
-                let dst = route
-                    .dst
-                    .map(|d| d.to_string())
-                    .unwrap_or_else(|| "default".into());
-                let what = format!("route {dst} in {}", ns_label(ns));
-                let r = if matches!(op, Op::RouteAdd { .. }) {
-                    self.rt.block_on(h.route().add(msg).execute())
-                } else {
-                    self.rt.block_on(h.route().del(msg).execute())
-                };
-                r.map_err(|e| match netlink::errno(&e) {
-                    // IPv4 says ENETUNREACH, IPv6 EHOSTUNREACH (no route to the gateway).
-                    Some(libc::ENETUNREACH | libc::EHOSTUNREACH) if route.via.is_some() => {
-                        Error::Other(format!(
-                            "{what}: gateway {} is not on a directly connected network",
-                            route.via.map(|v| v.to_string()).unwrap_or_default(),
-                        ))
-                    }
-                    Some(libc::ESRCH) if matches!(op, Op::RouteDel { .. }) => {
-                        Error::Missing(what.clone())
-                    }
-                    _ => nl_err(what.clone(), e),
-                })
-            }
-            // Started by `start`; the op only records it.
-            Op::ProcStarted { .. } => Ok(()),
-            Op::ProcStop { pid, start } => {
-                // What it started goes too, even when the process itself is gone.
-                let mut root = self.started.get(pid).cloned().unwrap_or_default();
-                if root.start != *start {
-                    root = family::Root {
-                        pid: *pid,
-                        start: *start,
-                        tag: String::new(),
-                    };
-                }
-                let alive = process::start_time(*pid) == Some(*start);
-                self.stop_family(family::Select {
-                    roots: vec![root],
-                    ..Default::default()
-                })?;
-                if alive {
-                    Ok(())
-                } else {
-                    Err(Error::Missing(format!("process {pid}")))
-                }
-            }
-            Op::NftAdd { ns, rules } => {
-                let rules = rules.clone();
-                self.within(ns, move || nft::add(&rules))?
-            }
-            Op::NftDel { ns, rules } => {
-                let rules = rules.clone();
-                self.within(ns, move || nft::delete(&rules))?
-            }
-            Op::LossAdd { ns, dev, pct } => {
-                // A missing link fails here, with its name, rather than in nft.
-                self.index(ns, dev)?;
-                let (dev, pct) = (dev.clone(), *pct);
-                self.within(ns, move || nft::loss_add(&dev, pct))?
-            }
-            Op::LossDel { ns, dev } => {
-                let d = dev.clone();
-                self.within(ns, move || nft::loss_del(&d))?
-                    .map_err(|e| match e {
-                        Error::Missing(_) => {
-                            Error::Missing(format!("an impairment on {}", link_label(ns, dev)))
-                        }
-                        e => e,
-                    })
-            }
-            Op::ForeignAccept { ns, rule } => {
-                let r = rule.clone();
-                self.within(ns, move || nft::foreign_insert(&r))?
-            }
-            Op::ForeignAcceptDel { ns, rule } => {
-                let r = rule.clone();
-                self.within(ns, move || nft::foreign_delete(&r))?
-            }
-            Op::Sysctl { ns, key, value } => {
-                let (k, v) = (key.clone(), value.clone());
-                self.within(ns, move || sysctl::write(&k, &v))?
-                    .map_err(|e| Error::os(format!("sysctl {key} in {}", ns_label(ns)), e))
-            }
-        }
-    }
 }
 
 impl Backend for KernelBackend {
@@ -821,13 +453,11 @@ impl Backend for KernelBackend {
                 let (dev, ino) = netns::file_id(name)?;
                 return Some(Ident::Netns { dev, ino });
             }
-            Op::VethAdd { a, a_ns, .. } => (a_ns, a),
-            Op::BridgeAdd { ns, name } | Op::VxlanAdd { ns, name, .. } => (ns, name),
-            _ => return None,
+            op => op.creates_link()?,
         };
         // A veth's index came back with its creation; a bridge's is looked up once and
         // kept (the ports attached to it next need it too).
-        let key = (ns.clone(), name.clone());
+        let key = (ns.clone(), name.to_string());
         let index = match self.indexes.get(&key) {
             Some(&i) => i,
             None => {

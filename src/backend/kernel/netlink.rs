@@ -16,6 +16,8 @@ use rtnetlink::packet_route::route::{
 use rtnetlink::sys::TokioSocket;
 use rtnetlink::{Handle, LinkMessageBuilder, LinkUnspec, LinkVeth, RouteMessageBuilder};
 use tokio::runtime::Runtime;
+
+use crate::lab::link_kind::LinkKind;
 use tokio::task::JoinHandle;
 
 use crate::backend::LinkInfo;
@@ -67,7 +69,7 @@ pub async fn peers_in(h: &Handle, host: &Handle) -> Result<Vec<String>, rtnetlin
             LinkAttribute::Link(i) => Some(*i),
             _ => None,
         });
-        if let (true, Some(p), "veth") = (elsewhere, peer, kind_of(&m).as_str()) {
+        if let (true, Some(p), LinkKind::Veth) = (elsewhere, peer, link_kind(&m)) {
             inside.push((m.header.index, p));
         }
     }
@@ -77,7 +79,7 @@ pub async fn peers_in(h: &Handle, host: &Handle) -> Result<Vec<String>, rtnetlin
                 .attributes
                 .iter()
                 .any(|a| matches!(a, LinkAttribute::Link(i) if *i == index));
-            if back && kind_of(&p) == "veth" {
+            if back && link_kind(&p) == LinkKind::Veth {
                 out.push(name_of(&p));
             }
         }
@@ -381,7 +383,68 @@ pub fn route_message(r: &Route, dev_index: Option<u32>) -> RouteMessage {
     b.build()
 }
 
-pub fn kind_of(m: &LinkMessage) -> String {
+/// What the link is. A tun device says whether it is a tap in its info data
+/// (IFLA_TUN_TYPE).
+pub fn link_kind(m: &LinkMessage) -> LinkKind {
+    let kind = LinkKind::from(kind_of(m));
+    if kind != LinkKind::Tun {
+        return kind;
+    }
+    const IFLA_TUN_TYPE: u16 = 3;
+    let tap = link_data(m).is_some_and(|d| match d {
+        InfoData::Tun(nlas) => nlas.iter().any(|n| {
+            let rtnetlink::packet_route::link::InfoTun::Other(n) = n else {
+                return false;
+            };
+            use rtnetlink::packet_core::Nla;
+            let mut v = vec![0u8; n.value_len()];
+            n.emit_value(&mut v);
+            n.kind() == IFLA_TUN_TYPE && v.first() == Some(&(libc::IFF_TAP as u8))
+        }),
+        _ => false,
+    });
+    if tap {
+        LinkKind::Tap
+    } else {
+        kind
+    }
+}
+
+/// A link's IFLA_INFO_DATA, if it has one.
+fn link_data(m: &LinkMessage) -> Option<&InfoData> {
+    m.attributes.iter().find_map(|a| match a {
+        LinkAttribute::LinkInfo(infos) => infos.iter().find_map(|i| match i {
+            NlLinkInfo::Data(d) => Some(d),
+            _ => None,
+        }),
+        _ => None,
+    })
+}
+
+/// Kind-specific facts worth showing: a VXLAN's VNI and remote, a macvlan's mode.
+pub fn link_detail(m: &LinkMessage) -> Option<String> {
+    use rtnetlink::packet_route::link::{InfoMacVlan, MacVlanMode};
+    match link_data(m)? {
+        InfoData::Vxlan(_) => vxlan_detail(m),
+        InfoData::MacVlan(d) => d.iter().find_map(|i| match i {
+            InfoMacVlan::Mode(mode) => Some(format!(
+                "mode {}",
+                match mode {
+                    MacVlanMode::Private => "private",
+                    MacVlanMode::Vepa => "vepa",
+                    MacVlanMode::Bridge => "bridge",
+                    MacVlanMode::Passthrough => "passthru",
+                    MacVlanMode::Source => "source",
+                    _ => "other",
+                }
+            )),
+            _ => None,
+        }),
+        _ => None,
+    }
+}
+
+fn kind_of(m: &LinkMessage) -> String {
     for a in &m.attributes {
         if let LinkAttribute::LinkInfo(infos) = a {
             for i in infos {
@@ -437,9 +500,9 @@ pub async fn link_info(h: &Handle, m: &LinkMessage) -> Result<LinkInfo, rtnetlin
     let mut info = LinkInfo {
         name: name_of(m),
         index: m.header.index,
-        kind: kind_of(m),
+        kind: link_kind(m),
         up: m.header.flags.contains(LinkFlags::Up),
-        detail: vxlan_detail(m),
+        detail: link_detail(m),
         ..Default::default()
     };
     let mut peer_index = None;
@@ -463,8 +526,8 @@ pub async fn link_info(h: &Handle, m: &LinkMessage) -> Result<LinkInfo, rtnetlin
         }
     }
     info.peer_index = peer_index;
-    info.peer_elsewhere = info.kind == "veth" && peer_elsewhere;
-    if info.kind == "veth" && !peer_elsewhere {
+    info.peer_elsewhere = info.kind == LinkKind::Veth && peer_elsewhere;
+    if info.kind == LinkKind::Veth && !peer_elsewhere {
         if let Some(i) = peer_index {
             info.peer = get_link_by_index(h, i).await?.map(|l| name_of(&l));
         }
@@ -478,4 +541,21 @@ pub async fn link_info(h: &Handle, m: &LinkMessage) -> Result<LinkInfo, rtnetlin
         info.addrs.extend(address_of(&a));
     }
     Ok(info)
+}
+
+/// `ip link add NAME link PARENT type macvlan mode MODE`.
+pub fn macvlan_message(
+    name: &str,
+    parent: u32,
+    mode: crate::lab::link_kind::MacvlanMode,
+) -> LinkMessage {
+    use crate::lab::link_kind::MacvlanMode as M;
+    use rtnetlink::packet_route::link::MacVlanMode;
+    let mode = match mode {
+        M::Bridge => MacVlanMode::Bridge,
+        M::Private => MacVlanMode::Private,
+        M::Vepa => MacVlanMode::Vepa,
+        M::Passthru => MacVlanMode::Passthrough,
+    };
+    rtnetlink::LinkMacVlan::new(name, parent, mode).build()
 }

@@ -1,0 +1,60 @@
+//! Addresses and routes.
+
+use crate::backend::kernel::{netlink, nl_err, KernelBackend};
+use crate::error::{Error, Result};
+use crate::lab::op::{link_label, ns_label, Op};
+
+impl KernelBackend {
+    pub(super) fn apply_address(&mut self, op: &Op) -> Result<()> {
+        match op {
+            Op::AddrAdd { ns, dev, cidr, .. } | Op::AddrDel { ns, dev, cidr } => {
+                let add = matches!(op, Op::AddrAdd { .. });
+                let nodad = matches!(op, Op::AddrAdd { nodad: true, .. });
+                if add && cidr.addr.is_ipv6() && !nodad {
+                    // Tentative until duplicate address detection is done: probes wait.
+                    self.dad_pending.insert(ns.clone());
+                }
+                self.with_index(ns, dev, |b, idx| {
+                    let h = b.handle(ns)?;
+                    let r = match add {
+                        true => b.rt.block_on(netlink::addr_add(&h, idx, cidr, nodad)),
+                        false => b.rt.block_on(netlink::addr_del(&h, idx, cidr)),
+                    };
+                    r.map_err(|e| nl_err(format!("address {cidr} on {}", link_label(ns, dev)), e))
+                })
+            }
+            Op::RouteAdd { ns, route } | Op::RouteDel { ns, route } => {
+                let dev = match &route.dev {
+                    Some(d) => Some(self.index(ns, d)?),
+                    None => None,
+                };
+                let h = self.handle(ns)?;
+                let msg = netlink::route_message(route, dev);
+                let dst = route
+                    .dst
+                    .map(|d| d.to_string())
+                    .unwrap_or_else(|| "default".into());
+                let what = format!("route {dst} in {}", ns_label(ns));
+                let r = if matches!(op, Op::RouteAdd { .. }) {
+                    self.rt.block_on(h.route().add(msg).execute())
+                } else {
+                    self.rt.block_on(h.route().del(msg).execute())
+                };
+                r.map_err(|e| match netlink::errno(&e) {
+                    // IPv4 says ENETUNREACH, IPv6 EHOSTUNREACH (no route to the gateway).
+                    Some(libc::ENETUNREACH | libc::EHOSTUNREACH) if route.via.is_some() => {
+                        Error::Other(format!(
+                            "{what}: gateway {} is not on a directly connected network",
+                            route.via.map(|v| v.to_string()).unwrap_or_default(),
+                        ))
+                    }
+                    Some(libc::ESRCH) if matches!(op, Op::RouteDel { .. }) => {
+                        Error::Missing(what.clone())
+                    }
+                    _ => nl_err(what.clone(), e),
+                })
+            }
+            other => unreachable!("{other:?} is not in this family"),
+        }
+    }
+}

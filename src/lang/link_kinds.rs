@@ -1,0 +1,196 @@
+//! The single-ended link kinds beyond bridge and vxlan: `macvlan` (a second MAC on a
+//! parent link: the "container on the physical LAN" without a bridge) and `tun` (a tun or
+//! tap device for a user-space program). Each builds one `Op::LinkAdd`.
+
+use rhai::{Dynamic, Engine, Map};
+
+use super::{call, fail, to_link, Ctx, Link, Opts, RhaiResult};
+use crate::lab::link_kind::{resolve_owner, MacvlanMode};
+use crate::lab::names;
+use crate::lab::op::{LinkSpec, Ns, Op};
+use crate::ns_fn;
+
+fn add(cx: &Ctx, c: &str, ns: &Ns, name: &str, spec: LinkSpec) -> RhaiResult<Link> {
+    cx.borrow_mut()
+        .apply(Op::LinkAdd {
+            ns: ns.clone(),
+            name: name.into(),
+            spec,
+        })
+        .map_err(|e| fail(c, e))?;
+    Ok(Link {
+        ns: ns.clone(),
+        name: name.into(),
+    })
+}
+
+fn macvlan(cx: &Ctx, c: &str, ns: &Ns, name: &str, opts: Map) -> RhaiResult<Link> {
+    let o = Opts::new(c, opts, &["parent", "mode"])?;
+    names::ifname(name).map_err(|e| fail(c, e))?;
+    let parent = o
+        .get("parent")
+        .ok_or_else(|| fail(c, "option parent (the link it sits on) is required"))?;
+    let parent = to_link(c, ns, &parent)?;
+    let mode = match o.str("mode")? {
+        Some(m) => MacvlanMode::parse(&m).map_err(|e| fail(c, e))?,
+        None => MacvlanMode::default(),
+    };
+    add(cx, c, ns, name, LinkSpec::Macvlan { parent, mode })
+}
+
+fn tun(cx: &Ctx, c: &str, ns: &Ns, name: &str, opts: Map) -> RhaiResult<Link> {
+    let o = Opts::new(c, opts, &["tap", "owner"])?;
+    names::ifname(name).map_err(|e| fail(c, e))?;
+    let tap = o.bool("tap")?.unwrap_or(false);
+    let owner = match o.get("owner") {
+        None => None,
+        Some(d) if d.is_int() => Some(
+            u32::try_from(d.as_int().unwrap_or(-1))
+                .map_err(|_| fail(c, "owner: a uid is 0..=4294967295"))?,
+        ),
+        Some(d) if d.is_string() => {
+            Some(resolve_owner(&d.into_string().unwrap_or_default()).map_err(|e| fail(c, e))?)
+        }
+        Some(d) => {
+            return Err(fail(
+                c,
+                format!("owner: a uid or a user name, not {}", d.type_name()),
+            ))
+        }
+    };
+    add(cx, c, ns, name, LinkSpec::Tun { tap, owner })
+}
+
+pub fn register(engine: &mut Engine, ctx: &Ctx) {
+    // ip link add NAME link PARENT type macvlan mode MODE
+    ns_fn!(engine, ctx, "macvlan", |cx,
+                                    ns,
+                                    name: &str,
+                                    opts: Map|
+     -> Link {
+        let c = call(Some(&ns), "macvlan", &[name.into(), opts.clone().into()]);
+        macvlan(cx, &c, &ns.ns, name, opts)
+    });
+    // ip tuntap add dev NAME mode tun|tap [user OWNER]
+    ns_fn!(engine, ctx, "tun", |cx, ns, name: &str| -> Link {
+        let c = call(Some(&ns), "tun", &[name.into()]);
+        tun(cx, &c, &ns.ns, name, Map::new())
+    });
+    ns_fn!(engine, ctx, "tun", |cx,
+                                ns,
+                                name: &str,
+                                opts: Map|
+     -> Link {
+        let args: [Dynamic; 2] = [name.into(), opts.clone().into()];
+        let c = call(Some(&ns), "tun", &args);
+        tun(cx, &c, &ns.ns, name, opts)
+    });
+}
+
+/// macvlan and tun over the model backend, in-process (the kernel's side is in
+/// tests/link_kinds.rs): what `plan` shows, and the errors a run would give, at the call.
+#[cfg(test)]
+mod tests {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+
+    use crate::backend::model::ModelBackend;
+    use crate::lab::journal::Journal;
+    use crate::lab::session::Session;
+    use crate::lang::Ctx;
+
+    /// Run `code` as `netscript plan` would: its value (or error) and the plan.
+    fn plan(code: &str) -> (Result<String, String>, String) {
+        let mut s = Session::new(
+            Box::new(ModelBackend::of_host(None)),
+            Journal::in_memory(),
+            false,
+        );
+        s.planning = true;
+        let ctx: Ctx = Rc::new(RefCell::new(s));
+        let (engine, mut scope) =
+            crate::ui::run::engine_for(&ctx, vec![], None, crate::lang::stdlib::Mode::Run);
+        let r = engine
+            .eval_with_scope::<rhai::Dynamic>(&mut scope, code)
+            .map(|v| v.to_string())
+            .map_err(|e| e.to_string());
+        let plan = ctx.borrow().plan("t").unwrap_or_default();
+        (r, plan)
+    }
+
+    #[test]
+    fn macvlan_moves_and_is_inspected_as_one() {
+        let (r, plan) = plan(
+            r#"let lan = netns("lan");
+               let red = netns("red");
+               lan.bridge("br0");
+               lan.link("br0").mtu(1400);
+               lan.macvlan("mv0", #{ parent: "br0", mode: "private" }).move_to(red);
+               let l = red.links().filter(|l| l.name == "mv0")[0];
+               `${l.kind} ${l.mtu}`"#,
+        );
+        assert_eq!(r.as_deref(), Ok("macvlan 1400"), "{plan}");
+        assert!(
+            plan.contains("ip -n lan link add name mv0 link br0 type macvlan mode private\n"),
+            "{plan}"
+        );
+    }
+
+    #[test]
+    fn a_macvlan_goes_with_its_parent() {
+        let (r, plan) = plan(
+            r#"let lan = netns("lan");
+               let red = netns("red");
+               lan.bridge("br0");
+               lan.macvlan("mv0", #{ parent: "br0" }).move_to(red);
+               lan.link("br0").delete();
+               red.links().len()"#,
+        );
+        // Only lo is left in red.
+        assert_eq!(r.as_deref(), Ok("1"), "{plan}");
+    }
+
+    #[test]
+    fn tun_and_tap_in_the_plan() {
+        let (r, plan) = plan(
+            r#"tun("tun0");
+               let t = tun("tap0", #{ tap: true, owner: "root" });
+               `${link("tun0").kind} ${t.kind}`"#,
+        );
+        assert_eq!(r.as_deref(), Ok("tun tap"), "{plan}");
+        assert!(plan.contains("ip tuntap add dev tun0 mode tun\n"), "{plan}");
+        assert!(
+            plan.contains("ip tuntap add dev tap0 mode tap user 0\n"),
+            "{plan}"
+        );
+    }
+
+    /// The same words as the kernel backend's (see tests/link_kinds.rs).
+    #[test]
+    fn errors_name_the_call_and_the_reason() {
+        for (code, want) in [
+            (
+                r#"bridge("br0"); macvlan("mv0", #{ parent: "br0", mode: "bridged" });"#,
+                r#"mode "bridged" is not one of bridge, private, vepa, passthru"#,
+            ),
+            (
+                r#"netns("lan").macvlan("mv0", #{ parent: "eth9" });"#,
+                r#"lan.macvlan("mv0", #{ parent: "eth9" }): link "eth9" in namespace "lan" does not exist"#,
+            ),
+            (
+                r#"bridge("br0"); tun("br0");"#,
+                r#"tun("br0"): link "br0" already exists"#,
+            ),
+            (
+                r#"tun("t0", #{ owner: "no-such-user-here" });"#,
+                r#"owner: there is no user named "no-such-user-here""#,
+            ),
+            (r#"tun("t0", #{ tap: 1 });"#, "tap"),
+            (r#"macvlan("mv0", #{ parent: "x", colour: 1 });"#, "colour"),
+        ] {
+            let (r, plan) = plan(code);
+            let e = r.expect_err(code);
+            assert!(e.contains(want), "{code}: {e}\n{plan}");
+        }
+    }
+}
