@@ -6,6 +6,8 @@ mod capture;
 pub mod docs;
 mod firewall;
 mod foreign;
+#[cfg(test)]
+mod fuzz_tests;
 mod inspect;
 mod link;
 mod link_kinds;

@@ -108,9 +108,12 @@ impl Completer for ReplHelper {
         _: &Context<'_>,
     ) -> rustyline::Result<(usize, Vec<Pair>)> {
         let before = &line[..pos];
+        // The word starts after the last character that cannot be in a name (which may
+        // take more than one byte: `☃`).
         let start = before
-            .rfind(|c: char| !(c.is_alphanumeric() || c == '_' || c == '-'))
-            .map(|i| i + 1)
+            .char_indices()
+            .rfind(|&(_, c)| !(c.is_alphanumeric() || c == '_' || c == '-'))
+            .map(|(i, c)| i + c.len_utf8())
             .unwrap_or(0);
         let word = &before[start..];
         let in_string = before.matches('"').count() % 2 == 1;
@@ -538,6 +541,64 @@ mod tests {
     }
 
     use super::*;
+
+    /// Completion fed arbitrary partial lines, the cursor at any character boundary,
+    /// over a model with namespaces and links: it never panics.
+    #[test]
+    fn completion_never_panics_on_any_partial_line() {
+        use proptest::prelude::*;
+        use proptest::test_runner::{Config, TestRunner};
+        let mut s = crate::lab::session::Session::new(
+            Box::new(crate::backend::model::ModelBackend::of_host(None)),
+            crate::lab::journal::Journal::in_memory(),
+            false,
+        );
+        s.planning = true;
+        let ctx: Ctx = Rc::new(RefCell::new(s));
+        let (engine, mut scope) =
+            run::engine_for(&ctx, vec![], None, crate::lang::stdlib::Mode::Run);
+        engine
+            .run_with_scope(
+                &mut scope,
+                r#"let red = netns("red"); veth("va", "vb", #{ a_ns: red }); bridge("br0");"#,
+            )
+            .unwrap();
+        let helper = ReplHelper {
+            ctx,
+            hinter: HistoryHinter::new(),
+        };
+        let history = rustyline::history::DefaultHistory::new();
+        let rl = Context::new(&history);
+        let mut runner = TestRunner::new(Config {
+            cases: 20_000,
+            failure_persistence: None,
+            ..Config::default()
+        });
+        let line = prop_oneof![
+            ".{0,60}",
+            "[a-z_.\\(\\)\\\"#{}: ,-]{0,40}",
+            Just("red.link(\"v".to_string()),
+            Just("#{ a_".to_string()),
+        ];
+        runner
+            .run(&(line, any::<prop::sample::Index>()), |(line, at)| {
+                let bounds: Vec<usize> = line
+                    .char_indices()
+                    .map(|(i, _)| i)
+                    .chain([line.len()])
+                    .collect();
+                let pos = bounds[at.index(bounds.len())];
+                let done = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    helper.complete(&line, pos, &rl).map(|(start, _)| start)
+                }));
+                match done {
+                    Ok(Ok(start)) if start <= pos => Ok(()),
+                    Ok(r) => Err(TestCaseError::fail(format!("{line:?} at {pos}: {r:?}"))),
+                    Err(_) => Err(TestCaseError::fail(format!("{line:?} at {pos} panicked"))),
+                }
+            })
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
 
     #[test]
     fn tables_align_columns() {
