@@ -17,6 +17,12 @@ pub enum Error {
     Os { what: String, source: io::Error },
     #[error("{0}")]
     Other(String),
+    /// A file netscript keeps that does not hold what netscript writes there.
+    #[error("{file} is unreadable ({source})")]
+    Unreadable {
+        file: String,
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     /// An object this lab made was replaced by another of the same name, which is left
     /// alone (the message says which).
     #[error("{0}")]

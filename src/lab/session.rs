@@ -261,7 +261,7 @@ impl Session {
         // A sysctl other labs may change too: its changes are stacked across labs.
         let claimed = match (&self.lab, &op, undo.as_slice()) {
             (Some(lab), Op::Sysctl { ns, key, .. }, [Op::Sysctl { value, .. }]) => {
-                crate::lab::claims::claim(lab, ns, key, value.clone());
+                crate::lab::claims::claim(lab, ns, key, value.clone())?;
                 Some((lab.clone(), ns.clone(), key.clone()))
             }
             _ => None,

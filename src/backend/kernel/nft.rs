@@ -30,23 +30,14 @@ fn nft_error(e: NftablesError) -> Error {
 /// Held while a change to netscript's table is worked out and applied, so that two labs
 /// changing the same namespace's table at once do not undo each other (one deleting the
 /// table while the other adds to it).
-struct TableLock(#[allow(dead_code)] std::fs::File);
+struct TableLock(#[allow(dead_code)] crate::lab::lock::FileLock);
 
 fn lock() -> Result<TableLock> {
     let dir = crate::lab::journal::STATE_DIR;
     std::fs::create_dir_all(dir).map_err(|e| Error::os(dir, e))?;
-    let path = format!("{dir}/nft.lock");
-    let f = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .map_err(|e| Error::os(path.clone(), e))?;
-    // SAFETY: flock on an fd we own; released when the file is closed.
-    if unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&f), libc::LOCK_EX) } != 0 {
-        return Err(Error::os(path, io::Error::last_os_error()));
-    }
-    Ok(TableLock(f))
+    let path = std::path::PathBuf::from(format!("{dir}/nft.lock"));
+    let l = crate::lab::lock::exclusive(&path, true)?.expect("a waiting lock is taken");
+    Ok(TableLock(l))
 }
 
 /// `nft -j -f -` with a batch; nft's complaint, if any, becomes the error (the crate's
