@@ -15,8 +15,28 @@ pub enum Error {
     /// A system or kernel error about a named object.
     #[error("{what}: {source}")]
     Os { what: String, source: io::Error },
+    /// A netlink request failed without an errno (the reply could not be read, the
+    /// connection closed).
+    #[error("{what}: {source}")]
+    Netlink {
+        what: String,
+        source: rtnetlink::Error,
+    },
+    /// nft failed or refused a change: the message says which and why; `source` is the
+    /// failure behind it, when there is one (nft missing, its JSON unreadable).
+    #[error("{msg}")]
+    Nft {
+        msg: String,
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
+    /// A system call through nix failed (no object to name).
+    #[error("{}", .0.desc())]
+    Nix(#[from] nix::Error),
     #[error("{0}")]
     Other(String),
+    /// An error about the object named in front of it (`process 42: ...`).
+    #[error("{what}: {source}")]
+    About { what: String, source: Box<Error> },
     /// A file netscript keeps that does not hold what netscript writes there.
     #[error("{file} is unreadable ({source})")]
     Unreadable {
@@ -65,10 +85,19 @@ impl Error {
         }
     }
 
+    /// This error, about `what` (`what: error`), keeping it as the cause.
+    pub fn about(self, what: impl Into<String>) -> Error {
+        Error::About {
+            what: what.into(),
+            source: Box::new(self),
+        }
+    }
+
     /// True when the object an undo step wanted to remove is already gone.
     pub fn is_gone(&self) -> bool {
         match self {
             Error::Missing(_) => true,
+            Error::About { source, .. } => source.is_gone(),
             Error::Os { source, .. } => matches!(
                 source.raw_os_error(),
                 Some(libc::ENOENT)
@@ -78,11 +107,5 @@ impl Error {
             ),
             _ => false,
         }
-    }
-}
-
-impl From<nix::Error> for Error {
-    fn from(e: nix::Error) -> Self {
-        Error::Other(e.desc().to_string())
     }
 }

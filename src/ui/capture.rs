@@ -280,9 +280,10 @@ pub fn run(
     opts: &Opts,
     sink: &mut Sink,
     mut each: impl FnMut(&Packet),
-) -> Result<Vec<Packet>, String> {
+) -> crate::error::Result<Vec<Packet>> {
+    use crate::error::Error;
     let index = ifindex(link)?;
-    let sock = open(index).map_err(|e| format!("cannot open a packet socket: {e}"))?;
+    let sock = open(index).map_err(|e| Error::os("cannot open a packet socket", e))?;
     let start = Instant::now();
     let end = start + Duration::from_secs(opts.seconds);
     let mut buf = vec![0u8; SNAPLEN];
@@ -309,7 +310,7 @@ pub fn run(
             if e.kind() == io::ErrorKind::Interrupted {
                 continue;
             }
-            return Err(format!("capturing: {e}"));
+            return Err(Error::os("capturing", e));
         }
         if n == 0 {
             continue;
@@ -327,7 +328,7 @@ pub fn run(
             let e = io::Error::last_os_error();
             match e.kind() {
                 io::ErrorKind::Interrupted | io::ErrorKind::WouldBlock => continue,
-                _ => return Err(format!("capturing: {e}")),
+                _ => return Err(Error::os("capturing", e)),
             }
         }
         let when = SystemTime::now();
@@ -339,7 +340,7 @@ pub fn run(
         }
         if let Sink::Pcap(w) = sink {
             w.write(when, frame, len)
-                .map_err(|e| format!("writing the capture: {e}"))?;
+                .map_err(|e| Error::os("writing the capture", e))?;
         }
         each(&p);
         seen.push(p);
@@ -395,10 +396,12 @@ pub fn command(
     Ok(packets.len())
 }
 
-fn ifindex(link: &str) -> Result<u32, String> {
-    let name = std::ffi::CString::new(link).map_err(|_| format!("invalid link name {link:?}"))?;
+fn ifindex(link: &str) -> crate::error::Result<u32> {
+    use crate::error::Error;
+    let name = std::ffi::CString::new(link)
+        .map_err(|_| Error::Invalid(format!("invalid link name {link:?}")))?;
     match unsafe { libc::if_nametoindex(name.as_ptr()) } {
-        0 => Err("no such link".into()),
+        0 => Err(Error::Other("no such link".into())),
         i => Ok(i),
     }
 }

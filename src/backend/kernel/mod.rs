@@ -82,7 +82,10 @@ pub struct KernelBackend {
 fn nl_err(what: impl Into<String>, e: rtnetlink::Error) -> Error {
     match netlink::errno(&e) {
         Some(n) => Error::from_errno(what, n),
-        None => Error::Other(format!("{}: {e}", what.into())),
+        None => Error::Netlink {
+            what: what.into(),
+            source: e,
+        },
     }
 }
 
@@ -188,6 +191,15 @@ impl KernelBackend {
         self.spaces.insert(ns, space);
     }
 
+    /// Run one netlink request to completion; its failure is about `what`.
+    fn nl<T>(
+        &self,
+        what: impl Into<String>,
+        request: impl std::future::Future<Output = std::result::Result<T, rtnetlink::Error>>,
+    ) -> Result<T> {
+        self.rt.block_on(request).map_err(|e| nl_err(what, e))
+    }
+
     fn handle(&mut self, ns: &Ns) -> Result<rtnetlink::Handle> {
         Ok(self.space(ns)?.conn.handle.clone())
     }
@@ -211,9 +223,7 @@ impl KernelBackend {
 
     fn index(&mut self, ns: &Ns, name: &str) -> Result<u32> {
         let h = self.handle(ns)?;
-        self.rt
-            .block_on(netlink::index_of(&h, name))
-            .map_err(|e| nl_err(link_label(ns, name), e))?
+        self.nl(link_label(ns, name), netlink::index_of(&h, name))?
             .ok_or_else(|| Error::Missing(link_label(ns, name)))
     }
 
@@ -248,9 +258,7 @@ impl KernelBackend {
     ) -> Result<()> {
         let h = self.handle(ns)?;
         let msg = f(netlink::by_name(name)).build();
-        self.rt
-            .block_on(netlink::set(&h, msg))
-            .map_err(|e| nl_err(link_label(ns, name), e))
+        self.nl(link_label(ns, name), netlink::set(&h, msg))
     }
 
     fn ns_fd(&mut self, ns: &Ns) -> Result<i32> {
@@ -342,9 +350,7 @@ impl KernelBackend {
     fn host_peers(&mut self, ns: &Ns) -> Result<Vec<String>> {
         let h = self.handle(ns)?;
         let host = self.handle(&None)?;
-        self.rt
-            .block_on(netlink::peers_in(&h, &host))
-            .map_err(|e| nl_err(ns_label(ns), e))
+        self.nl(ns_label(ns), netlink::peers_in(&h, &host))
     }
 
     /// A new tag for a process about to be started or exec'd (see `family`).
@@ -791,14 +797,12 @@ impl Backend for KernelBackend {
     fn link(&mut self, ns: &Ns, name: &str) -> Result<LinkInfo> {
         let h = self.handle(ns)?;
         let mut l = self
-            .rt
-            .block_on(async {
+            .nl(link_label(ns, name), async {
                 match netlink::get_link(&h, name).await? {
                     Some(m) => Ok(Some(netlink::link_info(&h, &m).await?)),
                     None => Ok(None),
                 }
-            })
-            .map_err(|e| nl_err(link_label(ns, name), e))?
+            })?
             .ok_or_else(|| Error::Missing(link_label(ns, name)))?;
         if l.peer_elsewhere {
             l.peer = self.find_peer(ns, &l);
@@ -837,18 +841,13 @@ impl Backend for KernelBackend {
 
     fn link_exists(&mut self, ns: &Ns, name: &str) -> Result<bool> {
         let h = self.handle(ns)?;
-        self.rt
-            .block_on(netlink::get_link(&h, name))
+        self.nl(link_label(ns, name), netlink::get_link(&h, name))
             .map(|m| m.is_some())
-            .map_err(|e| nl_err(link_label(ns, name), e))
     }
 
     fn links(&mut self, ns: &Ns) -> Result<Vec<LinkInfo>> {
         let h = self.handle(ns)?;
-        let mut links = self
-            .rt
-            .block_on(inspect::links(&h))
-            .map_err(|e| nl_err(ns_label(ns), e))?;
+        let mut links = self.nl(ns_label(ns), inspect::links(&h))?;
         // A veth's peer in another namespace: look for it among the named namespaces.
         for l in links.iter_mut().filter(|l| l.peer_elsewhere) {
             l.peer = self.find_peer(ns, l);
@@ -864,23 +863,17 @@ impl Backend for KernelBackend {
 
     fn addrs(&mut self, ns: &Ns) -> Result<Vec<AddrInfo>> {
         let h = self.handle(ns)?;
-        self.rt
-            .block_on(inspect::addrs(&h))
-            .map_err(|e| nl_err(ns_label(ns), e))
+        self.nl(ns_label(ns), inspect::addrs(&h))
     }
 
     fn routes(&mut self, ns: &Ns) -> Result<Vec<RouteInfo>> {
         let h = self.handle(ns)?;
-        self.rt
-            .block_on(inspect::routes(&h))
-            .map_err(|e| nl_err(ns_label(ns), e))
+        self.nl(ns_label(ns), inspect::routes(&h))
     }
 
     fn neighbors(&mut self, ns: &Ns) -> Result<Vec<NeighInfo>> {
         let h = self.handle(ns)?;
-        self.rt
-            .block_on(inspect::neighbors(&h))
-            .map_err(|e| nl_err(ns_label(ns), e))
+        self.nl(ns_label(ns), inspect::neighbors(&h))
     }
 
     fn sockets(&mut self, ns: &Ns) -> Result<Vec<SocketInfo>> {
@@ -1109,7 +1102,7 @@ impl Backend for KernelBackend {
             roots: vec![root],
             ..Default::default()
         })
-        .map_err(|e| Error::Other(format!("process {pid}: {e}")))
+        .map_err(|e| e.about(format!("process {pid}")))
     }
 
     fn stop_run(&mut self, procs: &[(u32, bool)], namespaces: &[String]) -> Result<()> {
@@ -1197,6 +1190,6 @@ impl Backend for KernelBackend {
         self.within(ns, move || {
             crate::ui::capture::run(link, opts, &mut sink, each)
         })?
-        .map_err(|e| Error::Other(format!("{}: {e}", link_label(ns, link))))
+        .map_err(|e| e.about(link_label(ns, link)))
     }
 }

@@ -11,19 +11,25 @@ use crate::lab::egress;
 use crate::lab::firewall::{self, Rule, TABLE};
 use crate::lab::foreign;
 
+/// An nft failure: the message a user reads, and the error behind it when there is one.
+fn failed(msg: String, source: Option<Box<dyn std::error::Error + Send + Sync>>) -> Error {
+    Error::Nft { msg, source }
+}
+
 fn nft_error(e: NftablesError) -> Error {
     match e {
-        NftablesError::NftExecution { inner, .. } if inner.kind() == io::ErrorKind::NotFound => Error::Other(
+        NftablesError::NftExecution { inner, .. } if inner.kind() == io::ErrorKind::NotFound => failed(
             "the nft command is missing: install the nftables package (apt-get install nftables)".into(),
+            Some(Box::new(inner)),
         ),
         NftablesError::NftFailed { stderr, .. } => {
             let why = stderr
                 .lines()
                 .find_map(|l| l.split_once("Error: ").map(|(_, w)| w))
                 .unwrap_or(stderr.trim());
-            Error::Other(format!("nft refused the change, nothing was applied: {why}"))
+            failed(format!("nft refused the change, nothing was applied: {why}"), None)
         }
-        other => Error::Other(format!("nft: {other}")),
+        other => failed(format!("nft: {other}"), Some(Box::new(other))),
     }
 }
 
@@ -104,11 +110,14 @@ fn list_json(args: &[&str]) -> Result<Option<serde_json::Value>> {
         if err.contains("No such file or directory") {
             return Ok(None);
         }
-        return Err(Error::Other(format!("nft: {}", err.trim())));
+        return Err(failed(format!("nft: {}", err.trim()), None));
     }
-    serde_json::from_slice(&out.stdout)
-        .map(Some)
-        .map_err(|e| Error::Other(format!("nft printed JSON that does not parse: {e}")))
+    serde_json::from_slice(&out.stdout).map(Some).map_err(|e| {
+        failed(
+            format!("nft printed JSON that does not parse: {e}"),
+            Some(Box::new(e)),
+        )
+    })
 }
 
 /// Random loss on the way out of `dev` (see crate::lab::egress).
@@ -178,22 +187,16 @@ pub fn text() -> Result<String> {
     let out = std::process::Command::new("nft")
         .args(["list", "table", "inet", TABLE])
         .output()
-        .map_err(|e| match e.kind() {
-            io::ErrorKind::NotFound => nft_error(NftablesError::NftExecution {
-                program: "nft".into(),
-                inner: e,
-            }),
-            _ => Error::os("nft", e),
-        })?;
+        .map_err(missing)?;
     if out.status.success() {
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     } else if String::from_utf8_lossy(&out.stderr).contains("No such file or directory") {
         Ok(String::new())
     } else {
-        Err(Error::Other(format!(
-            "nft: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        )))
+        Err(failed(
+            format!("nft: {}", String::from_utf8_lossy(&out.stderr).trim()),
+            None,
+        ))
     }
 }
 
