@@ -8,11 +8,12 @@
 //! - `ui`: the features a user meets, REPL, plan, import, graph, capture, sandbox;
 //! - `commands`: one module per subcommand.
 //!
-//! Cross-cutting: `error`, `out` (stdout/stderr that notice a closed pipe), `signals`.
+//! Cross-cutting: `error`, `exit` (the exit statuses), `out` (stdout/stderr that notice a closed pipe), `signals`.
 
 pub mod backend;
 pub mod commands;
 pub mod error;
+pub mod exit;
 #[cfg(debug_assertions)]
 pub mod fault;
 pub mod lab;

@@ -9,6 +9,7 @@ use rhai::{Dynamic, Engine, Position, AST};
 
 use crate::backend::kernel::KernelBackend;
 use crate::backend::Backend;
+use crate::exit;
 use crate::lab::journal::Journal;
 use crate::lab::op::Op;
 use crate::lab::session::Session;
@@ -124,21 +125,21 @@ pub fn run(file: &str, source: &str, args: Vec<String>, opts: &RunOpts, print_re
         Ok(l) => l,
         Err(e) => {
             crate::errln!("netscript: {e}");
-            return 1;
+            return exit::code(exit::FAILURE);
         }
     };
     let session = match kernel_session(opts) {
         Ok(s) => s,
         Err(e) => {
             crate::errln!("netscript: {e}");
-            return 1;
+            return exit::code(exit::FAILURE);
         }
     };
     let ctx: Ctx = Rc::new(RefCell::new(session));
     let dir = Path::new(file).parent();
     let (engine, mut scope) = engine_for(&ctx, args, dir, crate::lang::stdlib::Mode::Run);
     let Ok(ast) = compile(&engine, file, source) else {
-        return 1;
+        return exit::code(exit::FAILURE);
     };
     crate::signals::install();
     let result = match engine.eval_ast_with_scope::<Dynamic>(&mut scope, &ast) {
@@ -156,11 +157,11 @@ pub fn run(file: &str, source: &str, args: Vec<String>, opts: &RunOpts, print_re
         r => r,
     };
     let mut s = ctx.borrow_mut();
-    let exit = lang::exit_code().filter(|c| *c != 0);
+    let asked = lang::exit_code().filter(|c| *c != 0);
     match result {
         // exit(N), N > 0: the script says it failed; the run ends as a failed one.
-        Ok(_) if exit.is_some() => {
-            let code = exit.unwrap_or(1);
+        Ok(_) if asked.is_some() => {
+            let code = asked.unwrap_or(exit::code(exit::FAILURE));
             crate::errln!("netscript: {file}: the script called exit({code})");
             if opts.keep_on_error {
                 s.stop_processes();
@@ -184,7 +185,7 @@ pub fn run(file: &str, source: &str, args: Vec<String>, opts: &RunOpts, print_re
             }
             crate::lab::store::clear_down_mark(&opts.lab);
             crate::lab::store::drop_if_empty(&opts.lab);
-            0
+            exit::code(exit::SUCCESS)
         }
         Err(e) => {
             let explained = lang::explain(&e);
@@ -202,7 +203,7 @@ pub fn run(file: &str, source: &str, args: Vec<String>, opts: &RunOpts, print_re
             } else {
                 finish_teardown(&mut s, "rollback");
             }
-            1
+            exit::code(exit::FAILURE)
         }
     }
 }
@@ -235,7 +236,7 @@ pub fn plan(file: &str, source: &str, args: Vec<String>) -> i32 {
     let cx = ctx.clone();
     engine.on_print(move |text| cx.borrow_mut().note(format!("print: {text}")));
     let Ok(ast) = compile(&engine, file, source) else {
-        return 1;
+        return exit::code(exit::FAILURE);
     };
     let result = engine
         .eval_ast_with_scope::<Dynamic>(&mut scope, &ast)
@@ -250,11 +251,11 @@ pub fn plan(file: &str, source: &str, args: Vec<String>) -> i32 {
                 title.push_str(&crate::lab::op::shell_word(a));
             }
             crate::out!("{}", s.plan(&title).expect("the model writes a plan"));
-            0
+            exit::code(exit::SUCCESS)
         }
         Err(e) => {
             report(file, source, &lang::explain(&e));
-            1
+            exit::code(exit::FAILURE)
         }
     }
 }
@@ -274,7 +275,7 @@ pub fn check(file: &str, source: &str) -> i32 {
     );
     engine.on_print(|_| {});
     match engine.compile_into_self_contained(&scope, source) {
-        Ok(_) => 0,
+        Ok(_) => exit::code(exit::SUCCESS),
         Err(e) => {
             let mut ast_err = *e;
             let mut pos = ast_err.take_position();
@@ -300,7 +301,7 @@ pub fn check(file: &str, source: &str) -> i32 {
                 other => lang::explain(other).message,
             };
             print_at(file, Some(source), pos, &msg);
-            1
+            exit::code(exit::FAILURE)
         }
     }
 }
@@ -309,7 +310,7 @@ pub fn check(file: &str, source: &str) -> i32 {
 pub fn plan_down(lab: &str) -> i32 {
     if let Err(e) = crate::lab::names::labname(lab) {
         crate::errln!("netscript plan --down: invalid lab name: {e}");
-        return 2;
+        return exit::code(exit::USAGE);
     }
     match Journal::load(lab) {
         Ok(Some(entries)) => {
@@ -319,15 +320,15 @@ pub fn plan_down(lab: &str) -> i32 {
                     crate::outln!("{line}");
                 }
             }
-            0
+            exit::code(exit::SUCCESS)
         }
         Ok(None) => {
             crate::errln!("netscript plan --down: there is no lab named {lab:?} that is up (see netscript ls)");
-            1
+            exit::code(exit::FAILURE)
         }
         Err(e) => {
             crate::errln!("netscript plan --down: {e}");
-            1
+            exit::code(exit::FAILURE)
         }
     }
 }
@@ -346,8 +347,8 @@ fn finish_teardown(s: &mut Session, why: &str) -> i32 {
         );
     }
     if errors.is_empty() {
-        0
+        exit::code(exit::SUCCESS)
     } else {
-        1
+        exit::code(exit::FAILURE)
     }
 }

@@ -151,7 +151,7 @@ fn into_pid_namespace() -> Result<(), String> {
             };
             // SAFETY: one valid pollfd.
             if unsafe { libc::poll(&mut p, 1, 0) } > 0 && p.revents & libc::POLLHUP != 0 {
-                std::process::exit(1);
+                std::process::exit(crate::exit::code(crate::exit::FAILURE));
             }
             drop(alive_r);
             // A /proc of this PID namespace, so commands see its processes.
@@ -190,8 +190,8 @@ fn into_pid_namespace() -> Result<(), String> {
                     Ok(WaitStatus::Signaled(_, s, _)) => break 128 + s as i32,
                     Ok(_) | Err(nix::errno::Errno::EINTR) => continue,
                     Err(e) => {
-                        eprintln!("netscript: --sandbox: waiting for the sandbox: {e}");
-                        break 1;
+                        crate::errln!("netscript: --sandbox: waiting for the sandbox: {e}");
+                        break crate::exit::code(crate::exit::FAILURE);
                     }
                 }
             };
