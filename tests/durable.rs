@@ -139,3 +139,57 @@ fn journal_lines_without_checksums_are_still_read() {
     assert!(out.contains("down: 0"), "{out}\n{err}");
     assert!(out.contains("left: 0"), "{out}\n{err}");
 }
+
+/// Scripts that fail at a change the backend refuses, each with the words its message
+/// must hold: the kernel finds these from an errno, the model from its own state.
+const REFUSED: &[(&str, &str)] = &[
+    ("netns(\"a\");\nnetns(\"a\");", "namespace \"a\" already exists"),
+    (
+        "let r = netns(\"r\");\nr.bridge(\"b\");\nr.bridge(\"b\");",
+        "link \"b\" in namespace \"r\" already exists",
+    ),
+    (
+        "let r = netns(\"r\");\nr.addr(\"lo\", \"10.0.0.1/24\");\nr.addr(\"lo\", \"10.0.0.1/24\");",
+        "address 10.0.0.1/24 on link \"lo\" in namespace \"r\" already exists",
+    ),
+    (
+        "let r = netns(\"r\");\nr.up(\"lo\");\nr.route(\"10.9.0.0/24\", \"10.1.0.1\");",
+        "route 10.9.0.0/24 in namespace \"r\": gateway 10.1.0.1 is not on a directly connected network",
+    ),
+    (
+        "let r = netns(\"r\");\nr.link(\"nope\").up();",
+        "link \"nope\" in namespace \"r\" does not exist",
+    ),
+    (
+        "let r = netns(\"r\");\nr.link(\"lo\").impair(#{ delay_ms: 10 });",
+        "netem",
+    ),
+];
+
+#[test]
+fn plan_and_a_run_refuse_the_same_mistakes_in_the_same_words() {
+    // Each script through `plan` (the model) and a real run (the kernel) in one sandbox;
+    // a run rolls back, so the next script starts from the same empty state.
+    let mut script = String::from("cd $T\n");
+    for (i, (text, _)) in REFUSED.iter().enumerate() {
+        script += &format!(
+            "printf '%s\\n' {text} > s{i}.rhai\n\
+             echo @@plan{i}; {bin} plan s{i}.rhai 2>&1 | grep ': error: ' || true\n\
+             echo @@run{i}; {bin} --lab l{i} s{i}.rhai 2>&1 | grep ': error: ' || true\n\
+             echo \"@@left{i}\"; ip netns list | wc -l\n",
+            text = q(text),
+            bin = q(BIN)
+        );
+    }
+    let run = common::sh(&script);
+    let s = run.sections();
+    for (i, (text, words)) in REFUSED.iter().enumerate() {
+        let (plan, real) = (s.text(&format!("plan{i}")), s.text(&format!("run{i}")));
+        assert!(
+            plan.contains(words),
+            "plan of:\n{text}\nsaid: {plan}\n{run}"
+        );
+        assert_eq!(plan, real, "plan and run of:\n{text}");
+        assert_eq!(s.text(&format!("left{i}")), "0", "rolled back: {text}");
+    }
+}

@@ -213,9 +213,11 @@ pub fn run(file: &str, source: &str, args: Vec<String>, opts: &RunOpts, print_re
 pub fn plan(file: &str, source: &str, args: Vec<String>) -> i32 {
     // The host as it is, read only, so the model knows what already exists.
     let mut kernel = KernelBackend::new().ok();
-    let model = crate::backend::model::ModelBackend::of_host(
-        kernel.as_mut().map(|k| k as &mut dyn Backend),
-    );
+    let model = match kernel.as_mut() {
+        Some(k) => crate::backend::model::ModelBackend::of_host(Some(k as &mut dyn Backend)),
+        None => crate::backend::model::ModelBackend::of_host(None)
+            .with_features(crate::backend::kernel::features::probe()),
+    };
     let mut session = Session::new(Box::new(model), Journal::in_memory(), false);
     session.planning = true;
     session.script = file.to_string();
@@ -263,7 +265,9 @@ pub fn plan(file: &str, source: &str, args: Vec<String>) -> i32 {
 /// `netscript check`: parse, and resolve the imports (a module's top level runs against
 /// the model, so nothing is touched). Returns the exit code.
 pub fn check(file: &str, source: &str) -> i32 {
-    let model = crate::backend::model::ModelBackend::of_host(None);
+    // No host state, but the kernel's features: a module's top level fails as it would.
+    let model = crate::backend::model::ModelBackend::of_host(None)
+        .with_features(crate::backend::kernel::features::probe());
     let mut session = Session::new(Box::new(model), Journal::in_memory(), false);
     session.planning = true;
     let ctx: Ctx = Rc::new(RefCell::new(session));

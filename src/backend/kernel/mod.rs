@@ -3,6 +3,7 @@
 //! boundary.
 
 mod family;
+pub mod features;
 pub mod inspect;
 pub mod netlink;
 pub mod netns;
@@ -23,8 +24,8 @@ use std::time::{Duration, Instant};
 use tokio::runtime::Runtime;
 
 use crate::backend::{
-    AddrInfo, Backend, Command, ExecResult, HttpResponse, LinkInfo, NeighInfo, PingResult,
-    RouteInfo, SocketInfo,
+    messages, AddrInfo, Backend, Command, ExecResult, Features, HttpResponse, LinkInfo, NeighInfo,
+    PingResult, RouteInfo, SocketInfo,
 };
 use crate::error::{Error, Result};
 use crate::lab::op::{link_label, ns_label, Ns, Op};
@@ -538,15 +539,19 @@ impl KernelBackend {
             Op::QdiscSet { ns, dev, qdisc } => {
                 let idx = self.index(ns, dev)?;
                 let h = self.handle(ns)?;
-                self.rt.block_on(tc::replace(&h, idx, qdisc)).map_err(|e| match (netlink::errno(&e), qdisc) {
-                    // An unknown qdisc kind: the kernel was built without it.
-                    (Some(libc::ENOENT), crate::lab::op::Qdisc::Netem { .. }) => Error::Unsupported(
-                        "this kernel has no netem qdisc (CONFIG_NET_SCH_NETEM), which delay and jitter need".into(),
-                    ),
-                    (Some(libc::ENOENT), crate::lab::op::Qdisc::Tbf { .. }) => Error::Unsupported(
-                        "this kernel has no tbf qdisc (CONFIG_NET_SCH_TBF)".into(),
-                    ),
-                    _ => nl_err(format!("the qdisc of {}", link_label(ns, dev)), e),
+                self.rt.block_on(tc::replace(&h, idx, qdisc)).map_err(|e| {
+                    match (netlink::errno(&e), qdisc) {
+                        // An unknown qdisc kind: the kernel was built without it.
+                        (Some(libc::ENOENT), crate::lab::op::Qdisc::Netem { .. }) => {
+                            messages::no_netem()
+                        }
+                        (Some(libc::ENOENT), crate::lab::op::Qdisc::Tbf { .. }) => {
+                            Error::Unsupported(
+                                "this kernel has no tbf qdisc (CONFIG_NET_SCH_TBF)".into(),
+                            )
+                        }
+                        _ => nl_err(format!("the qdisc of {}", link_label(ns, dev)), e),
+                    }
                 })
             }
             Op::QdiscDel { ns, dev } => {
@@ -555,9 +560,7 @@ impl KernelBackend {
                 self.rt
                     .block_on(tc::delete(&h, idx))
                     .map_err(|e| match netlink::errno(&e) {
-                        Some(libc::ENOENT) | Some(libc::EINVAL) => {
-                            Error::Missing(format!("an impairment on {}", link_label(ns, dev)))
-                        }
+                        Some(libc::ENOENT) | Some(libc::EINVAL) => messages::no_impairment(ns, dev),
                         _ => nl_err(format!("the qdisc of {}", link_label(ns, dev)), e),
                     })
             }
@@ -676,7 +679,7 @@ impl KernelBackend {
                         true => b.rt.block_on(netlink::addr_add(&h, idx, cidr, nodad)),
                         false => b.rt.block_on(netlink::addr_del(&h, idx, cidr)),
                     };
-                    r.map_err(|e| nl_err(format!("address {cidr} on {}", link_label(ns, dev)), e))
+                    r.map_err(|e| nl_err(messages::address(ns, dev, cidr), e))
                 })
             }
             Op::RouteAdd { ns, route } | Op::RouteDel { ns, route } => {
@@ -686,11 +689,7 @@ impl KernelBackend {
                 };
                 let h = self.handle(ns)?;
                 let msg = netlink::route_message(route, dev);
-                let dst = route
-                    .dst
-                    .map(|d| d.to_string())
-                    .unwrap_or_else(|| "default".into());
-                let what = format!("route {dst} in {}", ns_label(ns));
+                let what = messages::route(ns, route);
                 let r = if matches!(op, Op::RouteAdd { .. }) {
                     self.rt.block_on(h.route().add(msg).execute())
                 } else {
@@ -699,10 +698,7 @@ impl KernelBackend {
                 r.map_err(|e| match netlink::errno(&e) {
                     // IPv4 says ENETUNREACH, IPv6 EHOSTUNREACH (no route to the gateway).
                     Some(libc::ENETUNREACH | libc::EHOSTUNREACH) if route.via.is_some() => {
-                        Error::Other(format!(
-                            "{what}: gateway {} is not on a directly connected network",
-                            route.via.map(|v| v.to_string()).unwrap_or_default(),
-                        ))
+                        messages::gateway_unreachable(ns, route, route.via.expect("checked"))
                     }
                     Some(libc::ESRCH) if matches!(op, Op::RouteDel { .. }) => {
                         Error::Missing(what.clone())
@@ -751,9 +747,7 @@ impl KernelBackend {
                 let d = dev.clone();
                 self.within(ns, move || nft::loss_del(&d))?
                     .map_err(|e| match e {
-                        Error::Missing(_) => {
-                            Error::Missing(format!("an impairment on {}", link_label(ns, dev)))
-                        }
+                        Error::Missing(_) => messages::no_impairment(ns, dev),
                         e => e,
                     })
             }
@@ -914,6 +908,10 @@ impl Backend for KernelBackend {
 
     fn rules(&mut self, ns: &Ns) -> Result<String> {
         self.within(ns, nft::text)?
+    }
+
+    fn features(&mut self) -> Features {
+        features::probe()
     }
 
     fn foreign_forward(&mut self, ns: &Ns) -> crate::lab::foreign::Check {

@@ -6,6 +6,7 @@ use std::io;
 use nftables::helper::{self, NftablesError};
 use nftables::schema::Nftables;
 
+use crate::backend::messages;
 use crate::error::{Error, Result};
 use crate::lab::egress;
 use crate::lab::firewall::{self, Rule, TABLE};
@@ -178,7 +179,7 @@ pub fn delete(rules: &[Rule]) -> Result<()> {
     };
     match firewall::delete_batch(&list, &ids) {
         Some(batch) => apply(&batch),
-        None => Err(Error::Missing("the rule".into())),
+        None => Err(messages::no_rule()),
     }
 }
 
@@ -303,7 +304,7 @@ pub fn foreign_insert(a: &foreign::Accept) -> Result<()> {
 /// Delete that rule again, found by its comment; nothing else in the chain changes.
 pub fn foreign_delete(a: &foreign::Accept) -> Result<()> {
     let _lock = lock()?;
-    let gone = || Error::Missing(format!("the rule {:?} in chain {}", a.tag, a.chain));
+    let gone = || messages::no_foreign_rule(&a.tag, &a.chain);
     let listing = list_json(&["list", "chain", &a.family, &a.table, &a.chain])?.ok_or_else(gone)?;
     let handle = a.find(&listing).ok_or_else(gone)?;
     apply(&a.delete_batch(handle))
