@@ -599,7 +599,7 @@ impl Journal {
                                 entry_before = true;
                                 continue;
                             }
-                            Err(why) => why,
+                            Err(why) => why.to_string(),
                         },
                         Err(_) if last && i > 0 => {
                             torn = Some(n + 1);
@@ -683,8 +683,8 @@ pub(crate) fn read_regular(p: &Path) -> std::io::Result<Vec<u8>> {
 
 /// An entry names only what a script could have: valid namespace and link names (no
 /// path components), network sysctl keys.
-fn check_entry(e: &Entry) -> std::result::Result<(), String> {
-    fn check(v: &serde_json::Value, netns_op: bool) -> std::result::Result<(), String> {
+fn check_entry(e: &Entry) -> Result<()> {
+    fn check(v: &serde_json::Value, netns_op: bool) -> Result<()> {
         use crate::lab::names;
         let Some(m) = v.as_object() else {
             return Ok(());
@@ -706,7 +706,7 @@ fn check_entry(e: &Entry) -> std::result::Result<(), String> {
     let mut ops = vec![&e.op];
     ops.extend(e.undo.iter());
     for op in ops {
-        let v = serde_json::to_value(op).map_err(|e| e.to_string())?;
+        let v = serde_json::to_value(op).map_err(|e| Error::Other(e.to_string()))?;
         let netns_op = v["op"].as_str().is_some_and(|o| o.starts_with("netns"));
         check(&v, netns_op)?;
     }
