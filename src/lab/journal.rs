@@ -581,7 +581,7 @@ impl Journal {
         for (i, (n, line)) in lines.iter().enumerate() {
             let last = i + 1 == lines.len();
             let bad = match seal::open(line) {
-                Err(why) => why,
+                Err(why) => why.to_string(),
                 Ok(json) => {
                     // An identity belongs to the entry on the line just before it, if
                     // that was read.

@@ -69,10 +69,9 @@ pub fn register(engine: &mut Engine, ctx: &Ctx) {
     engine.register_fn("netns_exists", move |name: &str| -> RhaiResult<bool> {
         let c = call(None, "netns_exists", &[name.into()]);
         names::nsname(name).or_fail(&c)?;
-        Ok(cx
-            .borrow_mut()
+        cx.borrow_mut()
             .query(|b| Ok(b.netns_exists(name)))
-            .or_fail(&c)?)
+            .or_fail(&c)
     });
 
     let cx = ctx.clone();

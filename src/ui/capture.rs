@@ -357,7 +357,7 @@ pub fn command(
     link: &str,
     file: Option<&str>,
     opts: &Opts,
-) -> Result<usize, String> {
+) -> crate::error::Result<usize> {
     use crate::backend::Backend;
     if let Some(lab) = lab {
         crate::ui::enter::in_lab(lab, ns)?;
@@ -365,34 +365,34 @@ pub fn command(
     let ns: crate::lab::op::Ns = match ns {
         "host" => None,
         name => {
-            crate::lab::names::nsname(name).map_err(|e| format!("invalid namespace name: {e}"))?;
+            crate::lab::names::nsname(name).map_err(|e| e.about("invalid namespace name"))?;
             Some(name.to_string())
         }
     };
-    crate::lab::names::ifname(link).map_err(|e| format!("invalid link name: {e}"))?;
+    crate::lab::names::ifname(link).map_err(|e| e.about("invalid link name"))?;
     let sink = match file {
         None => Sink::None,
         Some(path) => {
             let out: Box<dyn Write + Send> = match path {
                 "-" => Box::new(io::stdout()),
-                path => Box::new(io::BufWriter::new(
-                    std::fs::File::create(path)
-                        .map_err(|e| format!("cannot write {path:?}: {e}"))?,
-                )),
+                path => Box::new(io::BufWriter::new(std::fs::File::create(path).map_err(
+                    |e| crate::error::Error::Other(format!("cannot write {path:?}: {e}")),
+                )?)),
             };
-            Sink::Pcap(PcapWriter::new(out).map_err(|e| format!("writing the capture: {e}"))?)
+            Sink::Pcap(
+                PcapWriter::new(out)
+                    .map_err(|e| crate::error::Error::Other(format!("writing the capture: {e}")))?,
+            )
         }
     };
     crate::signals::install();
-    let mut backend = crate::backend::kernel::KernelBackend::new().map_err(|e| e.to_string())?;
+    let mut backend = crate::backend::kernel::KernelBackend::new()?;
     let print = file.is_none();
-    let packets = backend
-        .capture(&ns, link, opts, sink, &mut |p| {
-            if print {
-                crate::outln!("{}", p.line());
-            }
-        })
-        .map_err(|e| e.to_string())?;
+    let packets = backend.capture(&ns, link, opts, sink, &mut |p| {
+        if print {
+            crate::outln!("{}", p.line());
+        }
+    })?;
     Ok(packets.len())
 }
 

@@ -78,17 +78,15 @@ pub fn print_at(file: &str, source: Option<&str>, pos: Position, message: &str) 
     }
 }
 
-pub fn kernel_session(opts: &RunOpts) -> Result<Session, String> {
-    let mut backend = KernelBackend::new().map_err(|e| e.to_string())?;
+pub fn kernel_session(opts: &RunOpts) -> crate::error::Result<Session> {
+    let mut backend = KernelBackend::new()?;
     if opts.sandbox {
         // The sandbox's own loopback, so local addresses answer.
-        backend
-            .apply(&Op::LinkSet {
-                ns: None,
-                name: "lo".into(),
-                up: true,
-            })
-            .map_err(|e| e.to_string())?;
+        backend.apply(&Op::LinkSet {
+            ns: None,
+            name: "lo".into(),
+            up: true,
+        })?;
     }
     let mut s = Session::new(Box::new(backend), Journal::for_lab(&opts.lab), opts.trace);
     s.lab = Some(opts.lab.clone());

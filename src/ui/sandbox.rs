@@ -37,8 +37,9 @@ pub fn privileged() -> bool {
     caps & (NET_ADMIN | SYS_ADMIN) == NET_ADMIN | SYS_ADMIN
 }
 
-fn tmpfs(path: &str) -> Result<(), String> {
-    fs::create_dir_all(path).map_err(|e| format!("creating {path}: {e}"))?;
+fn tmpfs(path: &str) -> crate::error::Result<()> {
+    fs::create_dir_all(path)
+        .map_err(|e| crate::error::Error::Other(format!("creating {path}: {e}")))?;
     mount(
         Some("tmpfs"),
         path,
@@ -46,12 +47,12 @@ fn tmpfs(path: &str) -> Result<(), String> {
         MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
         Some("mode=0755"),
     )
-    .map_err(|e| format!("mounting a tmpfs on {path}: {e}"))
+    .map_err(|e| crate::error::Error::Other(format!("mounting a tmpfs on {path}: {e}")))
 }
 
-pub fn enter() -> Result<(), String> {
+pub fn enter() -> crate::error::Result<()> {
     let before = fs::read_link("/proc/self/ns/net")
-        .map_err(|e| format!("reading /proc/self/ns/net: {e}"))?;
+        .map_err(|e| crate::error::Error::Other(format!("reading /proc/self/ns/net: {e}")))?;
     let mut flags = CloneFlags::CLONE_NEWNET
         | CloneFlags::CLONE_NEWNS
         | CloneFlags::CLONE_NEWPID
@@ -62,15 +63,16 @@ pub fn enter() -> Result<(), String> {
         flags |= CloneFlags::CLONE_NEWUSER;
     }
     unshare(flags).map_err(|e| match as_user {
-        true => format!("cannot create a user namespace for the sandbox ({e}); this kernel may not allow unprivileged user namespaces: run as root"),
-        false => format!("cannot create the sandbox namespaces: {e}"),
+        true => crate::error::Error::Other(format!("cannot create a user namespace for the sandbox ({e}); this kernel may not allow unprivileged user namespaces: run as root")),
+        false => crate::error::Error::Other(format!("cannot create the sandbox namespaces: {e}")),
     })?;
     if as_user {
-        fs::write("/proc/self/setgroups", "deny").map_err(|e| format!("setgroups: {e}"))?;
+        fs::write("/proc/self/setgroups", "deny")
+            .map_err(|e| crate::error::Error::Other(format!("setgroups: {e}")))?;
         fs::write("/proc/self/uid_map", format!("0 {uid} 1"))
-            .map_err(|e| format!("uid_map: {e}"))?;
+            .map_err(|e| crate::error::Error::Other(format!("uid_map: {e}")))?;
         fs::write("/proc/self/gid_map", format!("0 {gid} 1"))
-            .map_err(|e| format!("gid_map: {e}"))?;
+            .map_err(|e| crate::error::Error::Other(format!("gid_map: {e}")))?;
     }
     mount(
         None::<&str>,
@@ -79,15 +81,17 @@ pub fn enter() -> Result<(), String> {
         MsFlags::MS_REC | MsFlags::MS_PRIVATE,
         None::<&str>,
     )
-    .map_err(|e| format!("making / private: {e}"))?;
+    .map_err(|e| crate::error::Error::Other(format!("making / private: {e}")))?;
     // Mount points are made in a private /run unless the host already has them: a
     // directory made here would be made on the host's /run (and without root on the
     // host it could not be made at all).
     if !Path::new("/run/netns").is_dir() || !Path::new(crate::lab::journal::RUN_DIR).is_dir() {
         tmpfs("/run")?;
-        fs::create_dir_all("/run/netns").map_err(|e| format!("creating /run/netns: {e}"))?;
-        fs::create_dir_all(crate::lab::journal::RUN_DIR)
-            .map_err(|e| format!("creating {}: {e}", crate::lab::journal::RUN_DIR))?;
+        fs::create_dir_all("/run/netns")
+            .map_err(|e| crate::error::Error::Other(format!("creating /run/netns: {e}")))?;
+        fs::create_dir_all(crate::lab::journal::RUN_DIR).map_err(|e| {
+            crate::error::Error::Other(format!("creating {}: {e}", crate::lab::journal::RUN_DIR))
+        })?;
     }
     tmpfs("/run/netns")?;
     tmpfs(crate::lab::journal::RUN_DIR)?;
@@ -99,13 +103,13 @@ pub fn enter() -> Result<(), String> {
         MsFlags::empty(),
         None::<&str>,
     )
-    .map_err(|e| format!("mounting a fresh sysfs: {e}"))?;
+    .map_err(|e| crate::error::Error::Other(format!("mounting a fresh sysfs: {e}")))?;
     let after = fs::read_link("/proc/self/ns/net")
-        .map_err(|e| format!("reading /proc/self/ns/net: {e}"))?;
+        .map_err(|e| crate::error::Error::Other(format!("reading /proc/self/ns/net: {e}")))?;
     if after == before {
-        return Err(
+        return Err(crate::error::Error::Other(
             "the sandbox did not get a network namespace of its own; refusing to go on".into(),
-        );
+        ));
     }
     into_pid_namespace()
 }
@@ -133,13 +137,15 @@ extern "C" fn forward(sig: libc::c_int, info: *mut libc::siginfo_t, _: *mut libc
 
 /// Fork; the child (PID 1 of the new PID namespace) returns and runs netscript, the
 /// parent waits for it and exits with its exit code.
-fn into_pid_namespace() -> Result<(), String> {
+fn into_pid_namespace() -> crate::error::Result<()> {
     // The child dies with the parent (PR_SET_PDEATHSIG); this pipe tells it whether the
     // parent died before that was set: its write end closes when the parent is gone.
     let (alive_r, alive_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
-        .map_err(|e| format!("creating a pipe: {e}"))?;
+        .map_err(|e| crate::error::Error::Other(format!("creating a pipe: {e}")))?;
     // SAFETY: no other thread exists (see the module docs).
-    match unsafe { fork() }.map_err(|e| format!("forking into the PID namespace: {e}"))? {
+    match unsafe { fork() }
+        .map_err(|e| crate::error::Error::Other(format!("forking into the PID namespace: {e}")))?
+    {
         ForkResult::Child => {
             drop(alive_w);
             // SAFETY: prctl with integer arguments only.
@@ -162,7 +168,7 @@ fn into_pid_namespace() -> Result<(), String> {
                 MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
                 None::<&str>,
             )
-            .map_err(|e| format!("mounting a fresh /proc: {e}"))?;
+            .map_err(|e| crate::error::Error::Other(format!("mounting a fresh /proc: {e}")))?;
             Ok(())
         }
         ForkResult::Parent { child } => {

@@ -1170,7 +1170,7 @@ impl Backend for KernelBackend {
     }
 
     fn http_get(&mut self, ns: &Ns, url: &str, timeout_ms: u64) -> Result<HttpResponse> {
-        let (addr, host, path) = probe::parse_url(url).map_err(Error::Invalid)?;
+        let (addr, host, path) = probe::parse_url(url)?;
         let timeout = Duration::from_millis(timeout_ms);
         self.before_probe(ns, addr.ip(), timeout)?;
         self.within(ns, move || probe::http_get(addr, &host, &path, timeout))?
