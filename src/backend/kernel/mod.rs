@@ -448,9 +448,7 @@ impl KernelBackend {
                 // lo is always index 1 in a new namespace.
                 let h = self.handle(&ns)?;
                 let msg = rtnetlink::LinkUnspec::new_with_index(1).up().build();
-                self.rt
-                    .block_on(netlink::set(&h, msg))
-                    .map_err(|e| nl_err(link_label(&ns, "lo"), e))
+                self.nl(link_label(&ns, "lo"), netlink::set(&h, msg))
             }
             Op::NetnsDel { name } => {
                 let ns = Some(name.clone());
@@ -503,9 +501,7 @@ impl KernelBackend {
             Op::BridgeAdd { ns, name } => {
                 let h = self.handle(ns)?;
                 let msg = rtnetlink::LinkBridge::new(name).build();
-                self.rt
-                    .block_on(h.link().add(msg).execute())
-                    .map_err(|e| nl_err(link_label(ns, name), e))?;
+                self.nl(link_label(ns, name), h.link().add(msg).execute())?;
                 self.upped.push((ns.clone(), name.clone()));
                 Ok(())
             }
@@ -611,10 +607,8 @@ impl KernelBackend {
                     }
                 }
                 let h = self.handle(ns)?;
-                let by_index = self
-                    .rt
-                    .block_on(netlink::get_link_by_index(&h, *index))
-                    .map_err(|e| nl_err(link_label(ns, name), e))?;
+                let by_index =
+                    self.nl(link_label(ns, name), netlink::get_link_by_index(&h, *index))?;
                 match by_index.map(|m| netlink::name_of(&m)) {
                     // Ours, perhaps under another name now.
                     Some(now) => self.apply_op(&Op::LinkDel {
@@ -632,9 +626,7 @@ impl KernelBackend {
             }
             Op::LinkDel { ns, name } => {
                 let h = self.handle(ns)?;
-                self.rt
-                    .block_on(netlink::del(&h, name))
-                    .map_err(|e| nl_err(link_label(ns, name), e))
+                self.nl(link_label(ns, name), netlink::del(&h, name))
             }
             Op::LinkSet { ns, name, up } => {
                 self.set_link(ns, name, |b| if *up { b.up() } else { b.down() })?;
