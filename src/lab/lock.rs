@@ -16,13 +16,23 @@ pub struct FileLock(#[allow(dead_code)] File);
 /// without, answer `Ok(None)` when someone else holds it. Any other failure is an error
 /// naming the file.
 pub fn exclusive(path: &Path, wait: bool) -> Result<Option<FileLock>> {
+    use std::os::unix::fs::OpenOptionsExt;
     let named = |e: io::Error| Error::os(path.display().to_string(), e);
+    // Without blocking, and only a regular file: a FIFO under a lock's name would hang
+    // the open itself.
     let f = OpenOptions::new()
         .create(true)
         .truncate(false)
         .write(true)
+        .custom_flags(libc::O_NONBLOCK)
         .open(path)
         .map_err(named)?;
+    if !f.metadata().map_err(named)?.is_file() {
+        return Err(named(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "not a regular file",
+        )));
+    }
     let how = if wait {
         libc::LOCK_EX
     } else {
@@ -56,6 +66,17 @@ mod tests {
         assert!(exclusive(&p, false).unwrap().is_none());
         drop(held);
         assert!(exclusive(&p, false).unwrap().is_some());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_fifo_for_a_lock_file_is_refused_without_hanging() {
+        let dir = std::env::temp_dir().join(format!("netscript-fifo-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("x.lock");
+        nix::unistd::mkfifo(&p, nix::sys::stat::Mode::S_IRWXU).unwrap();
+        let e = exclusive(&p, true).err().expect("refused");
+        assert!(e.to_string().contains("x.lock"), "{e}");
         let _ = std::fs::remove_dir_all(&dir);
     }
 
