@@ -109,3 +109,42 @@ impl Error {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::error::Error as _;
+
+    #[test]
+    fn about_keeps_the_cause_and_reads_as_before() {
+        let inner = Error::os("capturing", io::Error::from_raw_os_error(libc::ENETDOWN));
+        let e = inner.about("link \"v\"");
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "link \"v\": capturing: {}",
+                io::Error::from_raw_os_error(libc::ENETDOWN)
+            )
+        );
+        let cause = e.source().expect("kept");
+        assert!(cause.source().is_some(), "and the io error under it");
+        assert!(Error::Missing("x".into()).about("y").is_gone());
+    }
+
+    #[test]
+    fn a_nix_error_reads_as_its_description() {
+        // As the flattening `Error::Other(e.desc())` did.
+        let e: Error = nix::Error::EPERM.into();
+        assert_eq!(e.to_string(), nix::Error::EPERM.desc());
+    }
+
+    #[test]
+    fn an_nft_failure_keeps_what_is_behind_it() {
+        let e = Error::Nft {
+            msg: "nft: boom".into(),
+            source: Some(Box::new(io::Error::other("boom"))),
+        };
+        assert_eq!(e.to_string(), "nft: boom");
+        assert!(e.source().is_some());
+    }
+}
