@@ -8,12 +8,14 @@
 //! - `ui`: the features a user meets, REPL, plan, import, graph, capture, sandbox;
 //! - `commands`: one module per subcommand.
 //!
-//! Cross-cutting: `error`, `out` (stdout/stderr that notice a closed pipe), `signals`,
-//! `style` (colour on stderr), `progress` (the live line of a long run on a terminal).
+//! Cross-cutting: `error`, `exit` (the exit statuses), `out` (stdout/stderr that notice a
+//! closed pipe), `signals`, `style` (colour on stderr), `progress` (the live line of a long
+//! run on a terminal).
 
 pub mod backend;
 pub mod commands;
 pub mod error;
+pub mod exit;
 #[cfg(debug_assertions)]
 pub mod fault;
 pub mod lab;

@@ -21,7 +21,7 @@ fn build_lab(n: u32) -> String {
 /// for each k a run with NETSCRIPT_FAIL_AT=k must exit 1 and leave `snap` as it was.
 /// Prints @@count, @@downclean, @@bad (the k that differ) and @@details.
 ///
-/// No lab is up between the runs, so /run/netscript/sysctl-claims.json must hold no
+/// No lab is up between the runs, so /run/netscript/.state/sysctl-claims.json must hold no
 /// claims then; the k after which it does are printed as @@leaks.
 fn fault_injection(script_name: &str, args: &str) -> support::Sections {
     let lab = script_name;
@@ -36,7 +36,7 @@ snap > $T/before
 echo @@count; echo $count
 echo @@downclean; cmp -s $T/pristine $T/before && echo yes || diff $T/pristine $T/before || true
 bad=""; leaks=""
-claims=/run/netscript/sysctl-claims.json
+claims=/run/netscript/.state/sysctl-claims.json
 k=1
 while [ $k -le $count ]; do
     if [ -s $claims ] && [ "$(cat $claims)" != "{{}}" ]; then
@@ -790,13 +790,13 @@ fn a_failed_sysctl_change_leaves_no_claim() {
 rc=0; NETSCRIPT_FAIL_AT=17 netscript {s} >/dev/null 2>$T/e || rc=$?
 echo @@rc; echo $rc
 echo @@err; head -1 $T/e
-echo @@claims1; cat /run/netscript/sysctl-claims.json 2>/dev/null || true
+echo @@claims1; cat /run/netscript/.state/sysctl-claims.json 2>/dev/null || true
 netscript {s} >/dev/null
 netscript down build-lab >/dev/null
 echo @@fwd; sysctl -n net.ipv4.ip_forward
 # A write the kernel refuses (a read-only sysctl), caught by the script.
 netscript --lab ro -e 'try {{ sysctl("net.ipv4.conf.all.mc_forwarding", "1") }} catch (e) {{ }}; ()'
-echo @@claims2; cat /run/netscript/sysctl-claims.json 2>/dev/null || true
+echo @@claims2; cat /run/netscript/.state/sysctl-claims.json 2>/dev/null || true
 "#,
         s = q(&script("build-lab"))
     ))

@@ -2,6 +2,7 @@
 //! only to this trait; the kernel backend talks only to the kernel.
 
 pub mod kernel;
+pub mod messages;
 pub mod model;
 
 use std::net::{IpAddr, SocketAddr};
@@ -9,6 +10,21 @@ use std::net::{IpAddr, SocketAddr};
 use crate::error::Result;
 use crate::lab::names::Cidr;
 use crate::lab::op::{Ns, Op};
+
+/// What the kernel can do, where a script's success depends on it: `plan` must fail
+/// where the run would.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Features {
+    /// The netem qdisc (delay and jitter).
+    pub netem: bool,
+}
+
+/// Everything, when nobody asked a kernel (the in-process tests, a model of no host).
+impl Default for Features {
+    fn default() -> Self {
+        Features { netem: true }
+    }
+}
 
 /// What `ip link` shows about one link.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -254,6 +270,11 @@ pub trait Backend {
     fn sysctl(&mut self, ns: &Ns, key: &str) -> Result<String>;
     /// netscript's nftables rules in `ns`, as `nft list table` prints them.
     fn rules(&mut self, ns: &Ns) -> Result<String>;
+    /// What the kernel under this backend can do (asked of the kernel backend; the model
+    /// answers what it was told, see `ModelBackend::of_host`).
+    fn features(&mut self) -> Features {
+        Features::default()
+    }
     /// Firewalls in `ns` that are not netscript's and would drop forwarded traffic
     /// (Docker's forward chain); nothing where that cannot be read.
     fn foreign_forward(&mut self, _ns: &Ns) -> crate::lab::foreign::Check {

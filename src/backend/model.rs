@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 
 use crate::backend::{
-    AddrInfo, Backend, Command, ExecResult, HttpResponse, LinkInfo, NeighInfo, PingResult,
-    RouteInfo, SocketInfo,
+    messages, AddrInfo, Backend, Command, ExecResult, Features, HttpResponse, LinkInfo, NeighInfo,
+    PingResult, RouteInfo, SocketInfo,
 };
 use crate::error::{Error, Result};
 use crate::lab::firewall::Rule;
@@ -121,7 +121,9 @@ impl ModelBackend {
         let mut next_index = 100;
         let mut spaces = BTreeMap::new();
         let mut hs = Space::fresh(&mut next_index);
+        let mut features = Features::default();
         if let Some(b) = host {
+            features = b.features();
             if let Ok(links) = b.links(&None) {
                 hs.links = links
                     .into_iter()
@@ -150,9 +152,15 @@ impl ModelBackend {
             printed_at: None,
             pids: 0,
             next_index,
-            netem: kernel_has_netem(),
+            netem: features.netem,
             plan_ids: BTreeMap::new(),
         }
+    }
+
+    /// The same model, with what the kernel can do as `features` say.
+    pub fn with_features(mut self, features: Features) -> ModelBackend {
+        self.netem = features.netem;
+        self
     }
 
     /// The plan: a shell script that makes the same changes.
@@ -378,7 +386,7 @@ impl ModelBackend {
     fn model_address(&mut self, op: &Op) -> Result<()> {
         match op {
             Op::AddrAdd { ns, dev, cidr, .. } => {
-                let what = format!("address {cidr} on {}", link_label(ns, dev));
+                let what = messages::address(ns, dev, cidr);
                 let l = self.space(ns)?.link(ns, dev)?;
                 if l.addrs.contains(cidr) {
                     return Err(Error::Exists(what));
@@ -386,7 +394,7 @@ impl ModelBackend {
                 l.addrs.push(*cidr);
             }
             Op::AddrDel { ns, dev, cidr } => {
-                let what = format!("address {cidr} on {}", link_label(ns, dev));
+                let what = messages::address(ns, dev, cidr);
                 let l = self.space(ns)?.link(ns, dev)?;
                 let i = l
                     .addrs
@@ -396,20 +404,14 @@ impl ModelBackend {
                 l.addrs.remove(i);
             }
             Op::RouteAdd { ns, route } => {
-                let dst = route
-                    .dst
-                    .map(|d| d.to_string())
-                    .unwrap_or_else(|| "default".into());
-                let what = format!("route {dst} in {}", ns_label(ns));
+                let what = messages::route(ns, route);
                 let s = self.space(ns)?;
                 if let Some(d) = &route.dev {
                     s.link(ns, d)?;
                 }
                 if let Some(v) = route.via {
                     if !s.connected(&v) {
-                        return Err(Error::Other(format!(
-                            "{what}: gateway {v} is not on a directly connected network"
-                        )));
+                        return Err(messages::gateway_unreachable(ns, route, v));
                     }
                 }
                 if s.routes
@@ -421,14 +423,9 @@ impl ModelBackend {
                 s.routes.push(route.clone());
             }
             Op::RouteDel { ns, route } => {
-                let dst = route
-                    .dst
-                    .map(|d| d.to_string())
-                    .unwrap_or_else(|| "default".into());
                 let s = self.space(ns)?;
                 let i = s.routes.iter().position(|r| r == route);
-                let i =
-                    i.ok_or_else(|| Error::Missing(format!("route {dst} in {}", ns_label(ns))))?;
+                let i = i.ok_or_else(|| Error::Missing(messages::route(ns, route)))?;
                 s.routes.remove(i);
             }
             other => unreachable!("{other:?} is not in this family"),
@@ -442,19 +439,14 @@ impl ModelBackend {
             Op::QdiscSet { ns, dev, qdisc } => {
                 self.space(ns)?.link(ns, dev)?;
                 if matches!(qdisc, Qdisc::Netem { .. }) && !self.netem {
-                    return Err(Error::Unsupported(
-                        "this kernel has no netem qdisc (CONFIG_NET_SCH_NETEM), which delay and jitter need".into(),
-                    ));
+                    return Err(messages::no_netem());
                 }
                 self.space(ns)?.link(ns, dev)?.qdisc = Some(qdisc.clone());
             }
             Op::QdiscDel { ns, dev } => {
                 let l = self.space(ns)?.link(ns, dev)?;
                 if l.qdisc.take().is_none() {
-                    return Err(Error::Missing(format!(
-                        "an impairment on {}",
-                        link_label(ns, dev)
-                    )));
+                    return Err(messages::no_impairment(ns, dev));
                 }
             }
             Op::LossAdd { ns, dev, .. } => {
@@ -469,10 +461,7 @@ impl ModelBackend {
                 let before = s.lossy.len();
                 s.lossy.retain(|d| d != dev);
                 if s.lossy.len() == before {
-                    return Err(Error::Missing(format!(
-                        "an impairment on {}",
-                        link_label(ns, dev)
-                    )));
+                    return Err(messages::no_impairment(ns, dev));
                 }
             }
             other => unreachable!("{other:?} is not in this family"),
@@ -508,32 +497,19 @@ impl ModelBackend {
                     })
                 });
                 if s.rules.len() == before {
-                    return Err(Error::Missing("the rule".into()));
+                    return Err(messages::no_rule());
                 }
             }
             Op::ForeignAccept { ns, rule } => self.space(ns)?.accepts.push(rule.tag.clone()),
             Op::ForeignAcceptDel { ns, rule } => {
                 let s = self.space(ns)?;
                 let i = s.accepts.iter().position(|t| *t == rule.tag);
-                let i = i.ok_or_else(|| Error::Missing(format!("the rule {:?}", rule.tag)))?;
+                let i = i.ok_or_else(|| messages::no_foreign_rule(&rule.tag, &rule.chain))?;
                 s.accepts.remove(i);
             }
             other => unreachable!("{other:?} is not in this family"),
         }
         Ok(())
-    }
-}
-
-/// Whether the running kernel was built with netem (from /proc/config.gz, read only).
-fn kernel_has_netem() -> bool {
-    match std::process::Command::new("zcat")
-        .arg("/proc/config.gz")
-        .output()
-    {
-        Ok(o) if o.status.success() => {
-            String::from_utf8_lossy(&o.stdout).contains("CONFIG_NET_SCH_NETEM=y")
-        }
-        _ => true,
     }
 }
 
@@ -746,6 +722,10 @@ impl Backend for ModelBackend {
     }
 
     fn settle(&mut self) {}
+
+    fn features(&mut self) -> Features {
+        Features { netem: self.netem }
+    }
 
     fn foreign_forward(&mut self, ns: &Ns) -> crate::lab::foreign::Check {
         self.spaces

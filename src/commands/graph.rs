@@ -20,14 +20,11 @@ pub fn exec(format: &str, lab: Option<&str>, json: bool) -> ExitCode {
     }
 }
 
-fn render(format: &str, lab: Option<&str>, json: bool) -> Result<String, String> {
-    let mut backend = KernelBackend::new().map_err(|e| e.to_string())?;
+fn render(format: &str, lab: Option<&str>, json: bool) -> crate::error::Result<String> {
+    let mut backend = KernelBackend::new()?;
     let (namespaces, entries) = match lab {
-        None => (
-            backend.netns_list().map_err(|e| e.to_string())?,
-            store::all_entries(),
-        ),
-        Some(l) => match Journal::load(l).map_err(|e| e.to_string())? {
+        None => (backend.netns_list()?, store::all_entries()),
+        Some(l) => match Journal::load(l)? {
             Some(entries) => (
                 store::namespaces(&entries)
                     .into_iter()
@@ -36,14 +33,14 @@ fn render(format: &str, lab: Option<&str>, json: bool) -> Result<String, String>
                 entries,
             ),
             None => {
-                return Err(format!(
+                return Err(crate::error::Error::Other(format!(
                     "there is no lab named {l:?} that is up (see netscript ls)"
-                ))
+                )))
             }
         },
     };
     let rules = graph::nat_rules(&entries);
-    let t = graph::gather(&mut backend, &namespaces, &rules).map_err(|e| e.to_string())?;
+    let t = graph::gather(&mut backend, &namespaces, &rules)?;
     Ok(match (json, format) {
         (true, _) => serde_json::to_string_pretty(&t).expect("topology serializes") + "\n",
         (_, "dot") => graph::dot(&t),

@@ -17,7 +17,9 @@ pub fn exec(file: &Path) -> ExitCode {
     let name = file.display().to_string();
     let translated = match String::from_utf8(bytes) {
         Ok(src) => import::translate(&name, &src),
-        Err(_) => Err(format!("{name} is not a shell script (it is not text)")),
+        Err(_) => Err(crate::error::Error::Invalid(format!(
+            "{name} is not a shell script (it is not text)"
+        ))),
     };
     match translated {
         Ok(out) => {

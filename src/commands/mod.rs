@@ -25,11 +25,7 @@ use crate::lang::stdlib;
 use crate::ui::join::{self, Target};
 use crate::ui::{registry, sandbox};
 
-/// Exit status 1: the work failed (a failed check or assert, an error while building, the
-/// kernel refused a change).
-pub const FAILURE: u8 = 1;
-/// Exit status 2: a usage error (bad arguments, an unreadable script).
-pub const USAGE: u8 = 2;
+pub use crate::exit::{FAILURE, USAGE};
 
 const PRIVILEGES: &str = "netscript: needs root or CAP_NET_ADMIN + CAP_SYS_ADMIN; or use --sandbox";
 
@@ -156,7 +152,8 @@ pub fn lab_name(what: &str, lab: &str) -> Result<(), ExitCode> {
     })
 }
 
-/// A status the runner computed (0, 1 or 2) as the process's exit code.
+/// A status the runner computed (`crate::exit`, or a script's `exit(N)`) as the process's
+/// exit code.
 pub fn status(code: impl Into<i64>) -> ExitCode {
     ExitCode::from(code.into().clamp(0, 255) as u8)
 }

@@ -10,12 +10,14 @@
 //! lands last.
 
 use std::collections::BTreeMap;
-use std::fs::{self, File, OpenOptions};
-use std::os::fd::AsRawFd;
+use std::fs::{self, File};
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::lab::journal::STATE_DIR;
+use crate::error::{Error, Result};
+use crate::lab::journal::{read_regular, STATE_DIR};
+use crate::lab::lock::{self, FileLock};
 use crate::lab::op::Ns;
 
 #[derive(Serialize, Deserialize)]
@@ -32,30 +34,15 @@ struct Claims {
 /// The claims lock, held by a sysctl change or undo from start to end (dropping it
 /// unlocks).
 pub struct Held {
-    _lock: File,
+    _lock: FileLock,
 }
 
-/// Take the claims lock (waits for other labs); None when the state folder is unusable,
-/// and then each lab restores what its own journal says.
-pub fn hold() -> Option<Held> {
-    fs::create_dir_all(STATE_DIR).ok()?;
-    let lock = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(format!("{STATE_DIR}/sysctl-claims.lock"))
-        .ok()?;
-    // SAFETY: flock on an fd we own; released when the file is closed.
-    match unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) } {
-        0 => Some(Held { _lock: lock }),
-        _ => {
-            crate::errln!(
-                "netscript: cannot lock {STATE_DIR}/sysctl-claims.lock: {}",
-                std::io::Error::last_os_error()
-            );
-            None
-        }
-    }
+/// Take the claims lock (waits for other labs).
+pub fn hold() -> Result<Held> {
+    fs::create_dir_all(STATE_DIR).map_err(|e| Error::os(STATE_DIR, e))?;
+    let lock = lock::exclusive(Path::new(&format!("{STATE_DIR}/sysctl-claims.lock")), true)?
+        .expect("a waiting lock is taken");
+    Ok(Held { _lock: lock })
 }
 
 fn key(ns: &Ns, sysctl: &str) -> String {
@@ -67,62 +54,68 @@ fn path() -> String {
 }
 
 impl Claims {
-    /// The claims, read under the lock `_held`.
-    fn open(_held: &Held) -> Option<Claims> {
-        let map = match fs::read_to_string(path()) {
+    /// The claims, read under the lock `_held`. A file that is not what netscript writes
+    /// (damaged, or not a regular file) is an error naming it, never an empty map: saving
+    /// that would lose every other lab's claims.
+    fn open(_held: &Held) -> Result<Claims> {
+        let map = match read_regular(Path::new(&path())) {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => BTreeMap::new(),
-            Ok(t) => match serde_json::from_str(&t) {
-                Ok(m) => m,
-                // Never overwrite (and so lose) other labs' claims: each lab then
-                // restores what its own journal says.
-                Err(e) => {
-                    crate::errln!("netscript: {} is unreadable ({e}); sysctls are restored from each lab's journal", path());
-                    return None;
-                }
-            },
-            Err(e) => {
-                crate::errln!("netscript: cannot read {}: {e}", path());
-                return None;
-            }
+            Err(e) => return Err(Error::os(path(), e)),
+            Ok(t) => serde_json::from_slice(&t).map_err(|e| Error::Unreadable {
+                file: path(),
+                source: Box::new(e),
+            })?,
         };
-        Some(Claims { map })
+        Ok(Claims { map })
     }
 
     /// Written whole or not at all: a new file, synced, renamed over the old one.
-    fn save(&mut self) {
-        use std::io::Write;
+    fn save(&mut self) -> Result<()> {
         self.map.retain(|_, v| !v.is_empty());
-        let tmp = format!("{}.new", path());
         let text = serde_json::to_string(&self.map).expect("claims serialize") + "\n";
-        let written = File::create(&tmp)
-            .and_then(|mut f| f.write_all(text.as_bytes()).and_then(|()| f.sync_all()))
-            .and_then(|()| fs::rename(&tmp, path()));
-        if let Err(e) = written {
-            crate::errln!("netscript: cannot write {}: {e}", path());
-        }
+        write_atomically(Path::new(&path()), text.as_bytes()).map_err(|e| Error::os(path(), e))
     }
 }
 
-/// Lab `lab` is about to change `sysctl` in `ns`, which holds `before` now.
-pub fn claim(held: &Held, lab: &str, ns: &Ns, sysctl: &str, before: String) {
-    if let Some(mut c) = Claims::open(held) {
-        c.map.entry(key(ns, sysctl)).or_default().push(Change {
-            lab: lab.into(),
-            before,
-        });
-        c.save();
+/// Replace `p` with `bytes` so that a reader sees the old file or the new one, never a
+/// part: write a new file beside it, sync it, rename it over, sync the folder.
+fn write_atomically(p: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let tmp = p.with_extension("new");
+    let mut f = File::create(&tmp)?;
+    f.write_all(bytes)?;
+    f.sync_all()?;
+    fs::rename(&tmp, p)?;
+    if let Some(dir) = p.parent() {
+        File::open(dir)?.sync_all()?;
     }
+    Ok(())
+}
+
+/// Lab `lab` is about to change `sysctl` in `ns`, which holds `before` now. An error
+/// (the claims unreadable or unwritable) means the change must not be made: it could not
+/// be undone in the right order with other labs'.
+pub fn claim(held: &Held, lab: &str, ns: &Ns, sysctl: &str, before: String) -> Result<()> {
+    let mut c = Claims::open(held)?;
+    c.map.entry(key(ns, sysctl)).or_default().push(Change {
+        lab: lab.into(),
+        before,
+    });
+    c.save()
 }
 
 /// The change just claimed did not happen after all.
 pub fn withdraw(held: &Held, lab: &str, ns: &Ns, sysctl: &str) {
-    if let Some(mut c) = Claims::open(held) {
+    let withdrawn = Claims::open(held).and_then(|mut c| {
         if let Some(v) = c.map.get_mut(&key(ns, sysctl)) {
             if let Some(i) = v.iter().rposition(|ch| ch.lab == lab) {
                 v.remove(i);
             }
         }
-        c.save();
+        c.save()
+    });
+    if let Err(e) = withdrawn {
+        crate::errln!("netscript: {e}");
     }
 }
 
@@ -138,8 +131,14 @@ pub enum Undo {
 
 /// Keep `held` until the value is written back.
 pub fn release(held: &Held, lab: &str, ns: &Ns, sysctl: &str) -> Undo {
-    let Some(mut c) = Claims::open(held) else {
-        return Undo::Unknown;
+    let mut c = match Claims::open(held) {
+        Ok(c) => c,
+        // Never overwrite (and so lose) other labs' claims: each lab then restores what
+        // its own journal says.
+        Err(e) => {
+            crate::errln!("netscript: {e}; sysctls are restored from each lab's journal");
+            return Undo::Unknown;
+        }
     };
     let Some(v) = c.map.get_mut(&key(ns, sysctl)) else {
         return Undo::Unknown;
@@ -156,6 +155,8 @@ pub fn release(held: &Held, lab: &str, ns: &Ns, sysctl: &str) -> Undo {
         }
         None => Undo::Restore(gone.before),
     };
-    c.save();
+    if let Err(e) = c.save() {
+        crate::errln!("netscript: {e}");
+    }
     undo
 }

@@ -1,20 +1,13 @@
-//! netscript's nftables rules, as values: what a rule matches and what it does, how it
-//! reads in `nft` syntax (for `--trace` and `plan`) and how it is sent to `nft -j`.
-//! All of them live in one table per namespace, `inet netscript`, so tearing them down
-//! is deleting that table, and rules that anything else owns are never touched.
+//! netscript's nftables rules, as values: what a rule matches and what it does, and how
+//! it reads in `nft` syntax (for `--trace` and `plan`). A rule lowers to a list of
+//! [`Item`]s (`Rule::items`); its text here and its JSON for `nft -j`
+//! (`backend::kernel::nft`) are both formatted from that one list, so they cannot differ
+//! in what they match. All rules live in one table per namespace, `inet netscript`, so
+//! tearing them down is deleting that table, and rules anything else owns are never
+//! touched.
 
-use std::borrow::Cow;
-use std::collections::HashSet;
-use std::fmt::Write;
 use std::net::SocketAddr;
 
-use nftables::expr::{
-    Expression, Fib, FibFlag, FibResult, Meta, MetaKey, NamedExpression, NgMode, Numgen, Payload,
-    PayloadField, Prefix,
-};
-use nftables::schema::{self, NfCmd, NfListObject};
-use nftables::stmt::{Match, NATFamily, Operator, Reject, Statement, NAT};
-use nftables::types::{NfChainPolicy, NfChainType, NfFamily, NfHook};
 use serde::{Deserialize, Serialize};
 
 use crate::lab::names::Cidr;
@@ -50,15 +43,15 @@ impl Chain {
     }
 
     /// Type, hook and priority of the base chain.
-    fn spec(self) -> (NfChainType, NfHook, i32) {
+    pub fn spec(self) -> (ChainType, Hook, i32) {
         match self {
-            Chain::Input => (NfChainType::Filter, NfHook::Input, 0),
-            Chain::Forward => (NfChainType::Filter, NfHook::Forward, 0),
-            Chain::Output => (NfChainType::Filter, NfHook::Output, 0),
-            Chain::Prerouting => (NfChainType::NAT, NfHook::Prerouting, -100),
-            Chain::Postrouting => (NfChainType::NAT, NfHook::Postrouting, 100),
-            Chain::OutputNat => (NfChainType::NAT, NfHook::Output, -100),
-            Chain::Impair => (NfChainType::Filter, NfHook::Postrouting, 0),
+            Chain::Input => (ChainType::Filter, Hook::Input, 0),
+            Chain::Forward => (ChainType::Filter, Hook::Forward, 0),
+            Chain::Output => (ChainType::Filter, Hook::Output, 0),
+            Chain::Prerouting => (ChainType::Nat, Hook::Prerouting, -100),
+            Chain::Postrouting => (ChainType::Nat, Hook::Postrouting, 100),
+            Chain::OutputNat => (ChainType::Nat, Hook::Output, -100),
+            Chain::Impair => (ChainType::Filter, Hook::Postrouting, 0),
         }
     }
 
@@ -66,11 +59,16 @@ impl Chain {
     pub fn declaration(self) -> String {
         let (t, h, p) = self.spec();
         let t = match t {
-            NfChainType::Filter => "filter",
-            NfChainType::NAT => "nat",
-            NfChainType::Route => "route",
+            ChainType::Filter => "filter",
+            ChainType::Nat => "nat",
         };
-        let h = format!("{h:?}").to_lowercase();
+        let h = match h {
+            Hook::Input => "input",
+            Hook::Forward => "forward",
+            Hook::Output => "output",
+            Hook::Prerouting => "prerouting",
+            Hook::Postrouting => "postrouting",
+        };
         format!(
             "add chain inet {TABLE} {} {{ type {t} hook {h} priority {p}; policy accept; }}",
             self.name()
@@ -85,6 +83,23 @@ impl Chain {
             _ => None,
         }
     }
+}
+
+/// What a base chain does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChainType {
+    Filter,
+    Nat,
+}
+
+/// Where in the packet path a base chain sits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Hook {
+    Input,
+    Forward,
+    Output,
+    Prerouting,
+    Postrouting,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -159,7 +174,47 @@ pub struct Rule {
     pub id: String,
 }
 
-fn ipfam(c: &Cidr) -> &'static str {
+/// Source or destination (of an address or a port).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dir {
+    Src,
+    Dst,
+}
+
+/// The input or the output interface.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Iface {
+    In,
+    Out,
+}
+
+/// One part of a rule, in the order nft takes them: the matches, then the action. Every
+/// rendering of a rule formats these (text: `Item::text`; JSON: `backend::kernel::nft`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Item<'a> {
+    /// `fib daddr type local`: addressed to one of this namespace's own addresses.
+    LocalDst,
+    /// `ip saddr 10.0.0.0/24` (`ip6` for IPv6; a host address without `/N`).
+    Addr { dir: Dir, cidr: &'a Cidr },
+    /// `iifname "eth0"`, `oifname != "br0"`.
+    Ifname {
+        iface: Iface,
+        negated: bool,
+        name: &'a str,
+    },
+    /// `meta l4proto icmp`: the protocol, where no port says it.
+    L4proto(Proto),
+    /// `tcp dport 22`.
+    Port { proto: Proto, dir: Dir, port: u16 },
+    /// `numgen random mod 100 <= N`: N + 1 packets in a hundred, at random. `<= N`
+    /// rather than `< N + 1`: the same test, and what nftables lists back.
+    RandomAtMost(u32),
+    /// What the rule does with a packet that matched.
+    Action(&'a Action),
+}
+
+/// `ip` or `ip6`: the payload protocol of an address.
+pub fn ipfam(c: &Cidr) -> &'static str {
     if c.addr.is_ipv4() {
         "ip"
     } else {
@@ -167,35 +222,27 @@ fn ipfam(c: &Cidr) -> &'static str {
     }
 }
 
-fn field<'a>(protocol: &'a str, f: &'a str) -> Expression<'a> {
-    Expression::Named(NamedExpression::Payload(Payload::PayloadField(
-        PayloadField {
-            protocol: protocol.into(),
-            field: f.into(),
-        },
-    )))
-}
-
-fn meta(key: MetaKey) -> Expression<'static> {
-    Expression::Named(NamedExpression::Meta(Meta { key }))
-}
-
-fn matches<'a>(left: Expression<'a>, op: Operator, right: Expression<'a>) -> Statement<'a> {
-    Statement::Match(Match { left, right, op })
-}
-
-fn prefix(c: &Cidr) -> Expression<'static> {
-    if c.is_host() {
-        Expression::String(c.addr.to_string().into())
-    } else {
-        Expression::Named(NamedExpression::Prefix(Prefix {
-            addr: Box::new(Expression::String(c.network().addr.to_string().into())),
-            len: c.prefix as u32,
-        }))
+impl Dir {
+    /// The payload field of an address (`saddr`) or a port (`sport`).
+    pub fn field(self, what: &str) -> String {
+        match self {
+            Dir::Src => format!("s{what}"),
+            Dir::Dst => format!("d{what}"),
+        }
     }
 }
 
-fn cidr_text(c: &Cidr) -> String {
+impl Iface {
+    pub fn key(self) -> &'static str {
+        match self {
+            Iface::In => "iifname",
+            Iface::Out => "oifname",
+        }
+    }
+}
+
+/// An address as nft lists it: a host without `/N`, a network by its network address.
+pub fn cidr_text(c: &Cidr) -> String {
     if c.is_host() {
         c.addr.to_string()
     } else {
@@ -203,10 +250,100 @@ fn cidr_text(c: &Cidr) -> String {
     }
 }
 
+impl Item<'_> {
+    /// The item in nft syntax.
+    pub fn text(&self) -> String {
+        match *self {
+            Item::LocalDst => "fib daddr type local".into(),
+            Item::Addr { dir, cidr } => {
+                format!("{} {} {}", ipfam(cidr), dir.field("addr"), cidr_text(cidr))
+            }
+            Item::Ifname {
+                iface,
+                negated: false,
+                name,
+            } => format!("{} \"{name}\"", iface.key()),
+            Item::Ifname {
+                iface,
+                negated: true,
+                name,
+            } => format!("{} != \"{name}\"", iface.key()),
+            Item::L4proto(p) => format!("meta l4proto {}", p.name()),
+            Item::Port { proto, dir, port } => {
+                format!("{} {} {port}", proto.name(), dir.field("port"))
+            }
+            Item::RandomAtMost(n) => format!("numgen random mod 100 <= {n}"),
+            Item::Action(a) => match a {
+                Action::Accept => "accept".into(),
+                Action::Drop => "drop".into(),
+                Action::Reject => "reject".into(),
+                Action::Masquerade => "masquerade".into(),
+                Action::Dnat(SocketAddr::V4(a)) => format!("dnat ip to {a}"),
+                Action::Dnat(SocketAddr::V6(a)) => format!("dnat ip6 to {a}"),
+            },
+        }
+    }
+}
+
 impl Rule {
+    /// The rule as its parts, in order (see [`Item`]).
+    pub fn items(&self) -> Vec<Item<'_>> {
+        let mut v = vec![];
+        if self.local_dst {
+            v.push(Item::LocalDst);
+        }
+        if let Some(cidr) = &self.src {
+            v.push(Item::Addr {
+                dir: Dir::Src,
+                cidr,
+            });
+        }
+        if let Some(cidr) = &self.dst {
+            v.push(Item::Addr {
+                dir: Dir::Dst,
+                cidr,
+            });
+        }
+        let ifnames = [
+            (Iface::In, false, &self.iif),
+            (Iface::Out, false, &self.oif),
+            (Iface::Out, true, &self.not_oif),
+        ];
+        for (iface, negated, name) in ifnames {
+            if let Some(name) = name {
+                v.push(Item::Ifname {
+                    iface,
+                    negated,
+                    name,
+                });
+            }
+        }
+        if let Some(proto) = self.proto {
+            if self.sport.is_none() && self.dport.is_none() {
+                v.push(Item::L4proto(proto));
+            }
+            for (dir, port) in [(Dir::Src, self.sport), (Dir::Dst, self.dport)] {
+                if let Some(port) = port {
+                    v.push(Item::Port { proto, dir, port });
+                }
+            }
+        }
+        if let Some(p) = self.random_pct {
+            v.push(Item::RandomAtMost(p.saturating_sub(1) as u32));
+        }
+        v.push(Item::Action(&self.action));
+        v
+    }
+
     /// The rule in nft syntax, as `nft add rule inet netscript CHAIN ...` takes it.
     pub fn text(&self) -> String {
         format!("{} comment \"{}\"", self.shown(), self.id)
+    }
+
+    /// The rule in nft syntax without its tag: what it matches and does.
+    pub fn shown(&self) -> String {
+        let s: Vec<String> = self.items().iter().map(Item::text).collect();
+        s.join(" ")
     }
 
     /// Whether it rewrites addresses (masquerade, DNAT): what the graph draws.
@@ -216,239 +353,6 @@ impl Rule {
             Action::Accept | Action::Drop | Action::Reject => false,
         }
     }
-
-    /// The rule in nft syntax without its tag: what it matches and does.
-    pub fn shown(&self) -> String {
-        let mut s = String::new();
-        if self.local_dst {
-            s.push_str("fib daddr type local ");
-        }
-        if let Some(c) = &self.src {
-            write!(s, "{} saddr {} ", ipfam(c), cidr_text(c)).unwrap();
-        }
-        if let Some(c) = &self.dst {
-            write!(s, "{} daddr {} ", ipfam(c), cidr_text(c)).unwrap();
-        }
-        if let Some(i) = &self.iif {
-            write!(s, "iifname \"{i}\" ").unwrap();
-        }
-        if let Some(o) = &self.oif {
-            write!(s, "oifname \"{o}\" ").unwrap();
-        }
-        if let Some(o) = &self.not_oif {
-            write!(s, "oifname != \"{o}\" ").unwrap();
-        }
-        if let Some(p) = self.proto {
-            if self.sport.is_none() && self.dport.is_none() {
-                write!(s, "meta l4proto {} ", p.name()).unwrap();
-            }
-            if let Some(sp) = self.sport {
-                write!(s, "{} sport {sp} ", p.name()).unwrap();
-            }
-            if let Some(dp) = self.dport {
-                write!(s, "{} dport {dp} ", p.name()).unwrap();
-            }
-        }
-        if let Some(p) = self.random_pct {
-            // `<= P-1` rather than `< P`: the same test, and what nftables lists back.
-            write!(s, "numgen random mod 100 <= {} ", p.saturating_sub(1)).unwrap();
-        }
-        match &self.action {
-            Action::Accept => s.push_str("accept"),
-            Action::Drop => s.push_str("drop"),
-            Action::Reject => s.push_str("reject"),
-            Action::Masquerade => s.push_str("masquerade"),
-            Action::Dnat(to) => match to {
-                SocketAddr::V4(a) => write!(s, "dnat ip to {a}").unwrap(),
-                SocketAddr::V6(a) => write!(s, "dnat ip6 to {a}").unwrap(),
-            },
-        }
-        s
-    }
-
-    fn statements(&self) -> Vec<Statement<'static>> {
-        let mut v = vec![];
-        if self.local_dst {
-            let mut flags = HashSet::new();
-            flags.insert(FibFlag::Daddr);
-            v.push(matches(
-                Expression::Named(NamedExpression::Fib(Fib {
-                    result: FibResult::Type,
-                    flags,
-                })),
-                Operator::EQ,
-                Expression::String("local".into()),
-            ));
-        }
-        if let Some(c) = &self.src {
-            v.push(matches(field(ipfam(c), "saddr"), Operator::EQ, prefix(c)));
-        }
-        if let Some(c) = &self.dst {
-            v.push(matches(field(ipfam(c), "daddr"), Operator::EQ, prefix(c)));
-        }
-        if let Some(i) = &self.iif {
-            v.push(matches(
-                meta(MetaKey::Iifname),
-                Operator::EQ,
-                Expression::String(i.clone().into()),
-            ));
-        }
-        if let Some(o) = &self.oif {
-            v.push(matches(
-                meta(MetaKey::Oifname),
-                Operator::EQ,
-                Expression::String(o.clone().into()),
-            ));
-        }
-        if let Some(o) = &self.not_oif {
-            v.push(matches(
-                meta(MetaKey::Oifname),
-                Operator::NEQ,
-                Expression::String(o.clone().into()),
-            ));
-        }
-        if let Some(p) = self.proto {
-            if self.sport.is_none() && self.dport.is_none() {
-                v.push(matches(
-                    meta(MetaKey::L4proto),
-                    Operator::EQ,
-                    Expression::String(p.name().into()),
-                ));
-            }
-            if let Some(sp) = self.sport {
-                v.push(matches(
-                    field(p.name(), "sport"),
-                    Operator::EQ,
-                    Expression::Number(sp as u32),
-                ));
-            }
-            if let Some(dp) = self.dport {
-                v.push(matches(
-                    field(p.name(), "dport"),
-                    Operator::EQ,
-                    Expression::Number(dp as u32),
-                ));
-            }
-        }
-        if let Some(p) = self.random_pct {
-            // Not Operator::LT: nftables 0.6.3 serializes LT as ">" (and GT as "<").
-            v.push(matches(
-                Expression::Named(NamedExpression::Numgen(Numgen {
-                    mode: NgMode::Random,
-                    ng_mod: 100,
-                    offset: None,
-                })),
-                Operator::LEQ,
-                Expression::Number(p.saturating_sub(1) as u32),
-            ));
-        }
-        v.push(match &self.action {
-            Action::Accept => Statement::Accept(None),
-            Action::Drop => Statement::Drop(None),
-            Action::Reject => Statement::Reject(Some(Reject::new(None, None))),
-            Action::Masquerade => Statement::Masquerade(None),
-            Action::Dnat(to) => Statement::DNAT(Some(NAT {
-                addr: Some(Expression::String(to.ip().to_string().into())),
-                family: Some(if to.is_ipv4() {
-                    NATFamily::IP
-                } else {
-                    NATFamily::IP6
-                }),
-                port: Some(Expression::Number(to.port() as u32)),
-                flags: None,
-            })),
-        });
-        v
-    }
-}
-
-fn table() -> schema::Table<'static> {
-    schema::Table {
-        family: NfFamily::INet,
-        name: TABLE.into(),
-        handle: None,
-    }
-}
-
-fn chain(c: Chain) -> schema::Chain<'static> {
-    let (t, h, p) = c.spec();
-    schema::Chain {
-        family: NfFamily::INet,
-        table: TABLE.into(),
-        name: c.name().into(),
-        _type: Some(t),
-        hook: Some(h),
-        prio: Some(p),
-        policy: Some(NfChainPolicy::Accept),
-        ..Default::default()
-    }
-}
-
-/// One transaction that makes sure the table and chains exist, then adds the rules.
-pub fn add_batch(rules: &[Rule]) -> schema::Nftables<'static> {
-    let mut cmds = vec![NfCmd::Add(NfListObject::Table(table()))];
-    let mut seen = vec![];
-    for r in rules {
-        if !seen.contains(&r.chain) {
-            seen.push(r.chain);
-            cmds.push(NfCmd::Add(NfListObject::Chain(chain(r.chain))));
-        }
-    }
-    for r in rules {
-        cmds.push(NfCmd::Add(NfListObject::Rule(schema::Rule {
-            family: NfFamily::INet,
-            table: TABLE.into(),
-            chain: r.chain.name().into(),
-            expr: Cow::Owned(r.statements()),
-            comment: Some(r.id.clone().into()),
-            ..Default::default()
-        })));
-    }
-    to_nftables(cmds)
-}
-
-fn to_nftables(cmds: Vec<NfCmd<'static>>) -> schema::Nftables<'static> {
-    schema::Nftables {
-        objects: Cow::Owned(cmds.into_iter().map(schema::NfObject::CmdObject).collect()),
-    }
-}
-
-/// Delete the rules tagged `ids` (handles from a listing of the table); when nothing of
-/// ours would be left, delete the whole table instead.
-pub fn delete_batch(listing: &schema::Nftables, ids: &[&str]) -> Option<schema::Nftables<'static>> {
-    let mut ours = vec![];
-    let mut others = 0;
-    for o in listing.objects.iter() {
-        if let schema::NfObject::ListObject(NfListObject::Rule(r)) = o {
-            match r.comment.as_deref() {
-                Some(c) if ids.iter().any(|id| id_matches(id, c)) => {
-                    ours.push((r.chain.to_string(), r.handle))
-                }
-                _ => others += 1,
-            }
-        }
-    }
-    if ours.is_empty() {
-        return None;
-    }
-    if others == 0 {
-        return Some(to_nftables(vec![NfCmd::Delete(NfListObject::Table(
-            table(),
-        ))]));
-    }
-    let cmds = ours
-        .into_iter()
-        .map(|(chain, handle)| {
-            NfCmd::Delete(NfListObject::Rule(schema::Rule {
-                family: NfFamily::INet,
-                table: TABLE.into(),
-                chain: chain.into(),
-                handle,
-                ..Default::default()
-            }))
-        })
-        .collect();
-    Some(to_nftables(cmds))
 }
 
 impl Rule {
@@ -515,7 +419,7 @@ pub fn unique_suffix() -> String {
 }
 
 /// Whether a rule's comment matches an id: exactly, or any rule like it (`TAG:`).
-fn id_matches(id: &str, comment: &str) -> bool {
+pub fn id_matches(id: &str, comment: &str) -> bool {
     if id.ends_with(':') {
         comment.starts_with(id)
     } else {
@@ -580,30 +484,6 @@ mod tests {
             r.text(),
             r#"oifname "veth0" numgen random mod 100 <= 29 drop comment "t1""#
         );
-        let j = serde_json::to_string(&add_batch(&[r])).unwrap();
-        assert!(j.contains(r#""numgen":{"mode":"random","mod":100}"#), "{j}");
-        assert!(
-            j.contains(r#""op":"<=""#) && j.contains(r#""right":29"#),
-            "{j}"
-        );
-        assert!(
-            j.contains(r#""hook":"postrouting""#) && j.contains(r#""type":"filter""#),
-            "{j}"
-        );
-    }
-
-    #[test]
-    fn batch_json_has_table_chain_and_rule() {
-        let mut r = rule(Chain::Postrouting, Action::Masquerade);
-        r.src = Some("10.0.0.0/8".parse().unwrap());
-        let j = serde_json::to_string(&add_batch(&[r])).unwrap();
-        assert!(
-            j.contains(r#""table":{"family":"inet","name":"netscript"}"#),
-            "{j}"
-        );
-        assert!(j.contains(r#""hook":"postrouting""#), "{j}");
-        assert!(j.contains(r#""masquerade":null"#), "{j}");
-        assert!(j.contains(r#""prefix":{"addr":"10.0.0.0","len":8}"#), "{j}");
     }
 
     #[test]

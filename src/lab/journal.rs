@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::lab::op::{Ns, Op};
+use crate::lab::seal;
 
 pub const RUN_DIR: &str = "/run/netscript";
 /// netscript's own locks and shared state: a dot-folder no lab name can reach (lab names
@@ -437,8 +438,9 @@ impl Journal {
                 use std::os::unix::fs::OpenOptionsExt;
                 // Without blocking, and only a regular file: a FIFO under the journal's
                 // name would hang the run before its first change.
-                let f = OpenOptions::new()
+                let mut f = OpenOptions::new()
                     .create(true)
+                    .read(true)
                     .append(true)
                     .custom_flags(libc::O_NONBLOCK)
                     .open(p)
@@ -450,6 +452,7 @@ impl Journal {
                         )),
                     })
                     .map_err(|e| Error::os(p.display().to_string(), e))?;
+                cut_torn_tail(&mut f, p)?;
                 self.start_len = f.metadata().map(|m| m.len()).unwrap_or(0);
                 self.last_len = self.start_len;
                 self.file = Some(f);
@@ -469,7 +472,7 @@ impl Journal {
             id: None,
         };
         if self.path.is_some() {
-            let mut line = serde_json::to_string(&entry).expect("ops serialize");
+            let mut line = seal::seal(&serde_json::to_string(&entry).expect("ops serialize"));
             line.push('\n');
             let f = self.file()?;
             let len = f.metadata().map(|m| m.len()).unwrap_or(0);
@@ -485,7 +488,8 @@ impl Journal {
     /// The last appended op succeeded: record who its object is, on a line of its own.
     pub fn identify(&mut self, id: Ident) -> Result<()> {
         if self.path.is_some() {
-            let mut line = serde_json::to_string(&IdLine { id }).expect("ids serialize");
+            let mut line =
+                seal::seal(&serde_json::to_string(&IdLine { id }).expect("ids serialize"));
             line.push('\n');
             self.file()?
                 .write_all(line.as_bytes())
@@ -526,17 +530,32 @@ impl Journal {
         self.owned = Owned::default();
     }
 
-    /// Every entry of a lab's journal file, all runs.
+    /// Every entry of a lab's journal file, all runs (a torn last line passed over
+    /// quietly: `down`, through `load_with`, is the one that reports it).
     pub fn load(lab: &str) -> Result<Option<Vec<Entry>>> {
-        Ok(Journal::load_with(lab, false)?.map(|(entries, _)| entries))
+        Ok(Journal::read(lab, false)?.map(|r| r.entries))
     }
 
     /// A lab's journal. Only its last line may be unreadable (cut short by a kill
-    /// mid-write: that op was never applied); anywhere else a bad line, or an entry that
-    /// names something no script could (a path for a namespace), is an error naming the
-    /// file and line, so nothing is undone on the strength of a partial read. With
-    /// `force`, such lines are skipped and described in the second list.
+    /// mid-write: that op was never applied), and that is reported on stderr; anywhere
+    /// else a bad line (one that does not parse, or whose checksum does not match), or an
+    /// entry that names something no script could (a path for a namespace), is an error
+    /// naming the file and line, so nothing is undone on the strength of a partial read.
+    /// With `force`, such lines are skipped and described in the second list.
     pub fn load_with(lab: &str, force: bool) -> Result<Option<(Vec<Entry>, Vec<String>)>> {
+        let Some(read) = Journal::read(lab, force)? else {
+            return Ok(None);
+        };
+        if let Some(n) = read.torn {
+            crate::errln!(
+                "netscript: {}: line {n} is cut short (a run was stopped while writing it; its change was never made): passed over",
+                Journal::path_for(lab).display()
+            );
+        }
+        Ok(Some((read.entries, read.skipped)))
+    }
+
+    fn read(lab: &str, force: bool) -> Result<Option<Read>> {
         let p = Journal::path_for(lab);
         let text = match read_regular(&p) {
             Ok(t) => String::from_utf8_lossy(&t).into_owned(),
@@ -550,30 +569,40 @@ impl Journal {
             .collect();
         let mut out: Vec<Entry> = vec![];
         let mut skipped = vec![];
+        let mut torn = None;
         let mut entry_before = false;
         for (i, (n, line)) in lines.iter().enumerate() {
             let last = i + 1 == lines.len();
-            // An identity belongs to the entry on the line just before it, if that was read.
-            if let Ok(IdLine { id }) = serde_json::from_str::<IdLine>(line) {
-                if let (true, Some(e)) = (entry_before, out.last_mut()) {
-                    e.id = Some(id);
-                }
-                entry_before = false;
-                continue;
-            }
-            entry_before = false;
-            let bad = match parse_entry(line) {
-                Ok(e) => match check_entry(&e) {
-                    Ok(()) => {
-                        out.push(e);
-                        entry_before = true;
+            let bad = match seal::open(line) {
+                Err(why) => why.to_string(),
+                Ok(json) => {
+                    // An identity belongs to the entry on the line just before it, if
+                    // that was read.
+                    if let Ok(IdLine { id }) = serde_json::from_str::<IdLine>(json) {
+                        if let (true, Some(e)) = (entry_before, out.last_mut()) {
+                            e.id = Some(id);
+                        }
+                        entry_before = false;
                         continue;
                     }
-                    Err(why) => why,
-                },
-                Err(_) if last && i > 0 => break,
-                Err(e) => e.to_string(),
+                    match parse_entry(json) {
+                        Ok(e) => match check_entry(&e) {
+                            Ok(()) => {
+                                out.push(e);
+                                entry_before = true;
+                                continue;
+                            }
+                            Err(why) => why.to_string(),
+                        },
+                        Err(_) if last && i > 0 => {
+                            torn = Some(n + 1);
+                            break;
+                        }
+                        Err(e) => e.to_string(),
+                    }
+                }
             };
+            entry_before = false;
             let what = format!("{}: line {}: {bad}", p.display(), n + 1);
             match force {
                 true => skipped.push(what),
@@ -584,7 +613,11 @@ impl Journal {
                 }
             }
         }
-        Ok(Some((out, skipped)))
+        Ok(Some(Read {
+            entries: out,
+            skipped,
+            torn,
+        }))
     }
 }
 
@@ -598,10 +631,42 @@ fn parse_entry(line: &str) -> serde_json::Result<Entry> {
     serde_json::from_value(v)
 }
 
+/// What a journal file holds: its entries, the lines `--force` skipped, and the number
+/// of a torn last line passed over.
+struct Read {
+    entries: Vec<Entry>,
+    skipped: Vec<String>,
+    torn: Option<usize>,
+}
+
+/// A run appends after whatever is in the file: a last line a killed run left without
+/// its newline (its op was never applied) is cut off first, or the new line would be
+/// glued to it and the damage would move to the middle of the file.
+fn cut_torn_tail(f: &mut File, p: &Path) -> Result<()> {
+    use std::io::{Seek, SeekFrom};
+    use std::os::unix::fs::FileExt;
+    let named = |e: std::io::Error| Error::os(p.display().to_string(), e);
+    let len = f.metadata().map_err(named)?.len();
+    let mut last = [0u8];
+    if len == 0 || (f.read_at(&mut last, len - 1).map_err(named)? == 1 && last[0] == b'\n') {
+        return Ok(());
+    }
+    let mut text = vec![];
+    f.seek(SeekFrom::Start(0)).map_err(named)?;
+    std::io::Read::read_to_end(f, &mut text).map_err(named)?;
+    let keep = text.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    f.set_len(keep as u64).map_err(named)?;
+    crate::errln!(
+        "netscript: {}: its last line was cut short (a run was stopped while writing it; its change was never made): removed",
+        p.display()
+    );
+    Ok(())
+}
+
 /// The contents of `p` if it is a regular file. Opened without blocking and checked
 /// before reading: a FIFO or a device (`/dev/zero`) under a journal's name would hang or
 /// exhaust `ls` and `down` (for every lab, in `ls`).
-fn read_regular(p: &Path) -> std::io::Result<Vec<u8>> {
+pub(crate) fn read_regular(p: &Path) -> std::io::Result<Vec<u8>> {
     use std::io::Read;
     use std::os::unix::fs::OpenOptionsExt;
     let mut f = OpenOptions::new()
@@ -621,8 +686,8 @@ fn read_regular(p: &Path) -> std::io::Result<Vec<u8>> {
 
 /// An entry names only what a script could have: valid namespace and link names (no
 /// path components), network sysctl keys.
-fn check_entry(e: &Entry) -> std::result::Result<(), String> {
-    fn check(v: &serde_json::Value, netns_op: bool) -> std::result::Result<(), String> {
+fn check_entry(e: &Entry) -> Result<()> {
+    fn check(v: &serde_json::Value, netns_op: bool) -> Result<()> {
         use crate::lab::names;
         let Some(m) = v.as_object() else {
             return Ok(());
@@ -644,7 +709,7 @@ fn check_entry(e: &Entry) -> std::result::Result<(), String> {
     let mut ops = vec![&e.op];
     ops.extend(e.undo.iter());
     for op in ops {
-        let v = serde_json::to_value(op).map_err(|e| e.to_string())?;
+        let v = serde_json::to_value(op).map_err(|e| Error::Other(e.to_string()))?;
         let netns_op = v["op"].as_str().is_some_and(|o| o.starts_with("netns"));
         check(&v, netns_op)?;
     }

@@ -7,24 +7,26 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-fn check_name(kind: &str, s: &str, max: usize) -> Result<(), String> {
+use crate::error::{Error, Result};
+
+fn check_name(kind: &str, s: &str, max: usize) -> Result<()> {
     if s.is_empty() {
-        return Err(format!("{kind} name is empty"));
+        return Err(Error::Invalid(format!("{kind} name is empty")));
     }
     if s.len() > max {
-        return Err(format!(
+        return Err(Error::Invalid(format!(
             "{kind} name {s:?} is {} bytes long; the limit is {max}",
             s.len()
-        ));
+        )));
     }
     if s == "." || s == ".." {
-        return Err(format!("{kind} name {s:?} is not allowed"));
+        return Err(Error::Invalid(format!("{kind} name {s:?} is not allowed")));
     }
     if let Some(c) = s
         .chars()
         .find(|c| *c == '/' || c.is_whitespace() || *c == '\0')
     {
-        return Err(format!("{kind} name {s:?} contains {c:?}"));
+        return Err(Error::Invalid(format!("{kind} name {s:?} contains {c:?}")));
     }
     Ok(())
 }
@@ -34,43 +36,43 @@ fn check_name(kind: &str, s: &str, max: usize) -> Result<(), String> {
 /// (which includes 0xA0, a byte inside UTF-8 letters like `à`). Also no `%`: the kernel
 /// reads it as a template (`br%d` becomes `br0`), so the name made is not the name asked
 /// for; and not `all` or `default`, which name per-protocol settings in `/proc/sys/net`.
-pub fn ifname(s: &str) -> Result<(), String> {
+pub fn ifname(s: &str) -> Result<()> {
     check_name("interface", s, 15)?;
     if let Some(b) = s.bytes().find(|b| matches!(b, 0x09..=0x0d | 0x20 | 0xa0)) {
-        return Err(format!(
+        return Err(Error::Invalid(format!(
             "interface name {s:?} contains the byte 0x{b:02x}, which the kernel counts as a space"
-        ));
+        )));
     }
     if s.contains(':') {
-        return Err(format!(
+        return Err(Error::Invalid(format!(
             "interface name {s:?} contains ':', which the kernel keeps for address labels (eth0:1)"
-        ));
+        )));
     }
     if s.contains('%') {
-        return Err(format!(
+        return Err(Error::Invalid(format!(
             "interface name {s:?} contains '%', which the kernel reads as a template (br%d picks br0)"
-        ));
+        )));
     }
     if s == "all" || s == "default" {
-        return Err(format!(
+        return Err(Error::Invalid(format!(
             "interface name {s:?} is reserved: /proc/sys/net/*/conf/{s} holds the settings for every interface"
-        ));
+        )));
     }
     Ok(())
 }
 
 /// A namespace name: 1–255 bytes (a file name under /run/netns), no `/`, whitespace or NUL.
-pub fn nsname(s: &str) -> Result<(), String> {
+pub fn nsname(s: &str) -> Result<()> {
     check_name("namespace", s, 255)
 }
 
 /// A lab name: a namespace name that also fits the lab's file names under
 /// /run/netscript (`NAME.journal`, `NAME.lock`) and does not start with a dot (netscript's
 /// own state lives in a dot-folder there).
-pub fn labname(s: &str) -> Result<(), String> {
+pub fn labname(s: &str) -> Result<()> {
     check_name("lab", s, 200)?;
     if s.starts_with('.') {
-        return Err(format!("lab name {s:?} starts with a dot"));
+        return Err(Error::Invalid(format!("lab name {s:?} starts with a dot")));
     }
     Ok(())
 }
@@ -81,7 +83,7 @@ pub fn labname(s: &str) -> Result<(), String> {
 /// a system configuration tool. Returns the dotted form; a slashed key with a component
 /// that has a dot in it (an interface like `eth0.100`: `net/ipv4/conf/eth0.100/rp_filter`)
 /// stays slashed, as `sysctl` takes it, since dots would split that component.
-pub fn sysctl_key(key: &str) -> Result<String, String> {
+pub fn sysctl_key(key: &str) -> Result<String> {
     let k = key.trim_start_matches("/proc/sys/");
     let parts: Vec<&str> = match k.contains('/') {
         true => k.split('/').collect(),
@@ -95,14 +97,14 @@ pub fn sysctl_key(key: &str) -> Result<String, String> {
                 .chars()
                 .all(|ch| ch.is_ascii_alphanumeric() || "_-.".contains(ch))
     }) {
-        return Err(format!(
+        return Err(Error::Invalid(format!(
             "{key:?} is not a sysctl key (like \"net.ipv4.ip_forward\")"
-        ));
+        )));
     }
     if parts[0] != "net" || parts.len() < 2 {
-        return Err(format!(
+        return Err(Error::Invalid(format!(
             "{key:?} is not a network sysctl: only net.* keys belong to a network namespace; the others change the whole machine"
-        ));
+        )));
     }
     Ok(match parts.iter().any(|p| p.contains('.')) {
         true => parts.join("/"),
@@ -181,23 +183,29 @@ impl Cidr {
 }
 
 impl FromStr for Cidr {
-    type Err = String;
+    type Err = Error;
     /// Accepts `ADDR/LEN` and a plain `ADDR` (a host: /32 or /128).
-    fn from_str(s: &str) -> Result<Self, String> {
+    fn from_str(s: &str) -> Result<Self> {
         let (a, p) = match s.split_once('/') {
             Some((a, p)) => (a, Some(p)),
             None => (s, None),
         };
-        let addr: IpAddr = a
-            .parse()
-            .map_err(|_| format!("{s:?} is not an address in CIDR form (like \"10.0.0.1/24\")"))?;
+        let addr: IpAddr = a.parse().map_err(|_| {
+            Error::Invalid(format!(
+                "{s:?} is not an address in CIDR form (like \"10.0.0.1/24\")"
+            ))
+        })?;
         let max = Cidr::max_prefix(&addr);
         let prefix = match p {
             None => max,
             // Digits only: `parse` would take "+24".
             Some(p) => match p.parse::<u8>() {
                 Ok(n) if n <= max && !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) => n,
-                _ => return Err(format!("{s:?} has an invalid prefix length (0..={max})")),
+                _ => {
+                    return Err(Error::Invalid(format!(
+                        "{s:?} has an invalid prefix length (0..={max})"
+                    )))
+                }
             },
         };
         Ok(Cidr { addr, prefix })
@@ -205,8 +213,8 @@ impl FromStr for Cidr {
 }
 
 impl TryFrom<String> for Cidr {
-    type Error = String;
-    fn try_from(s: String) -> Result<Self, String> {
+    type Error = Error;
+    fn try_from(s: String) -> Result<Self> {
         s.parse()
     }
 }
@@ -224,29 +232,33 @@ impl fmt::Display for Cidr {
 }
 
 /// A single address (`10.0.0.2`, `fd00::2`).
-pub fn ip(s: &str) -> Result<IpAddr, String> {
-    s.parse().map_err(|_| format!("{s:?} is not an IP address"))
+pub fn ip(s: &str) -> Result<IpAddr> {
+    s.parse()
+        .map_err(|_| Error::Invalid(format!("{s:?} is not an IP address")))
 }
 
 /// A route destination: `"default"` or a network in CIDR form with no host bits set.
-pub fn route_dst(s: &str) -> Result<Option<Cidr>, String> {
+pub fn route_dst(s: &str) -> Result<Option<Cidr>> {
     if s == "default" {
         return Ok(None);
     }
     let c: Cidr = s.parse()?;
     if c.network() != c {
-        return Err(format!(
+        return Err(Error::Invalid(format!(
             "{s:?} has host bits set; the network is {}",
             c.network()
-        ));
+        )));
     }
     Ok(Some(c))
 }
 
 /// `ip:port` (IPv6 as `[addr]:port`).
-pub fn socket_addr(s: &str) -> Result<std::net::SocketAddr, String> {
-    s.parse()
-        .map_err(|_| format!("{s:?} is not an address and port (like \"10.0.0.2:80\")"))
+pub fn socket_addr(s: &str) -> Result<std::net::SocketAddr> {
+    s.parse().map_err(|_| {
+        Error::Invalid(format!(
+            "{s:?} is not an address and port (like \"10.0.0.2:80\")"
+        ))
+    })
 }
 
 #[cfg(test)]
@@ -257,21 +269,24 @@ mod tests {
     fn interface_names() {
         assert!(ifname("veth-red").is_ok());
         assert!(ifname("abcdefghijklmno").is_ok());
-        let e = ifname("abcdefghijklmnop").unwrap_err();
+        let e = ifname("abcdefghijklmnop").unwrap_err().to_string();
         assert!(e.contains("16 bytes") && e.contains("limit is 15"), "{e}");
-        assert!(ifname("").unwrap_err().contains("empty"));
-        assert!(ifname("a/b").unwrap_err().contains("'/'"));
+        assert!(ifname("").unwrap_err().to_string().contains("empty"));
+        assert!(ifname("a/b").unwrap_err().to_string().contains("'/'"));
         assert!(ifname("a b").is_err());
         assert!(ifname("a\0b").is_err());
         assert!(ifname("..").is_err());
         assert!(ifname(".").is_err());
         // As the kernel's dev_valid_name, plus what it would silently rewrite.
-        assert!(ifname("br%d").unwrap_err().contains("template"));
-        assert!(ifname("eth0:1").unwrap_err().contains("':'"));
-        assert!(ifname("vethà").unwrap_err().contains("0xa0"));
+        assert!(ifname("br%d").unwrap_err().to_string().contains("template"));
+        assert!(ifname("eth0:1").unwrap_err().to_string().contains("':'"));
+        assert!(ifname("vethà").unwrap_err().to_string().contains("0xa0"));
         assert!(ifname("a\x0bb").is_err());
-        assert!(ifname("all").unwrap_err().contains("reserved"));
-        assert!(ifname("default").unwrap_err().contains("reserved"));
+        assert!(ifname("all").unwrap_err().to_string().contains("reserved"));
+        assert!(ifname("default")
+            .unwrap_err()
+            .to_string()
+            .contains("reserved"));
         assert!(ifname("vethé").is_ok());
     }
 
@@ -310,7 +325,7 @@ mod tests {
         assert!(nsname("red").is_ok());
         assert!(nsname(&"x".repeat(255)).is_ok());
         assert!(nsname(&"x".repeat(256)).is_err());
-        assert!(nsname("../etc").unwrap_err().contains("'/'"));
+        assert!(nsname("../etc").unwrap_err().to_string().contains("'/'"));
         assert!(nsname("a\tb").is_err());
     }
 
@@ -329,8 +344,13 @@ mod tests {
         assert!("10.0.0.1/33"
             .parse::<Cidr>()
             .unwrap_err()
+            .to_string()
             .contains("prefix"));
-        assert!("10.0.0/24".parse::<Cidr>().unwrap_err().contains("CIDR"));
+        assert!("10.0.0/24"
+            .parse::<Cidr>()
+            .unwrap_err()
+            .to_string()
+            .contains("CIDR"));
         assert!("fd00::1/129".parse::<Cidr>().is_err());
         for bad in [
             "10.0.0.1/+24",
@@ -360,7 +380,10 @@ mod tests {
     fn route_destinations() {
         assert_eq!(route_dst("default").unwrap(), None);
         assert!(route_dst("10.0.0.0/24").unwrap().is_some());
-        assert!(route_dst("10.0.0.1/24").unwrap_err().contains("host bits"));
+        assert!(route_dst("10.0.0.1/24")
+            .unwrap_err()
+            .to_string()
+            .contains("host bits"));
         assert!(route_dst("nonsense").is_err());
     }
 }

@@ -328,7 +328,7 @@ impl Session {
         // A sysctl other labs may change too: read, claimed and written under the
         // claims lock (see claims), held to the end of this function.
         let held = match (&self.lab, &op) {
-            (Some(_), Op::Sysctl { .. }) => crate::lab::claims::hold(),
+            (Some(_), Op::Sysctl { .. }) => Some(crate::lab::claims::hold()?),
             _ => None,
         };
         // Changes to what this run created need no undo of their own; for anything
@@ -343,7 +343,7 @@ impl Session {
         // A sysctl other labs may change too: its changes are stacked across labs.
         let claimed = match (&held, &self.lab, &op, undo.as_slice()) {
             (Some(held), Some(lab), Op::Sysctl { ns, key, .. }, [Op::Sysctl { value, .. }]) => {
-                crate::lab::claims::claim(held, lab, ns, key, value.clone());
+                crate::lab::claims::claim(held, lab, ns, key, value.clone())?;
                 Some((lab.clone(), ns.clone(), key.clone()))
             }
             _ => None,
@@ -469,7 +469,14 @@ pub fn undo_ops(
         let restore;
         // Held until the value is written back (see claims).
         let held = match (lab, op) {
-            (Some(_), Op::Sysctl { .. }) => crate::lab::claims::hold(),
+            (Some(_), Op::Sysctl { .. }) => match crate::lab::claims::hold() {
+                Ok(h) => Some(h),
+                // Each lab then restores what its own journal says.
+                Err(e) => {
+                    crate::errln!("netscript: {e}; sysctls are restored from each lab's journal");
+                    None
+                }
+            },
             _ => None,
         };
         let op = match (lab, op) {

@@ -2,8 +2,7 @@
 //! A lock per lab keeps two runs of the same lab apart; `down` undoes a lab from its
 //! journal; `ls` lists the labs that are up.
 
-use std::fs::{self, File, OpenOptions};
-use std::os::fd::AsRawFd;
+use std::fs;
 use std::path::PathBuf;
 use std::time::SystemTime;
 
@@ -18,24 +17,16 @@ fn path(lab: &str, ext: &str) -> PathBuf {
 }
 
 /// Held while a run or a `down` works on a lab; released when dropped (or the process dies).
-pub struct Lock(#[allow(dead_code)] File);
+pub struct Lock(#[allow(dead_code)] crate::lab::lock::FileLock);
 
 pub fn lock(lab: &str) -> Result<Lock> {
     fs::create_dir_all(RUN_DIR).map_err(|e| Error::os(RUN_DIR, e))?;
-    let p = path(lab, "lock");
-    let f = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&p)
-        .map_err(|e| Error::os(p.display().to_string(), e))?;
-    // SAFETY: flock on an fd we own.
-    if unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
-        return Err(Error::Other(format!(
+    match crate::lab::lock::exclusive(&path(lab, "lock"), false)? {
+        Some(l) => Ok(Lock(l)),
+        None => Err(Error::Other(format!(
             "lab {lab:?} is in use by another netscript run; wait for it, or pick another name with --lab"
-        )));
+        ))),
     }
-    Ok(Lock(f))
 }
 
 /// Mark a lab as torn down, so a later `down` can say it already is.

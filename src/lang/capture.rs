@@ -3,7 +3,7 @@
 
 use rhai::{Dynamic, Engine, Map};
 
-use super::{call, fail, to_link, Ctx, Netns, Opts, RhaiResult};
+use super::{call, fail, to_link, Ctx, Netns, Opts, OrFail, RhaiResult};
 use crate::ns_fn;
 use crate::ui::capture::{self, Filter, Packet, PcapWriter, Sink};
 
@@ -55,7 +55,7 @@ fn run(cx: &Ctx, c: &str, ns: &Netns, link: &Dynamic, opts: Map) -> RhaiResult<M
     let packets = cx
         .borrow_mut()
         .probe(|b| b.capture(&ns.ns, &link, &want, sink, &mut |_| {}))
-        .map_err(|e| fail(c, e))?;
+        .or_fail(c)?;
     let mut m = Map::new();
     let list: rhai::Array = packets
         .iter()

@@ -2,7 +2,7 @@
 
 use rhai::{Engine, Map};
 
-use super::{call, fail, Ctx, Netns, Opts, RhaiResult};
+use super::{call, fail, Ctx, Netns, Opts, OrFail, RhaiResult};
 use crate::lab::firewall::{Action, Chain, Proto, Rule};
 use crate::lab::names::{self, Cidr};
 use crate::lab::op::Op;
@@ -15,7 +15,7 @@ fn add(cx: &Ctx, c: &str, ns: &Netns, rules: Vec<Rule>) -> RhaiResult<()> {
             ns: ns.ns.clone(),
             rules,
         })
-        .map_err(|e| fail(c, e))
+        .or_fail(c)
 }
 
 fn ifname_opt(c: &str, o: &Opts, key: &str) -> RhaiResult<Option<String>> {
@@ -37,7 +37,7 @@ fn cidr_opt(c: &str, o: &Opts, key: &str) -> RhaiResult<Option<Cidr>> {
 
 fn masquerade_rule(c: &str, src: &str, opts: Map) -> RhaiResult<Rule> {
     let o = Opts::new(c, opts, &["out", "not_out"])?;
-    let src: Cidr = src.parse().map_err(|e| fail(c, e))?;
+    let src: Cidr = src.parse().or_fail(c)?;
     let mut r = Rule::new(Chain::Postrouting, Action::Masquerade);
     r.src = Some(src.network());
     r.oif = ifname_opt(c, &o, "out")?;
@@ -76,7 +76,7 @@ fn port_forward(
     if !(1..=65535).contains(&port) {
         return Err(fail(c, format!("port {port} is out of range (1..=65535)")));
     }
-    let to = names::socket_addr(target).map_err(|e| fail(c, e))?;
+    let to = names::socket_addr(target).or_fail(c)?;
     if to.port() == 0 {
         return Err(fail(c, format!("{target:?}: port 0 is not a destination")));
     }
@@ -223,8 +223,6 @@ pub fn register(engine: &mut Engine, ctx: &Ctx) {
     // nft list table inet netscript
     ns_fn!(engine, ctx, "rules", |cx, ns| -> String {
         let c = call(Some(&ns), "rules", &[]);
-        cx.borrow_mut()
-            .query(|b| b.rules(&ns.ns))
-            .map_err(|e| fail(&c, e))
+        cx.borrow_mut().query(|b| b.rules(&ns.ns)).or_fail(&c)
     });
 }

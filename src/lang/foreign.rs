@@ -2,7 +2,7 @@
 //! by default (Docker's): see crate::lab::foreign. Called when a script builds a bridge or
 //! turns forwarding on.
 
-use super::{fail, Ctx, RhaiResult};
+use super::{Ctx, OrFail, RhaiResult};
 use crate::lab::op::{Ns, Op};
 
 /// Which links to let through.
@@ -23,9 +23,7 @@ pub fn open(cx: &Ctx, c: &str, ns: &Ns, devs: Devs) -> RhaiResult<()> {
     if matches!(devs, Devs::These([])) || s.journal.owned.owns_ns(ns) {
         return Ok(());
     }
-    let check = s
-        .query(|b| Ok(b.foreign_forward(ns)))
-        .map_err(|e| fail(c, e))?;
+    let check = s.query(|b| Ok(b.foreign_forward(ns))).or_fail(c)?;
     if check.droppers.is_empty() && !check.legacy_drops {
         return Ok(());
     }
@@ -51,7 +49,7 @@ pub fn open(cx: &Ctx, c: &str, ns: &Ns, devs: Devs) -> RhaiResult<()> {
                 if s.journal.entries.iter().any(|e| e.op == op) {
                     continue;
                 }
-                s.apply(op).map_err(|e| fail(c, e))?;
+                s.apply(op).or_fail(c)?;
                 if !added.contains(dev) {
                     added.push(dev.clone());
                 }

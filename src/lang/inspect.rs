@@ -3,7 +3,7 @@
 
 use rhai::{Array, Dynamic, Engine, Map};
 
-use super::{call, fail, Ctx, Netns, RhaiResult};
+use super::{call, fail, Ctx, Netns, OrFail, RhaiResult};
 use crate::backend::LinkInfo;
 use crate::lab::names;
 use crate::lab::op::Op;
@@ -53,19 +53,13 @@ pub fn register(engine: &mut Engine, ctx: &Ctx) {
     // ip link
     ns_fn!(engine, ctx, "links", |cx, ns| -> Array {
         let c = call(Some(&ns), "links", &[]);
-        let links = cx
-            .borrow_mut()
-            .query(|b| b.links(&ns.ns))
-            .map_err(|e| fail(&c, e))?;
+        let links = cx.borrow_mut().query(|b| b.links(&ns.ns)).or_fail(&c)?;
         Ok(links.iter().map(link_map).collect())
     });
     // ip addr
     ns_fn!(engine, ctx, "addrs", |cx, ns| -> Array {
         let c = call(Some(&ns), "addrs", &[]);
-        let addrs = cx
-            .borrow_mut()
-            .query(|b| b.addrs(&ns.ns))
-            .map_err(|e| fail(&c, e))?;
+        let addrs = cx.borrow_mut().query(|b| b.addrs(&ns.ns)).or_fail(&c)?;
         Ok(addrs
             .into_iter()
             .map(|a| {
@@ -79,10 +73,7 @@ pub fn register(engine: &mut Engine, ctx: &Ctx) {
     // ip route; ip -6 route
     ns_fn!(engine, ctx, "routes", |cx, ns| -> Array {
         let c = call(Some(&ns), "routes", &[]);
-        let routes = cx
-            .borrow_mut()
-            .query(|b| b.routes(&ns.ns))
-            .map_err(|e| fail(&c, e))?;
+        let routes = cx.borrow_mut().query(|b| b.routes(&ns.ns)).or_fail(&c)?;
         Ok(routes
             .into_iter()
             .map(|r| {
@@ -100,10 +91,7 @@ pub fn register(engine: &mut Engine, ctx: &Ctx) {
     // ip neigh
     ns_fn!(engine, ctx, "neighbors", |cx, ns| -> Array {
         let c = call(Some(&ns), "neighbors", &[]);
-        let list = cx
-            .borrow_mut()
-            .query(|b| b.neighbors(&ns.ns))
-            .map_err(|e| fail(&c, e))?;
+        let list = cx.borrow_mut().query(|b| b.neighbors(&ns.ns)).or_fail(&c)?;
         Ok(list
             .into_iter()
             .map(|n| {
@@ -119,10 +107,7 @@ pub fn register(engine: &mut Engine, ctx: &Ctx) {
     // ss -tulnp
     ns_fn!(engine, ctx, "sockets", |cx, ns| -> Array {
         let c = call(Some(&ns), "sockets", &[]);
-        let list = cx
-            .borrow_mut()
-            .query(|b| b.sockets(&ns.ns))
-            .map_err(|e| fail(&c, e))?;
+        let list = cx.borrow_mut().query(|b| b.sockets(&ns.ns)).or_fail(&c)?;
         Ok(list
             .into_iter()
             .map(|s| {
@@ -153,7 +138,7 @@ pub fn register(engine: &mut Engine, ctx: &Ctx) {
                 let names = b.netns_list()?;
                 crate::ui::graph::gather(b, &names, &rules)
             })
-            .map_err(|e| fail("show()", e))?;
+            .or_fail("show()")?;
         // In a plan the picture is a comment: stdout is the shell script.
         match s.planning {
             true => s.note(crate::ui::graph::text(&t)),
@@ -166,10 +151,7 @@ pub fn register(engine: &mut Engine, ctx: &Ctx) {
     engine.register_fn("netns_of", move |pid: i64| -> RhaiResult<Netns> {
         let c = call(None, "netns_of", &[pid.into()]);
         let pid = pid_arg(&c, pid)?;
-        let ns = cx
-            .borrow_mut()
-            .query(|b| b.netns_of(pid))
-            .map_err(|e| fail(&c, e))?;
+        let ns = cx.borrow_mut().query(|b| b.netns_of(pid)).or_fail(&c)?;
         Ok(Netns { ns })
     });
     // ip netns attach NAME PID (the Docker symlink trick, as a bind mount)
@@ -179,14 +161,14 @@ pub fn register(engine: &mut Engine, ctx: &Ctx) {
         move |at: rhai::NativeCallContext, name: &str, pid: i64| -> RhaiResult<Netns> {
             super::locate(&cx, &at);
             let c = call(None, "netns_attach", &[name.into(), pid.into()]);
-            names::nsname(name).map_err(|e| fail(&c, e))?;
+            names::nsname(name).or_fail(&c)?;
             let pid = pid_arg(&c, pid)?;
             cx.borrow_mut()
                 .apply(Op::NetnsAttach {
                     name: name.into(),
                     pid,
                 })
-                .map_err(|e| fail(&c, e))?;
+                .or_fail(&c)?;
             Ok(Netns {
                 ns: Some(name.into()),
             })

@@ -2,7 +2,7 @@
 
 use rhai::{Dynamic, Engine, Map, NativeCallContext};
 
-use super::{call, fail, to_link, to_ns, Ctx, Link, Netns, Opts, RhaiResult, Veth};
+use super::{call, fail, to_link, to_ns, Ctx, Link, Netns, Opts, OrFail, RhaiResult, Veth};
 use crate::lab::names::{self, Cidr};
 use crate::lab::op::{LinkSpec, Ns, Op};
 use crate::ns_fn;
@@ -23,8 +23,8 @@ fn veth(
     super::locate(cx, at);
     let default_ns = &recv.map(|n| n.ns.clone()).unwrap_or_default();
     let o = Opts::new(c, opts, &["a_ns", "b_ns", "mtu"])?;
-    names::ifname(a).map_err(|e| fail(c, e))?;
-    names::ifname(b).map_err(|e| fail(c, e))?;
+    names::ifname(a).or_fail(c)?;
+    names::ifname(b).or_fail(c)?;
     let a_ns = o.ns("a_ns")?.unwrap_or_else(|| default_ns.clone());
     let b_ns = o.ns("b_ns")?.unwrap_or_else(|| default_ns.clone());
     if a == b && a_ns == b_ns {
@@ -39,9 +39,7 @@ fn veth(
         mtu,
     };
     let at = super::at(at);
-    cx.borrow_mut()
-        .veth(op, c.to_string(), at)
-        .map_err(|e| fail(c, e))?;
+    cx.borrow_mut().veth(op, c.to_string(), at).or_fail(c)?;
     Ok(Veth {
         a: Link {
             ns: a_ns,
@@ -55,17 +53,15 @@ fn veth(
 }
 
 fn bridge(cx: &Ctx, c: &str, ns: &Ns, name: &str, cidr: Option<&str>) -> RhaiResult<Link> {
-    names::ifname(name).map_err(|e| fail(c, e))?;
-    let cidr: Option<Cidr> = cidr
-        .map(|s| s.parse().map_err(|e| fail(c, e)))
-        .transpose()?;
+    names::ifname(name).or_fail(c)?;
+    let cidr: Option<Cidr> = cidr.map(|s| s.parse().or_fail(c)).transpose()?;
     let mut s = cx.borrow_mut();
     s.apply(Op::LinkAdd {
         ns: ns.clone(),
         name: name.into(),
         spec: LinkSpec::Bridge,
     })
-    .map_err(|e| fail(c, e))?;
+    .or_fail(c)?;
     if let Some(cidr) = cidr {
         s.apply(Op::AddrAdd {
             ns: ns.clone(),
@@ -73,7 +69,7 @@ fn bridge(cx: &Ctx, c: &str, ns: &Ns, name: &str, cidr: Option<&str>) -> RhaiRes
             cidr,
             nodad: false,
         })
-        .map_err(|e| fail(c, e))?;
+        .or_fail(c)?;
     }
     drop(s);
     // With br_netfilter, a foreign forward chain that drops (Docker's) cuts it off.
@@ -86,10 +82,8 @@ fn bridge(cx: &Ctx, c: &str, ns: &Ns, name: &str, cidr: Option<&str>) -> RhaiRes
 
 /// A handle to an existing link (checked now, so a typo fails at its own line).
 fn existing(cx: &Ctx, c: &str, ns: &Ns, name: &str) -> RhaiResult<Link> {
-    names::ifname(name).map_err(|e| fail(c, e))?;
-    cx.borrow_mut()
-        .check_link(ns, name)
-        .map_err(|e| fail(c, e))?;
+    names::ifname(name).or_fail(c)?;
+    cx.borrow_mut().check_link(ns, name).or_fail(c)?;
     Ok(Link {
         ns: ns.clone(),
         name: name.into(),
@@ -114,7 +108,7 @@ macro_rules! link_fn {
 }
 
 fn set(cx: &Ctx, c: &str, op: Op) -> RhaiResult<()> {
-    cx.borrow_mut().apply(op).map_err(|e| fail(c, e))
+    cx.borrow_mut().apply(op).or_fail(c)
 }
 
 pub fn register(engine: &mut Engine, ctx: &Ctx) {
@@ -209,7 +203,7 @@ pub fn register(engine: &mut Engine, ctx: &Ctx) {
             let info = cx
                 .borrow_mut()
                 .query(|b| b.link(&l.ns, &l.name))
-                .map_err(|e| fail(&format!("{l}.{prop}"), e))?;
+                .or_fail(&format!("{l}.{prop}"))?;
             Ok(pick(info))
         });
     }
@@ -240,7 +234,7 @@ pub fn register(engine: &mut Engine, ctx: &Ctx) {
     // ip addr add CIDR dev DEV
     link_fn!(engine, ctx, "addr", |cx, l, cidr: &str| {
         let c = link_call(l, "addr", &[cidr.into()]);
-        let cidr: Cidr = cidr.parse().map_err(|e| fail(&c, e))?;
+        let cidr: Cidr = cidr.parse().or_fail(&c)?;
         set(
             cx,
             &c,
@@ -256,7 +250,7 @@ pub fn register(engine: &mut Engine, ctx: &Ctx) {
     link_fn!(engine, ctx, "addr", |cx, l, cidr: &str, opts: Map| {
         let c = link_call(l, "addr", &[cidr.into(), opts.clone().into()]);
         let o = Opts::new(&c, opts, &["nodad"])?;
-        let cidr: Cidr = cidr.parse().map_err(|e| fail(&c, e))?;
+        let cidr: Cidr = cidr.parse().or_fail(&c)?;
         let nodad = super::route::addr_nodad(&c, &cidr, &o)?;
         set(
             cx,
@@ -328,7 +322,7 @@ pub fn register(engine: &mut Engine, ctx: &Ctx) {
             };
             cx.borrow_mut()
                 .move_link(op, c.clone(), super::at(&at))
-                .map_err(|e| fail(&c, e))?;
+                .or_fail(&c)?;
             Ok(Link {
                 ns: to,
                 name: l.name.clone(),

@@ -130,6 +130,17 @@ pub fn fail(call: &str, msg: impl fmt::Display + 'static) -> Box<EvalAltResult> 
     format!("{call}: {msg}").into()
 }
 
+/// `.or_fail(call)`: a failed result as the error a script sees (see [`fail`]).
+pub trait OrFail<T> {
+    fn or_fail(self, call: &str) -> RhaiResult<T>;
+}
+
+impl<T, E: fmt::Display + 'static> OrFail<T> for Result<T, E> {
+    fn or_fail(self, call: &str) -> RhaiResult<T> {
+        self.map_err(|e| fail(call, e))
+    }
+}
+
 /// How a value appears in an error message.
 pub fn show(d: &Dynamic) -> String {
     if let Some(s) = d.clone().try_cast::<String>() {
@@ -217,7 +228,7 @@ pub fn to_link(call: &str, ns: &Ns, d: &Dynamic) -> RhaiResult<String> {
         return Ok(l.name);
     }
     if let Some(s) = d.clone().try_cast::<String>() {
-        names::ifname(&s).map_err(|e| fail(call, e))?;
+        names::ifname(&s).or_fail(call)?;
         return Ok(s);
     }
     Err(fail(
@@ -457,7 +468,7 @@ pub fn build_engine(ctx: &Ctx, args: Vec<String>) -> (Engine, rhai::Scope<'stati
     // Address arithmetic for labs of N containers.
     engine.register_fn("cidr_host", |cidr: &str, n: i64| -> RhaiResult<String> {
         let c = call(None, "cidr_host", &[cidr.into(), n.into()]);
-        let parsed: crate::lab::names::Cidr = cidr.parse().map_err(|e| fail(&c, e))?;
+        let parsed: crate::lab::names::Cidr = cidr.parse().or_fail(&c)?;
         u128::try_from(n)
             .ok()
             .and_then(|n| parsed.nth(n))
@@ -466,12 +477,12 @@ pub fn build_engine(ctx: &Ctx, args: Vec<String>) -> (Engine, rhai::Scope<'stati
     });
     engine.register_fn("cidr_network", |cidr: &str| -> RhaiResult<String> {
         let c = call(None, "cidr_network", &[cidr.into()]);
-        let parsed: crate::lab::names::Cidr = cidr.parse().map_err(|e| fail(&c, e))?;
+        let parsed: crate::lab::names::Cidr = cidr.parse().or_fail(&c)?;
         Ok(parsed.network().to_string())
     });
     engine.register_fn("cidr_addr", |cidr: &str| -> RhaiResult<String> {
         let c = call(None, "cidr_addr", &[cidr.into()]);
-        let parsed: crate::lab::names::Cidr = cidr.parse().map_err(|e| fail(&c, e))?;
+        let parsed: crate::lab::names::Cidr = cidr.parse().or_fail(&c)?;
         Ok(parsed.addr.to_string())
     });
     let cx = ctx.clone();
@@ -497,7 +508,7 @@ pub fn build_engine(ctx: &Ctx, args: Vec<String>) -> (Engine, rhai::Scope<'stati
                 engine.register_fn(
                     name,
                     move |nc: rhai::NativeCallContext, x: $t| -> RhaiResult<rhai::ImmutableString> {
-                        cx.borrow_mut().flush().map_err(|e| fail("", e))?;
+                        cx.borrow_mut().flush().or_fail("")?;
                         nc.call_native_fn(conv, (x,))
                     },
                 );

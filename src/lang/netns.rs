@@ -3,7 +3,7 @@
 
 use rhai::{Dynamic, Engine};
 
-use super::{call, fail, to_ns, Ctx, Netns, RhaiResult};
+use super::{call, fail, to_ns, Ctx, Netns, OrFail, RhaiResult};
 use crate::lab::names;
 use crate::lab::op::Op;
 
@@ -15,13 +15,13 @@ fn netns(
     lo: bool,
 ) -> RhaiResult<Netns> {
     super::locate(cx, at);
-    names::nsname(name).map_err(|e| fail(c, e))?;
+    names::nsname(name).or_fail(c)?;
     cx.borrow_mut()
         .apply(Op::NetnsAdd {
             name: name.into(),
             lo,
         })
-        .map_err(|e| fail(c, e))?;
+        .or_fail(c)?;
     Ok(Netns {
         ns: Some(name.into()),
     })
@@ -52,11 +52,11 @@ pub fn register(engine: &mut Engine, ctx: &Ctx) {
     let cx = ctx.clone();
     engine.register_fn("netns_open", move |name: &str| -> RhaiResult<Netns> {
         let c = call(None, "netns_open", &[name.into()]);
-        names::nsname(name).map_err(|e| fail(&c, e))?;
+        names::nsname(name).or_fail(&c)?;
         if !cx
             .borrow_mut()
             .query(|b| Ok(b.netns_exists(name)))
-            .map_err(|e| fail(&c, e))?
+            .or_fail(&c)?
         {
             return Err(fail(&c, format!("namespace {name:?} does not exist")));
         }
@@ -68,11 +68,10 @@ pub fn register(engine: &mut Engine, ctx: &Ctx) {
     let cx = ctx.clone();
     engine.register_fn("netns_exists", move |name: &str| -> RhaiResult<bool> {
         let c = call(None, "netns_exists", &[name.into()]);
-        names::nsname(name).map_err(|e| fail(&c, e))?;
-        Ok(cx
-            .borrow_mut()
+        names::nsname(name).or_fail(&c)?;
+        cx.borrow_mut()
             .query(|b| Ok(b.netns_exists(name)))
-            .map_err(|e| fail(&c, e))?)
+            .or_fail(&c)
     });
 
     let cx = ctx.clone();
@@ -80,7 +79,7 @@ pub fn register(engine: &mut Engine, ctx: &Ctx) {
         let list = cx
             .borrow_mut()
             .query(|b| b.netns_list())
-            .map_err(|e| fail("netns_list()", e))?;
+            .or_fail("netns_list()")?;
         Ok(list.into_iter().map(Dynamic::from).collect())
     });
 
@@ -94,9 +93,7 @@ pub fn register(engine: &mut Engine, ctx: &Ctx) {
             let Some(name) = to_ns(&c, "the namespace", &ns)? else {
                 return Err(fail(&c, "the host namespace cannot be deleted"));
             };
-            cx.borrow_mut()
-                .apply(Op::NetnsDel { name })
-                .map_err(|e| fail(&c, e))
+            cx.borrow_mut().apply(Op::NetnsDel { name }).or_fail(&c)
         },
     );
 
@@ -107,6 +104,6 @@ pub fn register(engine: &mut Engine, ctx: &Ctx) {
         cx.borrow_mut()
             .query(|b| b.netns_inode(&n.ns))
             .map(|i| i as i64)
-            .map_err(|e| fail(&format!("{n}.inode"), e))
+            .or_fail(&format!("{n}.inode"))
     });
 }

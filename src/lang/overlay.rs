@@ -3,7 +3,7 @@
 
 use rhai::{Dynamic, Engine, Map};
 
-use super::{call, fail, to_link, Ctx, Link, Opts, RhaiResult};
+use super::{call, fail, to_link, Ctx, Link, Opts, OrFail, RhaiResult};
 use crate::error::Error;
 use crate::lab::names;
 use crate::lab::op::{LinkSpec, Ns, Op, Qdisc};
@@ -15,7 +15,7 @@ fn vxlan(cx: &Ctx, c: &str, default_ns: &Ns, name: &str, opts: Map) -> RhaiResul
         opts,
         &["vni", "remote", "local", "dev", "port", "group", "ns"],
     )?;
-    names::ifname(name).map_err(|e| fail(c, e))?;
+    names::ifname(name).or_fail(c)?;
     let vni = o
         .int("vni", 1, 16_777_215)?
         .ok_or_else(|| fail(c, "option vni (1..=16777215) is required"))? as u32;
@@ -70,7 +70,7 @@ fn vxlan(cx: &Ctx, c: &str, default_ns: &Ns, name: &str, opts: Map) -> RhaiResul
                 port,
             },
         })
-        .map_err(|e| fail(c, e))?;
+        .or_fail(c)?;
     Ok(Link {
         ns,
         name: name.into(),
@@ -111,9 +111,7 @@ fn impair(cx: &Ctx, c: &str, l: &Link, opts: Map) -> RhaiResult<()> {
     if rate.is_some() && delay > 0 {
         return Err(fail(c, "rate_kbit and delay_ms on one link need tbf and netem stacked, which netscript does not do yet: impair two links"));
     }
-    cx.borrow_mut()
-        .check_link(&l.ns, &l.name)
-        .map_err(|e| fail(c, e))?;
+    cx.borrow_mut().check_link(&l.ns, &l.name).or_fail(c)?;
     clear(cx, c, l)?;
     let apply = |op: Op| cx.borrow_mut().apply(op);
     if delay > 0 {
@@ -128,7 +126,7 @@ fn impair(cx: &Ctx, c: &str, l: &Link, opts: Map) -> RhaiResult<()> {
             dev: l.name.clone(),
             qdisc: q,
         })
-        .map_err(|e| fail(c, e));
+        .or_fail(c);
     }
     if let Some(r) = rate {
         apply(Op::QdiscSet {
@@ -136,7 +134,7 @@ fn impair(cx: &Ctx, c: &str, l: &Link, opts: Map) -> RhaiResult<()> {
             dev: l.name.clone(),
             qdisc: Qdisc::Tbf { rate_kbit: r },
         })
-        .map_err(|e| fail(c, e))?;
+        .or_fail(c)?;
     }
     if loss > 0 {
         // netem where the kernel has it (and no tbf holds the root); else a random drop
@@ -161,7 +159,7 @@ fn impair(cx: &Ctx, c: &str, l: &Link, opts: Map) -> RhaiResult<()> {
                 dev: l.name.clone(),
                 pct: loss as u8,
             })
-            .map_err(|e| fail(c, e))?;
+            .or_fail(c)?;
         }
     }
     Ok(())
@@ -194,9 +192,7 @@ pub fn register(engine: &mut Engine, ctx: &Ctx) {
         move |at: rhai::NativeCallContext, l: &mut Link| -> RhaiResult<()> {
             super::locate(&cx, &at);
             let c = format!("{l}.unimpair()");
-            cx.borrow_mut()
-                .check_link(&l.ns, &l.name)
-                .map_err(|e| fail(&c, e))?;
+            cx.borrow_mut().check_link(&l.ns, &l.name).or_fail(&c)?;
             clear(&cx, &c, l)
         },
     );

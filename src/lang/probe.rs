@@ -2,7 +2,7 @@
 
 use rhai::{Dynamic, Engine, Map};
 
-use super::{call, fail, Ctx, Netns, Opts, RhaiResult};
+use super::{call, Ctx, Netns, Opts, OrFail, RhaiResult};
 use crate::lab::names;
 use crate::ns_fn;
 
@@ -10,10 +10,10 @@ pub fn register(engine: &mut Engine, ctx: &Ctx) {
     // ping -c 1 -W 1 ADDR, as a question: the one echo is re-sent until answered (1 s).
     ns_fn!(engine, ctx, "ping", |cx, ns, addr: &str| -> bool {
         let c = call(Some(&ns), "ping", &[addr.into()]);
-        let ip = names::ip(addr).map_err(|e| fail(&c, e))?;
+        let ip = names::ip(addr).or_fail(&c)?;
         cx.borrow_mut()
             .probe(|b| b.reachable(&ns.ns, ip, 1000))
-            .map_err(|e| fail(&c, e))
+            .or_fail(&c)
     });
     // ping -c COUNT -W TIMEOUT ADDR: COUNT distinct echoes, each sent once.
     ns_fn!(engine, ctx, "ping", |cx,
@@ -23,13 +23,13 @@ pub fn register(engine: &mut Engine, ctx: &Ctx) {
      -> Map {
         let c = call(Some(&ns), "ping", &[addr.into(), opts.clone().into()]);
         let o = Opts::new(&c, opts, &["count", "timeout_ms"])?;
-        let ip = names::ip(addr).map_err(|e| fail(&c, e))?;
+        let ip = names::ip(addr).or_fail(&c)?;
         let count = o.int("count", 1, 10_000)?.unwrap_or(1) as u32;
         let timeout = o.int("timeout_ms", 1, 600_000)?.unwrap_or(1000) as u64;
         let r = cx
             .borrow_mut()
             .probe(|b| b.ping(&ns.ns, ip, count, timeout))
-            .map_err(|e| fail(&c, e))?;
+            .or_fail(&c)?;
         let mut m = Map::new();
         m.insert("sent".into(), (r.sent as i64).into());
         m.insert("received".into(), (r.received as i64).into());
@@ -44,10 +44,10 @@ pub fn register(engine: &mut Engine, ctx: &Ctx) {
     // nc -z -w 1 IP PORT
     ns_fn!(engine, ctx, "connect", |cx, ns, target: &str| -> bool {
         let c = call(Some(&ns), "connect", &[target.into()]);
-        let sa = names::socket_addr(target).map_err(|e| fail(&c, e))?;
+        let sa = names::socket_addr(target).or_fail(&c)?;
         cx.borrow_mut()
             .probe(|b| b.connect(&ns.ns, sa, 1000))
-            .map_err(|e| fail(&c, e))
+            .or_fail(&c)
     });
     // curl -m 10 URL
     ns_fn!(engine, ctx, "http_get", |cx, ns, url: &str| -> Map {
@@ -76,7 +76,7 @@ fn http_get(cx: &Ctx, c: &str, ns: &Netns, url: &str, timeout_ms: u64) -> RhaiRe
     let r = cx
         .borrow_mut()
         .probe(|b| b.http_get(&ns.ns, url, timeout_ms))
-        .map_err(|e| fail(c, e))?;
+        .or_fail(c)?;
     let mut m = Map::new();
     m.insert("status".into(), r.status.into());
     m.insert("body".into(), r.body.into());

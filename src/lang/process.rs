@@ -2,7 +2,7 @@
 
 use rhai::{Dynamic, Engine, Map};
 
-use super::{call, fail, Ctx, Opts, Proc, RhaiResult, INTERRUPTED};
+use super::{call, fail, Ctx, Opts, OrFail, Proc, RhaiResult, INTERRUPTED};
 use crate::backend::Command;
 use crate::lab::op::Op;
 use crate::ns_fn;
@@ -49,7 +49,7 @@ fn start(cx: &Ctx, c: &str, ns: &super::Netns, cmd: &Dynamic, opts: Map) -> Rhai
     let detach = o.bool("detach")?.unwrap_or(false);
     let cmd = command(c, cmd)?;
     let mut s = cx.borrow_mut();
-    let pid = s.spawn(|b| b.start(&ns.ns, &cmd)).map_err(|e| fail(c, e))?;
+    let pid = s.spawn(|b| b.start(&ns.ns, &cmd)).or_fail(c)?;
     s.procs.push((pid, detach));
     s.watch(pid, c.to_string());
     let start = s.processes().proc_start_time(pid);
@@ -62,7 +62,7 @@ fn start(cx: &Ctx, c: &str, ns: &super::Netns, cmd: &Dynamic, opts: Map) -> Rhai
         detached: detach,
         tag,
     })
-    .map_err(|e| fail(c, e))?;
+    .or_fail(c)?;
     Ok(Proc { pid })
 }
 
@@ -131,7 +131,7 @@ pub fn register(engine: &mut Engine, ctx: &Ctx) {
         let (cmd, env) = crate::ui::enter::shell(&ns.name());
         cx.borrow_mut()
             .spawn(|b| b.interactive(&ns.ns, &cmd, &env))
-            .map_err(|e| fail(&c, e))
+            .or_fail(&c)
     });
     // ip netns exec NS CMD... &
     ns_fn!(engine, ctx, "start", |cx, ns, cmd: Dynamic| -> Proc {
@@ -186,6 +186,6 @@ pub fn register(engine: &mut Engine, ctx: &Ctx) {
         s.unwatch(p.pid);
         s.processes()
             .proc_kill(p.pid)
-            .map_err(|e| fail(&format!("Proc({}).kill()", p.pid), e))
+            .or_fail(&format!("Proc({}).kill()", p.pid))
     });
 }

@@ -2,17 +2,17 @@
 
 use rhai::{Dynamic, Engine, Map};
 
-use super::{call, fail, to_link, to_str, Ctx, Opts, RhaiResult};
+use super::{call, fail, to_link, to_str, Ctx, Opts, OrFail, RhaiResult};
 use crate::lab::names::{self, Cidr};
 use crate::lab::op::{Op, Route};
 use crate::ns_fn;
 
 fn sysctl_key(c: &str, key: &str) -> RhaiResult<String> {
-    names::sysctl_key(key).map_err(|e| fail(c, e))
+    names::sysctl_key(key).or_fail(c)
 }
 
 fn route(cx: &Ctx, c: &str, ns: &super::Netns, dst: &str, o: Opts) -> RhaiResult<()> {
-    let dst = names::route_dst(dst).map_err(|e| fail(c, e))?;
+    let dst = names::route_dst(dst).or_fail(c)?;
     let via = o
         .str("via")?
         .map(|v| names::ip(&v).map_err(|e| fail(c, format!("via: {e}"))))
@@ -54,13 +54,13 @@ fn route(cx: &Ctx, c: &str, ns: &super::Netns, dst: &str, o: Opts) -> RhaiResult
             ns: ns.ns.clone(),
             route: r,
         })
-        .map_err(|e| fail(c, e))
+        .or_fail(c)
 }
 
 /// `addr(dev, cidr[, opts])`: `ip addr add CIDR dev DEV [nodad]`.
 fn addr(cx: &Ctx, c: &str, ns: super::Netns, l: &Dynamic, cidr: &str, o: Opts) -> RhaiResult<()> {
     let dev = to_link(c, &ns.ns, l)?;
-    let cidr: Cidr = cidr.parse().map_err(|e| fail(c, e))?;
+    let cidr: Cidr = cidr.parse().or_fail(c)?;
     let nodad = addr_nodad(c, &cidr, &o)?;
     cx.borrow_mut()
         .apply(Op::AddrAdd {
@@ -69,7 +69,7 @@ fn addr(cx: &Ctx, c: &str, ns: super::Netns, l: &Dynamic, cidr: &str, o: Opts) -
             cidr,
             nodad,
         })
-        .map_err(|e| fail(c, e))
+        .or_fail(c)
 }
 
 /// The `nodad` option of `addr`: IPv6 only (IPv4 has no duplicate address detection).
@@ -137,7 +137,7 @@ pub fn register(engine: &mut Engine, ctx: &Ctx) {
                 key: key.into(),
                 value: v.into(),
             })
-            .map_err(|e| fail(&c, e))?;
+            .or_fail(&c)?;
         }
         drop(s);
         if on {
@@ -150,9 +150,7 @@ pub fn register(engine: &mut Engine, ctx: &Ctx) {
     ns_fn!(engine, ctx, "sysctl", |cx, ns, key: &str| -> String {
         let c = call(Some(&ns), "sysctl", &[key.into()]);
         let k = sysctl_key(&c, key)?;
-        cx.borrow_mut()
-            .query(|b| b.sysctl(&ns.ns, &k))
-            .map_err(|e| fail(&c, e))
+        cx.borrow_mut().query(|b| b.sysctl(&ns.ns, &k)).or_fail(&c)
     });
     // sysctl -w KEY=VALUE
     ns_fn!(engine, ctx, "sysctl", |cx,
@@ -180,6 +178,6 @@ pub fn register(engine: &mut Engine, ctx: &Ctx) {
                 key: k,
                 value: v,
             })
-            .map_err(|e| fail(&c, e))
+            .or_fail(&c)
     });
 }

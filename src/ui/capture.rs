@@ -280,9 +280,10 @@ pub fn run(
     opts: &Opts,
     sink: &mut Sink,
     mut each: impl FnMut(&Packet),
-) -> Result<Vec<Packet>, String> {
+) -> crate::error::Result<Vec<Packet>> {
+    use crate::error::Error;
     let index = ifindex(link)?;
-    let sock = open(index).map_err(|e| format!("cannot open a packet socket: {e}"))?;
+    let sock = open(index).map_err(|e| Error::os("cannot open a packet socket", e))?;
     let start = Instant::now();
     let end = start + Duration::from_secs(opts.seconds);
     let mut buf = vec![0u8; SNAPLEN];
@@ -309,7 +310,7 @@ pub fn run(
             if e.kind() == io::ErrorKind::Interrupted {
                 continue;
             }
-            return Err(format!("capturing: {e}"));
+            return Err(Error::os("capturing", e));
         }
         if n == 0 {
             continue;
@@ -327,7 +328,7 @@ pub fn run(
             let e = io::Error::last_os_error();
             match e.kind() {
                 io::ErrorKind::Interrupted | io::ErrorKind::WouldBlock => continue,
-                _ => return Err(format!("capturing: {e}")),
+                _ => return Err(Error::os("capturing", e)),
             }
         }
         let when = SystemTime::now();
@@ -339,7 +340,7 @@ pub fn run(
         }
         if let Sink::Pcap(w) = sink {
             w.write(when, frame, len)
-                .map_err(|e| format!("writing the capture: {e}"))?;
+                .map_err(|e| Error::os("writing the capture", e))?;
         }
         each(&p);
         seen.push(p);
@@ -356,7 +357,7 @@ pub fn command(
     link: &str,
     file: Option<&str>,
     opts: &Opts,
-) -> Result<usize, String> {
+) -> crate::error::Result<usize> {
     use crate::backend::Backend;
     if let Some(lab) = lab {
         crate::ui::enter::in_lab(lab, ns)?;
@@ -364,41 +365,43 @@ pub fn command(
     let ns: crate::lab::op::Ns = match ns {
         "host" => None,
         name => {
-            crate::lab::names::nsname(name).map_err(|e| format!("invalid namespace name: {e}"))?;
+            crate::lab::names::nsname(name).map_err(|e| e.about("invalid namespace name"))?;
             Some(name.to_string())
         }
     };
-    crate::lab::names::ifname(link).map_err(|e| format!("invalid link name: {e}"))?;
+    crate::lab::names::ifname(link).map_err(|e| e.about("invalid link name"))?;
     let sink = match file {
         None => Sink::None,
         Some(path) => {
             let out: Box<dyn Write + Send> = match path {
                 "-" => Box::new(io::stdout()),
-                path => Box::new(io::BufWriter::new(
-                    std::fs::File::create(path)
-                        .map_err(|e| format!("cannot write {path:?}: {e}"))?,
-                )),
+                path => Box::new(io::BufWriter::new(std::fs::File::create(path).map_err(
+                    |e| crate::error::Error::Other(format!("cannot write {path:?}: {e}")),
+                )?)),
             };
-            Sink::Pcap(PcapWriter::new(out).map_err(|e| format!("writing the capture: {e}"))?)
+            Sink::Pcap(
+                PcapWriter::new(out)
+                    .map_err(|e| crate::error::Error::Other(format!("writing the capture: {e}")))?,
+            )
         }
     };
     crate::signals::install();
-    let mut backend = crate::backend::kernel::KernelBackend::new().map_err(|e| e.to_string())?;
+    let mut backend = crate::backend::kernel::KernelBackend::new()?;
     let print = file.is_none();
-    let packets = backend
-        .capture(&ns, link, opts, sink, &mut |p| {
-            if print {
-                crate::outln!("{}", p.line());
-            }
-        })
-        .map_err(|e| e.to_string())?;
+    let packets = backend.capture(&ns, link, opts, sink, &mut |p| {
+        if print {
+            crate::outln!("{}", p.line());
+        }
+    })?;
     Ok(packets.len())
 }
 
-fn ifindex(link: &str) -> Result<u32, String> {
-    let name = std::ffi::CString::new(link).map_err(|_| format!("invalid link name {link:?}"))?;
+fn ifindex(link: &str) -> crate::error::Result<u32> {
+    use crate::error::Error;
+    let name = std::ffi::CString::new(link)
+        .map_err(|_| Error::Invalid(format!("invalid link name {link:?}")))?;
     match unsafe { libc::if_nametoindex(name.as_ptr()) } {
-        0 => Err("no such link".into()),
+        0 => Err(Error::Other("no such link".into())),
         i => Ok(i),
     }
 }

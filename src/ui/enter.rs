@@ -53,41 +53,45 @@ pub fn run(
     ns: &str,
     cmd: &Command,
     env: &[(String, String)],
-) -> Result<i64, String> {
+) -> crate::error::Result<i64> {
     if let Some(lab) = lab {
         in_lab(lab, ns)?;
     }
     let file = match ns {
         "host" => None,
         name => {
-            crate::lab::names::nsname(name).map_err(|e| format!("invalid namespace name: {e}"))?;
-            Some(crate::backend::kernel::netns::open(name).map_err(|e| e.to_string())?)
+            crate::lab::names::nsname(name).map_err(|e| e.about("invalid namespace name"))?;
+            Some(crate::backend::kernel::netns::open(name)?)
         }
     };
     let prog = cmd.argv()[0].clone();
     crate::backend::kernel::process::interactive(cmd, file.as_ref().map(|f| (ns, f)), env).map_err(
         |e| match e.kind() {
-            std::io::ErrorKind::NotFound => format!("{prog}: command not found"),
-            _ => format!("running {prog:?} in namespace {ns:?}: {e}"),
+            std::io::ErrorKind::NotFound => {
+                crate::error::Error::Other(format!("{prog}: command not found"))
+            }
+            _ => crate::error::Error::Other(format!("running {prog:?} in namespace {ns:?}: {e}")),
         },
     )
 }
 
 /// With `--lab LAB`: NS must be one of that lab's namespaces (or `host`).
-pub fn in_lab(lab: &str, ns: &str) -> Result<(), String> {
-    crate::lab::names::labname(lab).map_err(|e| format!("invalid lab name: {e}"))?;
-    let entries = crate::lab::journal::Journal::load(lab)
-        .map_err(|e| e.to_string())?
-        .ok_or_else(|| format!("there is no lab named {lab:?} that is up (see netscript ls)"))?;
+pub fn in_lab(lab: &str, ns: &str) -> crate::error::Result<()> {
+    crate::lab::names::labname(lab).map_err(|e| e.about("invalid lab name"))?;
+    let entries = crate::lab::journal::Journal::load(lab)?.ok_or_else(|| {
+        crate::error::Error::Other(format!(
+            "there is no lab named {lab:?} that is up (see netscript ls)"
+        ))
+    })?;
     let names = crate::lab::store::namespaces(&entries);
     if ns != "host" && !names.iter().any(|n| n == ns) {
-        return Err(format!(
+        return Err(crate::error::Error::Other(format!(
             "lab {lab:?} has no namespace {ns:?} (it has: {})",
             match names.is_empty() {
                 true => "none".to_string(),
                 false => names.join(", "),
             }
-        ));
+        )));
     }
     Ok(())
 }

@@ -563,7 +563,8 @@ pub fn mermaid(t: &Topology) -> String {
 }
 
 /// SVG through Graphviz's `dot`, where it is installed.
-pub fn svg(t: &Topology) -> std::result::Result<String, String> {
+pub fn svg(t: &Topology) -> crate::error::Result<String> {
+    use crate::error::Error;
     use std::io::Write as _;
     let mut child = std::process::Command::new("dot")
         .arg("-Tsvg")
@@ -571,23 +572,26 @@ pub fn svg(t: &Topology) -> std::result::Result<String, String> {
         .stdout(std::process::Stdio::piped())
         .spawn()
         .map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => {
-                "svg needs Graphviz's dot: install it (apt-get install graphviz), or use --format dot".to_string()
-            }
-            _ => format!("running dot: {e}"),
+            std::io::ErrorKind::NotFound => Error::Unsupported(
+                "svg needs Graphviz's dot: install it (apt-get install graphviz), or use --format dot".into(),
+            ),
+            _ => Error::os("running dot", e),
         })?;
-    child
+    let written = child
         .stdin
         .take()
         .expect("piped")
-        .write_all(dot(t).as_bytes())
-        .map_err(|e| e.to_string())?;
-    let out = child.wait_with_output().map_err(|e| e.to_string())?;
+        .write_all(dot(t).as_bytes());
+    // Only the text of these, as before: no "what" in front.
+    written.map_err(|e| Error::Other(e.to_string()))?;
+    let out = child
+        .wait_with_output()
+        .map_err(|e| Error::Other(e.to_string()))?;
     if !out.status.success() {
-        return Err(format!(
+        return Err(Error::Other(format!(
             "dot failed: {}",
             String::from_utf8_lossy(&out.stderr)
-        ));
+        )));
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }

@@ -718,11 +718,11 @@ fn proc_sys_write(line: &str) -> Option<(String, String)> {
 }
 
 /// Translate a bash lab script; an error when the file does not look like one.
-pub fn translate(file: &str, src: &str) -> Result<String, String> {
+pub fn translate(file: &str, src: &str) -> crate::error::Result<String> {
     if src.contains('\0') {
-        return Err(format!(
+        return Err(crate::error::Error::Invalid(format!(
             "{file} is not a shell script (it contains NUL bytes)"
-        ));
+        )));
     }
     if let Some(first) = src.lines().next() {
         if let Some(interp) = first.strip_prefix("#!") {
@@ -732,10 +732,10 @@ pub fn translate(file: &str, src: &str) -> Result<String, String> {
                     || interp.contains(&format!("/{s} "))
             });
             if !shell {
-                return Err(format!(
+                return Err(crate::error::Error::Invalid(format!(
                     "{file} is not a shell script (its first line runs {})",
                     interp.trim()
-                ));
+                )));
             }
         }
     }
@@ -755,7 +755,7 @@ pub fn translate(file: &str, src: &str) -> Result<String, String> {
         t.line(raw);
     }
     if t.translated == 0 {
-        return Err(format!("{file} does not look like a shell lab script: none of its lines is a command netscript knows"));
+        return Err(crate::error::Error::Invalid(format!("{file} does not look like a shell lab script: none of its lines is a command netscript knows")));
     }
     let mut out = format!("// Imported from {file} by `netscript import`.\n");
     out.push_str(&t.out);
@@ -901,10 +901,12 @@ mod tests {
     fn not_shell() {
         assert!(translate("x.py", "#!/usr/bin/env python3\nprint(1)\n")
             .unwrap_err()
+            .to_string()
             .contains("not a shell script"));
         assert!(translate("x.bin", "a\0b").is_err());
         assert!(translate("x.txt", "hello world\nthis is prose\n")
             .unwrap_err()
+            .to_string()
             .contains("does not look like"));
         assert!(translate("x.sh", "#!/usr/bin/env bash\nip netns add a\n").is_ok());
     }

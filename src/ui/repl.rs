@@ -17,6 +17,7 @@ use rustyline::hint::{Hinter, HistoryHinter};
 use rustyline::validate::Validator;
 use rustyline::{Context, Editor, Helper};
 
+use crate::exit;
 use crate::ui::run::{self, RunOpts};
 
 mod input;
@@ -290,14 +291,14 @@ pub fn repl(opts: &RunOpts) -> i32 {
         Ok(l) => l,
         Err(e) => {
             crate::errln!("netscript: {e}");
-            return 1;
+            return exit::code(exit::FAILURE);
         }
     };
     let session = match run::kernel_session(opts) {
         Ok(s) => s,
         Err(e) => {
             crate::errln!("netscript: {e}");
-            return 1;
+            return exit::code(exit::FAILURE);
         }
     };
     let ctx: Ctx = Rc::new(RefCell::new(session));
@@ -313,7 +314,7 @@ pub fn repl(opts: &RunOpts) -> i32 {
             Ok(r) => r,
             Err(e) => {
                 crate::errln!("netscript: cannot start the REPL: {e}");
-                return 1;
+                return exit::code(exit::FAILURE);
             }
         };
     rl.set_helper(Some(ReplHelper {

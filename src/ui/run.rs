@@ -10,6 +10,7 @@ use rhai::{Dynamic, Engine, Position, AST};
 
 use crate::backend::kernel::KernelBackend;
 use crate::backend::Backend;
+use crate::exit;
 use crate::lab::journal::Journal;
 use crate::lab::op::Op;
 use crate::lab::session::Session;
@@ -143,18 +144,16 @@ pub fn print_at(file: &str, source: Option<&str>, pos: Position, message: &str) 
     }
 }
 
-pub fn kernel_session(opts: &RunOpts) -> Result<Session, String> {
-    let mut backend = KernelBackend::new().map_err(|e| e.to_string())?;
+pub fn kernel_session(opts: &RunOpts) -> crate::error::Result<Session> {
+    let mut backend = KernelBackend::new()?;
     backend.keep_output(crate::lab::output::dir(&opts.lab));
     if opts.sandbox {
         // The sandbox's own loopback, so local addresses answer.
-        backend
-            .apply(&Op::LinkSet {
-                ns: None,
-                name: "lo".into(),
-                up: true,
-            })
-            .map_err(|e| e.to_string())?;
+        backend.apply(&Op::LinkSet {
+            ns: None,
+            name: "lo".into(),
+            up: true,
+        })?;
     }
     let mut s = Session::new(Box::new(backend), Journal::for_lab(&opts.lab), opts.trace);
     s.lab = Some(opts.lab.clone());
@@ -191,21 +190,21 @@ pub fn run(file: &str, source: &str, args: Vec<String>, opts: &RunOpts, print_re
         Ok(l) => l,
         Err(e) => {
             crate::errln!("netscript: {e}");
-            return 1;
+            return exit::code(exit::FAILURE);
         }
     };
     let session = match kernel_session(opts) {
         Ok(s) => s,
         Err(e) => {
             crate::errln!("netscript: {e}");
-            return 1;
+            return exit::code(exit::FAILURE);
         }
     };
     let ctx: Ctx = Rc::new(RefCell::new(session));
     let dir = Path::new(file).parent();
     let (engine, mut scope) = engine_for(&ctx, args, dir, crate::lang::stdlib::Mode::Run);
     let Ok(ast) = compile(&engine, file, source) else {
-        return 1;
+        return exit::code(exit::FAILURE);
     };
     crate::signals::install();
     // The live progress line (a terminal only), cleared when the run ends.
@@ -225,11 +224,11 @@ pub fn run(file: &str, source: &str, args: Vec<String>, opts: &RunOpts, print_re
         r => r,
     };
     let mut s = ctx.borrow_mut();
-    let exit = lang::exit_code().filter(|c| *c != 0);
+    let asked = lang::exit_code().filter(|c| *c != 0);
     match result {
         // exit(N), N > 0: the script says it failed; the run ends as a failed one.
-        Ok(_) if exit.is_some() => {
-            let code = exit.unwrap_or(1);
+        Ok(_) if asked.is_some() => {
+            let code = asked.unwrap_or(exit::code(exit::FAILURE));
             crate::errln!("netscript: {file}: the script called exit({code})");
             if opts.keep_on_error {
                 s.stop_processes();
@@ -253,7 +252,7 @@ pub fn run(file: &str, source: &str, args: Vec<String>, opts: &RunOpts, print_re
             }
             crate::lab::store::clear_down_mark(&opts.lab);
             crate::lab::store::drop_if_empty(&opts.lab);
-            0
+            exit::code(exit::SUCCESS)
         }
         Err(e) => {
             let explained = lang::explain(&e);
@@ -271,7 +270,7 @@ pub fn run(file: &str, source: &str, args: Vec<String>, opts: &RunOpts, print_re
             } else {
                 finish_teardown(&mut s, "rollback");
             }
-            1
+            exit::code(exit::FAILURE)
         }
     }
 }
@@ -281,9 +280,11 @@ pub fn run(file: &str, source: &str, args: Vec<String>, opts: &RunOpts, print_re
 pub fn plan(file: &str, source: &str, args: Vec<String>) -> i32 {
     // The host as it is, read only, so the model knows what already exists.
     let mut kernel = KernelBackend::new().ok();
-    let model = crate::backend::model::ModelBackend::of_host(
-        kernel.as_mut().map(|k| k as &mut dyn Backend),
-    );
+    let model = match kernel.as_mut() {
+        Some(k) => crate::backend::model::ModelBackend::of_host(Some(k as &mut dyn Backend)),
+        None => crate::backend::model::ModelBackend::of_host(None)
+            .with_features(crate::backend::kernel::features::probe()),
+    };
     let mut session = Session::new(Box::new(model), Journal::in_memory(), false);
     session.planning = true;
     session.script = file.to_string();
@@ -304,7 +305,7 @@ pub fn plan(file: &str, source: &str, args: Vec<String>) -> i32 {
     let cx = ctx.clone();
     engine.on_print(move |text| cx.borrow_mut().note(format!("print: {text}")));
     let Ok(ast) = compile(&engine, file, source) else {
-        return 1;
+        return exit::code(exit::FAILURE);
     };
     let result = engine
         .eval_ast_with_scope::<Dynamic>(&mut scope, &ast)
@@ -319,11 +320,11 @@ pub fn plan(file: &str, source: &str, args: Vec<String>) -> i32 {
                 title.push_str(&crate::lab::op::shell_word(a));
             }
             crate::out!("{}", s.plan(&title).expect("the model writes a plan"));
-            0
+            exit::code(exit::SUCCESS)
         }
         Err(e) => {
             report(file, source, &lang::explain(&e));
-            1
+            exit::code(exit::FAILURE)
         }
     }
 }
@@ -331,7 +332,9 @@ pub fn plan(file: &str, source: &str, args: Vec<String>) -> i32 {
 /// `netscript check`: parse, and resolve the imports (a module's top level runs against
 /// the model, so nothing is touched). Returns the exit code.
 pub fn check(file: &str, source: &str) -> i32 {
-    let model = crate::backend::model::ModelBackend::of_host(None);
+    // No host state, but the kernel's features: a module's top level fails as it would.
+    let model = crate::backend::model::ModelBackend::of_host(None)
+        .with_features(crate::backend::kernel::features::probe());
     let mut session = Session::new(Box::new(model), Journal::in_memory(), false);
     session.planning = true;
     let ctx: Ctx = Rc::new(RefCell::new(session));
@@ -343,7 +346,7 @@ pub fn check(file: &str, source: &str) -> i32 {
     );
     engine.on_print(|_| {});
     match engine.compile_into_self_contained(&scope, source) {
-        Ok(_) => 0,
+        Ok(_) => exit::code(exit::SUCCESS),
         Err(e) => {
             let mut ast_err = *e;
             let mut pos = ast_err.take_position();
@@ -369,7 +372,7 @@ pub fn check(file: &str, source: &str) -> i32 {
                 other => lang::explain(other).message,
             };
             print_at(file, Some(source), pos, &msg);
-            1
+            exit::code(exit::FAILURE)
         }
     }
 }
@@ -378,7 +381,7 @@ pub fn check(file: &str, source: &str) -> i32 {
 pub fn plan_down(lab: &str) -> i32 {
     if let Err(e) = crate::lab::names::labname(lab) {
         crate::errln!("netscript plan --down: invalid lab name: {e}");
-        return 2;
+        return exit::code(exit::USAGE);
     }
     match Journal::load(lab) {
         Ok(Some(entries)) => {
@@ -388,15 +391,15 @@ pub fn plan_down(lab: &str) -> i32 {
                     crate::outln!("{line}");
                 }
             }
-            0
+            exit::code(exit::SUCCESS)
         }
         Ok(None) => {
             crate::errln!("netscript plan --down: there is no lab named {lab:?} that is up (see netscript ls)");
-            1
+            exit::code(exit::FAILURE)
         }
         Err(e) => {
             crate::errln!("netscript plan --down: {e}");
-            1
+            exit::code(exit::FAILURE)
         }
     }
 }
@@ -415,8 +418,8 @@ fn finish_teardown(s: &mut Session, why: &str) -> i32 {
         );
     }
     if errors.is_empty() {
-        0
+        exit::code(exit::SUCCESS)
     } else {
-        1
+        exit::code(exit::FAILURE)
     }
 }

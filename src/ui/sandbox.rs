@@ -49,8 +49,9 @@ pub fn privileged() -> bool {
     caps & (NET_ADMIN | SYS_ADMIN) == NET_ADMIN | SYS_ADMIN
 }
 
-fn tmpfs(path: &str) -> Result<(), String> {
-    fs::create_dir_all(path).map_err(|e| format!("creating {path}: {e}"))?;
+fn tmpfs(path: &str) -> crate::error::Result<()> {
+    fs::create_dir_all(path)
+        .map_err(|e| crate::error::Error::Other(format!("creating {path}: {e}")))?;
     mount(
         Some("tmpfs"),
         path,
@@ -58,11 +59,11 @@ fn tmpfs(path: &str) -> Result<(), String> {
         MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
         Some("mode=0755"),
     )
-    .map_err(|e| format!("mounting a tmpfs on {path}: {e}"))
+    .map_err(|e| crate::error::Error::Other(format!("mounting a tmpfs on {path}: {e}")))
 }
 
 /// Into a fresh sandbox; with `register`, registered while it lives.
-pub fn enter(register: Option<Register>) -> Result<(), String> {
+pub fn enter(register: Option<Register>) -> crate::error::Result<()> {
     // Opened now, while paths still name the host's directories.
     let pending = match register.as_ref().map(|_| registry::prepare()) {
         Some(Err(e)) => {
@@ -75,7 +76,7 @@ pub fn enter(register: Option<Register>) -> Result<(), String> {
         None => None,
     };
     let before = fs::read_link("/proc/self/ns/net")
-        .map_err(|e| format!("reading /proc/self/ns/net: {e}"))?;
+        .map_err(|e| crate::error::Error::Other(format!("reading /proc/self/ns/net: {e}")))?;
     let mut flags = CloneFlags::CLONE_NEWNET
         | CloneFlags::CLONE_NEWNS
         | CloneFlags::CLONE_NEWPID
@@ -86,15 +87,16 @@ pub fn enter(register: Option<Register>) -> Result<(), String> {
         flags |= CloneFlags::CLONE_NEWUSER;
     }
     unshare(flags).map_err(|e| match as_user {
-        true => format!("cannot create a user namespace for the sandbox ({e}); this kernel may not allow unprivileged user namespaces: run as root"),
-        false => format!("cannot create the sandbox namespaces: {e}"),
+        true => crate::error::Error::Other(format!("cannot create a user namespace for the sandbox ({e}); this kernel may not allow unprivileged user namespaces: run as root")),
+        false => crate::error::Error::Other(format!("cannot create the sandbox namespaces: {e}")),
     })?;
     if as_user {
-        fs::write("/proc/self/setgroups", "deny").map_err(|e| format!("setgroups: {e}"))?;
+        fs::write("/proc/self/setgroups", "deny")
+            .map_err(|e| crate::error::Error::Other(format!("setgroups: {e}")))?;
         fs::write("/proc/self/uid_map", format!("0 {uid} 1"))
-            .map_err(|e| format!("uid_map: {e}"))?;
+            .map_err(|e| crate::error::Error::Other(format!("uid_map: {e}")))?;
         fs::write("/proc/self/gid_map", format!("0 {gid} 1"))
-            .map_err(|e| format!("gid_map: {e}"))?;
+            .map_err(|e| crate::error::Error::Other(format!("gid_map: {e}")))?;
     }
     mount(
         None::<&str>,
@@ -103,15 +105,17 @@ pub fn enter(register: Option<Register>) -> Result<(), String> {
         MsFlags::MS_REC | MsFlags::MS_PRIVATE,
         None::<&str>,
     )
-    .map_err(|e| format!("making / private: {e}"))?;
+    .map_err(|e| crate::error::Error::Other(format!("making / private: {e}")))?;
     // Mount points are made in a private /run unless the host already has them: a
     // directory made here would be made on the host's /run (and without root on the
     // host it could not be made at all).
     if !Path::new("/run/netns").is_dir() || !Path::new(crate::lab::journal::RUN_DIR).is_dir() {
         tmpfs("/run")?;
-        fs::create_dir_all("/run/netns").map_err(|e| format!("creating /run/netns: {e}"))?;
-        fs::create_dir_all(crate::lab::journal::RUN_DIR)
-            .map_err(|e| format!("creating {}: {e}", crate::lab::journal::RUN_DIR))?;
+        fs::create_dir_all("/run/netns")
+            .map_err(|e| crate::error::Error::Other(format!("creating /run/netns: {e}")))?;
+        fs::create_dir_all(crate::lab::journal::RUN_DIR).map_err(|e| {
+            crate::error::Error::Other(format!("creating {}: {e}", crate::lab::journal::RUN_DIR))
+        })?;
     }
     tmpfs("/run/netns")?;
     tmpfs(crate::lab::journal::RUN_DIR)?;
@@ -123,13 +127,13 @@ pub fn enter(register: Option<Register>) -> Result<(), String> {
         MsFlags::empty(),
         None::<&str>,
     )
-    .map_err(|e| format!("mounting a fresh sysfs: {e}"))?;
+    .map_err(|e| crate::error::Error::Other(format!("mounting a fresh sysfs: {e}")))?;
     let after = fs::read_link("/proc/self/ns/net")
-        .map_err(|e| format!("reading /proc/self/ns/net: {e}"))?;
+        .map_err(|e| crate::error::Error::Other(format!("reading /proc/self/ns/net: {e}")))?;
     if after == before {
-        return Err(
+        return Err(crate::error::Error::Other(
             "the sandbox did not get a network namespace of its own; refusing to go on".into(),
-        );
+        ));
     }
     let pending = pending.zip(register);
     into_pid_namespace(pending, as_user)
@@ -161,19 +165,21 @@ extern "C" fn forward(sig: libc::c_int, info: *mut libc::siginfo_t, _: *mut libc
 fn into_pid_namespace(
     pending: Option<(registry::Pending, Register)>,
     rootless: bool,
-) -> Result<(), String> {
+) -> crate::error::Result<()> {
     // The child dies with the parent (PR_SET_PDEATHSIG); this pipe tells it whether the
     // parent died before that was set: its write end closes when the parent is gone.
     let (alive_r, alive_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
-        .map_err(|e| format!("creating a pipe: {e}"))?;
+        .map_err(|e| crate::error::Error::Other(format!("creating a pipe: {e}")))?;
     // The child goes on once the parent has registered the sandbox and given it the
     // terminal (it closes its end): so the sandbox can be reached before its script does
     // anything.
     let (registered_r, registered_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
-        .map_err(|e| format!("creating a pipe: {e}"))?;
+        .map_err(|e| crate::error::Error::Other(format!("creating a pipe: {e}")))?;
     let foreground = foreground();
     // SAFETY: no other thread exists (see the module docs).
-    match unsafe { fork() }.map_err(|e| format!("forking into the PID namespace: {e}"))? {
+    match unsafe { fork() }
+        .map_err(|e| crate::error::Error::Other(format!("forking into the PID namespace: {e}")))?
+    {
         ForkResult::Child => {
             drop(alive_w);
             // SAFETY: prctl with integer arguments only.
@@ -185,7 +191,7 @@ fn into_pid_namespace(
             };
             // SAFETY: one valid pollfd.
             if unsafe { libc::poll(&mut p, 1, 0) } > 0 && p.revents & libc::POLLHUP != 0 {
-                std::process::exit(1);
+                std::process::exit(crate::exit::code(crate::exit::FAILURE));
             }
             drop(alive_r);
             drop(pending);
@@ -205,7 +211,7 @@ fn into_pid_namespace(
                 MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
                 None::<&str>,
             )
-            .map_err(|e| format!("mounting a fresh /proc: {e}"))?;
+            .map_err(|e| crate::error::Error::Other(format!("mounting a fresh /proc: {e}")))?;
             Ok(())
         }
         ForkResult::Parent { child } => {

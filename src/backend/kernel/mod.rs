@@ -4,6 +4,7 @@
 
 mod apply;
 mod family;
+pub mod features;
 pub mod inspect;
 pub mod netlink;
 pub mod netns;
@@ -25,8 +26,8 @@ use std::time::{Duration, Instant};
 use tokio::runtime::Runtime;
 
 use crate::backend::{
-    AddrInfo, Backend, Command, ExecResult, HttpResponse, LinkInfo, NeighInfo, PingResult,
-    RouteInfo, SocketInfo,
+    AddrInfo, Backend, Command, ExecResult, Features, HttpResponse, LinkInfo, NeighInfo,
+    PingResult, RouteInfo, SocketInfo,
 };
 use crate::error::{Error, Result};
 use crate::lab::op::{link_label, ns_label, Ns, Op};
@@ -86,7 +87,10 @@ pub struct KernelBackend {
 fn nl_err(what: impl Into<String>, e: rtnetlink::Error) -> Error {
     match netlink::errno(&e) {
         Some(n) => Error::from_errno(what, n),
-        None => Error::Other(format!("{}: {e}", what.into())),
+        None => Error::Netlink {
+            what: what.into(),
+            source: e,
+        },
     }
 }
 
@@ -193,6 +197,15 @@ impl KernelBackend {
         self.spaces.insert(ns, space);
     }
 
+    /// Run one netlink request to completion; its failure is about `what`.
+    fn nl<T>(
+        &self,
+        what: impl Into<String>,
+        request: impl std::future::Future<Output = std::result::Result<T, rtnetlink::Error>>,
+    ) -> Result<T> {
+        self.rt.block_on(request).map_err(|e| nl_err(what, e))
+    }
+
     fn handle(&mut self, ns: &Ns) -> Result<rtnetlink::Handle> {
         Ok(self.space(ns)?.conn.handle.clone())
     }
@@ -216,9 +229,7 @@ impl KernelBackend {
 
     fn index(&mut self, ns: &Ns, name: &str) -> Result<u32> {
         let h = self.handle(ns)?;
-        self.rt
-            .block_on(netlink::index_of(&h, name))
-            .map_err(|e| nl_err(link_label(ns, name), e))?
+        self.nl(link_label(ns, name), netlink::index_of(&h, name))?
             .ok_or_else(|| Error::Missing(link_label(ns, name)))
     }
 
@@ -253,9 +264,7 @@ impl KernelBackend {
     ) -> Result<()> {
         let h = self.handle(ns)?;
         let msg = f(netlink::by_name(name)).build();
-        self.rt
-            .block_on(netlink::set(&h, msg))
-            .map_err(|e| nl_err(link_label(ns, name), e))
+        self.nl(link_label(ns, name), netlink::set(&h, msg))
     }
 
     fn ns_fd(&mut self, ns: &Ns) -> Result<i32> {
@@ -347,9 +356,7 @@ impl KernelBackend {
     fn host_peers(&mut self, ns: &Ns) -> Result<Vec<String>> {
         let h = self.handle(ns)?;
         let host = self.handle(&None)?;
-        self.rt
-            .block_on(netlink::peers_in(&h, &host))
-            .map_err(|e| nl_err(ns_label(ns), e))
+        self.nl(ns_label(ns), netlink::peers_in(&h, &host))
     }
 
     /// Keep what started processes print, in `dir` (see `lab::output`).
@@ -431,14 +438,12 @@ impl Backend for KernelBackend {
     fn link(&mut self, ns: &Ns, name: &str) -> Result<LinkInfo> {
         let h = self.handle(ns)?;
         let mut l = self
-            .rt
-            .block_on(async {
+            .nl(link_label(ns, name), async {
                 match netlink::get_link(&h, name).await? {
                     Some(m) => Ok(Some(netlink::link_info(&h, &m).await?)),
                     None => Ok(None),
                 }
-            })
-            .map_err(|e| nl_err(link_label(ns, name), e))?
+            })?
             .ok_or_else(|| Error::Missing(link_label(ns, name)))?;
         if l.peer_elsewhere {
             l.peer = self.find_peer(ns, &l);
@@ -475,18 +480,13 @@ impl Backend for KernelBackend {
 
     fn link_exists(&mut self, ns: &Ns, name: &str) -> Result<bool> {
         let h = self.handle(ns)?;
-        self.rt
-            .block_on(netlink::get_link(&h, name))
+        self.nl(link_label(ns, name), netlink::get_link(&h, name))
             .map(|m| m.is_some())
-            .map_err(|e| nl_err(link_label(ns, name), e))
     }
 
     fn links(&mut self, ns: &Ns) -> Result<Vec<LinkInfo>> {
         let h = self.handle(ns)?;
-        let mut links = self
-            .rt
-            .block_on(inspect::links(&h))
-            .map_err(|e| nl_err(ns_label(ns), e))?;
+        let mut links = self.nl(ns_label(ns), inspect::links(&h))?;
         // A veth's peer in another namespace: look for it among the named namespaces.
         for l in links.iter_mut().filter(|l| l.peer_elsewhere) {
             l.peer = self.find_peer(ns, l);
@@ -502,23 +502,17 @@ impl Backend for KernelBackend {
 
     fn addrs(&mut self, ns: &Ns) -> Result<Vec<AddrInfo>> {
         let h = self.handle(ns)?;
-        self.rt
-            .block_on(inspect::addrs(&h))
-            .map_err(|e| nl_err(ns_label(ns), e))
+        self.nl(ns_label(ns), inspect::addrs(&h))
     }
 
     fn routes(&mut self, ns: &Ns) -> Result<Vec<RouteInfo>> {
         let h = self.handle(ns)?;
-        self.rt
-            .block_on(inspect::routes(&h))
-            .map_err(|e| nl_err(ns_label(ns), e))
+        self.nl(ns_label(ns), inspect::routes(&h))
     }
 
     fn neighbors(&mut self, ns: &Ns) -> Result<Vec<NeighInfo>> {
         let h = self.handle(ns)?;
-        self.rt
-            .block_on(inspect::neighbors(&h))
-            .map_err(|e| nl_err(ns_label(ns), e))
+        self.nl(ns_label(ns), inspect::neighbors(&h))
     }
 
     fn sockets(&mut self, ns: &Ns) -> Result<Vec<SocketInfo>> {
@@ -559,6 +553,10 @@ impl Backend for KernelBackend {
 
     fn rules(&mut self, ns: &Ns) -> Result<String> {
         self.within(ns, nft::text)?
+    }
+
+    fn features(&mut self) -> Features {
+        features::probe()
     }
 
     fn foreign_forward(&mut self, ns: &Ns) -> crate::lab::foreign::Check {
@@ -769,7 +767,7 @@ impl Backend for KernelBackend {
             roots: vec![root],
             ..Default::default()
         })
-        .map_err(|e| Error::Other(format!("process {pid}: {e}")))
+        .map_err(|e| e.about(format!("process {pid}")))
     }
 
     fn stop_run(&mut self, procs: &[(u32, bool)], namespaces: &[String]) -> Result<()> {
@@ -839,7 +837,7 @@ impl Backend for KernelBackend {
     }
 
     fn http_get(&mut self, ns: &Ns, url: &str, timeout_ms: u64) -> Result<HttpResponse> {
-        let (addr, host, path) = probe::parse_url(url).map_err(Error::Invalid)?;
+        let (addr, host, path) = probe::parse_url(url)?;
         let timeout = Duration::from_millis(timeout_ms);
         self.before_probe(ns, addr.ip(), timeout)?;
         self.within(ns, move || probe::http_get(addr, &host, &path, timeout))?
@@ -857,6 +855,6 @@ impl Backend for KernelBackend {
         self.within(ns, move || {
             crate::ui::capture::run(link, opts, &mut sink, each)
         })?
-        .map_err(|e| Error::Other(format!("{}: {e}", link_label(ns, link))))
+        .map_err(|e| e.about(link_label(ns, link)))
     }
 }

@@ -1,52 +1,59 @@
 //! nftables through the `nft` binary's JSON interface (the nftables crate). The `nft`
 //! child inherits the calling thread's namespace: callers run these inside the target.
 
+use std::borrow::Cow;
+use std::collections::HashSet;
 use std::io;
 
+use nftables::expr::{
+    Expression, Fib, FibFlag, FibResult, Meta, MetaKey, NamedExpression, NgMode, Numgen, Payload,
+    PayloadField, Prefix,
+};
 use nftables::helper::{self, NftablesError};
-use nftables::schema::Nftables;
+use nftables::schema::{self, NfCmd, NfListObject, Nftables};
+use nftables::stmt::{Match, NATFamily, Operator, Reject, Statement, NAT};
+use nftables::types::{NfChainPolicy, NfChainType, NfFamily, NfHook};
 
+use crate::backend::messages;
 use crate::error::{Error, Result};
 use crate::lab::egress;
-use crate::lab::firewall::{self, Rule, TABLE};
+use crate::lab::firewall::{self, Action, Chain, ChainType, Hook, Iface, Item, Rule, TABLE};
 use crate::lab::foreign;
+use crate::lab::names::Cidr;
+
+/// An nft failure: the message a user reads, and the error behind it when there is one.
+fn failed(msg: String, source: Option<Box<dyn std::error::Error + Send + Sync>>) -> Error {
+    Error::Nft { msg, source }
+}
 
 fn nft_error(e: NftablesError) -> Error {
     match e {
-        NftablesError::NftExecution { inner, .. } if inner.kind() == io::ErrorKind::NotFound => Error::Other(
+        NftablesError::NftExecution { inner, .. } if inner.kind() == io::ErrorKind::NotFound => failed(
             "the nft command is missing: install the nftables package (apt-get install nftables)".into(),
+            Some(Box::new(inner)),
         ),
         NftablesError::NftFailed { stderr, .. } => {
             let why = stderr
                 .lines()
                 .find_map(|l| l.split_once("Error: ").map(|(_, w)| w))
                 .unwrap_or(stderr.trim());
-            Error::Other(format!("nft refused the change, nothing was applied: {why}"))
+            failed(format!("nft refused the change, nothing was applied: {why}"), None)
         }
-        other => Error::Other(format!("nft: {other}")),
+        other => failed(format!("nft: {other}"), Some(Box::new(other))),
     }
 }
 
 /// Held while a change to netscript's table is worked out and applied, so that two labs
 /// changing the same namespace's table at once do not undo each other (one deleting the
 /// table while the other adds to it).
-struct TableLock(#[allow(dead_code)] std::fs::File);
+struct TableLock(#[allow(dead_code)] crate::lab::lock::FileLock);
 
 fn lock() -> Result<TableLock> {
     let dir = crate::lab::journal::STATE_DIR;
     std::fs::create_dir_all(dir).map_err(|e| Error::os(dir, e))?;
-    let path = format!("{dir}/nft.lock");
-    let f = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .map_err(|e| Error::os(path.clone(), e))?;
-    // SAFETY: flock on an fd we own; released when the file is closed.
-    if unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&f), libc::LOCK_EX) } != 0 {
-        return Err(Error::os(path, io::Error::last_os_error()));
-    }
-    Ok(TableLock(f))
+    let path = std::path::PathBuf::from(format!("{dir}/nft.lock"));
+    let l = crate::lab::lock::exclusive(&path, true)?.expect("a waiting lock is taken");
+    Ok(TableLock(l))
 }
 
 /// `nft -j -f -` with a batch; nft's complaint, if any, becomes the error (the crate's
@@ -113,11 +120,14 @@ fn list_json(args: &[&str]) -> Result<Option<serde_json::Value>> {
         if err.contains("No such file or directory") {
             return Ok(None);
         }
-        return Err(Error::Other(format!("nft: {}", err.trim())));
+        return Err(failed(format!("nft: {}", err.trim()), None));
     }
-    serde_json::from_slice(&out.stdout)
-        .map(Some)
-        .map_err(|e| Error::Other(format!("nft printed JSON that does not parse: {e}")))
+    serde_json::from_slice(&out.stdout).map(Some).map_err(|e| {
+        failed(
+            format!("nft printed JSON that does not parse: {e}"),
+            Some(Box::new(e)),
+        )
+    })
 }
 
 /// Random loss on the way out of `dev` (see crate::lab::egress).
@@ -150,7 +160,7 @@ pub fn loss_del(dev: &str) -> Result<()> {
 /// Add the rules in one transaction: all of them or none.
 pub fn add(rules: &[Rule]) -> Result<()> {
     let _lock = lock()?;
-    apply(&firewall::add_batch(rules))
+    apply(&add_batch(rules))
 }
 
 /// The table `inet netscript`, or `None` when there is none.
@@ -176,9 +186,9 @@ pub fn delete(rules: &[Rule]) -> Result<()> {
     let Some(list) = listing()? else {
         return Err(Error::Missing(format!("nftables table inet {TABLE}")));
     };
-    match firewall::delete_batch(&list, &ids) {
+    match delete_batch(&list, &ids) {
         Some(batch) => apply(&batch),
-        None => Err(Error::Missing("the rule".into())),
+        None => Err(messages::no_rule()),
     }
 }
 
@@ -187,22 +197,16 @@ pub fn text() -> Result<String> {
     let out = std::process::Command::new("nft")
         .args(["list", "table", "inet", TABLE])
         .output()
-        .map_err(|e| match e.kind() {
-            io::ErrorKind::NotFound => nft_error(NftablesError::NftExecution {
-                program: "nft".into(),
-                inner: e,
-            }),
-            _ => Error::os("nft", e),
-        })?;
+        .map_err(missing)?;
     if out.status.success() {
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     } else if String::from_utf8_lossy(&out.stderr).contains("No such file or directory") {
         Ok(String::new())
     } else {
-        Err(Error::Other(format!(
-            "nft: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        )))
+        Err(failed(
+            format!("nft: {}", String::from_utf8_lossy(&out.stderr).trim()),
+            None,
+        ))
     }
 }
 
@@ -309,8 +313,282 @@ pub fn foreign_insert(a: &foreign::Accept) -> Result<()> {
 /// Delete that rule again, found by its comment; nothing else in the chain changes.
 pub fn foreign_delete(a: &foreign::Accept) -> Result<()> {
     let _lock = lock()?;
-    let gone = || Error::Missing(format!("the rule {:?} in chain {}", a.tag, a.chain));
+    let gone = || messages::no_foreign_rule(&a.tag, &a.chain);
     let listing = list_json(&["list", "chain", &a.family, &a.table, &a.chain])?.ok_or_else(gone)?;
     let handle = a.find(&listing).ok_or_else(gone)?;
     apply(&a.delete_batch(handle))
+}
+
+// The JSON `nft -j` takes for netscript's table: the rule model (crate::lab::firewall)
+// lowered to nftables-crate values, item by item (`Rule::items`), as its text is.
+
+fn table() -> schema::Table<'static> {
+    schema::Table {
+        family: NfFamily::INet,
+        name: TABLE.into(),
+        handle: None,
+    }
+}
+
+fn chain(c: Chain) -> schema::Chain<'static> {
+    let (t, h, p) = c.spec();
+    schema::Chain {
+        family: NfFamily::INet,
+        table: TABLE.into(),
+        name: c.name().into(),
+        _type: Some(match t {
+            ChainType::Filter => NfChainType::Filter,
+            ChainType::Nat => NfChainType::NAT,
+        }),
+        hook: Some(match h {
+            Hook::Input => NfHook::Input,
+            Hook::Forward => NfHook::Forward,
+            Hook::Output => NfHook::Output,
+            Hook::Prerouting => NfHook::Prerouting,
+            Hook::Postrouting => NfHook::Postrouting,
+        }),
+        prio: Some(p),
+        policy: Some(NfChainPolicy::Accept),
+        ..Default::default()
+    }
+}
+
+fn field(protocol: &str, f: String) -> Expression<'static> {
+    Expression::Named(NamedExpression::Payload(Payload::PayloadField(
+        PayloadField {
+            protocol: protocol.to_string().into(),
+            field: f.into(),
+        },
+    )))
+}
+
+fn meta(key: MetaKey) -> Expression<'static> {
+    Expression::Named(NamedExpression::Meta(Meta { key }))
+}
+
+fn matches(
+    left: Expression<'static>,
+    op: Operator,
+    right: Expression<'static>,
+) -> Statement<'static> {
+    Statement::Match(Match { left, right, op })
+}
+
+fn prefix(c: &Cidr) -> Expression<'static> {
+    if c.is_host() {
+        Expression::String(c.addr.to_string().into())
+    } else {
+        Expression::Named(NamedExpression::Prefix(Prefix {
+            addr: Box::new(Expression::String(c.network().addr.to_string().into())),
+            len: c.prefix as u32,
+        }))
+    }
+}
+
+/// One item of a rule as the statement nft's JSON has for it (see `Item::text`).
+fn statement(item: &Item) -> Statement<'static> {
+    match *item {
+        Item::LocalDst => matches(
+            Expression::Named(NamedExpression::Fib(Fib {
+                result: FibResult::Type,
+                flags: HashSet::from([FibFlag::Daddr]),
+            })),
+            Operator::EQ,
+            Expression::String("local".into()),
+        ),
+        Item::Addr { dir, cidr } => matches(
+            field(firewall::ipfam(cidr), dir.field("addr")),
+            Operator::EQ,
+            prefix(cidr),
+        ),
+        Item::Ifname {
+            iface,
+            negated,
+            name,
+        } => matches(
+            meta(match iface {
+                Iface::In => MetaKey::Iifname,
+                Iface::Out => MetaKey::Oifname,
+            }),
+            if negated { Operator::NEQ } else { Operator::EQ },
+            Expression::String(name.to_string().into()),
+        ),
+        Item::L4proto(p) => matches(
+            meta(MetaKey::L4proto),
+            Operator::EQ,
+            Expression::String(p.name().into()),
+        ),
+        Item::Port { proto, dir, port } => matches(
+            field(proto.name(), dir.field("port")),
+            Operator::EQ,
+            Expression::Number(port as u32),
+        ),
+        // Not Operator::LT: nftables 0.6.3 serializes LT as ">" (and GT as "<").
+        Item::RandomAtMost(n) => matches(
+            Expression::Named(NamedExpression::Numgen(Numgen {
+                mode: NgMode::Random,
+                ng_mod: 100,
+                offset: None,
+            })),
+            Operator::LEQ,
+            Expression::Number(n),
+        ),
+        Item::Action(a) => match a {
+            Action::Accept => Statement::Accept(None),
+            Action::Drop => Statement::Drop(None),
+            Action::Reject => Statement::Reject(Some(Reject::new(None, None))),
+            Action::Masquerade => Statement::Masquerade(None),
+            Action::Dnat(to) => Statement::DNAT(Some(NAT {
+                addr: Some(Expression::String(to.ip().to_string().into())),
+                family: Some(if to.is_ipv4() {
+                    NATFamily::IP
+                } else {
+                    NATFamily::IP6
+                }),
+                port: Some(Expression::Number(to.port() as u32)),
+                flags: None,
+            })),
+        },
+    }
+}
+
+/// One transaction that makes sure the table and chains exist, then adds the rules.
+fn add_batch(rules: &[Rule]) -> Nftables<'static> {
+    let mut cmds = vec![NfCmd::Add(NfListObject::Table(table()))];
+    let mut seen = vec![];
+    for r in rules {
+        if !seen.contains(&r.chain) {
+            seen.push(r.chain);
+            cmds.push(NfCmd::Add(NfListObject::Chain(chain(r.chain))));
+        }
+    }
+    for r in rules {
+        cmds.push(NfCmd::Add(NfListObject::Rule(schema::Rule {
+            family: NfFamily::INet,
+            table: TABLE.into(),
+            chain: r.chain.name().into(),
+            expr: Cow::Owned(r.items().iter().map(statement).collect()),
+            comment: Some(r.id.clone().into()),
+            ..Default::default()
+        })));
+    }
+    to_nftables(cmds)
+}
+
+fn to_nftables(cmds: Vec<NfCmd<'static>>) -> Nftables<'static> {
+    Nftables {
+        objects: Cow::Owned(cmds.into_iter().map(schema::NfObject::CmdObject).collect()),
+    }
+}
+
+/// Delete the rules tagged `ids` (handles from a listing of the table); when nothing of
+/// ours would be left, delete the whole table instead.
+fn delete_batch(listing: &Nftables, ids: &[&str]) -> Option<Nftables<'static>> {
+    let mut ours = vec![];
+    let mut others = 0;
+    for o in listing.objects.iter() {
+        if let schema::NfObject::ListObject(NfListObject::Rule(r)) = o {
+            match r.comment.as_deref() {
+                Some(c) if ids.iter().any(|id| firewall::id_matches(id, c)) => {
+                    ours.push((r.chain.to_string(), r.handle))
+                }
+                _ => others += 1,
+            }
+        }
+    }
+    if ours.is_empty() {
+        return None;
+    }
+    if others == 0 {
+        return Some(to_nftables(vec![NfCmd::Delete(NfListObject::Table(
+            table(),
+        ))]));
+    }
+    let cmds = ours
+        .into_iter()
+        .map(|(chain, handle)| {
+            NfCmd::Delete(NfListObject::Rule(schema::Rule {
+                family: NfFamily::INet,
+                table: TABLE.into(),
+                chain: chain.into(),
+                handle,
+                ..Default::default()
+            }))
+        })
+        .collect();
+    Some(to_nftables(cmds))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lab::firewall::Proto;
+
+    fn rule(chain: Chain, action: Action) -> Rule {
+        Rule {
+            id: "t1".into(),
+            ..Rule::new(chain, action)
+        }
+    }
+
+    #[test]
+    fn random_loss_json() {
+        let mut r = rule(Chain::Impair, Action::Drop);
+        r.oif = Some("veth0".into());
+        r.random_pct = Some(30);
+        let j = serde_json::to_string(&add_batch(&[r])).unwrap();
+        assert!(j.contains(r#""numgen":{"mode":"random","mod":100}"#), "{j}");
+        assert!(
+            j.contains(r#""op":"<=""#) && j.contains(r#""right":29"#),
+            "{j}"
+        );
+        assert!(
+            j.contains(r#""hook":"postrouting""#) && j.contains(r#""type":"filter""#),
+            "{j}"
+        );
+    }
+
+    #[test]
+    fn batch_json_has_table_chain_and_rule() {
+        let mut r = rule(Chain::Postrouting, Action::Masquerade);
+        r.src = Some("10.0.0.0/8".parse().unwrap());
+        let j = serde_json::to_string(&add_batch(&[r])).unwrap();
+        assert!(
+            j.contains(r#""table":{"family":"inet","name":"netscript"}"#),
+            "{j}"
+        );
+        assert!(j.contains(r#""hook":"postrouting""#), "{j}");
+        assert!(j.contains(r#""masquerade":null"#), "{j}");
+        assert!(j.contains(r#""prefix":{"addr":"10.0.0.0","len":8}"#), "{j}");
+    }
+
+    #[test]
+    fn every_item_of_a_rule_becomes_one_statement() {
+        // The text and the JSON come from the same items: one statement per item.
+        let mut r = rule(
+            Chain::Prerouting,
+            Action::Dnat("172.17.0.2:80".parse().unwrap()),
+        );
+        r.local_dst = true;
+        r.src = Some("fd00::/64".parse().unwrap());
+        r.iif = Some("eth0".into());
+        r.not_oif = Some("br0".into());
+        r.proto = Some(Proto::Tcp);
+        r.sport = Some(1000);
+        r.dport = Some(8080);
+        r.random_pct = Some(50);
+        let items = r.items();
+        let batch = add_batch(std::slice::from_ref(&r));
+        let Some(schema::NfObject::CmdObject(NfCmd::Add(NfListObject::Rule(json)))) =
+            batch.objects.last()
+        else {
+            panic!("the rule is the batch's last command")
+        };
+        assert_eq!(json.expr.len(), items.len());
+        assert_eq!(
+            r.text(),
+            "fib daddr type local ip6 saddr fd00::/64 iifname \"eth0\" oifname != \"br0\" \
+             tcp sport 1000 tcp dport 8080 numgen random mod 100 <= 49 dnat ip to 172.17.0.2:80 comment \"t1\""
+        );
+    }
 }

@@ -276,10 +276,10 @@ pub fn connect(dst: SocketAddr, timeout: Duration) -> io::Result<bool> {
 }
 
 /// Split `http://HOST[:PORT]/PATH`; HOST must be an address (there is no DNS in a lab).
-pub fn parse_url(url: &str) -> Result<(SocketAddr, String, String), String> {
+pub fn parse_url(url: &str) -> crate::error::Result<(SocketAddr, String, String)> {
     let rest = url
         .strip_prefix("http://")
-        .ok_or_else(|| format!("{url:?} is not an http:// URL"))?;
+        .ok_or_else(|| crate::error::Error::Invalid(format!("{url:?} is not an http:// URL")))?;
     let (hostport, path) = match rest.find('/') {
         Some(i) => (&rest[..i], &rest[i..]),
         None => (rest, "/"),
@@ -289,7 +289,9 @@ pub fn parse_url(url: &str) -> Result<(SocketAddr, String, String), String> {
     } else {
         let host = hostport.trim_start_matches('[').trim_end_matches(']');
         let ip: IpAddr = host.parse().map_err(|_| {
-            format!("{url:?}: host {hostport:?} is not an IP address with an optional port")
+            crate::error::Error::Invalid(format!(
+                "{url:?}: host {hostport:?} is not an IP address with an optional port"
+            ))
         })?;
         SocketAddr::new(ip, 80)
     };
@@ -566,6 +568,7 @@ mod tests {
         assert!(parse_url("https://10.0.0.1").is_err());
         assert!(parse_url("http://example.com/")
             .unwrap_err()
+            .to_string()
             .contains("not an IP"));
     }
 

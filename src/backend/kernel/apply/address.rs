@@ -1,8 +1,9 @@
 //! Addresses and routes.
 
 use crate::backend::kernel::{netlink, nl_err, KernelBackend};
+use crate::backend::messages;
 use crate::error::{Error, Result};
-use crate::lab::op::{link_label, ns_label, Op};
+use crate::lab::op::Op;
 
 impl KernelBackend {
     pub(super) fn apply_address(&mut self, op: &Op) -> Result<()> {
@@ -20,7 +21,7 @@ impl KernelBackend {
                         true => b.rt.block_on(netlink::addr_add(&h, idx, cidr, nodad)),
                         false => b.rt.block_on(netlink::addr_del(&h, idx, cidr)),
                     };
-                    r.map_err(|e| nl_err(format!("address {cidr} on {}", link_label(ns, dev)), e))
+                    r.map_err(|e| nl_err(messages::address(ns, dev, cidr), e))
                 })
             }
             Op::RouteAdd { ns, route } | Op::RouteDel { ns, route } => {
@@ -30,11 +31,7 @@ impl KernelBackend {
                 };
                 let h = self.handle(ns)?;
                 let msg = netlink::route_message(route, dev);
-                let dst = route
-                    .dst
-                    .map(|d| d.to_string())
-                    .unwrap_or_else(|| "default".into());
-                let what = format!("route {dst} in {}", ns_label(ns));
+                let what = messages::route(ns, route);
                 let r = if matches!(op, Op::RouteAdd { .. }) {
                     self.rt.block_on(h.route().add(msg).execute())
                 } else {
@@ -43,10 +40,7 @@ impl KernelBackend {
                 r.map_err(|e| match netlink::errno(&e) {
                     // IPv4 says ENETUNREACH, IPv6 EHOSTUNREACH (no route to the gateway).
                     Some(libc::ENETUNREACH | libc::EHOSTUNREACH) if route.via.is_some() => {
-                        Error::Other(format!(
-                            "{what}: gateway {} is not on a directly connected network",
-                            route.via.map(|v| v.to_string()).unwrap_or_default(),
-                        ))
+                        messages::gateway_unreachable(ns, route, route.via.expect("checked"))
                     }
                     Some(libc::ESRCH) if matches!(op, Op::RouteDel { .. }) => {
                         Error::Missing(what.clone())

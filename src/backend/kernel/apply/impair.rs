@@ -1,6 +1,7 @@
 //! Impairments: root qdiscs (tc) and loss chains (nft, netdev egress).
 
 use crate::backend::kernel::{netlink, nft, nl_err, tc, KernelBackend};
+use crate::backend::messages;
 use crate::error::{Error, Result};
 use crate::lab::op::{link_label, Op};
 
@@ -10,15 +11,19 @@ impl KernelBackend {
             Op::QdiscSet { ns, dev, qdisc } => {
                 let idx = self.index(ns, dev)?;
                 let h = self.handle(ns)?;
-                self.rt.block_on(tc::replace(&h, idx, qdisc)).map_err(|e| match (netlink::errno(&e), qdisc) {
-                    // An unknown qdisc kind: the kernel was built without it.
-                    (Some(libc::ENOENT), crate::lab::op::Qdisc::Netem { .. }) => Error::Unsupported(
-                        "this kernel has no netem qdisc (CONFIG_NET_SCH_NETEM), which delay and jitter need".into(),
-                    ),
-                    (Some(libc::ENOENT), crate::lab::op::Qdisc::Tbf { .. }) => Error::Unsupported(
-                        "this kernel has no tbf qdisc (CONFIG_NET_SCH_TBF)".into(),
-                    ),
-                    _ => nl_err(format!("the qdisc of {}", link_label(ns, dev)), e),
+                self.rt.block_on(tc::replace(&h, idx, qdisc)).map_err(|e| {
+                    match (netlink::errno(&e), qdisc) {
+                        // An unknown qdisc kind: the kernel was built without it.
+                        (Some(libc::ENOENT), crate::lab::op::Qdisc::Netem { .. }) => {
+                            messages::no_netem()
+                        }
+                        (Some(libc::ENOENT), crate::lab::op::Qdisc::Tbf { .. }) => {
+                            Error::Unsupported(
+                                "this kernel has no tbf qdisc (CONFIG_NET_SCH_TBF)".into(),
+                            )
+                        }
+                        _ => nl_err(format!("the qdisc of {}", link_label(ns, dev)), e),
+                    }
                 })
             }
             Op::QdiscDel { ns, dev } => {
@@ -27,9 +32,7 @@ impl KernelBackend {
                 self.rt
                     .block_on(tc::delete(&h, idx))
                     .map_err(|e| match netlink::errno(&e) {
-                        Some(libc::ENOENT) | Some(libc::EINVAL) => {
-                            Error::Missing(format!("an impairment on {}", link_label(ns, dev)))
-                        }
+                        Some(libc::ENOENT) | Some(libc::EINVAL) => messages::no_impairment(ns, dev),
                         _ => nl_err(format!("the qdisc of {}", link_label(ns, dev)), e),
                     })
             }
@@ -43,9 +46,7 @@ impl KernelBackend {
                 let d = dev.clone();
                 self.within(ns, move || nft::loss_del(&d))?
                     .map_err(|e| match e {
-                        Error::Missing(_) => {
-                            Error::Missing(format!("an impairment on {}", link_label(ns, dev)))
-                        }
+                        Error::Missing(_) => messages::no_impairment(ns, dev),
                         e => e,
                     })
             }

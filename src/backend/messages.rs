@@ -1,0 +1,87 @@
+//! What a backend says when an `Op` cannot be applied. The kernel backend (from an errno)
+//! and the model (from its own state) both build their errors here, so `netscript plan`
+//! and a run say the same thing about the same mistake. Names of links and namespaces
+//! come from `lab::op::{link_label, ns_label}`.
+
+use std::net::IpAddr;
+
+use crate::error::Error;
+use crate::lab::names::Cidr;
+use crate::lab::op::{link_label, ns_label, Ns, Route};
+
+/// `address 10.0.0.1/24 on link "eth0" in namespace "red"`.
+pub fn address(ns: &Ns, dev: &str, cidr: &Cidr) -> String {
+    format!("address {cidr} on {}", link_label(ns, dev))
+}
+
+/// `route 10.1.0.0/24 in namespace "red"` (`route default ...` without a destination).
+pub fn route(ns: &Ns, route: &Route) -> String {
+    let dst = route
+        .dst
+        .map(|d| d.to_string())
+        .unwrap_or_else(|| "default".into());
+    format!("route {dst} in {}", ns_label(ns))
+}
+
+/// A route whose gateway no address of the namespace reaches.
+pub fn gateway_unreachable(ns: &Ns, r: &Route, via: IpAddr) -> Error {
+    Error::Other(format!(
+        "{}: gateway {via} is not on a directly connected network",
+        route(ns, r)
+    ))
+}
+
+/// Delay and jitter asked of a kernel built without netem.
+pub fn no_netem() -> Error {
+    Error::Unsupported(
+        "this kernel has no netem qdisc (CONFIG_NET_SCH_NETEM), which delay and jitter need".into(),
+    )
+}
+
+/// `unimpair` of a link that has no impairment.
+pub fn no_impairment(ns: &Ns, dev: &str) -> Error {
+    Error::Missing(format!("an impairment on {}", link_label(ns, dev)))
+}
+
+/// A rule of netscript's own table that is not (or no longer) there.
+pub fn no_rule() -> Error {
+    Error::Missing("the rule".into())
+}
+
+/// An accept rule netscript put into a foreign chain that is not there any more.
+pub fn no_foreign_rule(tag: &str, chain: &str) -> Error {
+    Error::Missing(format!("the rule {tag:?} in chain {chain}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::model::ModelBackend;
+    use crate::backend::{Backend, Features};
+    use crate::lab::op::{Op, Qdisc};
+
+    fn delay(model: &mut ModelBackend) -> crate::error::Result<()> {
+        model.apply(&Op::NetnsAdd {
+            name: "r".into(),
+            lo: true,
+        })?;
+        model.apply(&Op::QdiscSet {
+            ns: Some("r".into()),
+            dev: "lo".into(),
+            qdisc: Qdisc::Netem {
+                delay_ms: 10,
+                jitter_ms: 0,
+                loss_pct: 0,
+            },
+        })
+    }
+
+    #[test]
+    fn the_model_refuses_what_the_kernel_it_was_told_of_lacks() {
+        let mut without = ModelBackend::of_host(None).with_features(Features { netem: false });
+        let e = delay(&mut without).expect_err("no netem");
+        assert_eq!(e.to_string(), no_netem().to_string());
+        // Told nothing, it assumes everything: in-process tests do not depend on the host.
+        assert!(delay(&mut ModelBackend::of_host(None)).is_ok());
+    }
+}
