@@ -38,6 +38,8 @@ struct MLink {
     /// The link a macvlan or vxlan sits on: where it was made (it stays there when the
     /// macvlan moves).
     lower: Option<(Ns, String)>,
+    /// What a vxlan adds to each packet (its MTU is at most its lower link's less this).
+    headroom: u32,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -85,8 +87,8 @@ impl Space {
     /// A link goes: its addresses and the routes through it with it; ports leave it.
     fn remove(&mut self, name: &str) -> Option<MLink> {
         let i = self.links.iter().position(|l| l.name == name)?;
+        self.drop_routes_through(name);
         let l = self.links.remove(i);
-        self.routes.retain(|r| r.dev.as_deref() != Some(name));
         for p in &mut self.links {
             if p.master.as_deref() == Some(name) {
                 p.master = None;
@@ -95,10 +97,51 @@ impl Space {
         Some(l)
     }
 
+    /// Whether `ip` is on a network of a link that is up (a link that is down has no
+    /// connected routes).
     fn connected(&self, ip: &IpAddr) -> bool {
         self.links
             .iter()
-            .any(|l| l.addrs.iter().any(|a| a.contains(ip)))
+            .any(|l| l.up && l.addrs.iter().any(|a| a.contains(ip)))
+    }
+
+    /// Whether a gateway `ip` can be reached directly: on a network of a link that is up,
+    /// or covered by a route through a device without a gateway (`route default dev X`
+    /// makes every address on-link).
+    fn on_link(&self, ip: &IpAddr) -> bool {
+        self.connected(ip)
+            || self.routes.iter().any(|r| {
+                r.via.is_none()
+                    && r.dev.is_some()
+                    && r.v6 == ip.is_ipv6()
+                    && r.dst.is_none_or(|d| d.contains(ip))
+            })
+    }
+
+    /// A link goes down (or away, or to another namespace): the kernel drops every route
+    /// through it, by device or by a gateway on one of its networks.
+    fn drop_routes_through(&mut self, name: &str) {
+        let Some(l) = self.links.iter().find(|l| l.name == name) else {
+            return;
+        };
+        let nets = l.addrs.clone();
+        let others: Vec<Cidr> = self
+            .links
+            .iter()
+            .filter(|o| o.name != name && o.up)
+            .flat_map(|o| o.addrs.clone())
+            .collect();
+        self.routes.retain(|r| {
+            if r.dev.as_deref() == Some(name) {
+                return false;
+            }
+            match (&r.dev, r.via) {
+                (None, Some(v)) => {
+                    !nets.iter().any(|a| a.contains(&v)) || others.iter().any(|a| a.contains(&v))
+                }
+                _ => true,
+            }
+        });
     }
 }
 
@@ -205,11 +248,22 @@ impl ModelBackend {
     /// The kernel deletes a macvlan (or vxlan) with the link it sits on, wherever it has
     /// moved: with link `name` of `ns`, or with every link of `ns` (`None`).
     fn drop_uppers(&mut self, ns: &Ns, name: Option<&str>) {
-        for s in self.spaces.values_mut() {
-            s.links.retain(|l| match &l.lower {
-                Some((lns, lname)) => lns != ns || name.is_some_and(|n| n != lname),
-                None => true,
-            });
+        let mut gone: Vec<(Ns, String)> = vec![];
+        for (sns, s) in self.spaces.iter() {
+            for l in &s.links {
+                if let Some((lns, lname)) = &l.lower {
+                    if lns == ns && name.is_none_or(|n| n == lname) {
+                        gone.push((sns.clone(), l.name.clone()));
+                    }
+                }
+            }
+        }
+        // What sits on them goes too (a vxlan on a macvlan).
+        for (sns, lname) in gone {
+            if let Some(s) = self.spaces.get_mut(&sns) {
+                s.remove(&lname);
+            }
+            self.drop_uppers(&sns, Some(&lname));
         }
     }
 
@@ -254,6 +308,7 @@ impl ModelBackend {
                         if let Some(s) = self.spaces.get_mut(&pns) {
                             s.remove(&pname);
                         }
+                        self.drop_uppers(&pns, Some(&pname));
                     }
                 }
                 self.drop_uppers(&ns, None);
@@ -305,8 +360,22 @@ impl ModelBackend {
                 if s.has(name) {
                     return Err(Error::Exists(link_label(ns, name)));
                 }
+                // A vxlan's encapsulation: 50 bytes over IPv4, 70 over IPv6.
+                let headroom = match spec {
+                    LinkSpec::Vxlan {
+                        remote,
+                        group,
+                        local,
+                        ..
+                    } => match remote.or(*group).or(*local).is_some_and(|a| a.is_ipv6()) {
+                        true => 70,
+                        false => 50,
+                    },
+                    LinkSpec::Bridge | LinkSpec::Macvlan { .. } | LinkSpec::Tun { .. } => 0,
+                };
                 let mtu = match spec {
-                    LinkSpec::Vxlan { .. } => 1450,
+                    LinkSpec::Vxlan { dev: Some(_), .. } => mtu.saturating_sub(headroom),
+                    LinkSpec::Vxlan { dev: None, .. } => 1500,
                     LinkSpec::Bridge | LinkSpec::Macvlan { .. } | LinkSpec::Tun { .. } => mtu,
                 };
                 s.links.push(MLink {
@@ -318,6 +387,7 @@ impl ModelBackend {
                     index,
                     detail: spec.detail(),
                     lower: spec.lower().map(|d| (ns.clone(), d.to_string())),
+                    headroom,
                     ..Default::default()
                 });
             }
@@ -336,15 +406,45 @@ impl ModelBackend {
                     if let Some(p) = self.spaces.get_mut(&pns) {
                         p.remove(&pname);
                     }
+                    self.drop_uppers(&pns, Some(&pname));
                 }
                 self.drop_uppers(ns, Some(name));
             }
-            Op::LinkSet { ns, name, up } => self.space(ns)?.link(ns, name)?.up = *up,
-            Op::LinkMtu { ns, name, mtu } => self.space(ns)?.link(ns, name)?.mtu = *mtu,
+            Op::LinkSet { ns, name, up } => {
+                let s = self.space(ns)?;
+                if !*up && s.link(ns, name)?.up {
+                    s.drop_routes_through(name);
+                }
+                s.link(ns, name)?.up = *up;
+            }
+            Op::LinkMtu { ns, name, mtu } => {
+                let s = self.space(ns)?;
+                let l = s.link(ns, name)?.clone();
+                // A vxlan's packets must fit its lower link with the encapsulation.
+                let max = match (&l.lower, l.kind) {
+                    (Some((_, lower)), LinkKind::Vxlan) => {
+                        s.link(ns, lower)?.mtu.saturating_sub(l.headroom)
+                    }
+                    _ => 65535,
+                };
+                if *mtu < 68 || *mtu > max {
+                    return Err(Error::from_errno(link_label(ns, name), libc::EINVAL));
+                }
+                s.link(ns, name)?.mtu = *mtu;
+            }
             Op::LinkMaster { ns, name, master } => {
                 let s = self.space(ns)?;
                 s.link(ns, name)?;
                 if let Some(m) = master {
+                    // A link on the bridge itself (a vxlan whose lower link it is) would
+                    // make a loop.
+                    if s.link(ns, name)?
+                        .lower
+                        .as_ref()
+                        .is_some_and(|(lns, l)| lns == ns && l == m)
+                    {
+                        return Err(Error::from_errno(link_label(ns, name), libc::EBUSY));
+                    }
                     let br = s.link(ns, m)?;
                     if br.kind != LinkKind::Bridge {
                         return Err(Error::Os {
@@ -407,10 +507,12 @@ impl ModelBackend {
                 let what = messages::route(ns, route);
                 let s = self.space(ns)?;
                 if let Some(d) = &route.dev {
-                    s.link(ns, d)?;
+                    if !s.link(ns, d)?.up {
+                        return Err(Error::from_errno(what, libc::ENETDOWN));
+                    }
                 }
                 if let Some(v) = route.via {
-                    if !s.connected(&v) {
+                    if !s.on_link(&v) {
                         return Err(messages::gateway_unreachable(ns, route, v));
                     }
                 }
