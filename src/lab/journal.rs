@@ -571,11 +571,23 @@ impl Journal {
         let mut skipped = vec![];
         let mut torn = None;
         let mut entry_before = false;
+        // Whether a line so far had a checksum (journals written before them have none).
+        let mut sealed = false;
         for (i, (n, line)) in lines.iter().enumerate() {
             let last = i + 1 == lines.len();
             let bad = match seal::open(line) {
                 Err(why) => why.to_string(),
+                // In a journal that has checksums, a line without one was cut short: at
+                // the end, a torn last line; anywhere else, damage.
+                Ok(json) if sealed && json.len() == line.len() => {
+                    if last {
+                        torn = Some(n + 1);
+                        break;
+                    }
+                    "its checksum is missing (the line was cut short or changed)".to_string()
+                }
                 Ok(json) => {
+                    sealed |= json.len() != line.len();
                     // An identity belongs to the entry on the line just before it, if
                     // that was read.
                     if let Ok(IdLine { id }) = serde_json::from_str::<IdLine>(json) {
