@@ -1058,6 +1058,16 @@ mod tests {
             },
         )
         .unwrap();
+        // A gateway is reachable through a link that is up (as in the kernel).
+        apply(
+            &mut m,
+            Op::LinkSet {
+                ns: s("red"),
+                name: "a".into(),
+                up: true,
+            },
+        )
+        .unwrap();
         let via = |v: &str| Route {
             dst: None,
             v6: false,

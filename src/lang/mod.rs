@@ -112,6 +112,11 @@ pub fn exit_code() -> Option<i32> {
 }
 
 /// The error a script sees: the call, then what and why.
+/// A held-back change the kernel refused when it was applied, during a later call: the
+/// message of the call that asked for it.
+#[derive(Clone)]
+pub struct LateFailure(pub String);
+
 pub fn fail(call: &str, msg: impl fmt::Display + 'static) -> Box<EvalAltResult> {
     if let Some(crate::error::Error::Deferred { call, at, inner }) =
         (&msg as &dyn std::any::Any).downcast_ref()
@@ -122,8 +127,11 @@ pub fn fail(call: &str, msg: impl fmt::Display + 'static) -> Box<EvalAltResult> 
         if let Some(src) = &at.source {
             LATE_SOURCE.with(|l| *l.borrow_mut() = Some((text.clone(), src.clone())));
         }
-        return Box::new(EvalAltResult::ErrorRuntime(
-            text.into(),
+        // It surfaces during a later call, maybe inside a `try` that has nothing to do
+        // with it: that `try` must not catch it, so it ends the script (Rhai's `try`
+        // does not catch a termination).
+        return Box::new(EvalAltResult::ErrorTerminated(
+            Dynamic::from(LateFailure(text)),
             Position::new(at.line, at.col),
         ));
     }
@@ -618,9 +626,12 @@ pub fn explain(err: &EvalAltResult) -> ScriptError {
         }
     }
     let pos = e.position();
-    if let EvalAltResult::ErrorRuntime(d, _) = e {
+    if let EvalAltResult::ErrorTerminated(d, _) = e {
         if let Some((text, src)) = LATE_SOURCE.with(|l| l.borrow().clone()) {
-            if d.to_string() == text {
+            if d.clone()
+                .try_cast::<LateFailure>()
+                .is_some_and(|f| f.0 == text)
+            {
                 // The calls that led here are the later call's, not the held-back one's.
                 source = Some(src);
                 calls.clear();
@@ -637,6 +648,9 @@ pub fn explain(err: &EvalAltResult) -> ScriptError {
         EvalAltResult::ErrorVariableNotFound(var, _) => teach::variable_not_found(var, in_fn),
         EvalAltResult::ErrorDotExpr(msg, _) => {
             teach::dot_expr(msg).unwrap_or_else(|| msg.to_string())
+        }
+        EvalAltResult::ErrorTerminated(d, _) if d.is::<LateFailure>() => {
+            d.clone().cast::<LateFailure>().0
         }
         EvalAltResult::ErrorTerminated(_, _) if crate::out::closed().is_some() => {
             crate::out::closed().unwrap_or_default().into()
