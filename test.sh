@@ -1,6 +1,7 @@
 #!/bin/sh
-# Runs netscript's whole test suite: unit tests, and integration tests that build real
-# namespaces inside private sandboxes (they never touch this machine's own network).
+# Runs netscript's whole test suite: formatting and lint checks (cargo fmt, cargo clippy),
+# unit tests, and integration tests that build real namespaces inside private sandboxes
+# (they never touch this machine's own network).
 # Needs root (the integration tests create namespaces), Linux, iproute2, nftables and
 # python3; installs the Debian packages that are missing.
 set -eu
@@ -11,6 +12,10 @@ if [ "$(id -u)" != 0 ]; then
     exit 1
 fi
 . tools/deps.sh
+
+# The code is formatted and lint-free before anything runs.
+cargo fmt --check
+cargo clippy --all-targets -- -D warnings
 
 cargo test "$@"
 

@@ -395,7 +395,7 @@ fn first_ping_after_setup_is_reliable_under_load() {
     for _round in 0..2 {
         let runs: Vec<_> = ["connect-two", "host-route", "build-lab"]
             .iter()
-            .flat_map(|name| std::iter::repeat(*name).take(40))
+            .flat_map(|name| std::iter::repeat_n(*name, 40))
             .map(|name| {
                 std::process::Command::new(BIN)
                     .args(["--sandbox", &script_path(name)])

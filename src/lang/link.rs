@@ -157,7 +157,7 @@ pub fn register(engine: &mut Engine, ctx: &Ctx) {
     });
     // ip link set DEV up / down
     ns_fn!(engine, ctx, "up", |cx, ns, l: Dynamic| -> () {
-        let c = call(Some(&ns), "up", &[l.clone()]);
+        let c = call(Some(&ns), "up", std::slice::from_ref(&l));
         let name = to_link(&c, &ns.ns, &l)?;
         set(
             cx,
@@ -170,7 +170,7 @@ pub fn register(engine: &mut Engine, ctx: &Ctx) {
         )
     });
     ns_fn!(engine, ctx, "down", |cx, ns, l: Dynamic| -> () {
-        let c = call(Some(&ns), "down", &[l.clone()]);
+        let c = call(Some(&ns), "down", std::slice::from_ref(&l));
         let name = to_link(&c, &ns.ns, &l)?;
         set(
             cx,
@@ -281,7 +281,7 @@ pub fn register(engine: &mut Engine, ctx: &Ctx) {
     });
     // ip link set DEV master BR / nomaster
     link_fn!(engine, ctx, "master", |cx, l, br: Dynamic| {
-        let c = link_call(l, "master", &[br.clone()]);
+        let c = link_call(l, "master", std::slice::from_ref(&br));
         let master = to_link(&c, &l.ns, &br)?;
         set(
             cx,
@@ -310,7 +310,7 @@ pub fn register(engine: &mut Engine, ctx: &Ctx) {
         "move_to",
         move |at: NativeCallContext, l: &mut Link, to: Dynamic| -> RhaiResult<Link> {
             super::locate(&cx, &at);
-            let c = link_call(l, "move_to", &[to.clone()]);
+            let c = link_call(l, "move_to", std::slice::from_ref(&to));
             let to = to_ns(&c, "the namespace", &to)?;
             if to == l.ns {
                 return Err(fail(&c, format!("{l} is already there")));

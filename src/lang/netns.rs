@@ -89,7 +89,7 @@ pub fn register(engine: &mut Engine, ctx: &Ctx) {
         "netns_delete",
         move |at: rhai::NativeCallContext, ns: Dynamic| -> RhaiResult<()> {
             super::locate(&cx, &at);
-            let c = call(None, "netns_delete", &[ns.clone()]);
+            let c = call(None, "netns_delete", std::slice::from_ref(&ns));
             let Some(name) = to_ns(&c, "the namespace", &ns)? else {
                 return Err(fail(&c, "the host namespace cannot be deleted"));
             };

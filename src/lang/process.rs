@@ -113,7 +113,7 @@ fn processes(cx: &Ctx, ns: &super::Netns) -> rhai::Array {
 pub fn register(engine: &mut Engine, ctx: &Ctx) {
     // ip netns exec NS CMD...
     ns_fn!(engine, ctx, "exec", |cx, ns, cmd: Dynamic| -> Map {
-        let c = call(Some(&ns), "exec", &[cmd.clone()]);
+        let c = call(Some(&ns), "exec", std::slice::from_ref(&cmd));
         let command = command(&c, &cmd)?;
         let r = cx
             .borrow_mut()
@@ -135,7 +135,7 @@ pub fn register(engine: &mut Engine, ctx: &Ctx) {
     });
     // ip netns exec NS CMD... &
     ns_fn!(engine, ctx, "start", |cx, ns, cmd: Dynamic| -> Proc {
-        let c = call(Some(&ns), "start", &[cmd.clone()]);
+        let c = call(Some(&ns), "start", std::slice::from_ref(&cmd));
         start(cx, &c, &ns, &cmd, Map::new())
     });
     ns_fn!(engine, ctx, "start", |cx,

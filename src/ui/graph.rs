@@ -289,6 +289,10 @@ fn pad(s: &str, w: usize) -> String {
 
 /// The seed's picture of a bridge and the namespaces on it: the bridge box, each port
 /// going down a veth pair into the namespace's box.
+/// One container under a bridge: its port, the peer's name, the lines of its box, and the
+/// box's width.
+type Column = (String, String, Vec<String>, usize);
+
 fn draw_bridge(t: &Topology, si: usize, br: &Link, drawn: &mut Vec<usize>) -> Vec<String> {
     let ports: Vec<&Link> = t.spaces[si]
         .links
@@ -297,7 +301,7 @@ fn draw_bridge(t: &Topology, si: usize, br: &Link, drawn: &mut Vec<usize>) -> Ve
         .collect();
     let mut out = vec![];
     let title = format!("Bridge: {}", describe(br));
-    let mut cols = vec![];
+    let mut cols: Vec<Column> = vec![];
     let mut extra = vec![];
     for p in &ports {
         match t.other_end(si, &p.name) {
@@ -338,7 +342,7 @@ fn draw_bridge(t: &Topology, si: usize, br: &Link, drawn: &mut Vec<usize>) -> Ve
             x += c.3 + 1;
         }
         out.push(bottom.into_iter().collect());
-        let row = |f: &dyn Fn(&(String, String, Vec<String>, usize)) -> String| -> String {
+        let row = |f: &dyn Fn(&Column) -> String| -> String {
             group
                 .iter()
                 .map(|c| pad(&f(c), c.3 + 1))

@@ -171,7 +171,10 @@ pub fn engine_for(
     (engine, scope)
 }
 
-pub fn compile(engine: &Engine, file: &str, source: &str) -> Result<AST, ()> {
+/// A script that does not compile; its error has been printed.
+pub struct NotCompiled;
+
+pub fn compile(engine: &Engine, file: &str, source: &str) -> Result<AST, NotCompiled> {
     match engine.compile(source) {
         Ok(mut ast) => {
             ast.set_source(file);
@@ -179,7 +182,7 @@ pub fn compile(engine: &Engine, file: &str, source: &str) -> Result<AST, ()> {
         }
         Err(e) => {
             print_at(file, Some(source), e.position(), &e.err_type().to_string());
-            Err(())
+            Err(NotCompiled)
         }
     }
 }
