@@ -21,7 +21,7 @@ pub struct LinkInfo {
     pub mtu: u32,
     pub master: Option<String>,
     /// The name of the other end of a veth, when that end is in the same namespace,
-    /// or its name looked up in the namespaces netscript knows.
+    /// or its name in the namespace its `peer_nsid` names.
     pub peer: Option<String>,
     pub addrs: Vec<Cidr>,
     /// For a veth: the peer's index (in the peer's namespace).

@@ -1,0 +1,89 @@
+//! Scale: what a lab of hundreds of containers costs to look at. Inspection (`links()`,
+//! `netscript graph`) must grow linearly with the number of containers: a veth's peer is
+//! named from the namespace it is read in (its peer's index in the namespace its id
+//! names), never by searching every namespace. The bounds are loose ratios between two
+//! sizes of the same lab measured in one test, never absolute times.
+
+mod common;
+
+use common::*;
+
+/// Containers on bridge br0 (`lab::container`), then `links()` of the host timed inside
+/// the script (the best of three), each host end's peer checked, printed as `links SECS`.
+const LAB: &str = r#"
+import "lab" as lab;
+let n = parse_int(ARGS[0]);
+bridge("br0", "10.100.0.1/16");
+let cs = [];
+for i in 1..=n {
+    cs.push(lab::container(`c${i}`, cidr_host("10.100.0.1/16", i + 1), "br0", "10.100.0.1"));
+}
+let best = 1e9;
+let l = [];
+for round in 0..3 {
+    let t = timestamp();
+    l = links();
+    let e = t.elapsed;
+    if e < best { best = e; }
+}
+for x in l.filter(|x| x.kind == "veth") {
+    let want = x.name.sub_string(0, x.name.len() - 3);
+    if x.peer != want { throw `${x.name}: peer ${x.peer}, not ${want}`; }
+}
+let inside = cs[n - 1].links().filter(|x| x.kind == "veth")[0];
+if inside.peer != `veth-c${n}-br` { throw `the last container's peer is ${inside.peer}`; }
+print(`links ${best}`);
+"#;
+
+/// Seconds of (links(), graph) for a lab of `n` containers, each the best of a few.
+fn inspect_times(n: usize) -> (f64, f64) {
+    let script = TempScript::new("scale-lab", LAB);
+    let run = sh_ok(&format!(
+        r#"netscript {script} {n}
+best=""
+for i in 1 2; do
+    s=$(date +%s%N); netscript graph > $T/graph.txt; e=$(date +%s%N)
+    t=$(( e - s )); if [ -z "$best" ] || [ $t -lt $best ]; then best=$t; fi
+done
+echo "graph $best"
+grep -q "║veth-c{n} " $T/graph.txt && echo "last drawn"
+"#,
+        script = q(script.path())
+    ));
+    let value = |key: &str| -> f64 {
+        run.stdout
+            .lines()
+            .find_map(|l| l.strip_prefix(key))
+            .unwrap_or_else(|| panic!("no {key:?} in:\n{}", run.stdout))
+            .trim()
+            .parse()
+            .unwrap()
+    };
+    assert!(
+        run.stdout.contains("last drawn"),
+        "graph draws the last container on its bridge:\n{}",
+        run.stdout
+    );
+    (value("links "), value("graph ") / 1e9)
+}
+
+#[test]
+fn inspection_grows_linearly_with_containers() {
+    let (links_small, graph_small) = inspect_times(30);
+    let (links_big, graph_big) = inspect_times(300);
+    let per = |t: f64, n: f64| t / n;
+    let links_ratio = per(links_big, 300.0) / per(links_small, 30.0);
+    let graph_ratio = per(graph_big, 300.0) / per(graph_small, 30.0);
+    eprintln!(
+        "links(): {links_small:.4}s at 30, {links_big:.4}s at 300 (per container ×{links_ratio:.2}); \
+         graph: {graph_small:.3}s, {graph_big:.3}s (×{graph_ratio:.2})"
+    );
+    assert!(
+        links_ratio < 3.0,
+        "links() per container at 300 is {links_ratio:.1}× that at 30"
+    );
+    assert!(
+        graph_ratio < 3.0,
+        "graph per container at 300 is {graph_ratio:.1}× that at 30"
+    );
+}
