@@ -87,3 +87,61 @@ fn inspection_grows_linearly_with_containers() {
         "graph per container at 300 is {graph_ratio:.1}× that at 30"
     );
 }
+
+/// Tab inside a string in a REPL whose lab has 250 containers: it completes a host-side
+/// port, a namespace's name and a link inside the last namespace made (which an old REPL
+/// never read: it looked into 64 namespaces, each with a search of all the others for
+/// every veth peer, and froze the terminal for tens of seconds). Each Tab reads names for
+/// at most about 100 ms and goes on where it stopped at the next one, so Tab is pressed
+/// until the name is there; the waits are the generic ones.
+#[test]
+fn repl_completes_names_in_a_lab_of_250_containers() {
+    use common::tmux::*;
+    let (_s, r) = repl();
+    // Lines shorter than the pane is wide (the echo of a wrapped input is not one line).
+    for line in [
+        r#"import "lab" as lab"#,
+        r#"bridge("br0", "10.100.0.1/16"); ()"#,
+        r#"for i in 1..=250 { lab::container(`c${i}`, cidr_host("10.100.0.1/16", i + 1), "br0", "10.100.0.1"); }"#,
+        r#"let z = netns("zone-last")"#,
+        r#"z.bridge("inner-only"); ()"#,
+    ] {
+        assert_eq!(r.eval(line), "", "{line}");
+    }
+
+    // Press Tab until the input line is `want` (the names come in over a few Tabs), within
+    // the generic wait.
+    let complete = |typed: &str, want: &str| {
+        r.type_text(typed);
+        let want = format!("{PROMPT}{want}");
+        let start = std::time::Instant::now();
+        let mut tabs = 0;
+        loop {
+            r.key("Tab");
+            tabs += 1;
+            // A moment for the REPL to answer before looking (not a bound on it).
+            std::thread::sleep(std::time::Duration::from_millis(200));
+            let pane = r.capture();
+            if pane.lines().last() == Some(want.as_str()) {
+                eprintln!("{want:?}: {tabs} Tab(s)");
+                r.cancel_line();
+                return;
+            }
+            assert!(
+                start.elapsed() < WAIT,
+                "{typed:?} did not complete to {want:?}; the pane:\n{pane}"
+            );
+        }
+    };
+    complete(
+        r#"host().link("veth-c249-b"#,
+        r#"host().link("veth-c249-br""#,
+    );
+    complete(r#"netns_open("zone-l"#, r#"netns_open("zone-last""#);
+    complete(
+        r#"netns_open("zone-last").link("inner-o"#,
+        r#"netns_open("zone-last").link("inner-only""#,
+    );
+    // And the REPL goes on, with the lab there.
+    assert_eq!(r.eval(r#"host().link("veth-c250-br").peer"#), "veth-c250");
+}

@@ -245,6 +245,11 @@ pub trait Backend {
         }
     }
     fn links(&mut self, ns: &Ns) -> Result<Vec<LinkInfo>>;
+    /// Just the names of the links in `ns` (REPL completion): what `links` would list,
+    /// without looking anything up beyond one dump.
+    fn link_names(&mut self, ns: &Ns) -> Result<Vec<String>> {
+        Ok(self.links(ns)?.into_iter().map(|l| l.name).collect())
+    }
     fn addrs(&mut self, ns: &Ns) -> Result<Vec<AddrInfo>>;
     fn routes(&mut self, ns: &Ns) -> Result<Vec<RouteInfo>>;
     fn neighbors(&mut self, ns: &Ns) -> Result<Vec<NeighInfo>>;

@@ -488,6 +488,14 @@ impl Backend for KernelBackend {
         Ok(links)
     }
 
+    fn link_names(&mut self, ns: &Ns) -> Result<Vec<String>> {
+        let h = self.handle(ns)?;
+        self.rt
+            .block_on(inspect::link_names(&h))
+            .map(|m| m.into_values().collect())
+            .map_err(|e| nl_err(ns_label(ns), e))
+    }
+
     fn nsid(&mut self, from: &Ns, of: &Ns) -> Option<i32> {
         let fd = self.ns_fd(of).ok()?;
         let h = self.handle(from).ok()?;
