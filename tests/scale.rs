@@ -145,3 +145,79 @@ fn repl_completes_names_in_a_lab_of_250_containers() {
     // And the REPL goes on, with the lab there.
     assert_eq!(r.eval(r#"host().link("veth-c250-br").peer"#), "veth-c250");
 }
+
+/// Two containers on a bridge, pinging each other (IPv4 and IPv6 across the bridge).
+const TWO: &str = r#"
+import "lab" as lab;
+bridge("br0", "10.100.0.1/24");
+let c1 = lab::container("c1", "10.100.0.2/24", "br0", "10.100.0.1");
+let c2 = lab::container("c2", "10.100.0.3/24", "br0", "10.100.0.1");
+c1.addr("veth-c1", "fd00::2/64");
+c2.addr("veth-c2", "fd00::3/64");
+assert(c1.ping("10.100.0.3"));
+assert(c2.ping("fd00::2"));
+"#;
+
+/// The creation flags that differ from plain `ip` (one queue per veth end, a bridge
+/// without multicast snooping) are in the `-x` trace and in the plan, exactly as the
+/// kernel then has them; `--kernel-defaults` makes links as plain `ip` does, and says
+/// nothing of them. Containers reach each other either way.
+#[test]
+fn creation_flags_are_shown_and_kernel_defaults_restores_plain_ip() {
+    let script = TempScript::new("flags", TWO);
+    let run = sh_ok(&format!(
+        r#"echo @@plan; netscript plan {s}
+echo @@plan-defaults; netscript plan --kernel-defaults {s}
+netscript -x {s} 2> $T/trace
+echo @@trace; grep '^+ ip link add' $T/trace
+echo @@veth; ip -d -j link show veth-c1-br
+echo @@bridge; ip -d -j link show br0
+netscript down flags >/dev/null
+netscript --kernel-defaults -x {s} 2> $T/trace
+echo @@trace-defaults; grep '^+ ip link add' $T/trace
+echo @@veth-defaults; ip -d -j link show veth-c1-br
+echo @@bridge-defaults; ip -d -j link show br0
+echo @@cpus; nproc"#,
+        s = q(script.path())
+    ));
+    let sec = run.sections();
+    let tuned_veth =
+        "ip link add name veth-c1 numtxqueues 1 numrxqueues 1 netns c1 type veth peer name veth-c1-br numtxqueues 1 numrxqueues 1";
+    let plain_veth = "ip link add name veth-c1 netns c1 type veth peer name veth-c1-br";
+    for key in ["plan", "trace"] {
+        let text = sec.text(key);
+        assert!(text.contains(tuned_veth), "{key}:\n{text}");
+        assert!(
+            text.contains("ip link add name br0 type bridge mcast_snooping 0"),
+            "{key}:\n{text}"
+        );
+    }
+    for key in ["plan-defaults", "trace-defaults"] {
+        let text = sec.text(key);
+        assert!(text.contains(plain_veth), "{key}:\n{text}");
+        assert!(
+            !text.contains("numtxqueues") && !text.contains("mcast_snooping"),
+            "{key}: no creation flag beyond plain ip's\n{text}"
+        );
+    }
+    let first = |key: &str| sec.json(key)[0].clone();
+    let veth = first("veth");
+    assert_eq!(
+        (
+            veth["num_tx_queues"].as_u64(),
+            veth["num_rx_queues"].as_u64()
+        ),
+        (Some(1), Some(1)),
+        "{veth}"
+    );
+    let snooping = |key: &str| first(key)["linkinfo"]["info_data"]["mcast_snooping"].as_u64();
+    assert_eq!(snooping("bridge"), Some(0));
+    assert_eq!(snooping("bridge-defaults"), Some(1), "the kernel's default");
+    // Plain ip's veth has the kernel's queue count: one per possible CPU (here more
+    // than one, else the two modes would not differ).
+    let plain = first("veth-defaults");
+    let cpus: u64 = sec.text("cpus").trim().parse().unwrap();
+    if cpus > 1 {
+        assert!(plain["num_tx_queues"].as_u64() > Some(1), "{plain}");
+    }
+}

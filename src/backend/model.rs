@@ -264,6 +264,7 @@ impl ModelBackend {
                 b,
                 b_ns,
                 mtu,
+                ..
             } => {
                 self.space(a_ns)?;
                 self.space(b_ns)?;
@@ -299,13 +300,15 @@ impl ModelBackend {
                 }
                 let mtu = match spec {
                     LinkSpec::Vxlan { .. } => 1450,
-                    LinkSpec::Bridge | LinkSpec::Macvlan { .. } | LinkSpec::Tun { .. } => mtu,
+                    LinkSpec::Bridge { .. } | LinkSpec::Macvlan { .. } | LinkSpec::Tun { .. } => {
+                        mtu
+                    }
                 };
                 s.links.push(MLink {
                     name: name.clone(),
                     kind: spec.kind(),
                     // A bridge is set up as it is made (see `LinkSpec::render`).
-                    up: matches!(spec, LinkSpec::Bridge),
+                    up: matches!(spec, LinkSpec::Bridge { .. }),
                     mtu,
                     index,
                     detail: spec.detail(),
@@ -939,6 +942,7 @@ mod tests {
                 b: "b".into(),
                 b_ns: None,
                 mtu: None,
+                queues: None,
             },
         )
         .unwrap();

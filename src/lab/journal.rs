@@ -686,6 +686,7 @@ mod tests {
                 b: br.clone(),
                 b_ns: None,
                 mtu: None,
+                queues: None,
             },
             Op::LinkMove {
                 ns: None,
@@ -730,7 +731,9 @@ mod tests {
             Op::LinkAdd {
                 ns: None,
                 name: "br0".into(),
-                spec: crate::lab::op::LinkSpec::Bridge,
+                spec: crate::lab::op::LinkSpec::Bridge {
+                    mcast_snooping: None,
+                },
             },
             None,
         )];
@@ -836,6 +839,7 @@ mod tests {
                     b: "b".into(),
                     b_ns: None,
                     mtu: None,
+                    queues: None,
                 },
                 None,
             ),
@@ -859,6 +863,7 @@ mod tests {
                 b: "b".into(),
                 b_ns: s("old"),
                 mtu: Some(1400),
+                queues: None,
             },
             None,
         )];
@@ -934,7 +939,9 @@ mod tests {
             Op::LinkAdd {
                 ns: None,
                 name: "br0".into(),
-                spec: LinkSpec::Bridge
+                spec: LinkSpec::Bridge {
+                    mcast_snooping: None
+                }
             }
         );
         let vx = parse_entry(
@@ -981,7 +988,9 @@ mod tests {
     fn every_created_link_is_owned_and_undone() {
         use crate::lab::op::LinkSpec;
         let specs = [
-            LinkSpec::Bridge,
+            LinkSpec::Bridge {
+                mcast_snooping: None,
+            },
             LinkSpec::Vxlan {
                 vni: 1,
                 remote: None,

@@ -14,3 +14,4 @@ pub mod output;
 pub mod procs;
 pub mod session;
 pub mod store;
+pub mod tuning;

@@ -31,12 +31,14 @@ fn veth(
         return Err(fail(c, "the two ends need different names"));
     }
     let mtu = o.int("mtu", 68, 65535)?.map(|m| m as u32);
+    let queues = crate::lab::tuning::veth_queues(cx.borrow().kernel_defaults);
     let op = Op::VethAdd {
         a: a.into(),
         a_ns: a_ns.clone(),
         b: b.into(),
         b_ns: b_ns.clone(),
         mtu,
+        queues,
     };
     let at = super::at(at);
     cx.borrow_mut()
@@ -60,10 +62,11 @@ fn bridge(cx: &Ctx, c: &str, ns: &Ns, name: &str, cidr: Option<&str>) -> RhaiRes
         .map(|s| s.parse().map_err(|e| fail(c, e)))
         .transpose()?;
     let mut s = cx.borrow_mut();
+    let mcast_snooping = crate::lab::tuning::bridge_mcast_snooping(s.kernel_defaults);
     s.apply(Op::LinkAdd {
         ns: ns.clone(),
         name: name.into(),
-        spec: LinkSpec::Bridge,
+        spec: LinkSpec::Bridge { mcast_snooping },
     })
     .map_err(|e| fail(c, e))?;
     if let Some(cidr) = cidr {

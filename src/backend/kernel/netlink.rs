@@ -227,13 +227,17 @@ pub async fn add_link(h: &Handle, msg: LinkMessage) -> Result<Option<u32>, rtnet
     Ok(index)
 }
 
+/// `ip link add A [mtu M] [numtxqueues Q numrxqueues Q] type veth peer name B [mtu M]
+/// [numtxqueues Q numrxqueues Q] [netns NS]`.
 pub fn veth_message(
     a: &str,
     a_fd: Option<RawFd>,
     b: &str,
     b_fd: Option<RawFd>,
     mtu: Option<u32>,
+    queues: Option<u32>,
 ) -> LinkMessage {
+    let queue_attrs = |q: u32| [LinkAttribute::NumTxQueues(q), LinkAttribute::NumRxQueues(q)];
     let mut peer = LinkUnspec::new_with_name(b);
     if let Some(fd) = b_fd {
         peer = peer.setns_by_fd(fd);
@@ -241,14 +245,20 @@ pub fn veth_message(
     if let Some(m) = mtu {
         peer = peer.mtu(m);
     }
-    let mut msg = LinkVeth::new(a, b).set_info_data(InfoData::Veth(InfoVeth::Peer(peer.build())));
+    let mut peer = peer.build();
+    peer.attributes
+        .extend(queues.into_iter().flat_map(queue_attrs));
+    let mut msg = LinkVeth::new(a, b).set_info_data(InfoData::Veth(InfoVeth::Peer(peer)));
     if let Some(fd) = a_fd {
         msg = msg.setns_by_fd(fd);
     }
     if let Some(m) = mtu {
         msg = msg.mtu(m);
     }
-    msg.build()
+    let mut msg = msg.build();
+    msg.attributes
+        .extend(queues.into_iter().flat_map(queue_attrs));
+    msg
 }
 
 pub fn vxlan_message(
