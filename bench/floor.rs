@@ -4,6 +4,8 @@
 //!
 //!   floor up N      bridge br0 10.100.0.1/24 (/16 above 250), containers c1..cN at the next
 //!                   addresses, ip_forward=1, masquerade for the subnet (`oifname != "br0"`)
+//!   floor up N tuned  the same with netscript's creation flags (src/lab/tuning.rs): one
+//!                   TX/RX queue per veth end, br0 without multicast snooping
 //!   floor down N    unmount and remove the namespaces, delete br0, delete the nft table
 //!
 //! It makes what `bench/seed.sh` and `scripts/build-lab.rhai` make, with the techniques
@@ -37,7 +39,7 @@ use nftables::stmt::{Match, Operator, Statement};
 use nftables::types::{NfChainPolicy, NfChainType, NfFamily, NfHook};
 use nix::mount::{mount, umount2, MntFlags, MsFlags};
 use nix::sched::{unshare, CloneFlags};
-use rtnetlink::packet_route::link::{InfoData, InfoVeth};
+use rtnetlink::packet_route::link::{InfoBridge, InfoData, InfoVeth, LinkAttribute};
 use rtnetlink::packet_route::route::RouteProtocol;
 use rtnetlink::sys::TokioSocket;
 use rtnetlink::{Handle, LinkBridge, LinkUnspec, LinkVeth, RouteMessageBuilder};
@@ -209,14 +211,24 @@ fn masquerade(lab: &Lab) -> Nftables<'static> {
     }
 }
 
-fn up(rt: &Runtime, lab: &Lab) -> Result<()> {
+fn up(rt: &Runtime, lab: &Lab, tuned: bool) -> Result<()> {
+    let queues = |m: &mut rtnetlink::packet_route::link::LinkMessage| {
+        if tuned {
+            m.attributes
+                .extend([LinkAttribute::NumTxQueues(1), LinkAttribute::NumRxQueues(1)]);
+        }
+    };
     prepare_dir().map_err(|e| format!("preparing {NETNS_DIR}: {e}"))?;
     let (host, host_task) = connect(rt, netlink_socket()?);
     let gw = lab.gateway();
     rt.block_on(async {
         // ip link add br0 type bridge; ip addr add GW/P dev br0; ip link set br0 up
+        let mut bridge = LinkBridge::new(BRIDGE);
+        if tuned {
+            bridge = bridge.append_info_data(InfoBridge::MulticastSnooping(false));
+        }
         host.link()
-            .add(LinkBridge::new(BRIDGE).build())
+            .add(bridge.build())
             .execute()
             .await
             .map_err(ctx(|| "bridge br0".into()))?;
@@ -247,12 +259,14 @@ fn up(rt: &Runtime, lab: &Lab) -> Result<()> {
             let (ns, sock) = netns_add(&name)?;
             // ip link add veth-cK-br type veth peer name veth-cK netns cK
             let (host_end, peer) = (format!("veth-c{k}-br"), format!("veth-c{k}"));
-            let peer_msg = LinkUnspec::new_with_name(&peer)
+            let mut peer_msg = LinkUnspec::new_with_name(&peer)
                 .setns_by_fd(ns.as_raw_fd())
                 .build();
-            let veth = LinkVeth::new(&host_end, &peer)
+            queues(&mut peer_msg);
+            let mut veth = LinkVeth::new(&host_end, &peer)
                 .set_info_data(InfoData::Veth(InfoVeth::Peer(peer_msg)))
                 .build();
+            queues(&mut veth);
             host.link()
                 .add(veth)
                 .execute()
@@ -337,7 +351,9 @@ fn down(rt: &Runtime, lab: &Lab) -> Result<()> {
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let args: Vec<&String> = args.iter().collect();
-    let (cmd, n) = match args.as_slice() {
+    let tuned = args.len() == 3 && args[0] == "up" && args[2] == "tuned";
+    let args = if tuned { &args[..2] } else { &args[..] };
+    let (cmd, n) = match args {
         [c, n] if *c == "up" || *c == "down" => match n.parse::<u32>() {
             Ok(n) if (1..=65000).contains(&n) => (c.to_string(), n),
             _ => {
@@ -347,7 +363,7 @@ fn main() -> ExitCode {
         },
         _ => {
             eprintln!(
-                "usage: floor up N | floor down N   (inside a sandbox: unshare --net --mount)"
+                "usage: floor up N [tuned] | floor down N   (inside a sandbox: unshare --net --mount)"
             );
             return ExitCode::from(2);
         }
@@ -364,7 +380,7 @@ fn main() -> ExitCode {
     };
     let lab = Lab::new(n);
     let r = if cmd == "up" {
-        up(&rt, &lab)
+        up(&rt, &lab, tuned)
     } else {
         down(&rt, &lab)
     };

@@ -2,7 +2,7 @@
 # One measured build + teardown of the seed's lab, in a sandbox of its own. bench/run.sh
 # starts it as
 #   unshare --net --mount --propagation private bash bench/one.sh WAY N
-# WAY: netscript | seed | batch | floor | seed-style. Also:
+# WAY: netscript | seed | batch | floor | floor-tuned | seed-style. Also:
 #   bench/one.sh rss N        netscript build-lab + down under /usr/bin/time, peak RSS only
 #   bench/one.sh startup K    K runs of `netscript -e 1`, each timed
 # Binaries: $NETSCRIPT_BIN and $FLOOR_BIN (run.sh sets them). $BENCH_HOST_NETNS, when set,
@@ -27,11 +27,11 @@ fail() {
 WAY=${1:-}
 N=${2:-}
 case "$WAY" in
-    netscript | seed | batch | floor | seed-style | rss | startup) ;;
-    *) echo "usage: bench/one.sh netscript|seed|batch|floor|seed-style|rss|startup N" >&2; exit 2 ;;
+    netscript | seed | batch | floor | floor-tuned | seed-style | rss | startup) ;;
+    *) echo "usage: bench/one.sh netscript|seed|batch|floor|floor-tuned|seed-style|rss|startup N" >&2; exit 2 ;;
 esac
 NS_BIN=${NETSCRIPT_BIN:?set NETSCRIPT_BIN to the netscript binary}
-[ "$WAY" != floor ] || : "${FLOOR_BIN:?set FLOOR_BIN to the floor example binary}"
+[ "${WAY%-tuned}" != floor ] || : "${FLOOR_BIN:?set FLOOR_BIN to the floor example binary}"
 
 # --- The sandbox: refuse to run anywhere but a network namespace of our own. ---
 own=$(readlink /proc/self/ns/net)
@@ -83,6 +83,9 @@ case "$WAY" in
         teardown() { bash bench/batch-cleanup.sh "$N"; } ;;
     floor)
         build() { "$FLOOR_BIN" up "$N"; }
+        teardown() { "$FLOOR_BIN" down "$N"; } ;;
+    floor-tuned)
+        build() { "$FLOOR_BIN" up "$N" tuned; }
         teardown() { "$FLOOR_BIN" down "$N"; } ;;
 esac
 

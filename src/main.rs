@@ -39,6 +39,10 @@ struct Cli {
     /// On failure, keep what the run built (remove it later with `netscript down LAB`)
     #[arg(long)]
     keep_on_error: bool,
+    /// Make links as plain `ip` does: veth ends with the kernel's queue count, bridges with
+    /// multicast snooping (see the README's "Creation flags")
+    #[arg(long, global = true)]
+    kernel_defaults: bool,
     /// Lab name (default: the script's file stem)
     #[arg(long, value_name = "NAME")]
     lab: Option<String>,
@@ -216,6 +220,7 @@ fn main() -> ExitCode {
         _ => netscript::style::Choice::Auto,
     });
     netscript::ui::run::set_json_errors(cli.json);
+    netscript::lab::tuning::set_kernel_defaults(cli.kernel_defaults);
     // Subcommands that touch the network go into a sandbox (or check privileges) first.
     let sandbox_of = cli.sandbox_of.as_deref();
     let entered = |cmd: &Cmd| {

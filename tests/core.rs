@@ -642,7 +642,8 @@ fn trace_short_flag_and_stdout_untouched() {
         [
             "ip netns add red",
             "ip -n red link set lo up",
-            "ip link add name a type veth peer name b"
+            // One queue per end (see --kernel-defaults).
+            "ip link add name a numtxqueues 1 numrxqueues 1 type veth peer name b numtxqueues 1 numrxqueues 1"
         ],
         "{run}"
     );

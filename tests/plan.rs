@@ -353,7 +353,7 @@ echo @@after; python3 $T/dump.py"#,
     assert!(
         !plan
             .lines()
-            .any(|l| !l.starts_with('#') && l.contains("ping")),
+            .any(|l| !l.starts_with('#') && l.split_whitespace().any(|w| w == "ping")),
         "no probe runs\n{plan}"
     );
     // Everything else is an ip / nft / sysctl command.
@@ -620,7 +620,8 @@ fn has_seed_masquerade(ruleset: &str) -> bool {
 fn seed_build_and_cleanup(imported: bool) -> Run {
     let (build, cleanup) = if imported {
         (
-            format!("netscript import {SEED_BUILD} > $T/build.rhai\nnetscript $T/build.rhai"),
+            // Plain `ip`'s creation flags, as the bash has them (see `--kernel-defaults`).
+            format!("netscript import {SEED_BUILD} > $T/build.rhai\nnetscript --kernel-defaults $T/build.rhai"),
             format!("netscript import {SEED_CLEANUP} > $T/cleanup.rhai\nnetscript $T/cleanup.rhai"),
         )
     } else {

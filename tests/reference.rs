@@ -186,11 +186,13 @@ fn the_documents_link_only_to_files_inside_the_repository() {
                 continue;
             }
             let path = target.split('#').next().unwrap_or(&target);
+            // A link is relative to its document; a path in backquotes (`src/...`) is
+            // written from the repository's root.
             let base = doc.parent().unwrap_or(Path::new("."));
-            let file = base.join(path);
-            let inside = file
-                .canonicalize()
-                .is_ok_and(|f| f.starts_with(root().canonicalize().unwrap()));
+            let inside = [base.join(path), root().join(path)].iter().any(|file| {
+                file.canonicalize()
+                    .is_ok_and(|f| f.starts_with(root().canonicalize().unwrap()))
+            });
             if !inside {
                 bad.push(format!("{rel}: {target} is not a file of the repository"));
             }

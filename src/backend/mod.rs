@@ -37,7 +37,7 @@ pub struct LinkInfo {
     pub mtu: u32,
     pub master: Option<String>,
     /// The name of the other end of a veth, when that end is in the same namespace,
-    /// or its name looked up in the namespaces netscript knows.
+    /// or its name in the namespace its `peer_nsid` names.
     pub peer: Option<String>,
     pub addrs: Vec<Cidr>,
     /// For a veth: the peer's index (in the peer's namespace).
@@ -261,6 +261,11 @@ pub trait Backend {
         }
     }
     fn links(&mut self, ns: &Ns) -> Result<Vec<LinkInfo>>;
+    /// Just the names of the links in `ns` (REPL completion): what `links` would list,
+    /// without looking anything up beyond one dump.
+    fn link_names(&mut self, ns: &Ns) -> Result<Vec<String>> {
+        Ok(self.links(ns)?.into_iter().map(|l| l.name).collect())
+    }
     fn addrs(&mut self, ns: &Ns) -> Result<Vec<AddrInfo>>;
     fn routes(&mut self, ns: &Ns) -> Result<Vec<RouteInfo>>;
     fn neighbors(&mut self, ns: &Ns) -> Result<Vec<NeighInfo>>;

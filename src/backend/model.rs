@@ -327,6 +327,7 @@ impl ModelBackend {
                 b,
                 b_ns,
                 mtu,
+                ..
             } => {
                 self.space(a_ns)?;
                 self.space(b_ns)?;
@@ -371,18 +372,20 @@ impl ModelBackend {
                         true => 70,
                         false => 50,
                     },
-                    LinkSpec::Bridge | LinkSpec::Macvlan { .. } | LinkSpec::Tun { .. } => 0,
+                    LinkSpec::Bridge { .. } | LinkSpec::Macvlan { .. } | LinkSpec::Tun { .. } => 0,
                 };
                 let mtu = match spec {
                     LinkSpec::Vxlan { dev: Some(_), .. } => mtu.saturating_sub(headroom),
                     LinkSpec::Vxlan { dev: None, .. } => 1500,
-                    LinkSpec::Bridge | LinkSpec::Macvlan { .. } | LinkSpec::Tun { .. } => mtu,
+                    LinkSpec::Bridge { .. } | LinkSpec::Macvlan { .. } | LinkSpec::Tun { .. } => {
+                        mtu
+                    }
                 };
                 s.links.push(MLink {
                     name: name.clone(),
                     kind: spec.kind(),
                     // A bridge is set up as it is made (see `LinkSpec::render`).
-                    up: matches!(spec, LinkSpec::Bridge),
+                    up: matches!(spec, LinkSpec::Bridge { .. }),
                     mtu,
                     index,
                     detail: spec.detail(),
@@ -1021,6 +1024,7 @@ mod tests {
                 b: "b".into(),
                 b_ns: None,
                 mtu: None,
+                queues: None,
             },
         )
         .unwrap();

@@ -763,6 +763,7 @@ mod tests {
                 b: br.clone(),
                 b_ns: None,
                 mtu: None,
+                queues: None,
             },
             Op::LinkMove {
                 ns: None,
@@ -807,7 +808,9 @@ mod tests {
             Op::LinkAdd {
                 ns: None,
                 name: "br0".into(),
-                spec: crate::lab::op::LinkSpec::Bridge,
+                spec: crate::lab::op::LinkSpec::Bridge {
+                    mcast_snooping: None,
+                },
             },
             None,
         )];
@@ -913,6 +916,7 @@ mod tests {
                     b: "b".into(),
                     b_ns: None,
                     mtu: None,
+                    queues: None,
                 },
                 None,
             ),
@@ -936,6 +940,7 @@ mod tests {
                 b: "b".into(),
                 b_ns: s("old"),
                 mtu: Some(1400),
+                queues: None,
             },
             None,
         )];
@@ -1011,7 +1016,9 @@ mod tests {
             Op::LinkAdd {
                 ns: None,
                 name: "br0".into(),
-                spec: LinkSpec::Bridge
+                spec: LinkSpec::Bridge {
+                    mcast_snooping: None
+                }
             }
         );
         let vx = parse_entry(
@@ -1058,7 +1065,9 @@ mod tests {
     fn every_created_link_is_owned_and_undone() {
         use crate::lab::op::LinkSpec;
         let specs = [
-            LinkSpec::Bridge,
+            LinkSpec::Bridge {
+                mcast_snooping: None,
+            },
             LinkSpec::Vxlan {
                 vni: 1,
                 remote: None,

@@ -135,8 +135,12 @@ impl MacvlanMode {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum LinkSpec {
-    /// `ip link add NAME type bridge`, and up.
-    Bridge,
+    /// `ip link add NAME type bridge [mcast_snooping 0]`, and up.
+    Bridge {
+        /// Multicast snooping (`None`: the kernel's default, on). See `lab::tuning`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        mcast_snooping: Option<bool>,
+    },
     /// `ip link add NAME type vxlan id VNI remote R local L dev D dstport P`.
     Vxlan {
         vni: u32,
@@ -162,7 +166,7 @@ impl LinkSpec {
     /// What the link made from this spec is.
     pub fn kind(&self) -> LinkKind {
         match self {
-            LinkSpec::Bridge => LinkKind::Bridge,
+            LinkSpec::Bridge { .. } => LinkKind::Bridge,
             LinkSpec::Vxlan { .. } => LinkKind::Vxlan,
             LinkSpec::Macvlan { .. } => LinkKind::Macvlan,
             LinkSpec::Tun { tap: false, .. } => LinkKind::Tun,
@@ -175,7 +179,7 @@ impl LinkSpec {
         match self {
             LinkSpec::Vxlan { dev, .. } => dev.as_deref(),
             LinkSpec::Macvlan { parent, .. } => Some(parent),
-            LinkSpec::Bridge | LinkSpec::Tun { .. } => None,
+            LinkSpec::Bridge { .. } | LinkSpec::Tun { .. } => None,
         }
     }
 
@@ -195,7 +199,7 @@ impl LinkSpec {
                 Some(format!("vni {vni}{} port {port}", peer.unwrap_or_default()))
             }
             LinkSpec::Macvlan { mode, .. } => Some(format!("mode {}", mode.as_str())),
-            LinkSpec::Bridge | LinkSpec::Tun { .. } => None,
+            LinkSpec::Bridge { .. } | LinkSpec::Tun { .. } => None,
         }
     }
 
@@ -203,8 +207,14 @@ impl LinkSpec {
     pub fn render(&self, ip: &str, name: &str) -> Vec<String> {
         let name = shell_word(name);
         match self {
-            LinkSpec::Bridge => vec![
-                format!("{ip} link add name {name} type bridge"),
+            LinkSpec::Bridge { mcast_snooping } => vec![
+                format!(
+                    "{ip} link add name {name} type bridge{}",
+                    match mcast_snooping {
+                        Some(on) => format!(" mcast_snooping {}", u8::from(*on)),
+                        None => String::new(),
+                    }
+                ),
                 format!("{ip} link set dev {name} up"),
             ],
             LinkSpec::Vxlan {
@@ -358,6 +368,7 @@ mod tests {
                 b: "b".into(),
                 b_ns: None,
                 mtu: None,
+                queues: None,
             },
             Op::LinkAdd {
                 ns: red.clone(),

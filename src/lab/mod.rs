@@ -16,3 +16,4 @@ pub mod procs;
 pub mod seal;
 pub mod session;
 pub mod store;
+pub mod tuning;

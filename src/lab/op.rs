@@ -149,6 +149,10 @@ pub enum Op {
         b: String,
         b_ns: Ns,
         mtu: Option<u32>,
+        /// TX and RX queues of each end (`numtxqueues N numrxqueues N`; `None`: the
+        /// kernel's default). See `lab::tuning`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        queues: Option<u32>,
     },
     /// A single-ended link (bridge, vxlan, macvlan, tun/tap): `ip link add NAME type ..`.
     LinkAdd {
@@ -383,8 +387,12 @@ impl Op {
                 b,
                 b_ns,
                 mtu,
+                queues,
             } => {
-                let m = mtu.map(|m| format!(" mtu {m}")).unwrap_or_default();
+                let mut m = mtu.map(|m| format!(" mtu {m}")).unwrap_or_default();
+                if let Some(q) = queues {
+                    write!(m, " numtxqueues {q} numrxqueues {q}").unwrap();
+                }
                 vec![format!(
                     "ip link add name {}{m}{} type veth peer name {}{m}{}",
                     shell_word(a),
@@ -745,6 +753,7 @@ mod tests {
             b: "veth-blue".into(),
             b_ns: s("blue"),
             mtu: Some(1400),
+            queues: None,
         };
         assert_eq!(
             op.render(),

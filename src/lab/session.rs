@@ -69,6 +69,8 @@ pub struct Session {
     pub notices: std::collections::HashSet<String>,
     /// Started processes that may yet fail to start (see `check_started`).
     watching: Vec<Watched>,
+    /// Make links as plain `ip` does (`--kernel-defaults`; see `lab::tuning`).
+    pub kernel_defaults: bool,
 }
 
 impl Session {
@@ -87,6 +89,7 @@ impl Session {
             lab: None,
             notices: Default::default(),
             watching: vec![],
+            kernel_defaults: crate::lab::tuning::kernel_defaults(),
         }
     }
 

@@ -31,12 +31,14 @@ fn veth(
         return Err(fail(c, "the two ends need different names"));
     }
     let mtu = o.int("mtu", 68, 65535)?.map(|m| m as u32);
+    let queues = crate::lab::tuning::veth_queues(cx.borrow().kernel_defaults);
     let op = Op::VethAdd {
         a: a.into(),
         a_ns: a_ns.clone(),
         b: b.into(),
         b_ns: b_ns.clone(),
         mtu,
+        queues,
     };
     let at = super::at(at);
     cx.borrow_mut().veth(op, c.to_string(), at).or_fail(c)?;
@@ -56,10 +58,11 @@ fn bridge(cx: &Ctx, c: &str, ns: &Ns, name: &str, cidr: Option<&str>) -> RhaiRes
     names::ifname(name).or_fail(c)?;
     let cidr: Option<Cidr> = cidr.map(|s| s.parse().or_fail(c)).transpose()?;
     let mut s = cx.borrow_mut();
+    let mcast_snooping = crate::lab::tuning::bridge_mcast_snooping(s.kernel_defaults);
     s.apply(Op::LinkAdd {
         ns: ns.clone(),
         name: name.into(),
-        spec: LinkSpec::Bridge,
+        spec: LinkSpec::Bridge { mcast_snooping },
     })
     .or_fail(c)?;
     if let Some(cidr) = cidr {

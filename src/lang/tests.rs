@@ -79,7 +79,9 @@ fn a_move_right_after_a_veth_is_folded_into_its_creation() {
     );
     let _ = r.unwrap();
     assert!(
-        plan.contains("ip link add name v1 type veth peer name v2 netns c1"),
+        plan.contains(
+            "ip link add name v1 numtxqueues 1 numrxqueues 1 type veth peer name v2 numtxqueues 1 numrxqueues 1 netns c1"
+        ),
         "{plan}"
     );
     assert!(

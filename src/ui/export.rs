@@ -112,7 +112,7 @@ fn link_add(ns: &Ns, name: &str, spec: &LinkSpec, v: &Vars) -> Option<String> {
         Some(_) => format!("{}.", v.of(ns)),
     };
     Some(match spec {
-        LinkSpec::Bridge => format!("{on}bridge({});", lit(name)),
+        LinkSpec::Bridge { .. } => format!("{on}bridge({});", lit(name)),
         LinkSpec::Macvlan { parent, mode } => format!(
             "{on}macvlan({}, #{{ parent: {}, mode: {} }});",
             lit(name),
@@ -147,6 +147,7 @@ fn call(op: &Op, v: &mut Vars) -> Option<String> {
             b,
             b_ns,
             mtu,
+            ..
         } => {
             let mut opts = vec![];
             if a_ns.is_some() {

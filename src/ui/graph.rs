@@ -150,6 +150,21 @@ impl Topology {
     /// by the namespace ids the ends have for each other (`nsid(from, of)`).
     fn pair_veths(&mut self, nsid: &mut dyn FnMut(usize, usize) -> Option<i32>) {
         let mut wires = vec![];
+        // Veth ends whose peer is elsewhere, by (index, peer index): each end's candidates
+        // are looked up, not searched for among every link of every namespace.
+        let mut by_indexes: std::collections::HashMap<(u32, u32), Vec<(usize, &Link)>> =
+            Default::default();
+        for (sj, o) in self.spaces.iter().enumerate() {
+            for p in o
+                .links
+                .iter()
+                .filter(|p| p.kind == LinkKind::Veth && p.peer_elsewhere)
+            {
+                if let Some(pi) = p.peer_index {
+                    by_indexes.entry((p.index, pi)).or_default().push((sj, p));
+                }
+            }
+        }
         for (si, s) in self.spaces.iter().enumerate() {
             for l in s.links.iter().filter(|l| l.kind == LinkKind::Veth) {
                 if !l.peer_elsewhere {
@@ -160,18 +175,13 @@ impl Topology {
                     }
                     continue;
                 }
-                let candidates: Vec<(usize, &Link)> = self
-                    .spaces
-                    .iter()
-                    .enumerate()
+                let candidates: Vec<(usize, &Link)> = l
+                    .peer_index
+                    .and_then(|pi| by_indexes.get(&(pi, l.index)))
+                    .into_iter()
+                    .flatten()
+                    .copied()
                     .filter(|(sj, _)| *sj != si)
-                    .flat_map(|(sj, o)| o.links.iter().map(move |p| (sj, p)))
-                    .filter(|(_, p)| {
-                        p.kind == LinkKind::Veth
-                            && p.peer_elsewhere
-                            && Some(p.index) == l.peer_index
-                            && p.peer_index == Some(l.index)
-                    })
                     .collect();
                 let found = match candidates.as_slice() {
                     [one] => Some(*one),

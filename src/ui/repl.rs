@@ -71,6 +71,27 @@ const EXTRA: &[&str] = &[
 struct ReplHelper {
     ctx: Ctx,
     hinter: HistoryHinter,
+    live: RefCell<LiveNames>,
+}
+
+/// How long one Tab may spend reading live names; what is not read by then is read on
+/// the next Tab (a lab of hundreds of namespaces must not freeze the terminal).
+const NAMES_BUDGET: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// Names of namespaces and links for completion inside a string, kept between Tabs and
+/// read again after an input that may have changed them (`stale`).
+#[derive(Default)]
+struct LiveNames {
+    names: Vec<String>,
+    /// Namespaces whose links are still to be read (the host first).
+    todo: std::collections::VecDeque<crate::lab::op::Ns>,
+    read: bool,
+}
+
+impl LiveNames {
+    fn stale(&mut self) {
+        self.read = false;
+    }
 }
 
 /// The prompt of a new input, and of each further line of an unfinished one.
@@ -78,24 +99,35 @@ const PROMPT: &str = "netscript> ";
 const MORE: &str = "...> ";
 
 impl ReplHelper {
-    /// Names of namespaces and links that exist now (errors just mean no candidates).
+    /// Names of namespaces and links that exist now (errors just mean no candidates):
+    /// the namespaces' names, then the links of as many namespaces as `NAMES_BUDGET`
+    /// allows, the rest on later Tabs.
     fn live_names(&self) -> Vec<String> {
-        let Ok(mut s) = self.ctx.try_borrow_mut() else {
+        let (Ok(mut s), Ok(mut live)) = (self.ctx.try_borrow_mut(), self.live.try_borrow_mut())
+        else {
             return vec![];
         };
-        s.query(|b| {
-            let mut out = b.netns_list()?;
-            let spaces: Vec<Option<String>> = std::iter::once(None)
-                .chain(out.clone().into_iter().map(Some).take(64))
-                .collect();
-            for ns in spaces {
-                if let Ok(links) = b.links(&ns) {
-                    out.extend(links.into_iter().map(|l| l.name));
+        let deadline = std::time::Instant::now() + NAMES_BUDGET;
+        let _ = s.query(|b| {
+            if !live.read {
+                let spaces = b.netns_list()?;
+                live.todo = std::iter::once(None)
+                    .chain(spaces.iter().cloned().map(Some))
+                    .collect();
+                live.names = spaces;
+                live.read = true;
+            }
+            while std::time::Instant::now() < deadline {
+                let Some(ns) = live.todo.pop_front() else {
+                    break;
+                };
+                if let Ok(links) = b.link_names(&ns) {
+                    live.names.extend(links);
                 }
             }
-            Ok(out)
-        })
-        .unwrap_or_default()
+            Ok(())
+        });
+        live.names.clone()
     }
 }
 
@@ -320,6 +352,7 @@ pub fn repl(opts: &RunOpts) -> i32 {
     rl.set_helper(Some(ReplHelper {
         ctx: ctx.clone(),
         hinter: HistoryHinter::new(),
+        live: Default::default(),
     }));
     let history = history_path();
     if let Some(h) = &history {
@@ -418,6 +451,11 @@ pub fn repl(opts: &RunOpts) -> i32 {
                 .map_err(|e| lang::fail("", e))
         });
         drop(guard);
+        // What the input did may have added or removed names: read them again at the
+        // next Tab (an `exec` may change them too, so after every input that ran).
+        if let Some(h) = rl.helper_mut() {
+            h.live.get_mut().stale();
+        }
         save::after(
             &kept,
             &line,
@@ -567,6 +605,7 @@ mod tests {
         let helper = ReplHelper {
             ctx,
             hinter: HistoryHinter::new(),
+            live: Default::default(),
         };
         let history = rustyline::history::DefaultHistory::new();
         let rl = Context::new(&history);

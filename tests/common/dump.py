@@ -30,9 +30,13 @@ def dump(ns):
         d = {"name": l["ifname"], "kind": kind, "mtu": l.get("mtu"), "master": l.get("master"),
              "up": "UP" in l.get("flags", [])}
         if kind == "veth":
+            # Creation flags (see src/lab/tuning.rs): the plan must make them too.
+            d["queues"] = [l.get("num_tx_queues"), l.get("num_rx_queues")]
             d["peer_in_other_ns"] = "link_netnsid" in l
             if "link_netnsid" not in l:
                 d["peer"] = l.get("link")
+        if kind == "bridge":
+            d["mcast_snooping"] = info.get("info_data", {}).get("mcast_snooping")
         if kind == "vxlan":
             data = info.get("info_data", {})
             d["vxlan"] = {k: data.get(k) for k in ("id", "remote", "local", "group", "port", "link")}

@@ -89,7 +89,8 @@ pub async fn addrs(h: &Handle) -> Result<Vec<AddrInfo>, rtnetlink::Error> {
         .collect())
 }
 
-async fn link_names(h: &Handle) -> Result<HashMap<u32, String>, rtnetlink::Error> {
+/// Every link's name by its index (one dump).
+pub async fn link_names(h: &Handle) -> Result<HashMap<u32, String>, rtnetlink::Error> {
     let msgs: Vec<LinkMessage> = h.link().get().execute().try_collect().await?;
     Ok(msgs.iter().map(|m| (m.header.index, name_of(m))).collect())
 }

@@ -271,26 +271,25 @@ impl KernelBackend {
         Ok(self.space(ns)?.file.as_raw_fd())
     }
 
-    /// The name of a veth's peer in another namespace: the veth at `peer_index` there
-    /// whose own peer is `l`.
-    fn find_peer(&mut self, ns: &Ns, l: &LinkInfo) -> Option<String> {
-        let (Some(pi), Ok(names)) = (l.peer_index, netns::list()) else {
-            return None;
-        };
-        let mut candidates: Vec<Ns> = names.into_iter().map(Some).collect();
-        candidates.push(None);
-        for other in candidates.into_iter().filter(|o| o != ns) {
-            let Ok(h) = self.handle(&other) else { continue };
-            if let Ok(Some(m)) = self.rt.block_on(netlink::get_link_by_index(&h, pi)) {
-                let back = m.attributes.iter().any(|a| {
-                    matches!(a, rtnetlink::packet_route::link::LinkAttribute::Link(i) if *i == l.index)
-                });
-                if back && netlink::link_kind(&m) == crate::lab::link_kind::LinkKind::Veth {
-                    return Some(netlink::name_of(&m));
-                }
-            }
+    /// Name the veth peers in other namespaces (`peer_elsewhere`) of links read in `ns`:
+    /// each by its index in the namespace its id names, asked from `ns` itself, so the cost
+    /// grows with the number of such veths, not with the number of namespaces.
+    fn name_peers(&mut self, ns: &Ns, links: &mut [LinkInfo]) {
+        let wanted: Vec<(u32, u32, i32)> = links
+            .iter()
+            .filter(|l| l.peer_elsewhere)
+            .filter_map(|l| Some((l.index, l.peer_index?, l.peer_nsid?)))
+            .collect();
+        if wanted.is_empty() {
+            return;
         }
-        None
+        let Ok(h) = self.handle(ns) else { return };
+        let Ok(mut names) = self.rt.block_on(netlink::peer_names(&h, &wanted)) else {
+            return;
+        };
+        for l in links.iter_mut().filter(|l| l.peer_elsewhere) {
+            l.peer = names.remove(&l.index);
+        }
     }
 
     /// Before a probe: wait (up to 5 s) until the links set up since the last probe are
@@ -445,9 +444,7 @@ impl Backend for KernelBackend {
                 }
             })?
             .ok_or_else(|| Error::Missing(link_label(ns, name)))?;
-        if l.peer_elsewhere {
-            l.peer = self.find_peer(ns, &l);
-        }
+        self.name_peers(ns, std::slice::from_mut(&mut l));
         Ok(l)
     }
 
@@ -487,11 +484,16 @@ impl Backend for KernelBackend {
     fn links(&mut self, ns: &Ns) -> Result<Vec<LinkInfo>> {
         let h = self.handle(ns)?;
         let mut links = self.nl(ns_label(ns), inspect::links(&h))?;
-        // A veth's peer in another namespace: look for it among the named namespaces.
-        for l in links.iter_mut().filter(|l| l.peer_elsewhere) {
-            l.peer = self.find_peer(ns, l);
-        }
+        self.name_peers(ns, &mut links);
         Ok(links)
+    }
+
+    fn link_names(&mut self, ns: &Ns) -> Result<Vec<String>> {
+        let h = self.handle(ns)?;
+        self.rt
+            .block_on(inspect::link_names(&h))
+            .map(|m| m.into_values().collect())
+            .map_err(|e| nl_err(ns_label(ns), e))
     }
 
     fn nsid(&mut self, from: &Ns, of: &Ns) -> Option<i32> {

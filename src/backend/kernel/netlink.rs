@@ -2,6 +2,7 @@
 //! it by the socket it was built from. Set and delete requests name links by
 //! IFLA_IFNAME so they need no lookup; a lookup asks for one link, never dumps all.
 
+use std::collections::HashMap;
 use std::net::IpAddr;
 use std::os::fd::{FromRawFd, IntoRawFd, OwnedFd, RawFd};
 
@@ -106,6 +107,54 @@ pub async fn get_link_by_index(
     }
 }
 
+/// IFLA_TARGET_NETNSID: ask about a link in another namespace, named by the id the
+/// asking namespace has for it (not in netlink-packet-route's attribute list).
+const IFLA_TARGET_NETNSID: u16 = 46;
+
+/// The name of each veth's peer in another namespace, from the namespace of `h`: each
+/// `(index, peer index, nsid)` is one RTM_GETLINK of the peer's index in the namespace the
+/// id names (IFLA_TARGET_NETNSID), all sent at once. No other namespace is opened or
+/// searched, so a namespace with a thousand veths costs a thousand small requests; a peer
+/// that does not point back (its index was reused) has no name.
+pub async fn peer_names(
+    h: &Handle,
+    wanted: &[(u32, u32, i32)],
+) -> Result<HashMap<u32, String>, rtnetlink::Error> {
+    use rtnetlink::packet_core::DefaultNla;
+    let asks = wanted.iter().map(|&(index, peer, nsid)| {
+        let mut req = h.link().get().match_index(peer);
+        req.message_mut()
+            .attributes
+            .push(LinkAttribute::Other(DefaultNla::new(
+                IFLA_TARGET_NETNSID,
+                nsid.to_ne_bytes().to_vec(),
+            )));
+        async move {
+            let m = match req.execute().try_next().await {
+                Ok(m) => m,
+                // Gone meanwhile, or an id the kernel no longer knows.
+                Err(e) if matches!(errno(&e), Some(libc::ENODEV | libc::EINVAL)) => None,
+                Err(e) => return Err(e),
+            };
+            Ok(m.filter(|m| {
+                link_kind(m) == LinkKind::Veth
+                    && m.attributes
+                        .iter()
+                        .any(|a| matches!(a, LinkAttribute::Link(i) if *i == index))
+            })
+            .map(|m| (index, name_of(&m))))
+        }
+    });
+    // A few dozen in flight at a time: the replies wait in the socket's receive buffer,
+    // and a reply that does not fit there is dropped by the kernel, not delayed.
+    use futures::StreamExt;
+    let found: Vec<Option<(u32, String)>> = futures::stream::iter(asks)
+        .buffer_unordered(32)
+        .try_collect()
+        .await?;
+    Ok(found.into_iter().flatten().collect())
+}
+
 /// The id the namespace of `h` has for the namespace `fd` (RTM_GETNSID), if any.
 pub async fn nsid_of(h: &Handle, fd: RawFd) -> Option<i32> {
     use futures::StreamExt;
@@ -178,13 +227,17 @@ pub async fn add_link(h: &Handle, msg: LinkMessage) -> Result<Option<u32>, rtnet
     Ok(index)
 }
 
+/// `ip link add A [mtu M] [numtxqueues Q numrxqueues Q] type veth peer name B [mtu M]
+/// [numtxqueues Q numrxqueues Q] [netns NS]`.
 pub fn veth_message(
     a: &str,
     a_fd: Option<RawFd>,
     b: &str,
     b_fd: Option<RawFd>,
     mtu: Option<u32>,
+    queues: Option<u32>,
 ) -> LinkMessage {
+    let queue_attrs = |q: u32| [LinkAttribute::NumTxQueues(q), LinkAttribute::NumRxQueues(q)];
     let mut peer = LinkUnspec::new_with_name(b);
     if let Some(fd) = b_fd {
         peer = peer.setns_by_fd(fd);
@@ -192,14 +245,20 @@ pub fn veth_message(
     if let Some(m) = mtu {
         peer = peer.mtu(m);
     }
-    let mut msg = LinkVeth::new(a, b).set_info_data(InfoData::Veth(InfoVeth::Peer(peer.build())));
+    let mut peer = peer.build();
+    peer.attributes
+        .extend(queues.into_iter().flat_map(queue_attrs));
+    let mut msg = LinkVeth::new(a, b).set_info_data(InfoData::Veth(InfoVeth::Peer(peer)));
     if let Some(fd) = a_fd {
         msg = msg.setns_by_fd(fd);
     }
     if let Some(m) = mtu {
         msg = msg.mtu(m);
     }
-    msg.build()
+    let mut msg = msg.build();
+    msg.attributes
+        .extend(queues.into_iter().flat_map(queue_attrs));
+    msg
 }
 
 pub fn vxlan_message(
@@ -521,7 +580,10 @@ pub async fn link_info(h: &Handle, m: &LinkMessage) -> Result<LinkInfo, rtnetlin
                 info.master = get_link_by_index(h, *i).await?.map(|l| name_of(&l));
             }
             LinkAttribute::Link(i) => peer_index = Some(*i),
-            LinkAttribute::LinkNetNsId(_) => peer_elsewhere = true,
+            LinkAttribute::LinkNetNsId(id) => {
+                peer_elsewhere = true;
+                info.peer_nsid = Some(*id);
+            }
             _ => {}
         }
     }

@@ -14,6 +14,7 @@ impl KernelBackend {
                 b,
                 b_ns,
                 mtu,
+                queues,
             } => {
                 let a_fd = None;
                 let b_fd = if b_ns != a_ns {
@@ -22,7 +23,7 @@ impl KernelBackend {
                     None
                 };
                 let h = self.handle(a_ns)?;
-                let msg = netlink::veth_message(a, a_fd, b, b_fd, *mtu);
+                let msg = netlink::veth_message(a, a_fd, b, b_fd, *mtu, *queues);
                 match self.rt.block_on(netlink::add_link(&h, msg)) {
                     Ok(index) => {
                         // The next call is usually an address on the new end.
@@ -134,7 +135,15 @@ impl KernelBackend {
             None => None,
         };
         let msg = match spec {
-            LinkSpec::Bridge => rtnetlink::LinkBridge::new(name).build(),
+            LinkSpec::Bridge { mcast_snooping } => {
+                let mut b = rtnetlink::LinkBridge::new(name);
+                if let Some(on) = mcast_snooping {
+                    b = b.append_info_data(
+                        rtnetlink::packet_route::link::InfoBridge::MulticastSnooping(*on),
+                    );
+                }
+                b.build()
+            }
             LinkSpec::Vxlan {
                 vni,
                 remote,
@@ -162,7 +171,7 @@ impl KernelBackend {
                 _ => nl_err(link_label(ns, name), e),
             }
         })?;
-        if matches!(spec, LinkSpec::Bridge) {
+        if matches!(spec, LinkSpec::Bridge { .. }) {
             self.upped.push((ns.clone(), name.to_string()));
         }
         Ok(())
