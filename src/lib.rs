@@ -16,6 +16,7 @@ pub mod commands;
 pub mod error;
 #[cfg(debug_assertions)]
 pub mod fault;
+pub mod hosts;
 pub mod lab;
 pub mod lang;
 pub mod out;
