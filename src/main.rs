@@ -356,6 +356,9 @@ fn main() -> ExitCode {
         lab,
         json: cli.json,
     };
+    // From here a signal stops the run at its next step (it rolls back); before, it
+    // would end the process outright (`--hosts` stops remote runs with SIGTERM).
+    netscript::signals::install();
     let source = match (&cli.eval, &cli.file) {
         (Some(code), _) => Source::Eval(code),
         (None, Some(file)) => Source::File(file, cli.args.clone()),

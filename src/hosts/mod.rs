@@ -21,7 +21,9 @@ pub const HOSTS_VAR: &str = "NETSCRIPT_HOSTS";
 
 /// `HOST` and `HOSTS` for a script run by `--hosts` on one of the hosts; nothing
 /// otherwise (a script that uses them then fails at the line, naming the variable).
-pub fn script_vars(scope: &mut rhai::Scope) {
+/// They are constants of the script's scope, and also resolved inside functions (a Rhai
+/// function sees no variable outside it), so `lab::mesh` can read them.
+pub fn script_vars(engine: &mut rhai::Engine, scope: &mut rhai::Scope) {
     let (Ok(host), Ok(hosts)) = (std::env::var(HOST_VAR), std::env::var(HOSTS_VAR)) else {
         return;
     };
@@ -36,8 +38,14 @@ pub fn script_vars(scope: &mut rhai::Scope) {
         h.insert("underlay".into(), Dynamic::from(u.to_string()));
         m.insert(name.into(), Dynamic::from_map(h));
     }
-    scope.push_constant("HOST", host);
-    scope.push_constant("HOSTS", m);
+    scope.push_constant("HOST", host.clone());
+    scope.push_constant("HOSTS", m.clone());
+    #[allow(deprecated)] // volatile, not deprecated: Rhai marks it so
+    engine.on_var(move |name, _, _| match name {
+        "HOST" => Ok(Some(Dynamic::from(host.clone()).into_read_only())),
+        "HOSTS" => Ok(Some(Dynamic::from_map(m.clone()).into_read_only())),
+        _ => Ok(None),
+    });
 }
 
 /// The script and the files it imports (`import "x"`: x.rhai next to the importer),

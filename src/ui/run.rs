@@ -170,7 +170,7 @@ pub fn engine_for(
     let (mut engine, mut scope) = lang::build_engine(ctx, args);
     crate::lang::stdlib::install(&mut engine, dir, modules);
     // HOST and HOSTS, when run on one host of `--hosts`.
-    crate::hosts::script_vars(&mut scope);
+    crate::hosts::script_vars(&mut engine, &mut scope);
     (engine, scope)
 }
 
