@@ -152,6 +152,8 @@ fn with_vars(c: &Connected, h: &Host, bin: &str) -> String {
 enum Outcome {
     Built,
     Failed(i32),
+    /// Stopped by us, because another host failed (or Ctrl-C).
+    Stopped,
     Lost,
 }
 
@@ -241,6 +243,8 @@ pub fn run(a: RunArgs) -> ExitCode {
                 outcomes[i] = Some(match st.code() {
                     Some(0) => Outcome::Built,
                     Some(255) | None => Outcome::Lost,
+                    // Its run was stopped by us (another host failed, or Ctrl-C).
+                    Some(_) if ch.stdin.is_none() => Outcome::Stopped,
                     Some(n) => Outcome::Failed(n),
                 });
                 if outcomes[i] != Some(Outcome::Built) && !a.keep_on_error {
@@ -277,7 +281,7 @@ pub fn run(a: RunArgs) -> ExitCode {
                 .hosts
                 .iter()
                 .zip(&outcomes)
-                .filter(|(_, o)| !matches!(o, Some(Outcome::Built)))
+                .filter(|(_, o)| !matches!(o, Some(Outcome::Built | Outcome::Stopped)))
                 .map(|(h, _)| h.name.as_str())
                 .collect::<Vec<_>>()
                 .join(", "),
@@ -298,6 +302,7 @@ pub fn run(a: RunArgs) -> ExitCode {
                     ),
                 }
             }
+            Some(Outcome::Stopped) => "stopped; it rolled back what it had built".to_string(),
             Some(Outcome::Failed(n)) => match a.keep_on_error {
                 true => format!("failed (exit {n}); kept what it built (--keep-on-error)"),
                 false => format!("failed (exit {n}); it rolled itself back"),
@@ -386,7 +391,14 @@ pub fn down(hosts: &Path, lab: &str, trace: bool, force: bool) -> ExitCode {
         if force {
             cmd.push_str("--force ");
         }
-        cmd + q(lab).as_str()
+        cmd.push_str(&q(lab));
+        // A host that never had the lab (its run rolled back, or never started) is as
+        // clean as one where it is down: not a failure across hosts.
+        let script = format!(
+            "out=$({cmd} 2>&1); s=$?\ncase \"$out\" in *'there is no lab named'*) echo {none}; exit 0 ;; esac\nif [ $s = 0 ]; then printf '%s\\n' \"$out\"; else printf '%s\\n' \"$out\" >&2; fi\nexit $s",
+            none = q(&format!("lab {lab:?} is not up here"))
+        );
+        format!("sh -c {}", q(&script))
     })
 }
 
