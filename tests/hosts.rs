@@ -410,3 +410,107 @@ echo @@after; state
         "nothing built anywhere\n{r}"
     );
 }
+
+#[test]
+fn ctrl_c_mid_run_rolls_every_host_back() {
+    let r = with_hosts(
+        PLAIN_PATH,
+        r#"
+echo @@before; state
+cat > slow.rhai <<'S'
+let n = netns(`n-${HOST}`);
+print("ready");
+for i in 0..600 { sleep(100); }
+S
+# netscript itself, not the shell function N: the signal goes to it.
+netscript --hosts $T/hosts.toml slow.rhai > $T/out 2>&1 &
+bg=$!
+for h in a b c; do
+    for i in $(seq 600); do grep -q "^\[$h\] ready" $T/out && break; sleep 0.05; done
+done
+kill -INT $bg
+wait $bg; rc=$?; echo "@@run"; cat $T/out; echo "rc=$rc"
+echo @@after; state
+"#,
+    );
+    let s = r.sections();
+    let run = s.get("run");
+    assert!(run.ends_with("rc=1\n"), "{r}");
+    assert!(run.contains("the run failed on an interrupt"), "{r}");
+    for h in ["a", "b", "c"] {
+        assert!(
+            run.contains(&format!("[{h}] slow.rhai:3:")),
+            "each run stopped at its line\n{r}"
+        );
+        assert!(
+            run.contains(&format!(
+                "host {h}: stopped; it rolled back what it had built"
+            )),
+            "{r}"
+        );
+    }
+    assert_eq!(s.get("before"), s.get("after"), "every host as before\n{r}");
+}
+
+#[test]
+fn vxlan_remotes_makes_one_fdb_entry_per_peer_and_mesh_needs_hosts() {
+    let r = common::sh(
+        r#"
+cat > $T/vx.rhai <<'S'
+let vx = vxlan("vx0", #{ vni: 9, remotes: ["192.0.2.2", "192.0.2.3"] });
+S
+netscript -x $T/vx.rhai 2>&1
+echo @@fdb; bridge fdb show dev vx0 | grep 00:00:00:00:00:00
+netscript down vx >/dev/null
+echo @@after; ip -br link show vx0 2>&1 || true
+cat > $T/m.rhai <<'S'
+import "lab" as lab;
+bridge("br0");
+lab::mesh("br0", #{ vni: 1 });
+S
+echo @@mesh; netscript $T/m.rhai 2>&1 || echo "rc=$?"
+"#,
+    );
+    let s = r.sections();
+    let trace = s.get("");
+    assert!(
+        trace.contains("bridge fdb append 00:00:00:00:00:00 dev vx0 dst 192.0.2.2"),
+        "{r}"
+    );
+    let fdb = s.lines("fdb");
+    assert_eq!(fdb.len(), 2, "{r}");
+    assert!(
+        fdb[0].contains("dst 192.0.2.2") && fdb[1].contains("dst 192.0.2.3"),
+        "{r}"
+    );
+    assert!(s.get("after").contains("does not exist"), "{r}");
+    let mesh = s.get("mesh");
+    assert!(
+        mesh.contains("lab::mesh needs HOST and HOSTS: run the script with netscript --hosts FILE"),
+        "{r}"
+    );
+    assert!(mesh.contains("m.rhai:3:6"), "{r}");
+
+    for (code, msg) in [
+        (
+            r#"vxlan("vx0", #{ vni: 9, remotes: ["192.0.2.2", "192.0.2.2"] })"#,
+            "remotes: 192.0.2.2 is given twice",
+        ),
+        (
+            r#"vxlan("vx0", #{ vni: 9, remotes: [] })"#,
+            "remotes: give at least one address",
+        ),
+        (
+            r#"vxlan("vx0", #{ vni: 9, remotes: "192.0.2.2" })"#,
+            "remotes: expected an array of addresses",
+        ),
+        (r#"vxlan("vx0", #{ vni: 9, remotes: ["x"] })"#, "remotes:"),
+        (
+            r#"vxlan("vx0", #{ vni: 9, remote: "192.0.2.2", remotes: ["192.0.2.3"] })"#,
+            "not more than one",
+        ),
+    ] {
+        let e = common::eval(code).fails_with(1);
+        assert!(e.stderr.contains(msg), "{code}: {e}");
+    }
+}
