@@ -94,23 +94,24 @@ fn with_hosts(remote_path: &str, script: &str) -> Run {
     sh(&format!("{}\n{script}", hosts_env(remote_path)))
 }
 
-const MESH: &str = r#"import "lab" as lab;
-// The same two containers on every host, each host its own addresses.
-let idx = #{ a: 1, b: 2, c: 3 }[HOST];
-let br = bridge("br0");
-let cs = [];
-for i in 1..=2 {
-    let name = `${HOST}${i}`;
-    let c = netns(name);
-    let v = veth(`veth-${name}-br`, `veth-${name}`, #{ b_ns: c, mtu: 1450 });
-    v.a.master(br);
-    v.a.up();
-    c.addr(v.b, `10.200.0.${idx * 10 + i}/24`);
-    c.up(v.b);
-    cs.push(c);
+/// The script README.md shows under "One command, every host" (the test runs what the
+/// README shows), then checks appended: every container pings every other.
+fn mesh_script() -> String {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+        .expect("reading README.md");
+    let section = readme
+        .split("### One command, every host")
+        .nth(1)
+        .expect("README.md has the section");
+    let script = section
+        .split("```rhai\n")
+        .nth(1)
+        .and_then(|s| s.split("```").next())
+        .expect("the section shows a script");
+    format!("{script}{MESH_PINGS}")
 }
-lab::mesh("br0", #{ vni: 42 });
-// Every container pings every other, on every host (the hosts come up in their own time).
+
+const MESH_PINGS: &str = r#"// Every container pings every other, on every host (the hosts come up in their own time).
 for c in cs {
     for n in [11, 12, 21, 22, 31, 32] {
         let a = `10.200.0.${n}`;
@@ -153,7 +154,7 @@ fn three_hosts_mesh_ping_http_graph_ls_down_twice_and_the_upload_path() {
             r#"
 echo @@before; state
 cat > mesh.rhai <<'S'
-{MESH}
+{mesh}
 S
 run run N mesh.rhai
 # 1 MiB over HTTP, host b to host c, across the overlay.
@@ -167,6 +168,7 @@ run ls2 N ls
 echo @@after; state
 echo @@cache; ls $T/a/cache/netscript
 "#,
+            mesh = mesh_script(),
             server = q(BLOB_SERVER),
             client = q(BLOB_CLIENT),
         ),

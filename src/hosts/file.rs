@@ -207,3 +207,28 @@ mod tests {
         assert!(f.host("z").unwrap_err().contains("no host \"z\""));
     }
 }
+
+#[cfg(test)]
+mod readme {
+    use super::*;
+
+    /// The hosts file README.md shows under "One command, every host" parses.
+    #[test]
+    fn the_readme_hosts_file_parses() {
+        let readme = include_str!("../../README.md");
+        let section = readme
+            .split("### One command, every host")
+            .nth(1)
+            .expect("README.md has the section");
+        let toml = section
+            .split("```toml\n")
+            .nth(1)
+            .and_then(|s| s.split("```").next())
+            .expect("the section shows a hosts file");
+        let f = HostsFile::parse(Path::new("/x/hosts.toml"), toml).unwrap();
+        let names: Vec<&str> = f.hosts.iter().map(|h| h.name.as_str()).collect();
+        assert_eq!(names, ["a", "b", "c"]);
+        assert_eq!(f.ssh_config, Some(PathBuf::from("/x/lab-ssh.conf")));
+        assert_eq!(f.hosts[0].underlay, Some("198.51.100.1".parse().unwrap()));
+    }
+}
