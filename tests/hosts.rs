@@ -200,6 +200,14 @@ echo @@cache; ls $T/a/cache/netscript
         );
     }
     assert_eq!(graph.matches("vx-mesh (vxlan) vni 42").count(), 3, "{r}");
+    // One picture: the overlay between the hosts.
+    for l in [
+        "a ══ vx-mesh ══ b, c",
+        "b ══ vx-mesh ══ a, c",
+        "c ══ vx-mesh ══ a, b",
+    ] {
+        assert!(graph.contains(l), "{r}");
+    }
     let ls = s.get("ls");
     for h in ["a", "b", "c"] {
         assert!(

@@ -27,6 +27,13 @@ pub struct Connected {
 
 impl Drop for Connected {
     fn drop(&mut self) {
+        // The scripts' directories (a run's own wrapper removes its own; this covers an
+        // upload that failed, or a run that never started).
+        for (h, r) in self.file.hosts.iter().zip(&self.remotes) {
+            if let (Some(t), true) = (&r.tmp, self.ssh.alive(h)) {
+                let _ = self.ssh.output(h, &format!("rm -rf {}", q(t)), None);
+            }
+        }
         self.ssh.close_all(&self.file.hosts);
     }
 }
@@ -68,7 +75,7 @@ pub fn connect(path: &Path, privileged: bool, want_tmp: bool) -> Result<Connecte
     let mut bad = false;
     for (h, r) in file.hosts.iter().zip(results) {
         match r {
-            Ok(r) => remotes.push(r),
+            Ok(r) => remotes.push((h, r)),
             Err(e) => {
                 errln!("netscript: host {} ({}): {e}", h.name, h.ssh);
                 bad = true;
@@ -76,10 +83,17 @@ pub fn connect(path: &Path, privileged: bool, want_tmp: bool) -> Result<Connecte
         }
     }
     if bad {
+        // The hosts that passed made a directory for the script: gone again.
+        for (h, r) in &remotes {
+            if let Some(t) = &r.tmp {
+                let _ = ssh.output(h, &format!("rm -rf {}", q(t)), None);
+            }
+        }
         errln!("netscript: nothing was done on any host");
         ssh.close_all(&file.hosts);
         return Err(ExitCode::from(FAILURE));
     }
+    let remotes = remotes.into_iter().map(|(_, r)| r).collect();
     Ok(Connected { file, ssh, remotes })
 }
 
@@ -486,6 +500,7 @@ pub fn graph(hosts: &Path, format: &str, lab: Option<&str>) -> ExitCode {
         Err(code) => return code,
     };
     let mut ok = true;
+    let mut overlay = Vec::new();
     for (h, r) in c.file.hosts.iter().zip(&c.remotes) {
         let mut cmd = format!("{} --color never graph --format {}", q(&r.bin), q(format));
         if let Some(l) = lab {
@@ -504,11 +519,55 @@ pub fn graph(hosts: &Path, format: &str, lab: Option<&str>) -> ExitCode {
                 ok = false;
             }
         }
+        // The overlay: where this host's VXLANs flood to (their all-zeros FDB entries).
+        let fdb = "bridge fdb show 2>/dev/null | grep '^00:00:00:00:00:00 dev .* dst ' || true";
+        if let Ok(o) = c.ssh.output(h, fdb, None) {
+            overlay.extend(overlay_links(&c.file, h, &o));
+        }
+    }
+    if format == "text" && !overlay.is_empty() {
+        crate::outln!("== overlay ==");
+        for l in overlay {
+            crate::outln!("{l}");
+        }
     }
     match ok {
         true => ExitCode::SUCCESS,
         false => ExitCode::from(FAILURE),
     }
+}
+
+/// `a ══ vx-mesh ══ b, c`: for each VXLAN on `h`, the hosts (else addresses) it floods
+/// to, from `bridge fdb show` lines `00:00:00:00:00:00 dev VX dst R ...`.
+fn overlay_links(file: &HostsFile, h: &Host, fdb: &str) -> Vec<String> {
+    let mut by_dev: Vec<(String, Vec<String>)> = Vec::new();
+    for line in fdb.lines() {
+        let w: Vec<&str> = line.split_whitespace().collect();
+        let (Some(dev), Some(dst)) = (
+            w.iter()
+                .position(|x| *x == "dev")
+                .and_then(|i| w.get(i + 1)),
+            w.iter()
+                .position(|x| *x == "dst")
+                .and_then(|i| w.get(i + 1)),
+        ) else {
+            continue;
+        };
+        let peer = file
+            .hosts
+            .iter()
+            .find(|o| o.underlay.map(|u| u.to_string()).as_deref() == Some(*dst))
+            .map(|o| o.name.clone())
+            .unwrap_or_else(|| dst.to_string());
+        match by_dev.iter_mut().find(|(d, _)| d == dev) {
+            Some((_, peers)) => peers.push(peer),
+            None => by_dev.push((dev.to_string(), vec![peer])),
+        }
+    }
+    by_dev
+        .into_iter()
+        .map(|(dev, peers)| format!("{} ══ {dev} ══ {}", h.name, peers.join(", ")))
+        .collect()
 }
 
 /// `HOST:NS`, split; a clear usage error otherwise.

@@ -64,7 +64,8 @@ impl Ssh {
             c.arg("-F").arg(f);
         }
         c.args(&self.options);
-        c.args(["-o", "BatchMode=yes"]);
+        // Never a prompt; and a host gone from the network is given up on, not waited for.
+        c.args(["-o", "BatchMode=yes", "-o", "ConnectTimeout=10"]);
         c
     }
 
@@ -87,8 +88,8 @@ impl Ssh {
         let mut c = self.base();
         c.arg("-o")
             .arg(format!("ControlPath={}", self.socket(host).display()))
-            .args(["-o", "ControlMaster=yes", "-o", "ControlPersist=yes"])
-            .args(["-o", "ConnectTimeout=10", "-T", &host.ssh, remote])
+            .args(["-o", "ControlMaster=yes", "-o", "ControlPersist=60"])
+            .args(["-T", &host.ssh, remote])
             .stdin(Stdio::null());
         let out = c.output().map_err(|e| format!("cannot run ssh: {e}"))?;
         match out.status.code() {
@@ -149,6 +150,11 @@ impl Ssh {
             .ok_or_else(|| {
                 format!("cannot resolve {name:?} to an address: give underlay = \"...\"")
             })
+    }
+
+    /// Whether the host's master connection is still open.
+    pub fn alive(&self, host: &Host) -> bool {
+        self.socket(host).exists()
     }
 
     fn close(&self, host: &Host) {
