@@ -160,6 +160,9 @@ run run N mesh.rhai
 # 1 MiB over HTTP, host b to host c, across the overlay.
 N exec b:b1 -- python3 -c {server} >/dev/null 2>&1 &
 run http N exec c:c2 -- python3 -c {client} http://10.200.0.21:8080/
+# capture HOST:NS: traffic from a1 to c2 (sent until the capture has its packet).
+N exec a:a1 -- python3 -c {sender} >/dev/null 2>&1 &
+run capture N capture c:c2 veth-c2 -c 1
 run graph N graph
 run ls N ls
 run down N down mesh
@@ -170,6 +173,7 @@ echo @@cache; ls $T/a/cache/netscript
 "#,
             mesh = mesh_script(),
             server = q(BLOB_SERVER),
+            sender = q("import socket, time\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\nwhile True:\n    s.sendto(b'x', ('10.200.0.32', 9999)); time.sleep(0.05)\n"),
             client = q(BLOB_CLIENT),
         ),
     );
@@ -192,6 +196,11 @@ echo @@cache; ls $T/a/cache/netscript
         );
     }
     assert!(s.get("http").contains("got 1048576 intact"), "{r}");
+    let capture = s.get("capture");
+    assert!(
+        capture.ends_with("rc=0\n") && capture.contains("10.200.0."),
+        "{r}"
+    );
     let graph = s.get("graph");
     for h in ["a", "b", "c"] {
         assert!(
