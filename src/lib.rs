@@ -18,6 +18,7 @@ pub mod error;
 pub mod exit;
 #[cfg(debug_assertions)]
 pub mod fault;
+pub mod hosts;
 pub mod lab;
 pub mod lang;
 pub mod out;

@@ -27,6 +27,10 @@ struct Cli {
     /// it, a lab or namespace the host does not have is looked for in the running sandboxes
     #[arg(long, global = true, value_name = "NAME", conflicts_with = "sandbox")]
     sandbox_of: Option<String>,
+    /// Run on (or, with down, ls, plan, graph, exec, capture: reach) every machine the
+    /// hosts file FILE names, over SSH (see README: Across hosts)
+    #[arg(long, global = true, value_name = "FILE", conflicts_with_all = ["sandbox", "sandbox_of"])]
+    hosts: Option<PathBuf>,
     /// Print each change as its equivalent ip / sysctl command as it is made
     #[arg(short = 'x', long, global = true)]
     trace: bool,
@@ -221,6 +225,9 @@ fn main() -> ExitCode {
     });
     netscript::ui::run::set_json_errors(cli.json);
     netscript::lab::tuning::set_kernel_defaults(cli.kernel_defaults);
+    if let Some(hosts) = &cli.hosts {
+        return across_hosts(&cli, hosts);
+    }
     // Subcommands that touch the network go into a sandbox (or check privileges) first.
     let sandbox_of = cli.sandbox_of.as_deref();
     let entered = |cmd: &Cmd| {
@@ -354,12 +361,102 @@ fn main() -> ExitCode {
         lab,
         json: cli.json,
     };
+    // From here a signal stops the run at its next step (it rolls back); before, it
+    // would end the process outright (`--hosts` stops remote runs with SIGTERM).
+    netscript::signals::install();
     let source = match (&cli.eval, &cli.file) {
         (Some(code), _) => Source::Eval(code),
         (None, Some(file)) => Source::File(file, cli.args.clone()),
         (None, None) => Source::Repl,
     };
     commands::run::exec(source, &opts, cli.replace)
+}
+
+/// `--hosts FILE`: the command on every host the file names (or, for exec and capture,
+/// on the one HOST of `HOST:NS`).
+fn across_hosts(cli: &Cli, hosts: &Path) -> ExitCode {
+    use netscript::hosts::run as h;
+    let usage = |what: &str| {
+        netscript::errln!("netscript: --hosts does not work with {what}");
+        ExitCode::from(commands::USAGE)
+    };
+    match &cli.command {
+        Some(Cmd::Down { lab, force }) => h::down(hosts, lab, cli.trace, *force),
+        Some(Cmd::Ls) => h::ls(hosts, cli.json),
+        Some(Cmd::Plan {
+            down: None,
+            file: Some(file),
+            args,
+        }) => h::plan(hosts, file, args),
+        Some(Cmd::Plan { .. }) => usage("plan --down (use netscript --hosts FILE plan SCRIPT)"),
+        Some(Cmd::Graph { format, lab }) => h::graph(hosts, format, lab.as_deref()),
+        Some(Cmd::Exec { lab, ns, cmd }) => {
+            let (host, ns) = match h::split_target("exec", ns) {
+                Ok(t) => t,
+                Err(c) => return c,
+            };
+            let mut rest = vec!["exec".to_string()];
+            if let Some(l) = lab {
+                rest.extend(["--lab".to_string(), l.clone()]);
+            }
+            rest.extend([ns.to_string(), "--".to_string()]);
+            rest.extend(cmd.iter().cloned());
+            h::on_one(hosts, host, &rest, None)
+        }
+        Some(Cmd::Capture {
+            lab,
+            ns,
+            link,
+            write,
+            count,
+            seconds,
+        }) => {
+            let (host, ns) = match h::split_target("capture", ns) {
+                Ok(t) => t,
+                Err(c) => return c,
+            };
+            let mut rest = vec!["capture".to_string()];
+            if let Some(l) = lab {
+                rest.extend(["--lab".to_string(), l.clone()]);
+            }
+            rest.extend([ns.to_string(), link.clone()]);
+            // pcap to a file here: streamed from there.
+            let to_file = write.as_deref().filter(|w| *w != commands::STDIN);
+            if write.is_some() {
+                rest.extend(["-w".to_string(), "-".to_string()]);
+            }
+            if let Some(c) = count {
+                rest.extend(["-c".to_string(), c.to_string()]);
+            }
+            if let Some(s) = seconds {
+                rest.extend(["--seconds".to_string(), s.to_string()]);
+            }
+            h::on_one(hosts, host, &rest, to_file)
+        }
+        Some(_) => usage("this subcommand"),
+        None => {
+            let Some(file) = &cli.file else {
+                return usage("the REPL or -e: give a script FILE");
+            };
+            if file.as_os_str() == commands::STDIN {
+                return usage("a script on standard input: give a script FILE");
+            }
+            let lab = match lab_name(cli) {
+                Ok(l) => l,
+                Err(c) => return c,
+            };
+            h::run(h::RunArgs {
+                hosts,
+                file,
+                args: cli.args.clone(),
+                lab,
+                trace: cli.trace,
+                rm: cli.rm,
+                replace: cli.replace,
+                keep_on_error: cli.keep_on_error,
+            })
+        }
+    }
 }
 
 /// A subcommand's name, and what it names that may be in a running sandbox (see

@@ -4,6 +4,9 @@ need=""
 command -v ip >/dev/null 2>&1 || need="$need iproute2"
 command -v nft >/dev/null 2>&1 || need="$need nftables"
 command -v python3 >/dev/null 2>&1 || need="$need python3"
+# sshd and ssh: tests/hosts.rs simulates machines reached over SSH (`--hosts`).
+[ -x /usr/sbin/sshd ] || need="$need openssh-server"
+command -v ssh >/dev/null 2>&1 || need="$need openssh-client"
 # iptables (the nft-based one) only for the tests that run the seed's bash scripts as they are.
 command -v iptables >/dev/null 2>&1 || need="$need iptables"
 if [ -n "$need" ]; then

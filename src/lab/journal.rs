@@ -1075,6 +1075,7 @@ mod tests {
                 local: None,
                 dev: None,
                 port: 4789,
+                remotes: vec![],
             },
             LinkSpec::Macvlan {
                 parent: "br0".into(),

@@ -149,6 +149,10 @@ pub enum LinkSpec {
         local: Option<IpAddr>,
         dev: Option<String>,
         port: u16,
+        /// Head-end replication to several peers: one all-zeros FDB entry per remote
+        /// (`bridge fdb append 00:00:00:00:00:00 dev NAME dst R`), gone with the link.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        remotes: Vec<IpAddr>,
     },
     /// `ip link add NAME link PARENT type macvlan mode M`: the parent is a link in the
     /// same namespace.
@@ -191,11 +195,16 @@ impl LinkSpec {
                 remote,
                 group,
                 port,
+                remotes,
                 ..
             } => {
                 let peer = remote
                     .map(|r| format!(" remote {r}"))
-                    .or(group.map(|g| format!(" group {g}")));
+                    .or(group.map(|g| format!(" group {g}")))
+                    .or((!remotes.is_empty()).then(|| {
+                        let r: Vec<String> = remotes.iter().map(|r| r.to_string()).collect();
+                        format!(" remotes {}", r.join(","))
+                    }));
                 Some(format!("vni {vni}{} port {port}", peer.unwrap_or_default()))
             }
             LinkSpec::Macvlan { mode, .. } => Some(format!("mode {}", mode.as_str())),
@@ -224,6 +233,7 @@ impl LinkSpec {
                 local,
                 dev,
                 port,
+                remotes,
             } => {
                 let mut s = format!("{ip} link add name {name} type vxlan id {vni}");
                 if let Some(r) = remote {
@@ -239,7 +249,15 @@ impl LinkSpec {
                     write!(s, " dev {}", shell_word(d)).unwrap();
                 }
                 write!(s, " dstport {port}").unwrap();
-                vec![s]
+                // `bridge` takes `-n NS` as `ip` does.
+                let bridge = ip.replacen("ip", "bridge", 1);
+                let mut lines = vec![s];
+                for r in remotes {
+                    lines.push(format!(
+                        "{bridge} fdb append 00:00:00:00:00:00 dev {name} dst {r}"
+                    ));
+                }
+                lines
             }
             LinkSpec::Macvlan { parent, mode } => vec![format!(
                 "{ip} link add name {name} link {} type macvlan mode {}",

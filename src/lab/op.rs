@@ -812,6 +812,7 @@ mod tests {
                 local: Some("192.0.2.1".parse().unwrap()),
                 dev: Some("eth0".into()),
                 port: 4789,
+                remotes: vec![],
             },
         };
         assert_eq!(

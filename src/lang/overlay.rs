@@ -13,7 +13,9 @@ fn vxlan(cx: &Ctx, c: &str, default_ns: &Ns, name: &str, opts: Map) -> RhaiResul
     let o = Opts::new(
         c,
         opts,
-        &["vni", "remote", "local", "dev", "port", "group", "ns"],
+        &[
+            "vni", "remote", "remotes", "local", "dev", "port", "group", "ns",
+        ],
     )?;
     names::ifname(name).or_fail(c)?;
     let vni = o
@@ -25,6 +27,18 @@ fn vxlan(cx: &Ctx, c: &str, default_ns: &Ns, name: &str, opts: Map) -> RhaiResul
             .transpose()
     };
     let (remote, group, local) = (ip("remote")?, ip("group")?, ip("local")?);
+    let remotes = remotes(c, o.get("remotes"))?;
+    if !remotes.is_empty() && (remote.is_some() || group.is_some()) {
+        return Err(fail(
+            c,
+            "give remotes (several peers), remote (one) or group (multicast), not more than one",
+        ));
+    }
+    if let Some(l) = local {
+        if let Some(r) = remotes.iter().find(|r| r.is_ipv6() != l.is_ipv6()) {
+            return Err(fail(c, format!("remotes: {r} and local {l} are not one IP version: the underlay is one IP version")));
+        }
+    }
     if remote.is_some() && group.is_some() {
         return Err(fail(
             c,
@@ -68,6 +82,7 @@ fn vxlan(cx: &Ctx, c: &str, default_ns: &Ns, name: &str, opts: Map) -> RhaiResul
                 local,
                 dev,
                 port,
+                remotes,
             },
         })
         .or_fail(c)?;
@@ -75,6 +90,35 @@ fn vxlan(cx: &Ctx, c: &str, default_ns: &Ns, name: &str, opts: Map) -> RhaiResul
         ns,
         name: name.into(),
     })
+}
+
+/// `remotes: [..]`: the peers' addresses, at least one, each once.
+fn remotes(c: &str, v: Option<Dynamic>) -> RhaiResult<Vec<std::net::IpAddr>> {
+    let Some(v) = v else { return Ok(vec![]) };
+    let Some(list) = v.clone().try_cast::<rhai::Array>() else {
+        return Err(fail(
+            c,
+            format!(
+                "remotes: expected an array of addresses, got {}",
+                v.type_name()
+            ),
+        ));
+    };
+    if list.is_empty() {
+        return Err(fail(c, "remotes: give at least one address"));
+    }
+    let mut out = Vec::new();
+    for r in list {
+        let Some(s) = r.clone().try_cast::<rhai::ImmutableString>() else {
+            return Err(fail(c, format!("remotes: {r} is not an address string")));
+        };
+        let a = names::ip(&s).map_err(|e| fail(c, format!("remotes: {e}")))?;
+        if out.contains(&a) {
+            return Err(fail(c, format!("remotes: {a} is given twice")));
+        }
+        out.push(a);
+    }
+    Ok(out)
 }
 
 /// Remove what impaired the link; nothing there is fine.

@@ -166,8 +166,10 @@ pub fn engine_for(
     dir: Option<&Path>,
     modules: crate::lang::stdlib::Mode,
 ) -> (Engine, rhai::Scope<'static>) {
-    let (mut engine, scope) = lang::build_engine(ctx, args);
+    let (mut engine, mut scope) = lang::build_engine(ctx, args);
     crate::lang::stdlib::install(&mut engine, dir, modules);
+    // HOST and HOSTS, when run on one host of `--hosts`.
+    crate::hosts::script_vars(&mut engine, &mut scope);
     (engine, scope)
 }
 

@@ -288,6 +288,42 @@ pub fn vxlan_message(
     b.build()
 }
 
+/// `bridge fdb append 00:00:00:00:00:00 dev VXLAN dst R`: one more peer a VXLAN floods
+/// to (head-end replication). NLM_F_APPEND: the all-zeros address has one entry per peer.
+pub async fn fdb_append_zero(h: &Handle, index: u32, dst: IpAddr) -> Result<(), rtnetlink::Error> {
+    use futures::StreamExt;
+    use rtnetlink::packet_core::{
+        NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_APPEND, NLM_F_CREATE, NLM_F_REQUEST,
+    };
+    use rtnetlink::packet_route::neighbour::{
+        NeighbourAddress, NeighbourAttribute, NeighbourFlags, NeighbourMessage, NeighbourState,
+    };
+    use rtnetlink::packet_route::{AddressFamily, RouteNetlinkMessage};
+    let mut m = NeighbourMessage::default();
+    m.header.family = AddressFamily::Bridge;
+    m.header.ifindex = index;
+    m.header.state = NeighbourState::Permanent;
+    m.header.flags = NeighbourFlags::Own;
+    m.attributes
+        .push(NeighbourAttribute::LinkLayerAddress(vec![0; 6]));
+    m.attributes
+        .push(NeighbourAttribute::Destination(match dst {
+            IpAddr::V4(a) => NeighbourAddress::Inet(a),
+            IpAddr::V6(a) => NeighbourAddress::Inet6(a),
+        }));
+    let mut req = NetlinkMessage::from(RouteNetlinkMessage::NewNeighbour(m));
+    req.header.flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_APPEND;
+    let mut resp = h.clone().request(req)?;
+    while let Some(m) = resp.next().await {
+        if let NetlinkPayload::Error(e) = m.payload {
+            if e.code.is_some() {
+                return Err(rtnetlink::Error::NetlinkError(e));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// "vni 42 remote 192.0.2.2 port 4789" for a VXLAN link.
 pub fn vxlan_detail(m: &LinkMessage) -> Option<String> {
     use rtnetlink::packet_route::link::InfoVxlan;

@@ -174,6 +174,19 @@ impl KernelBackend {
         if matches!(spec, LinkSpec::Bridge { .. }) {
             self.upped.push((ns.clone(), name.to_string()));
         }
+        if let LinkSpec::Vxlan { remotes, .. } = spec {
+            if !remotes.is_empty() {
+                let index = self.index(ns, name)?;
+                let h = self.handle(ns)?;
+                for r in remotes {
+                    self.rt
+                        .block_on(netlink::fdb_append_zero(&h, index, *r))
+                        .map_err(|e| {
+                            nl_err(format!("{}: fdb entry for {r}", link_label(ns, name)), e)
+                        })?;
+                }
+            }
+        }
         Ok(())
     }
 

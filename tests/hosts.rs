@@ -1,0 +1,535 @@
+//! One lab across many machines (`--hosts FILE`), with the machines simulated: each
+//! "host" is a network namespace (h-a, h-b, h-c) with its own mount namespace (private
+//! /run/netns, /run/netscript, /sys), all joined by an underlay bridge, each running its
+//! own `sshd` with this test's keys. Everything is inside one `sandbox_sh` sandbox: the
+//! sshds listen only on its underlay, and die with it.
+
+mod common;
+
+use common::{q, sh, Run};
+
+/// Three hosts a, b, c (10.99.0.1..3) reachable as `ssh a` etc. through `$T/ssh.conf`,
+/// and `$T/hosts.toml` naming them. `remote_path`: what the remote sessions get on PATH
+/// (the upload path when it has no netscript). Defines `holder H` (a process in host H's
+/// mount and network namespaces), `state` (every host's namespaces, links and labs),
+/// `start_sshd H`, `kill_sshd H`, and `N` (this netscript with --hosts).
+fn hosts_env(remote_path: &str) -> String {
+    let sshd = ["/usr/sbin/sshd", "/sbin/sshd"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists())
+        .expect("these tests need sshd (openssh-server; tools/deps.sh installs it)");
+    format!(
+        r#"
+mkdir -p /run/sshd
+ssh-keygen -q -t ed25519 -N '' -f $T/hostkey
+ssh-keygen -q -t ed25519 -N '' -f $T/id
+cp $T/id.pub $T/authorized_keys
+ip link add ul type bridge; ip link set ul up; ip addr add 10.99.0.254/24 dev ul
+: > $T/known_hosts; : > $T/ssh.conf
+holder() {{ cat $T/$1/holder.pid; }}
+start_sshd() {{ nsenter -t $(holder $1) -m -n {sshd} -f $T/$1/sshd_config -E $T/$1/log; }}
+kill_sshd() {{
+    for p in $(ip netns pids h-$1); do
+        case "$(cat /proc/$p/comm 2>/dev/null)" in sshd*) kill -9 $p ;; esac
+    done
+}}
+i=0
+for h in a b c; do
+    i=$((i+1))
+    ip netns add h-$h
+    ip link add ul-$h type veth peer name eth0 netns h-$h
+    ip link set ul-$h master ul up
+    ip -n h-$h addr add 10.99.0.$i/24 dev eth0
+    ip -n h-$h link set eth0 up
+    ip -n h-$h link set lo up
+    mkdir -p $T/$h/cache
+    cat > $T/$h/sshd_config <<C
+ListenAddress 10.99.0.$i
+HostKey $T/hostkey
+AuthorizedKeysFile $T/authorized_keys
+StrictModes no
+UsePAM no
+PermitRootLogin prohibit-password
+PidFile $T/$h/sshd.pid
+SetEnv PATH={remote_path} XDG_CACHE_HOME=$T/$h/cache
+C
+    # The host's own mount namespace, kept by a sleeper so sshd can be restarted in it.
+    ip netns exec h-$h unshare --mount --propagation private sh -c \
+        "mount -t tmpfs tmpfs /run/netns; mount -t tmpfs tmpfs /run/netscript; echo \$\$ > $T/$h/holder.pid; exec sleep 1000000" &
+    while [ ! -s $T/$h/holder.pid ]; do sleep 0.05; done
+    start_sshd $h
+    echo "10.99.0.$i $(cut -d' ' -f1,2 $T/hostkey.pub)" >> $T/known_hosts
+    printf 'Host %s\n HostName 10.99.0.%s\n User root\n' $h $i >> $T/ssh.conf
+done
+printf 'Host *\n IdentityFile %s/id\n UserKnownHostsFile %s/known_hosts\n LogLevel ERROR\n' $T $T >> $T/ssh.conf
+cat > $T/hosts.toml <<H
+ssh_config = "ssh.conf"
+[hosts.a]
+ssh = "a"
+[hosts.b]
+ssh = "b"
+[hosts.c]
+ssh = "c"
+H
+state() {{
+    for h in a b c; do
+        echo "host $h"
+        nsenter -t $(holder $h) -m -n sh -c 'ip netns list; ip -br link | cut -d" " -f1 | sort; ls /run/netscript | grep -v -e "[.]lock\$" -e "[.]down\$"'
+    done
+}}
+N() {{ netscript --hosts $T/hosts.toml "$@"; }}
+# run KEY CMD...: section @@KEY with CMD's output (both streams) and its exit status.
+run() {{ k=$1; shift; echo "@@$k"; "$@" 2>&1; echo "rc=$?"; }}
+cd $T
+set +e
+"#
+    )
+}
+
+/// The test's own PATH for the remote sessions: without this build's directory (the
+/// upload path), or with it (the version-match path).
+const PLAIN_PATH: &str = "/usr/bin:/bin:/usr/sbin:/sbin";
+
+fn with_hosts(remote_path: &str, script: &str) -> Run {
+    sh(&format!("{}\n{script}", hosts_env(remote_path)))
+}
+
+/// The script README.md shows under "One command, every host" (the test runs what the
+/// README shows), then checks appended: every container pings every other.
+fn mesh_script() -> String {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+        .expect("reading README.md");
+    let section = readme
+        .split("### One command, every host")
+        .nth(1)
+        .expect("README.md has the section");
+    let script = section
+        .split("```rhai\n")
+        .nth(1)
+        .and_then(|s| s.split("```").next())
+        .expect("the section shows a script");
+    format!("{script}{MESH_PINGS}")
+}
+
+const MESH_PINGS: &str = r#"// Every container pings every other, on every host (the hosts come up in their own time).
+for c in cs {
+    for n in [11, 12, 21, 22, 31, 32] {
+        let a = `10.200.0.${n}`;
+        let ok = false;
+        for t in 0..100 { if c.ping(a) { ok = true; break; } sleep(100); }
+        assert(ok, `${c.name} pings ${a}`);
+    }
+}
+print(`${HOST}: all pings answered`);
+"#;
+
+/// A 1 MiB HTTP server (in the background) and a client that checks every byte.
+const BLOB_SERVER: &str = r#"
+import http.server, socketserver
+body = (b"0123456789" * 104858)[:1048576]
+class S(socketserver.ThreadingTCPServer):
+    allow_reuse_address = True
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200); self.send_header("Content-Length", str(len(body))); self.end_headers(); self.wfile.write(body)
+    def log_message(self, *a): pass
+S(("", 8080), H).serve_forever()
+"#;
+const BLOB_CLIENT: &str = r#"
+import sys, time, urllib.request
+b = b""
+for _ in range(100):
+    try:
+        b = urllib.request.urlopen(sys.argv[1], timeout=5).read(); break
+    except Exception:
+        time.sleep(0.1)
+print("got", len(b), "intact" if b == (b"0123456789" * 104858)[:1048576] else "CORRUPT")
+"#;
+
+#[test]
+fn three_hosts_mesh_ping_http_graph_ls_down_twice_and_the_upload_path() {
+    let r = with_hosts(
+        PLAIN_PATH,
+        &format!(
+            r#"
+echo @@before; state
+cat > mesh.rhai <<'S'
+{mesh}
+S
+run run N mesh.rhai
+# 1 MiB over HTTP, host b to host c, across the overlay.
+N exec b:b1 -- python3 -c {server} >/dev/null 2>&1 &
+run http N exec c:c2 -- python3 -c {client} http://10.200.0.21:8080/
+# capture HOST:NS: traffic from a1 to c2 (sent until the capture has its packet).
+N exec a:a1 -- python3 -c {sender} >/dev/null 2>&1 &
+run capture N capture c:c2 veth-c2 -c 1
+run graph N graph
+run ls N ls
+run down N down mesh
+run down2 N down mesh
+run ls2 N ls
+echo @@after; state
+echo @@cache; ls $T/a/cache/netscript
+"#,
+            mesh = mesh_script(),
+            server = q(BLOB_SERVER),
+            sender = q("import socket, time\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\nwhile True:\n    s.sendto(b'x', ('10.200.0.32', 9999)); time.sleep(0.05)\n"),
+            client = q(BLOB_CLIENT),
+        ),
+    );
+    let s = r.sections();
+    let run = s.get("run");
+    assert!(
+        run.ends_with("rc=0\n"),
+        "the run succeeds on all three\n{r}"
+    );
+    for h in ["a", "b", "c"] {
+        assert!(
+            run.contains(&format!("[{h}] {h}: all pings answered")),
+            "{r}"
+        );
+        // No netscript on the remote PATH: this one was uploaded to the host's cache.
+        assert!(
+            run.contains(&format!("[{h}] netscript: no netscript"))
+                && run.contains("uploaded this one to"),
+            "{r}"
+        );
+    }
+    assert!(s.get("http").contains("got 1048576 intact"), "{r}");
+    let capture = s.get("capture");
+    assert!(
+        capture.ends_with("rc=0\n") && capture.contains("10.200.0."),
+        "{r}"
+    );
+    let graph = s.get("graph");
+    for h in ["a", "b", "c"] {
+        assert!(
+            graph.contains(&format!("== host {h} (underlay 10.99.0.")),
+            "{r}"
+        );
+    }
+    assert_eq!(graph.matches("vx-mesh (vxlan) vni 42").count(), 3, "{r}");
+    // One picture: the overlay between the hosts.
+    for l in [
+        "a ══ vx-mesh ══ b, c",
+        "b ══ vx-mesh ══ a, c",
+        "c ══ vx-mesh ══ a, b",
+    ] {
+        assert!(graph.contains(l), "{r}");
+    }
+    let ls = s.get("ls");
+    for h in ["a", "b", "c"] {
+        assert!(
+            ls.lines().any(|l| l.starts_with(&format!("[{h}] mesh "))),
+            "{r}"
+        );
+        // Connected again, the cached copy is used: no second upload.
+    }
+    assert!(!ls.contains("uploaded"), "{r}");
+    for h in ["a", "b", "c"] {
+        assert!(
+            s.get("down")
+                .contains(&format!("[{h}] lab \"mesh\" is down")),
+            "{r}"
+        );
+        assert!(
+            s.get("down2")
+                .contains(&format!("[{h}] lab \"mesh\" is already down")),
+            "{r}"
+        );
+        assert!(
+            s.get("ls2").contains(&format!("[{h}] no labs are up")),
+            "{r}"
+        );
+    }
+    assert!(s.get("down2").ends_with("rc=0\n"), "{r}");
+    assert_eq!(s.get("before"), s.get("after"), "every host as before\n{r}");
+    assert_eq!(s.lines("cache").len(), 1, "one cached binary\n{r}");
+}
+
+#[test]
+fn a_failure_on_one_host_rolls_every_host_back() {
+    let r = with_hosts(
+        PLAIN_PATH,
+        r#"
+echo @@before; state
+cat > fail.rhai <<'S'
+let n = netns(`n-${HOST}`);
+let br = bridge("br9");
+if HOST == "b" {
+    sleep(500);
+    throw "no room on b";
+}
+S
+run run N fail.rhai
+echo @@after; state
+"#,
+    );
+    let s = r.sections();
+    let run = s.get("run");
+    assert!(run.ends_with("rc=1\n"), "{r}");
+    // The error keeps FILE:LINE:COL and says which host.
+    assert!(
+        run.contains("[b] fail.rhai:5:5: error: no room on b"),
+        "{r}"
+    );
+    assert!(
+        run.contains("the run failed on b; every host is rolled back"),
+        "{r}"
+    );
+    assert!(
+        run.contains("host b: failed (exit 1); it rolled itself back"),
+        "{r}"
+    );
+    for h in ["a", "c"] {
+        let taken = format!("host {h}: built, then taken down");
+        let stopped = format!("host {h}: stopped; it rolled back what it had built");
+        assert!(run.contains(&taken) || run.contains(&stopped), "{r}");
+    }
+    assert_eq!(s.get("before"), s.get("after"), "every host as before\n{r}");
+}
+
+#[test]
+fn sshd_killed_mid_run_fails_naming_the_host_and_down_cleans_up_after() {
+    let r = with_hosts(
+        PLAIN_PATH,
+        r#"
+echo @@before; state
+cat > slow.rhai <<'S'
+let n = netns(`n-${HOST}`);
+if HOST == "b" {
+    print("ready");
+    for i in 0..600 { sleep(100); }
+}
+S
+N slow.rhai > $T/out 2>&1 &
+bg=$!
+for i in $(seq 600); do grep -q '^\[b\] ready' $T/out && break; sleep 0.05; done
+kill_sshd b
+wait $bg; rc=$?; echo "@@run"; cat $T/out; echo "rc=$rc"
+# b's run ends with its session: it rolls itself back.
+for i in $(seq 200); do
+    [ -z "$(nsenter -t $(holder b) -m -n ip netns list)" ] && break; sleep 0.05
+done
+start_sshd b
+run down N down slow
+echo @@after; state
+"#,
+    );
+    let s = r.sections();
+    let run = s.get("run");
+    assert!(run.contains("the run failed on b"), "{r}");
+    assert!(run.contains("host b: lost the connection"), "{r}");
+    assert!(!run.contains("the run failed on a"), "{r}");
+    for h in ["a", "c"] {
+        // Done before b was lost (taken down), or stopped while it ran (rolled back).
+        let taken = format!("host {h}: built, then taken down");
+        let stopped = format!("host {h}: stopped; it rolled back what it had built");
+        assert!(run.contains(&taken) || run.contains(&stopped), "{r}");
+    }
+    let down = s.get("down");
+    assert!(down.ends_with("rc=0\n"), "{r}");
+    for h in ["a", "b", "c"] {
+        assert!(down.contains(&format!("[{h}] lab \"slow\" is")), "{r}");
+    }
+    assert_eq!(s.get("before"), s.get("after"), "every host as before\n{r}");
+}
+
+#[test]
+fn version_match_uses_the_remote_netscript_and_plan_touches_nothing() {
+    let path = format!("{}:{PLAIN_PATH}", common::bin_dir().display());
+    let r = with_hosts(
+        &path,
+        r#"
+echo @@before; state
+cat > mesh.rhai <<'S'
+import "lab" as lab;
+let br = bridge("br0");
+lab::mesh("br0", #{ vni: 7 });
+S
+run plan N plan mesh.rhai
+run run N mesh.rhai
+run down N down mesh
+echo @@after; state
+echo @@cache; ls $T/a/cache
+"#,
+    );
+    let s = r.sections();
+    let plan = s.get("plan");
+    assert!(plan.ends_with("rc=0\n"), "{r}");
+    for (h, others) in [("a", ["2", "3"]), ("b", ["1", "3"]), ("c", ["1", "2"])] {
+        assert!(plan.contains(&format!("# ==== host {h} ({h}) ====")), "{r}");
+        let section = plan
+            .split(&format!("# ==== host {h} ({h}) ===="))
+            .nth(1)
+            .unwrap()
+            .split("# ==== host")
+            .next()
+            .unwrap();
+        for o in others {
+            assert!(
+                section.contains(&format!(
+                    "bridge fdb append 00:00:00:00:00:00 dev vx-mesh dst 10.99.0.{o}"
+                )),
+                "{r}"
+            );
+        }
+    }
+    assert!(s.get("run").ends_with("rc=0\n"), "{r}");
+    assert!(
+        !s.get("run").contains("uploaded"),
+        "the remote's own netscript is used\n{r}"
+    );
+    assert!(s.get("cache").trim().is_empty(), "nothing uploaded\n{r}");
+    assert_eq!(s.get("before"), s.get("after"), "{r}");
+}
+
+#[test]
+fn bad_hosts_files_and_an_unreachable_host_are_refused_before_anything_is_built() {
+    let r = with_hosts(
+        PLAIN_PATH,
+        r#"
+echo @@before; state
+echo 'let n = netns("x");' > x.rhai
+printf '[hosts.a]\nssh = "a"\nport = 22\n' > unknown.toml
+run unknown netscript --hosts unknown.toml x.rhai
+printf '[hosts.a]\nssh = "a"\nunderlay = "10.99.0.1"\n[hosts.b]\nssh = "b"\nunderlay = "10.99.0.1"\n' > dup.toml
+run dup netscript --hosts dup.toml x.rhai
+printf '[hosts.a]\nunderlay = "10.99.0.1"\n' > missing.toml
+run missing netscript --hosts missing.toml x.rhai
+printf 'Host d\n HostName 10.99.0.1\n Port 2222\n' >> ssh.conf
+cat hosts.toml > four.toml; printf '[hosts.d]\nssh = "d"\nunderlay = "10.99.0.4"\n' >> four.toml
+run unreachable netscript --hosts four.toml x.rhai
+run nohost netscript --hosts hosts.toml exec z:x -- true
+echo @@after; state
+"#,
+    );
+    let s = r.sections();
+    let unknown = s.get("unknown");
+    assert!(
+        unknown.contains("unknown field `port`") && unknown.ends_with("rc=2\n"),
+        "{r}"
+    );
+    assert!(
+        s.get("dup")
+            .contains("hosts a and b have the same underlay address 10.99.0.1"),
+        "{r}"
+    );
+    assert!(s.get("missing").contains("missing field `ssh`"), "{r}");
+    let u = s.get("unreachable");
+    assert!(u.contains("netscript: host d (d): unreachable:"), "{r}");
+    assert!(
+        u.contains("nothing was done on any host") && u.ends_with("rc=1\n"),
+        "{r}"
+    );
+    assert!(s.get("nohost").contains("no host \"z\""), "{r}");
+    assert_eq!(
+        s.get("before"),
+        s.get("after"),
+        "nothing built anywhere\n{r}"
+    );
+}
+
+#[test]
+fn ctrl_c_mid_run_rolls_every_host_back() {
+    let r = with_hosts(
+        PLAIN_PATH,
+        r#"
+echo @@before; state
+cat > slow.rhai <<'S'
+let n = netns(`n-${HOST}`);
+print("ready");
+for i in 0..600 { sleep(100); }
+S
+# netscript itself, not the shell function N: the signal goes to it.
+netscript --hosts $T/hosts.toml slow.rhai > $T/out 2>&1 &
+bg=$!
+for h in a b c; do
+    for i in $(seq 600); do grep -q "^\[$h\] ready" $T/out && break; sleep 0.05; done
+done
+kill -INT $bg
+wait $bg; rc=$?; echo "@@run"; cat $T/out; echo "rc=$rc"
+echo @@after; state
+"#,
+    );
+    let s = r.sections();
+    let run = s.get("run");
+    assert!(run.ends_with("rc=1\n"), "{r}");
+    assert!(run.contains("the run failed on an interrupt"), "{r}");
+    for h in ["a", "b", "c"] {
+        assert!(
+            run.contains(&format!("[{h}] slow.rhai:3:")),
+            "each run stopped at its line\n{r}"
+        );
+        assert!(
+            run.contains(&format!(
+                "host {h}: stopped; it rolled back what it had built"
+            )),
+            "{r}"
+        );
+    }
+    assert_eq!(s.get("before"), s.get("after"), "every host as before\n{r}");
+}
+
+#[test]
+fn vxlan_remotes_makes_one_fdb_entry_per_peer_and_mesh_needs_hosts() {
+    let r = common::sh(
+        r#"
+cat > $T/vx.rhai <<'S'
+let vx = vxlan("vx0", #{ vni: 9, remotes: ["192.0.2.2", "192.0.2.3"] });
+S
+netscript -x $T/vx.rhai 2>&1
+echo @@fdb; bridge fdb show dev vx0 | grep 00:00:00:00:00:00
+netscript down vx >/dev/null
+echo @@after; ip -br link show vx0 2>&1 || true
+cat > $T/m.rhai <<'S'
+import "lab" as lab;
+bridge("br0");
+lab::mesh("br0", #{ vni: 1 });
+S
+echo @@mesh; netscript $T/m.rhai 2>&1 || echo "rc=$?"
+"#,
+    );
+    let s = r.sections();
+    let trace = s.get("");
+    assert!(
+        trace.contains("bridge fdb append 00:00:00:00:00:00 dev vx0 dst 192.0.2.2"),
+        "{r}"
+    );
+    let fdb = s.lines("fdb");
+    assert_eq!(fdb.len(), 2, "{r}");
+    assert!(
+        fdb[0].contains("dst 192.0.2.2") && fdb[1].contains("dst 192.0.2.3"),
+        "{r}"
+    );
+    assert!(s.get("after").contains("does not exist"), "{r}");
+    let mesh = s.get("mesh");
+    assert!(
+        mesh.contains("lab::mesh needs HOST and HOSTS: run the script with netscript --hosts FILE"),
+        "{r}"
+    );
+    assert!(mesh.contains("m.rhai:3:6"), "{r}");
+
+    for (code, msg) in [
+        (
+            r#"vxlan("vx0", #{ vni: 9, remotes: ["192.0.2.2", "192.0.2.2"] })"#,
+            "remotes: 192.0.2.2 is given twice",
+        ),
+        (
+            r#"vxlan("vx0", #{ vni: 9, remotes: [] })"#,
+            "remotes: give at least one address",
+        ),
+        (
+            r#"vxlan("vx0", #{ vni: 9, remotes: "192.0.2.2" })"#,
+            "remotes: expected an array of addresses",
+        ),
+        (r#"vxlan("vx0", #{ vni: 9, remotes: ["x"] })"#, "remotes:"),
+        (
+            r#"vxlan("vx0", #{ vni: 9, remote: "192.0.2.2", remotes: ["192.0.2.3"] })"#,
+            "not more than one",
+        ),
+    ] {
+        let e = common::eval(code).fails_with(1);
+        assert!(e.stderr.contains(msg), "{code}: {e}");
+    }
+}
