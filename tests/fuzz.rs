@@ -296,6 +296,18 @@ netns_delete("n1");
 try { host().link("vx7").up(); } catch (e) { }"#,
     ),
     (
+        "a macvlan's MTU above its parent's",
+        r#"veth("va3", "vb4");
+host().macvlan("mv17", #{ parent: "va3", mode: "bridge" });
+try { host().link("mv17").mtu(1525); } catch (e) { }"#,
+    ),
+    (
+        "a tun (no Ethernet) made a bridge port",
+        r#"host().tun("tn2");
+host().bridge("br8", "10.1.0.1/24");
+try { host().link("tn2").master("br8"); } catch (e) { }"#,
+    ),
+    (
         "a fault injected into a call inside try",
         r#"let n1 = netns("n1");
 bridge("br3");
@@ -370,6 +382,8 @@ fn the_fixed_seeds_cover_every_generator_branch() {
         "netns_delete(",
         ".delete()",
         ".impair(",
+        ".macvlan(",
+        ".tun(",
         "a_ns: \"missing\"",
         "\"10.254.254.1\"",
     ] {

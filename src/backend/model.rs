@@ -423,9 +423,10 @@ impl ModelBackend {
             Op::LinkMtu { ns, name, mtu } => {
                 let s = self.space(ns)?;
                 let l = s.link(ns, name)?.clone();
-                // A vxlan's packets must fit its lower link with the encapsulation.
-                let max = match (&l.lower, l.kind) {
-                    (Some((_, lower)), LinkKind::Vxlan) => {
+                // A vxlan's or macvlan's packets must fit its lower link (with the
+                // vxlan's encapsulation).
+                let max = match &l.lower {
+                    Some((lns, lower)) if lns == ns => {
                         s.link(ns, lower)?.mtu.saturating_sub(l.headroom)
                     }
                     _ => 65535,
@@ -447,6 +448,10 @@ impl ModelBackend {
                         .is_some_and(|(lns, l)| lns == ns && l == m)
                     {
                         return Err(Error::from_errno(link_label(ns, name), libc::EBUSY));
+                    }
+                    // A tun carries IP packets, no Ethernet frames: no bridge takes it.
+                    if s.link(ns, name)?.kind == LinkKind::Tun {
+                        return Err(Error::from_errno(link_label(ns, name), libc::EINVAL));
                     }
                     let br = s.link(ns, m)?;
                     if br.kind != LinkKind::Bridge {

@@ -315,3 +315,214 @@ fn no_rust_type_path_appears_in_any_message() {
         }
     }
 }
+
+// ---------------------------------------------------------------- bad arguments
+//
+// Argument validation and error positions, in-process: every one of these is refused by
+// the binding before any backend is asked, so the model shows exactly what a run shows.
+
+/// The error `code` raises: its message and (line, column).
+fn error_of(code: &str) -> (String, (usize, usize)) {
+    let (r, _) = eval(code);
+    let e = lang::explain(&r.expect_err(code));
+    (
+        e.message,
+        (e.pos.line().unwrap_or(0), e.pos.position().unwrap_or(0)),
+    )
+}
+
+/// The message names the call first and contains every one of `parts`.
+fn assert_message(code: &str, call: &str, parts: &[&str]) {
+    let (m, _) = error_of(code);
+    assert!(
+        m.starts_with(&format!("{call}: ")),
+        "does not name the call {call}: {m}"
+    );
+    for p in parts {
+        assert!(m.contains(p), "{m:?} lacks {p:?}");
+    }
+}
+
+#[test]
+fn interface_names_longer_than_15_bytes_are_refused() {
+    assert_message(
+        r#"veth("abcdefghijklmnop", "x")"#,
+        r#"veth("abcdefghijklmnop", "x")"#,
+        &["\"abcdefghijklmnop\"", "16 bytes", "15"],
+    );
+    // Bytes, not characters: 9 × "é" is 18 bytes.
+    assert_message(
+        r#"bridge("ééééééééé")"#,
+        r#"bridge("ééééééééé")"#,
+        &["18 bytes", "15"],
+    );
+    assert_message(r#"veth("", "b")"#, r#"veth("", "b")"#, &["empty"]);
+    let (r, _) = eval(r#"veth("abcdefghijklmno", "x").a.name"#);
+    assert_eq!(r.unwrap().into_string().unwrap(), "abcdefghijklmno");
+}
+
+#[test]
+fn bad_namespace_names_are_refused_by_every_call_that_takes_one() {
+    for (literal, shown, why) in [
+        (r#""a/b""#, r#""a/b""#, "'/'"),
+        (r#""..""#, r#""..""#, "not allowed"),
+        (r#"".""#, r#"".""#, "not allowed"),
+        (r#""a b""#, r#""a b""#, "' '"),
+        (r#""a\tb""#, r#""a\tb""#, r"'\t'"),
+        (r#""a\x00b""#, r#""a\0b""#, r"'\0'"),
+        (r#""""#, r#""""#, "empty"),
+    ] {
+        for f in ["netns", "netns_open", "netns_exists"] {
+            assert_message(&format!("{f}({literal})"), &format!("{f}({shown})"), &[why]);
+        }
+        assert_message(
+            &format!(r#"veth("a", "b", #{{ a_ns: {literal} }})"#),
+            &format!(r#"veth("a", "b", #{{ a_ns: {shown} }})"#),
+            &[why],
+        );
+    }
+    let (m, _) = error_of(&format!(r#"netns("{}")"#, "n".repeat(256)));
+    assert!(m.contains("256"), "{m}");
+    let (r, _) = eval(&format!(r#"netns("{}").name.len()"#, "n".repeat(255)));
+    assert_eq!(r.unwrap().as_int().unwrap(), 255);
+}
+
+#[test]
+fn bad_cidrs_and_routes_are_refused_with_the_value() {
+    for cidr in [
+        "10.0.0.1/33",
+        "10.0.0.300/24",
+        "banana",
+        "fd00::1/129",
+        "10.0.0.1/x",
+        "",
+    ] {
+        let code = format!(r#"addr("lo", "{cidr}")"#);
+        assert_message(&code, &code, &[&format!("\"{cidr}\"")]);
+    }
+    assert_message(
+        r#"bridge("br0", "10.0.0.1/99")"#,
+        r#"bridge("br0", "10.0.0.1/99")"#,
+        &["10.0.0.1/99"],
+    );
+    assert_message(
+        r#"link("lo").addr("nope")"#,
+        r#"Link("lo").addr("nope")"#,
+        &["\"nope\""],
+    );
+    assert_message(
+        r#"route("10.9.0.1/16", #{ dev: "lo" })"#,
+        r#"route("10.9.0.1/16", #{ dev: "lo" })"#,
+        &["host bits", "10.9.0.0/16"],
+    );
+    assert_message(
+        r#"route("fd00::1/64", "fd00::2")"#,
+        r#"route("fd00::1/64", "fd00::2")"#,
+        &["host bits", "fd00::/64"],
+    );
+    assert_message(
+        r#"route("10.0.0.0/8", #{ metric: 5 })"#,
+        r#"route("10.0.0.0/8", #{ metric: 5 })"#,
+        &["via", "dev"],
+    );
+    assert_message(
+        r#"route("10.0.0.0/8", #{ via: "fd00::1" })"#,
+        r#"route("10.0.0.0/8", #{ via: "fd00::1" })"#,
+        &["different IP versions"],
+    );
+}
+
+#[test]
+fn unknown_option_keys_and_bad_option_values_are_named() {
+    for (code, key) in [
+        (r#"veth("a", "b", #{ mtuu: 1400 })"#, "mtuu"),
+        (r#"route("10.0.0.0/8", #{ gw: "10.0.0.1" })"#, "gw"),
+        (r#"ping("127.0.0.1", #{ cnt: 1 })"#, "cnt"),
+        (r#"start(["true"], #{ detached: true })"#, "detached"),
+        (
+            r#"netns("n").veth("a", "b", #{ a_ns: "n", ns: "n" })"#,
+            "ns",
+        ),
+    ] {
+        let (m, _) = error_of(code);
+        assert!(m.contains(&format!("unknown option \"{key}\"")), "{m}");
+    }
+    assert_message(
+        r#"veth("a", "b", #{ mtu: 10 })"#,
+        r#"veth("a", "b", #{ mtu: 10 })"#,
+        &["mtu", "10"],
+    );
+    assert_message(
+        r#"veth("a", "b", #{ a_ns: 5 })"#,
+        r#"veth("a", "b", #{ a_ns: 5 })"#,
+        &["a_ns"],
+    );
+    assert_message(
+        r#"ping("127.0.0.1", #{ count: "x" })"#,
+        r#"ping("127.0.0.1", #{ count: "x" })"#,
+        &["count"],
+    );
+    assert_message(r#"link("lo").mtu(0)"#, r#"Link("lo").mtu(0)"#, &["0"]);
+}
+
+#[test]
+fn wrong_types_and_unknown_functions_point_at_the_call() {
+    let (m, at) = error_of(r#"veth(1, "b")"#);
+    assert!(m.starts_with("veth(") && m.contains("(int, string)"), "{m}");
+    assert_eq!(at, (1, 1));
+    assert!(error_of("netns(5)").0.starts_with("netns("));
+    assert!(error_of(r#"link("lo").mtu("big")"#).0.contains("mtu"));
+    assert!(error_of(r#"vethh("a", "b")"#).0.contains("vethh"));
+}
+
+#[test]
+fn taken_and_missing_objects_are_named_at_the_call() {
+    let (m, at) = error_of(r#"netns("red"); netns("red")"#);
+    assert_eq!(m, r#"netns("red"): namespace "red" already exists"#);
+    assert_eq!(at, (1, 15));
+    assert_eq!(
+        error_of(r#"bridge("br0"); bridge("br0")"#).0,
+        r#"bridge("br0"): link "br0" already exists"#
+    );
+    assert_eq!(
+        error_of(r#"veth("veth-red", "veth-blue"); veth("veth-red", "veth-blue")"#).0,
+        r#"veth("veth-red", "veth-blue"): link "veth-red" already exists"#
+    );
+    assert_eq!(
+        error_of(r#"veth("a", "b"); veth("c", "b")"#).0,
+        r#"veth("c", "b"): link "b" already exists"#
+    );
+    assert!(
+        error_of(r#"addr("lo", "10.0.0.1/8"); addr("lo", "10.0.0.1/8")"#)
+            .0
+            .contains("already exists")
+    );
+    assert_eq!(
+        error_of(r#"link("nope")"#).0,
+        r#"link("nope"): link "nope" does not exist"#
+    );
+    assert_eq!(
+        error_of(r#"up("nope")"#).0,
+        r#"up("nope"): link "nope" does not exist"#
+    );
+    assert_message(
+        r#"addr("nope", "10.0.0.1/24")"#,
+        r#"addr("nope", "10.0.0.1/24")"#,
+        &[r#""nope""#, "does not exist"],
+    );
+    assert_eq!(
+        error_of(r#"netns_open("nope")"#).0,
+        r#"netns_open("nope"): namespace "nope" does not exist"#
+    );
+    assert_message(
+        r#"netns_delete("nope")"#,
+        r#"netns_delete("nope")"#,
+        &["does not exist"],
+    );
+    let (m, at) = error_of(r#"netns("a").link("eth9")"#);
+    assert!(
+        m.contains(r#""eth9""#) && m.contains("does not exist"),
+        "{m}"
+    );
+    assert_eq!(at, (1, 12), "a method call points at the method");
+}

@@ -43,6 +43,9 @@ enum Kind {
     Veth(String, String),
     Bridge,
     Vxlan,
+    /// A macvlan on this link of its namespace (it goes with it).
+    Macvlan(String),
+    Tun,
 }
 
 #[derive(Clone, Debug)]
@@ -105,6 +108,15 @@ impl World {
                 list.1.retain(|l| &l.name != pname);
             }
         }
+        let uppers: Vec<String> = self
+            .ns_mut(ns)
+            .iter()
+            .filter(|l| l.kind == Kind::Macvlan(name.to_string()))
+            .map(|l| l.name.clone())
+            .collect();
+        for u in uppers {
+            self.remove_link(ns, &u);
+        }
         if link.kind == Kind::Bridge {
             for l in self.ns_mut(ns).iter_mut() {
                 if l.master.as_deref() == Some(name) {
@@ -163,7 +175,7 @@ fn new_ns(w: &mut World) -> String {
 fn statement(rng: &mut Rng, w: &mut World) -> Option<String> {
     let nss: Vec<String> = w.namespaces.iter().map(|(n, _)| n.clone()).collect();
     let links = w.links();
-    match rng.below(24) {
+    match rng.below(26) {
         0 if nss.len() < 7 => Some(new_ns(w)),
         // A veth with both ends created in place.
         1 | 2 => {
@@ -472,6 +484,42 @@ fn statement(rng: &mut Rng, w: &mut World) -> Option<String> {
                     ))
                 }
             }
+        }
+        24 => {
+            let (ns, parent) = pick_link(rng, &links, |l| {
+                matches!(l.kind, Kind::Veth(..) | Kind::Bridge)
+            })?;
+            let name = w.fresh("mv");
+            let mode = *rng.pick(&["bridge", "private", "vepa"]);
+            w.ns_mut(&ns).push(Link {
+                name: name.clone(),
+                kind: Kind::Macvlan(parent.name.clone()),
+                up: false,
+                subnet: None,
+                master: None,
+            });
+            Some(format!(
+                "{}.macvlan(\"{name}\", #{{ parent: \"{}\", mode: \"{mode}\" }});",
+                ns_expr(&ns),
+                parent.name
+            ))
+        }
+        25 => {
+            let ns = rng.pick(&nss).clone();
+            let name = w.fresh("tn");
+            let opts = match rng.below(3) {
+                0 => String::new(),
+                1 => ", #{ tap: true }".to_string(),
+                _ => ", #{ tap: false, owner: 0 }".to_string(),
+            };
+            w.ns_mut(&ns).push(Link {
+                name: name.clone(),
+                kind: Kind::Tun,
+                up: false,
+                subnet: None,
+                master: None,
+            });
+            Some(format!("{}.tun(\"{name}\"{opts});", ns_expr(&ns)))
         }
         _ => {
             let (ns, l) = pick_link(rng, &links, |l| matches!(l.kind, Kind::Veth(..)))?;
