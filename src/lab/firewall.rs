@@ -427,16 +427,20 @@ pub fn id_matches(id: &str, comment: &str) -> bool {
     }
 }
 
+/// A rule with a fixed tag, for tests here and in the backends.
+#[cfg(test)]
+pub fn test_rule(chain: Chain, action: Action) -> Rule {
+    Rule {
+        id: "t1".into(),
+        ..Rule::new(chain, action)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn rule(chain: Chain, action: Action) -> Rule {
-        Rule {
-            id: "t1".into(),
-            ..Rule::new(chain, action)
-        }
-    }
+    use super::test_rule as rule;
 
     #[test]
     fn masquerade_reads_like_the_seed() {

@@ -159,32 +159,21 @@ pub fn register(engine: &mut Engine, ctx: &Ctx) {
         existing(cx, &c, &ns.ns, name)
     });
     // ip link set DEV up / down
-    ns_fn!(engine, ctx, "up", |cx, ns, l: Dynamic| -> () {
-        let c = call(Some(&ns), "up", std::slice::from_ref(&l));
-        let name = to_link(&c, &ns.ns, &l)?;
-        set(
-            cx,
-            &c,
-            Op::LinkSet {
-                ns: ns.ns,
-                name,
-                up: true,
-            },
-        )
-    });
-    ns_fn!(engine, ctx, "down", |cx, ns, l: Dynamic| -> () {
-        let c = call(Some(&ns), "down", std::slice::from_ref(&l));
-        let name = to_link(&c, &ns.ns, &l)?;
-        set(
-            cx,
-            &c,
-            Op::LinkSet {
-                ns: ns.ns,
-                name,
-                up: false,
-            },
-        )
-    });
+    for (verb, up) in [("up", true), ("down", false)] {
+        ns_fn!(engine, ctx, verb, |cx, ns, l: Dynamic| -> () {
+            let c = call(Some(&ns), verb, std::slice::from_ref(&l));
+            let name = to_link(&c, &ns.ns, &l)?;
+            set(
+                cx,
+                &c,
+                Op::LinkSet {
+                    ns: ns.ns,
+                    name,
+                    up,
+                },
+            )
+        });
+    }
 
     engine.register_get("a", |v: &mut Veth| v.a.clone());
     engine.register_get("b", |v: &mut Veth| v.b.clone());

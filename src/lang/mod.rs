@@ -376,7 +376,7 @@ pub fn locate(cx: &Ctx, at: &rhai::NativeCallContext) {
 /// Register `name(Netns, args..)` as a method and `name(args..)` acting on `host()`.
 #[macro_export]
 macro_rules! ns_fn {
-    ($engine:expr, $ctx:expr, $name:literal, |$c:ident, $ns:ident $(, $arg:ident : $ty:ty)*| -> $ret:ty $body:block) => {{
+    ($engine:expr, $ctx:expr, $name:expr, |$c:ident, $ns:ident $(, $arg:ident : $ty:ty)*| -> $ret:ty $body:block) => {{
         let cx = $ctx.clone();
         $engine.register_fn($name, move |at: rhai::NativeCallContext, $ns: &mut $crate::lang::Netns $(, $arg: $ty)*| -> $crate::lang::RhaiResult<$ret> {
             let $c = &cx;

@@ -522,14 +522,8 @@ fn delete_batch(listing: &Nftables, ids: &[&str]) -> Option<Nftables<'static>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::lab::firewall::test_rule as rule;
     use crate::lab::firewall::Proto;
-
-    fn rule(chain: Chain, action: Action) -> Rule {
-        Rule {
-            id: "t1".into(),
-            ..Rule::new(chain, action)
-        }
-    }
 
     #[test]
     fn random_loss_json() {
