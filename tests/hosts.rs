@@ -160,9 +160,10 @@ run run N mesh.rhai
 # 1 MiB over HTTP, host b to host c, across the overlay.
 N exec b:b1 -- python3 -c {server} >/dev/null 2>&1 &
 run http N exec c:c2 -- python3 -c {client} http://10.200.0.21:8080/
-# capture HOST:NS: traffic from a1 to c2 (sent until the capture has its packet).
+# capture HOST:NS: traffic from a1 to c2 among the first packets (an IPv6 router
+# solicitation may come first).
 N exec a:a1 -- python3 -c {sender} >/dev/null 2>&1 &
-run capture N capture c:c2 veth-c2 -c 1
+run capture N capture c:c2 veth-c2 -c 10 --seconds 10
 run graph N graph
 run ls N ls
 run down N down mesh
