@@ -6,6 +6,8 @@
 //!                   addresses, ip_forward=1, masquerade for the subnet (`oifname != "br0"`)
 //!   floor up N tuned  the same with netscript's creation flags (src/lab/tuning.rs): one
 //!                   TX/RX queue per veth end, br0 without multicast snooping
+//!   floor up N lab  tuned, and lab mode (`--lab-mode`): each host-side port without IPv6
+//!                   (its disable_ipv6 written before it is up) and with mcast_flood off
 //!   floor down N    unmount and remove the namespaces, delete br0, delete the nft table
 //!
 //! It makes what `bench/seed.sh` and `scripts/build-lab.rhai` make, with the techniques
@@ -39,10 +41,12 @@ use nftables::stmt::{Match, Operator, Statement};
 use nftables::types::{NfChainPolicy, NfChainType, NfFamily, NfHook};
 use nix::mount::{mount, umount2, MntFlags, MsFlags};
 use nix::sched::{unshare, CloneFlags};
-use rtnetlink::packet_route::link::{InfoBridge, InfoData, InfoVeth, LinkAttribute};
+use rtnetlink::packet_route::link::{
+    InfoBridge, InfoBridgePort, InfoData, InfoVeth, LinkAttribute,
+};
 use rtnetlink::packet_route::route::RouteProtocol;
 use rtnetlink::sys::TokioSocket;
-use rtnetlink::{Handle, LinkBridge, LinkUnspec, LinkVeth, RouteMessageBuilder};
+use rtnetlink::{Handle, LinkBridge, LinkBridgePort, LinkUnspec, LinkVeth, RouteMessageBuilder};
 use tokio::runtime::Runtime;
 use tokio::task::JoinHandle;
 
@@ -211,7 +215,17 @@ fn masquerade(lab: &Lab) -> Nftables<'static> {
     }
 }
 
-fn up(rt: &Runtime, lab: &Lab, tuned: bool) -> Result<()> {
+/// How the links are made: as plain `ip` makes them, with netscript's creation flags, or
+/// with those and lab mode.
+#[derive(Clone, Copy, PartialEq)]
+enum Mode {
+    Plain,
+    Tuned,
+    Lab,
+}
+
+fn up(rt: &Runtime, lab: &Lab, mode: Mode) -> Result<()> {
+    let tuned = mode != Mode::Plain;
     let queues = |m: &mut rtnetlink::packet_route::link::LinkMessage| {
         if tuned {
             m.attributes
@@ -272,6 +286,14 @@ fn up(rt: &Runtime, lab: &Lab, tuned: bool) -> Result<()> {
                 .execute()
                 .await
                 .map_err(ctx(|| format!("veth {host_end}")))?;
+            if mode == Mode::Lab {
+                // Before the port is up, so it never starts IPv6.
+                fs::write(
+                    format!("/proc/sys/net/ipv6/conf/{host_end}/disable_ipv6"),
+                    "1",
+                )
+                .map_err(|e| format!("{host_end} disable_ipv6: {e}"))?;
+            }
             // ip link set veth-cK-br master br0 up (one request: the kernel does both)
             let set = LinkUnspec::new_with_name(&host_end)
                 .controller(br)
@@ -282,6 +304,20 @@ fn up(rt: &Runtime, lab: &Lab, tuned: bool) -> Result<()> {
                 .execute()
                 .await
                 .map_err(ctx(|| format!("{host_end} master br0 up")))?;
+            if mode == Mode::Lab {
+                // ip link set veth-cK-br type bridge_slave mcast_flood off
+                let port = LinkBridgePort::new(0)
+                    .append_info_data(InfoBridgePort::MulticastFlood(false))
+                    .build();
+                let mut port = port;
+                port.attributes
+                    .push(LinkAttribute::IfName(host_end.clone()));
+                host.link()
+                    .set_port(port)
+                    .execute()
+                    .await
+                    .map_err(ctx(|| format!("{host_end} mcast_flood off")))?;
+            }
 
             // Inside cK, over the socket opened there.
             let (h, task) = connect(rt, sock);
@@ -351,8 +387,16 @@ fn down(rt: &Runtime, lab: &Lab) -> Result<()> {
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let args: Vec<&String> = args.iter().collect();
-    let tuned = args.len() == 3 && args[0] == "up" && args[2] == "tuned";
-    let args = if tuned { &args[..2] } else { &args[..] };
+    let mode = match args.as_slice() {
+        [up, _, m] if *up == "up" && *m == "tuned" => Mode::Tuned,
+        [up, _, m] if *up == "up" && *m == "lab" => Mode::Lab,
+        _ => Mode::Plain,
+    };
+    let args = if mode != Mode::Plain {
+        &args[..2]
+    } else {
+        &args[..]
+    };
     let (cmd, n) = match args {
         [c, n] if *c == "up" || *c == "down" => match n.parse::<u32>() {
             Ok(n) if (1..=65000).contains(&n) => (c.to_string(), n),
@@ -363,7 +407,7 @@ fn main() -> ExitCode {
         },
         _ => {
             eprintln!(
-                "usage: floor up N [tuned] | floor down N   (inside a sandbox: unshare --net --mount)"
+                "usage: floor up N [tuned|lab] | floor down N   (inside a sandbox: unshare --net --mount)"
             );
             return ExitCode::from(2);
         }
@@ -380,7 +424,7 @@ fn main() -> ExitCode {
     };
     let lab = Lab::new(n);
     let r = if cmd == "up" {
-        up(&rt, &lab, tuned)
+        up(&rt, &lab, mode)
     } else {
         down(&rt, &lab)
     };

@@ -2,9 +2,11 @@
 # One measured build + teardown of the seed's lab, in a sandbox of its own. bench/run.sh
 # starts it as
 #   unshare --net --mount --propagation private bash bench/one.sh WAY N
-# WAY: netscript | seed | batch | floor | floor-tuned | seed-style. Also:
+# WAY: netscript | netscript-lab | seed | batch | floor | floor-tuned | floor-lab | seed-style.
+# Also:
 #   bench/one.sh rss N        netscript build-lab + down under /usr/bin/time, peak RSS only
 #   bench/one.sh startup K    K runs of `netscript -e 1`, each timed
+#   bench/one.sh inspect N    netscript build-lab, then `graph`, `ls` and host `links()` timed
 # Binaries: $NETSCRIPT_BIN and $FLOOR_BIN (run.sh sets them). $BENCH_HOST_NETNS, when set,
 # is the caller's namespace (readlink /proc/self/ns/net): one.sh refuses to run in it.
 #
@@ -27,11 +29,11 @@ fail() {
 WAY=${1:-}
 N=${2:-}
 case "$WAY" in
-    netscript | seed | batch | floor | floor-tuned | seed-style | rss | startup) ;;
-    *) echo "usage: bench/one.sh netscript|seed|batch|floor|floor-tuned|seed-style|rss|startup N" >&2; exit 2 ;;
+    netscript | netscript-lab | seed | batch | floor | floor-tuned | floor-lab | seed-style | rss | startup | inspect) ;;
+    *) echo "usage: bench/one.sh netscript|netscript-lab|seed|batch|floor|floor-tuned|floor-lab|seed-style|rss|startup|inspect N" >&2; exit 2 ;;
 esac
 NS_BIN=${NETSCRIPT_BIN:?set NETSCRIPT_BIN to the netscript binary}
-[ "${WAY%-tuned}" != floor ] || : "${FLOOR_BIN:?set FLOOR_BIN to the floor example binary}"
+case "$WAY" in floor*) : "${FLOOR_BIN:?set FLOOR_BIN to the floor example binary}" ;; esac
 
 # --- The sandbox: refuse to run anywhere but a network namespace of our own. ---
 own=$(readlink /proc/self/ns/net)
@@ -69,8 +71,11 @@ addr_of "$N"
 LAST=$ADDR
 
 case "$WAY" in
-    netscript | rss)
+    netscript | rss | inspect)
         build() { "$NS_BIN" scripts/build-lab.rhai "$N" >/dev/null; }
+        teardown() { "$NS_BIN" down build-lab >/dev/null; } ;;
+    netscript-lab)
+        build() { "$NS_BIN" --lab-mode scripts/build-lab.rhai "$N" >/dev/null 2>&1; }
         teardown() { "$NS_BIN" down build-lab >/dev/null; } ;;
     seed-style)
         build() { "$NS_BIN" bench/seed-style.rhai "$N" >/dev/null; }
@@ -87,6 +92,9 @@ case "$WAY" in
     floor-tuned)
         build() { "$FLOOR_BIN" up "$N" tuned; }
         teardown() { "$FLOOR_BIN" down "$N"; } ;;
+    floor-lab)
+        build() { "$FLOOR_BIN" up "$N" lab; }
+        teardown() { "$FLOOR_BIN" down "$N"; } ;;
 esac
 
 if [ "$WAY" = rss ]; then
@@ -94,6 +102,23 @@ if [ "$WAY" = rss ]; then
     /usr/bin/time -f %M -o /run/netscript/rss.build "$NS_BIN" scripts/build-lab.rhai "$N" >/dev/null
     /usr/bin/time -f %M -o /run/netscript/rss.down "$NS_BIN" down build-lab >/dev/null
     echo "RESULT way=rss n=$N build_kb=$(tail -n1 /run/netscript/rss.build) down_kb=$(tail -n1 /run/netscript/rss.down)"
+    exit 0
+fi
+
+if [ "$WAY" = inspect ]; then
+    build
+    timed() {
+        local t0 t1
+        t0=${EPOCHREALTIME/./}
+        "$@" >/dev/null || fail "$* failed"
+        t1=${EPOCHREALTIME/./}
+        echo $((t1 - t0))
+    }
+    g=$(timed "$NS_BIN" graph build-lab)
+    l=$(timed "$NS_BIN" ls)
+    k=$(timed "$NS_BIN" -e 'host().links().len()')
+    teardown
+    echo "RESULT way=inspect n=$N graph_us=$g ls_us=$l links_us=$k"
     exit 0
 fi
 

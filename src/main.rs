@@ -47,6 +47,11 @@ struct Cli {
     /// multicast snooping (see the README's "Creation flags")
     #[arg(long, global = true)]
     kernel_defaults: bool,
+    /// Bridges in lab mode: their ports get no IPv6 and no flooded multicast, so large labs
+    /// build fast; IPv6 between containers across a bridge stops working (see the README's
+    /// "Lab mode")
+    #[arg(long, global = true)]
+    lab_mode: bool,
     /// Lab name (default: the script's file stem)
     #[arg(long, value_name = "NAME")]
     lab: Option<String>,
@@ -225,6 +230,7 @@ fn main() -> ExitCode {
     });
     netscript::ui::run::set_json_errors(cli.json);
     netscript::lab::tuning::set_kernel_defaults(cli.kernel_defaults);
+    netscript::lab::tuning::set_lab_mode(cli.lab_mode);
     if let Some(hosts) = &cli.hosts {
         return across_hosts(&cli, hosts);
     }

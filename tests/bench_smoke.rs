@@ -62,7 +62,16 @@ fn bench_smoke_runs_every_way_and_prints_the_ratios() {
         .lines()
         .find(|l| l.starts_with("ratios N=3: build bash/netscript "));
     assert!(ratios.is_some(), "no ratios line\n{shown}");
-    for way in ["netscript", "seed", "batch", "floor", "seed-style"] {
+    for way in [
+        "netscript",
+        "netscript-lab",
+        "seed",
+        "batch",
+        "floor",
+        "floor-tuned",
+        "floor-lab",
+        "seed-style",
+    ] {
         assert!(
             stdout
                 .lines()

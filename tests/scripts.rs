@@ -23,17 +23,21 @@ const KNOWN_SCRIPTS: &[&str] = &[
     "slow-link",
 ];
 
-/// `netscript --sandbox scripts/NAME.rhai` exits 0 and prints its closing message.
+/// `netscript --sandbox scripts/NAME.rhai` exits 0 and prints its closing message, in the
+/// default mode and in lab mode (`--lab-mode`: the seed's scripts run unchanged).
 fn runs_in_sandbox(name: &str, last_message: &str) {
-    let run = sandboxed(&[&script_path(name)]).success();
-    assert!(
-        run.stdout.contains(last_message),
-        "{name} did not run to its end\n{run}"
-    );
-    assert!(
-        !run.stderr.contains("error"),
-        "{name} reported an error\n{run}"
-    );
+    for flags in [&[][..], &["--lab-mode"][..]] {
+        let script = script_path(name);
+        let run = sandboxed(&[flags, &[script.as_str()]].concat()).success();
+        assert!(
+            run.stdout.contains(last_message),
+            "{name} {flags:?} did not run to its end\n{run}"
+        );
+        assert!(
+            !run.stderr.contains("error"),
+            "{name} {flags:?} reported an error\n{run}"
+        );
+    }
 }
 
 #[test]

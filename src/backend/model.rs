@@ -463,6 +463,16 @@ impl ModelBackend {
                 }
                 s.link(ns, name)?.master = master.clone();
             }
+            // Only a bridge's port has port settings.
+            Op::PortLabMode { ns, name, .. } => {
+                let s = self.space(ns)?;
+                if s.link(ns, name)?.master.is_none() {
+                    return Err(Error::Os {
+                        what: link_label(ns, name),
+                        source: std::io::Error::from_raw_os_error(libc::EOPNOTSUPP),
+                    });
+                }
+            }
             Op::LinkMove { ns, name, to } => {
                 self.space(to)?;
                 self.space(ns)?.link(ns, name)?;

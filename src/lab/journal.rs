@@ -810,6 +810,7 @@ mod tests {
                 name: "br0".into(),
                 spec: crate::lab::op::LinkSpec::Bridge {
                     mcast_snooping: None,
+                    lab_mode: false,
                 },
             },
             None,
@@ -1017,7 +1018,8 @@ mod tests {
                 ns: None,
                 name: "br0".into(),
                 spec: LinkSpec::Bridge {
-                    mcast_snooping: None
+                    mcast_snooping: None,
+                    lab_mode: false
                 }
             }
         );
@@ -1067,6 +1069,7 @@ mod tests {
         let specs = [
             LinkSpec::Bridge {
                 mcast_snooping: None,
+                lab_mode: false,
             },
             LinkSpec::Vxlan {
                 vni: 1,

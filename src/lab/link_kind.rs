@@ -140,6 +140,10 @@ pub enum LinkSpec {
         /// Multicast snooping (`None`: the kernel's default, on). See `lab::tuning`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         mcast_snooping: Option<bool>,
+        /// Lab mode: each port attached to it gets `Op::PortLabMode` (see `lab::tuning`).
+        /// netscript's own mark, not the kernel's: it changes nothing in this request.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        lab_mode: bool,
     },
     /// `ip link add NAME type vxlan id VNI remote R local L dev D dstport P`.
     Vxlan {
@@ -216,7 +220,7 @@ impl LinkSpec {
     pub fn render(&self, ip: &str, name: &str) -> Vec<String> {
         let name = shell_word(name);
         match self {
-            LinkSpec::Bridge { mcast_snooping } => vec![
+            LinkSpec::Bridge { mcast_snooping, .. } => vec![
                 format!(
                     "{ip} link add name {name} type bridge{}",
                     match mcast_snooping {

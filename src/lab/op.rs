@@ -203,6 +203,15 @@ pub enum Op {
         name: String,
         master: Option<String>,
     },
+    /// Lab mode on a bridge port (see `lab::tuning`): no IPv6 on the port
+    /// (`net.ipv6.conf.DEV.disable_ipv6=1`) and no multicast flooded to it
+    /// (`ip link set dev DEV type bridge_slave mcast_flood off`); `on: false` puts both
+    /// back as the kernel makes them.
+    PortLabMode {
+        ns: Ns,
+        name: String,
+        on: bool,
+    },
     /// `ip link set DEV netns TO`.
     LinkMove {
         ns: Ns,
@@ -436,6 +445,26 @@ impl Op {
                 ),
                 None => format!("{} link set dev {} nomaster", ip_cmd(ns), shell_word(name)),
             }],
+            Op::PortLabMode { ns, name, on } => {
+                // sysctl(8) takes `/` between the parts of a key whose name holds a dot.
+                let key = match name.contains('.') {
+                    true => format!("net/ipv6/conf/{name}/disable_ipv6"),
+                    false => format!("net.ipv6.conf.{name}.disable_ipv6"),
+                };
+                let w = format!("sysctl -qw {}={}", shell_word(&key), u8::from(*on));
+                vec![
+                    match ns {
+                        None => w,
+                        Some(n) => format!("ip netns exec {} {w}", shell_word(n)),
+                    },
+                    format!(
+                        "{} link set dev {} type bridge_slave mcast_flood {}",
+                        ip_cmd(ns),
+                        shell_word(name),
+                        if *on { "off" } else { "on" }
+                    ),
+                ]
+            }
             Op::LinkMove { ns, name, to } => vec![format!(
                 "{} link set dev {} netns {}",
                 ip_cmd(ns),
@@ -552,6 +581,7 @@ impl Op {
             | Op::LinkSet { ns, .. }
             | Op::LinkMtu { ns, .. }
             | Op::LinkMaster { ns, .. }
+            | Op::PortLabMode { ns, .. }
             | Op::LinkMove { ns, .. }
             | Op::AddrAdd { ns, .. }
             | Op::AddrDel { ns, .. }
@@ -583,6 +613,7 @@ impl Op {
             | Op::LinkSet { .. }
             | Op::LinkMtu { .. }
             | Op::LinkMaster { .. }
+            | Op::PortLabMode { .. }
             | Op::LinkMove { .. } => Family::Link,
             Op::AddrAdd { .. } | Op::AddrDel { .. } | Op::RouteAdd { .. } | Op::RouteDel { .. } => {
                 Family::Address
@@ -618,6 +649,7 @@ impl Op {
             | Op::LinkSet { .. }
             | Op::LinkMtu { .. }
             | Op::LinkMaster { .. }
+            | Op::PortLabMode { .. }
             | Op::LinkMove { .. }
             | Op::AddrAdd { .. }
             | Op::AddrDel { .. }
@@ -642,6 +674,7 @@ impl Op {
             | Op::LinkSet { name, .. }
             | Op::LinkMtu { name, .. }
             | Op::LinkMaster { name, .. }
+            | Op::PortLabMode { name, .. }
             | Op::LinkMove { name, .. } => Some(name),
             Op::AddrAdd { dev, .. }
             | Op::AddrDel { dev, .. }
@@ -670,6 +703,11 @@ impl Op {
             Op::QdiscSet { ns, dev, .. } => Op::QdiscDel {
                 ns: ns.clone(),
                 dev: dev.clone(),
+            },
+            Op::PortLabMode { ns, name, on } => Op::PortLabMode {
+                ns: ns.clone(),
+                name: name.clone(),
+                on: !on,
             },
             Op::LinkMove { ns, name, to } => Op::LinkMove {
                 ns: to.clone(),

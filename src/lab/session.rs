@@ -71,6 +71,11 @@ pub struct Session {
     watching: Vec<Watched>,
     /// Make links as plain `ip` does (`--kernel-defaults`; see `lab::tuning`).
     pub kernel_defaults: bool,
+    /// Bridges every new bridge is in lab mode by default (`--lab-mode`).
+    pub lab_mode: bool,
+    /// The bridges in lab mode this run made: ports attached to them get
+    /// `Op::PortLabMode`.
+    pub lab_bridges: std::collections::HashSet<(Ns, String)>,
 }
 
 impl Session {
@@ -90,6 +95,8 @@ impl Session {
             notices: Default::default(),
             watching: vec![],
             kernel_defaults: crate::lab::tuning::kernel_defaults(),
+            lab_mode: crate::lab::tuning::lab_mode(),
+            lab_bridges: Default::default(),
         }
     }
 

@@ -54,17 +54,39 @@ fn veth(
     })
 }
 
-fn bridge(cx: &Ctx, c: &str, ns: &Ns, name: &str, cidr: Option<&str>) -> RhaiResult<Link> {
+fn bridge(
+    cx: &Ctx,
+    c: &str,
+    ns: &Ns,
+    name: &str,
+    cidr: Option<&str>,
+    opts: Map,
+) -> RhaiResult<Link> {
+    let o = Opts::new(c, opts, &["lab_mode"])?;
     names::ifname(name).or_fail(c)?;
     let cidr: Option<Cidr> = cidr.map(|s| s.parse().or_fail(c)).transpose()?;
     let mut s = cx.borrow_mut();
     let mcast_snooping = crate::lab::tuning::bridge_mcast_snooping(s.kernel_defaults);
+    let lab_mode = o.bool("lab_mode")?.unwrap_or(s.lab_mode);
     s.apply(Op::LinkAdd {
         ns: ns.clone(),
         name: name.into(),
-        spec: LinkSpec::Bridge { mcast_snooping },
+        spec: LinkSpec::Bridge {
+            mcast_snooping,
+            lab_mode,
+        },
     })
     .or_fail(c)?;
+    if lab_mode {
+        s.lab_bridges.insert((ns.clone(), name.into()));
+        let notice = crate::lab::tuning::lab_mode_notice(name);
+        if s.notices.insert(notice.clone()) {
+            match s.planning {
+                true => s.note(notice),
+                false => crate::errln!("{}", crate::style::warning(&notice)),
+            }
+        }
+    }
     if let Some(cidr) = cidr {
         s.apply(Op::AddrAdd {
             ns: ns.clone(),
@@ -143,7 +165,7 @@ pub fn register(engine: &mut Engine, ctx: &Ctx) {
     // ip link add NAME type bridge; ip link set NAME up
     ns_fn!(engine, ctx, "bridge", |cx, ns, name: &str| -> Link {
         let c = call(Some(&ns), "bridge", &[name.into()]);
-        bridge(cx, &c, &ns.ns, name, None)
+        bridge(cx, &c, &ns.ns, name, None, Map::new())
     });
     ns_fn!(engine, ctx, "bridge", |cx,
                                    ns,
@@ -151,7 +173,29 @@ pub fn register(engine: &mut Engine, ctx: &Ctx) {
                                    cidr: &str|
      -> Link {
         let c = call(Some(&ns), "bridge", &[name.into(), cidr.into()]);
-        bridge(cx, &c, &ns.ns, name, Some(cidr))
+        bridge(cx, &c, &ns.ns, name, Some(cidr), Map::new())
+    });
+    // ip link add NAME type bridge, with options (lab_mode)
+    ns_fn!(engine, ctx, "bridge", |cx,
+                                   ns,
+                                   name: &str,
+                                   o: Map|
+     -> Link {
+        let c = call(Some(&ns), "bridge", &[name.into(), o.clone().into()]);
+        bridge(cx, &c, &ns.ns, name, None, o)
+    });
+    ns_fn!(engine, ctx, "bridge", |cx,
+                                   ns,
+                                   name: &str,
+                                   cidr: &str,
+                                   o: Map|
+     -> Link {
+        let c = call(
+            Some(&ns),
+            "bridge",
+            &[name.into(), cidr.into(), o.clone().into()],
+        );
+        bridge(cx, &c, &ns.ns, name, Some(cidr), o)
     });
     // ip link show DEV
     ns_fn!(engine, ctx, "link", |cx, ns, name: &str| -> Link {
@@ -275,6 +319,10 @@ pub fn register(engine: &mut Engine, ctx: &Ctx) {
     link_fn!(engine, ctx, "master", |cx, l, br: Dynamic| {
         let c = link_call(l, "master", std::slice::from_ref(&br));
         let master = to_link(&c, &l.ns, &br)?;
+        let lab_port = cx
+            .borrow()
+            .lab_bridges
+            .contains(&(l.ns.clone(), master.clone()));
         set(
             cx,
             &c,
@@ -283,7 +331,16 @@ pub fn register(engine: &mut Engine, ctx: &Ctx) {
                 name: l.name.clone(),
                 master: Some(master),
             },
-        )
+        )?;
+        if lab_port {
+            let op = Op::PortLabMode {
+                ns: l.ns.clone(),
+                name: l.name.clone(),
+                on: true,
+            };
+            set(cx, &c, op)?;
+        }
+        Ok(())
     });
     link_fn!(engine, ctx, "nomaster", |cx, l| {
         set(

@@ -112,7 +112,12 @@ fn link_add(ns: &Ns, name: &str, spec: &LinkSpec, v: &Vars) -> Option<String> {
         Some(_) => format!("{}.", v.of(ns)),
     };
     Some(match spec {
-        LinkSpec::Bridge { .. } => format!("{on}bridge({});", lit(name)),
+        LinkSpec::Bridge {
+            lab_mode: false, ..
+        } => format!("{on}bridge({});", lit(name)),
+        LinkSpec::Bridge { lab_mode: true, .. } => {
+            format!("{on}bridge({}, #{{ lab_mode: true }});", lit(name))
+        }
         LinkSpec::Macvlan { parent, mode } => format!(
             "{on}macvlan({}, #{{ parent: {}, mode: {} }});",
             lit(name),
@@ -245,6 +250,8 @@ fn call(op: &Op, v: &mut Vars) -> Option<String> {
         // A process that belonged to its run ended with it: nothing to rebuild.
         Op::ProcStarted { .. } => return None,
         Op::NftAdd { ns, rules } => nft(ns, rules, v).unwrap_or_else(|| not_expressed(op)),
+        // Made again by master() on a bridge in lab mode.
+        Op::PortLabMode { on: true, .. } => return None,
         // Made again by bridge() and forward(true) where a foreign chain needs them.
         Op::ForeignAccept { .. } => return None,
         _ => not_expressed(op),

@@ -362,6 +362,23 @@ pub async fn set(h: &Handle, msg: LinkMessage) -> Result<(), rtnetlink::Error> {
     h.link().set(msg).execute().await
 }
 
+/// `ip link set dev NAME type bridge_slave mcast_flood on|off`: port settings go in an
+/// RTM_NEWLINK (RTM_SETLINK ignores them).
+pub async fn port_mcast_flood(h: &Handle, name: &str, on: bool) -> Result<(), rtnetlink::Error> {
+    use rtnetlink::packet_route::link::{
+        InfoBridgePort, InfoPortData, InfoPortKind, LinkAttribute, LinkInfo,
+    };
+    let msg = by_name(name)
+        .append_extra_attribute(LinkAttribute::LinkInfo(vec![
+            LinkInfo::PortKind(InfoPortKind::Bridge),
+            LinkInfo::PortData(InfoPortData::BridgePort(vec![
+                InfoBridgePort::MulticastFlood(on),
+            ])),
+        ]))
+        .build();
+    h.link().set_port(msg).execute().await
+}
+
 pub async fn del(h: &Handle, name: &str) -> Result<(), rtnetlink::Error> {
     h.link()
         .del_with_message(by_name(name).build())

@@ -1,6 +1,6 @@
 //! Link ops: creating (veth, and the single-ended kinds of `LinkSpec`), deleting, setting.
 
-use crate::backend::kernel::{netlink, netns, nl_err, tun, KernelBackend};
+use crate::backend::kernel::{netlink, netns, nl_err, sysctl, tun, KernelBackend};
 use crate::error::{Error, Result};
 use crate::lab::op::{link_label, LinkSpec, Ns, Op};
 
@@ -119,6 +119,17 @@ impl KernelBackend {
                 }
                 None => self.set_link(ns, name, |b| b.nocontroller()),
             },
+            Op::PortLabMode { ns, name, on } => {
+                let key = format!("net/ipv6/conf/{name}/disable_ipv6");
+                let value = if *on { "1" } else { "0" };
+                self.within(ns, move || sysctl::write(&key, value))?
+                    .map_err(|e| Error::os(format!("IPv6 off on {}", link_label(ns, name)), e))?;
+                let h = self.handle(ns)?;
+                self.nl(
+                    link_label(ns, name),
+                    netlink::port_mcast_flood(&h, name, !*on),
+                )
+            }
             Op::LinkMove { ns, name, to } => {
                 let fd = self.ns_fd(to)?;
                 self.set_link(ns, name, |b| b.setns_by_fd(fd))
@@ -135,7 +146,7 @@ impl KernelBackend {
             None => None,
         };
         let msg = match spec {
-            LinkSpec::Bridge { mcast_snooping } => {
+            LinkSpec::Bridge { mcast_snooping, .. } => {
                 let mut b = rtnetlink::LinkBridge::new(name);
                 if let Some(on) = mcast_snooping {
                     b = b.append_info_data(
