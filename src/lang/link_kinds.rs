@@ -54,7 +54,7 @@ fn tun(cx: &Ctx, c: &str, ns: &Ns, name: &str, opts: Map) -> RhaiResult<Link> {
         Some(d) => {
             return Err(fail(
                 c,
-                format!("owner: a uid or a user name, not {}", d.type_name()),
+                format!("owner: a uid or a user name, not {}", super::type_label(&d)),
             ))
         }
     };
