@@ -19,6 +19,8 @@ mod route;
 pub mod stdlib;
 pub mod teach;
 #[cfg(test)]
+mod test_support;
+#[cfg(test)]
 mod tests;
 
 pub use docs::{definitions, Doc, DOCS};
