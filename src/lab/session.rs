@@ -531,3 +531,7 @@ pub fn undo_ops(
     backend.wait_gone(wait);
     errors
 }
+
+#[cfg(test)]
+#[path = "session_tests.rs"]
+mod tests;

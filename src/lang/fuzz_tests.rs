@@ -8,15 +8,11 @@
 
 use std::cell::RefCell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::rc::Rc;
 
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 
-use crate::backend::model::ModelBackend;
-use crate::lab::journal::Journal;
-use crate::lab::session::Session;
-use crate::lang::{docs, Ctx};
+use crate::lang::docs;
 
 /// Values a script can pass, as Rhai source.
 const ARGS: &[&str] = &[
@@ -109,15 +105,7 @@ struct Fuzz {
 }
 
 fn fresh() -> Fuzz {
-    let mut s = Session::new(
-        Box::new(ModelBackend::of_host(None)),
-        Journal::in_memory(),
-        false,
-    );
-    s.planning = true;
-    let ctx: Ctx = Rc::new(RefCell::new(s));
-    let (mut engine, mut scope) =
-        crate::ui::run::engine_for(&ctx, vec![], None, crate::lang::stdlib::Mode::Run);
+    let (mut engine, mut scope, _) = crate::lang::test_support::engine();
     engine.on_print(|_| {});
     engine.on_debug(|_, _, _| {});
     engine

@@ -54,7 +54,7 @@ fn tun(cx: &Ctx, c: &str, ns: &Ns, name: &str, opts: Map) -> RhaiResult<Link> {
         Some(d) => {
             return Err(fail(
                 c,
-                format!("owner: a uid or a user name, not {}", d.type_name()),
+                format!("owner: a uid or a user name, not {}", super::type_label(&d)),
             ))
         }
     };
@@ -91,31 +91,12 @@ pub fn register(engine: &mut Engine, ctx: &Ctx) {
 /// tests/link_kinds.rs): what `plan` shows, and the errors a run would give, at the call.
 #[cfg(test)]
 mod tests {
-    use std::cell::RefCell;
-    use std::rc::Rc;
-
-    use crate::backend::model::ModelBackend;
-    use crate::lab::journal::Journal;
-    use crate::lab::session::Session;
-    use crate::lang::Ctx;
+    use crate::lang::test_support;
 
     /// Run `code` as `netscript plan` would: its value (or error) and the plan.
     fn plan(code: &str) -> (Result<String, String>, String) {
-        let mut s = Session::new(
-            Box::new(ModelBackend::of_host(None)),
-            Journal::in_memory(),
-            false,
-        );
-        s.planning = true;
-        let ctx: Ctx = Rc::new(RefCell::new(s));
-        let (engine, mut scope) =
-            crate::ui::run::engine_for(&ctx, vec![], None, crate::lang::stdlib::Mode::Run);
-        let r = engine
-            .eval_with_scope::<rhai::Dynamic>(&mut scope, code)
-            .map(|v| v.to_string())
-            .map_err(|e| e.to_string());
-        let plan = ctx.borrow().plan("t").unwrap_or_default();
-        (r, plan)
+        let (r, plan) = test_support::eval(code);
+        (r.map(|v| v.to_string()).map_err(|e| e.to_string()), plan)
     }
 
     #[test]

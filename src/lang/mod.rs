@@ -19,6 +19,8 @@ mod route;
 pub mod stdlib;
 pub mod teach;
 #[cfg(test)]
+mod test_support;
+#[cfg(test)]
 mod tests;
 
 pub use docs::{definitions, Doc, DOCS};
@@ -207,9 +209,9 @@ pub fn to_ns(call: &str, what: &str, d: &Dynamic) -> RhaiResult<Ns> {
     ))
 }
 
-/// A value's type as a script names it (`Netns`, not a Rust path).
+/// A value's type as a script names it (`Netns`, not a Rust path; `int`, not `i64`).
 pub fn type_label(d: &Dynamic) -> String {
-    teach::plain_types(d.type_name())
+    teach::script_type(&teach::plain_types(d.type_name())).to_string()
 }
 
 /// A `Netns` where another value belongs: a method call short of an argument
@@ -295,7 +297,10 @@ impl<'a> Opts<'a> {
         let n = v.as_int().map_err(|t| {
             fail(
                 self.call,
-                format!("option {key} must be an integer, not {t}"),
+                format!(
+                    "option {key} must be an integer, not {}",
+                    teach::script_type(t)
+                ),
             )
         })?;
         if n < min || n > max {
@@ -314,7 +319,10 @@ impl<'a> Opts<'a> {
         v.as_bool().map(Some).map_err(|t| {
             fail(
                 self.call,
-                format!("option {key} must be true or false, not {t}"),
+                format!(
+                    "option {key} must be true or false, not {}",
+                    teach::script_type(t)
+                ),
             )
         })
     }

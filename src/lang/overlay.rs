@@ -100,7 +100,7 @@ fn remotes(c: &str, v: Option<Dynamic>) -> RhaiResult<Vec<std::net::IpAddr>> {
             c,
             format!(
                 "remotes: expected an array of addresses, got {}",
-                v.type_name()
+                super::type_label(&v)
             ),
         ));
     };

@@ -29,7 +29,7 @@ const RUST_PATHS: &[&str] = &[
 ];
 
 /// A Rust type's name as a script sees it.
-fn script_type(last: &str) -> &str {
+pub(crate) fn script_type(last: &str) -> &str {
     match last {
         "String" | "ImmutableString" | "str" | "SmartString" => "string",
         "i64" | "INT" => "int",

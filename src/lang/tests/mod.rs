@@ -2,46 +2,27 @@
 //! binary. What these check (errors raised by the call that caused them, held-back veths
 //! folded with the move that follows, applied before anything observable) holds the same
 //! over the kernel backend, which the integration tests check.
+//!
+//! One file per script module beside this one (what each binding records as Ops and
+//! shows in the plan, and how it refuses bad arguments); the harness is
+//! `lang::test_support`.
 
-use std::cell::RefCell;
-use std::rc::Rc;
+mod builtins;
+mod capture;
+mod firewall;
+mod inspect;
+mod link;
+mod netns;
+mod overlay;
+mod probe;
+mod process;
+mod route;
+mod stdlib;
 
-use rhai::{Dynamic, EvalAltResult};
-
-use crate::backend::model::ModelBackend;
-use crate::lab::journal::Journal;
-use crate::lab::session::Session;
-use crate::lang::{self, Ctx};
-
-/// An engine over an empty model, as `netscript plan` builds it.
-fn engine() -> (rhai::Engine, rhai::Scope<'static>, Ctx) {
-    let mut s = Session::new(
-        Box::new(ModelBackend::of_host(None)),
-        Journal::in_memory(),
-        false,
-    );
-    s.planning = true;
-    let ctx: Ctx = Rc::new(RefCell::new(s));
-    let (mut engine, scope) =
-        crate::ui::run::engine_for(&ctx, vec![], None, crate::lang::stdlib::Mode::Run);
-    let cx = ctx.clone();
-    engine.on_print(move |t| cx.borrow_mut().note(format!("print: {t}")));
-    (engine, scope, ctx)
-}
-
-fn eval(code: &str) -> (Result<Dynamic, Box<EvalAltResult>>, String) {
-    let (engine, mut scope, ctx) = engine();
-    let r = engine
-        .eval_with_scope::<Dynamic>(&mut scope, code)
-        .and_then(|v| {
-            ctx.borrow_mut()
-                .finish()
-                .map(|()| v)
-                .map_err(|e| lang::fail("", e))
-        });
-    let plan = ctx.borrow().plan("t").unwrap_or_default();
-    (r, plan)
-}
+use crate::lab::link_kind::LinkSpec;
+use crate::lab::op::Op;
+use crate::lang;
+use crate::lang::test_support::{assert_message, engine, error_of, eval, run_in};
 
 #[test]
 fn a_veth_into_a_missing_namespace_is_caught_by_the_try_around_it() {
@@ -118,6 +99,45 @@ fn a_held_back_veth_is_applied_before_a_print() {
         .find("# print: after")
         .expect("the print is in the plan");
     assert!(veth < print, "{plan}");
+}
+
+/// A veth the session's own check let through (the journal knows no `x` in `red`, a
+/// namespace this run made) but the network refuses when it is applied, during a later
+/// call: the error is the veth's, at its line, and the `try` around the later call does
+/// not catch it.
+#[test]
+fn a_held_back_veth_refused_later_is_reported_at_its_own_line() {
+    let (engine, mut scope, ctx) = engine();
+    run_in(&engine, &mut scope, &ctx, r#"let red = netns("red");"#).ok();
+    // Made behind the session's back, as a process in `red` could.
+    ctx.borrow_mut()
+        .processes()
+        .apply(&Op::LinkAdd {
+            ns: Some("red".into()),
+            name: "x".into(),
+            spec: LinkSpec::Tun {
+                tap: false,
+                owner: None,
+            },
+        })
+        .unwrap();
+    let r = run_in(
+        &engine,
+        &mut scope,
+        &ctx,
+        r#"let caught = "";
+   veth("y", "x");
+   link("x").move_to(red);
+   try { print("later"); } catch (e) { caught = e; }
+   caught"#,
+    );
+    let e = lang::explain(&r.result.unwrap_err());
+    assert_eq!(
+        e.message,
+        r#"veth("y", "x") (with Link("x").move_to(Netns("red")), line 3, folded in): link "x" in namespace "red" already exists"#
+    );
+    assert_eq!((e.pos.line(), e.pos.position()), (Some(2), Some(4)));
+    assert!(!r.plan.contains("# print: later"), "{}", r.plan);
 }
 
 #[test]
@@ -320,28 +340,6 @@ fn no_rust_type_path_appears_in_any_message() {
 //
 // Argument validation and error positions, in-process: every one of these is refused by
 // the binding before any backend is asked, so the model shows exactly what a run shows.
-
-/// The error `code` raises: its message and (line, column).
-fn error_of(code: &str) -> (String, (usize, usize)) {
-    let (r, _) = eval(code);
-    let e = lang::explain(&r.expect_err(code));
-    (
-        e.message,
-        (e.pos.line().unwrap_or(0), e.pos.position().unwrap_or(0)),
-    )
-}
-
-/// The message names the call first and contains every one of `parts`.
-fn assert_message(code: &str, call: &str, parts: &[&str]) {
-    let (m, _) = error_of(code);
-    assert!(
-        m.starts_with(&format!("{call}: ")),
-        "does not name the call {call}: {m}"
-    );
-    for p in parts {
-        assert!(m.contains(p), "{m:?} lacks {p:?}");
-    }
-}
 
 #[test]
 fn interface_names_longer_than_15_bytes_are_refused() {
