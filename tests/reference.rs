@@ -4,7 +4,7 @@
 //! only inside the repository, and errors read as the script is written.
 //!
 //! (That every function the engine registers is in the reference, and each error text,
-//! are checked in-process: src/lang/tests.rs.)
+//! are checked in-process: src/lang/tests/.)
 
 mod common;
 
