@@ -13,7 +13,8 @@
 //! It makes what `bench/seed.sh` and `scripts/build-lab.rhai` make, with the techniques
 //! netscript's kernel backend uses (src/backend/kernel/{netns,netlink}.rs):
 //! - a named namespace is a file under /run/netns with the namespace bind-mounted on it,
-//!   made on a short-lived thread that unshare()s, as `ip netns add` does;
+//!   as `ip netns add` makes it: the calling thread unshare()s, mounts, opens a netlink
+//!   socket there and setns()es back (no thread per namespace);
 //! - each veth is created with its peer directly inside the container's namespace;
 //! - requests inside a namespace go over a netlink socket opened by that thread.
 //!
@@ -135,15 +136,15 @@ fn netns_add(name: &str) -> Result<(File, OwnedFd)> {
         .create_new(true)
         .open(&p)
         .map_err(|e| format!("namespace {name}: {e}"))?;
-    let made = std::thread::scope(|s| {
-        s.spawn(|| -> io::Result<(File, OwnedFd)> {
-            unshare(CloneFlags::CLONE_NEWNET)?;
-            let own = "/proc/thread-self/ns/net";
+    let own = "/proc/thread-self/ns/net";
+    let made = File::open(own).and_then(|home| {
+        unshare(CloneFlags::CLONE_NEWNET)?;
+        let inside = (|| -> io::Result<(File, OwnedFd)> {
             mount(Some(own), &p, None::<&str>, MsFlags::MS_BIND, None::<&str>)?;
             Ok((File::open(own)?, netlink_socket()?))
-        })
-        .join()
-        .unwrap_or_else(|_| Err(io::Error::other("namespace thread panicked")))
+        })();
+        nix::sched::setns(home, CloneFlags::CLONE_NEWNET).expect("back to the host namespace");
+        inside
     });
     Ok(made.map_err(|e| format!("creating namespace {name}: {e}"))?)
 }
