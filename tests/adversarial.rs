@@ -8,13 +8,14 @@ use common::*;
 
 // ---------------------------------------------------------------- http_get vs nasty servers
 
-/// Run the python3 server `src` (given its port as argv[1]) on 127.0.0.1 in a sandbox,
-/// wait until it listens, then run netscript `code` there (memory capped, and killed
-/// after 60 s so that a GET that never ends fails the test instead of hanging it).
-fn against_server(port: u16, src: &str, code: &str) -> Run {
-    sh(&format!(
-        r#"cat > $T/s.py <<'PY'
-import socket, sys, threading
+/// Run the python3 server `src` (the body of `answer(c)`, called in a thread for each
+/// connection) on 127.0.0.1:`port` in a sandbox, then, there, a script that GETs from it
+/// with a deadline of `timeout_ms` (memory capped, and killed after 60 s so that a GET
+/// that never ends fails the test instead of hanging it). Returns what `http_get` said
+/// (`answered STATUS` or the error), from a netscript that exited 0.
+fn get_from(port: u16, src: &str, timeout_ms: u32) -> (String, Run) {
+    let server = format!(
+        r#"import socket, sys, threading
 srv = socket.socket()
 srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 srv.bind(("127.0.0.1", int(sys.argv[1])))
@@ -23,32 +24,33 @@ def answer(c):
 {src}
 while True:
     c, _ = srv.accept()
-    threading.Thread(target=answer, args=(c,), daemon=True).start()
-PY
-python3 $T/s.py {port} >$T/s.log 2>&1 &
-SERVERS="$SERVERS $!"
-for i in $(seq 100); do ss -Hltn 'sport = :{port}' | grep -q . && break; sleep 0.05; done
-ulimit -v 4000000
-code=0; timeout -s KILL 60 netscript -e {code} || code=$?
+    threading.Thread(target=answer, args=(c,), daemon=True).start()"#
+    );
+    let code = format!(
+        r#"
+try {{
+    let r = http_get("http://127.0.0.1:{port}/", #{{ timeout_ms: {timeout_ms} }});
+    print(`@@result
+answered ${{r.status}}`);
+}} catch (e) {{
+    print(`@@result
+${{e}}`);
+}}"#
+    );
+    let run = sh(&format!(
+        r#"{}ulimit -v 4000000
+code=0; timeout -s KILL 60 netscript -e {} || code=$?
 echo "@@code"; echo $code
 "#,
-        code = q(code)
+        start_server_sh(port, &server),
+        q(&code)
     ))
-}
-
-/// What `http_get` said, from a script that prints `@@result` and the error.
-const GET_1S: &str = r#"
-try {
-    let r = http_get("http://127.0.0.1:PORT/", #{ timeout_ms: 1000 });
-    print(`@@result
-answered ${r.status}`);
-} catch (e) {
-    print(`@@result
-${e}`);
-}"#;
-
-fn get_1s(port: u16) -> String {
-    GET_1S.replace("PORT", &port.to_string())
+    .success();
+    let s = run.sections();
+    assert_eq!(s.text("code"), "0", "{run}");
+    assert!(!run.stderr.contains("panicked"), "{run}");
+    let result = s.text("result").to_string();
+    (result, run)
 }
 
 /// A server that streams a chunked body without end, faster than it is read: the socket
@@ -56,7 +58,7 @@ fn get_1s(port: u16) -> String {
 /// GET must still end at its one deadline.
 #[test]
 fn http_get_deadline_holds_against_an_endless_chunked_body() {
-    let run = against_server(
+    let (result, run) = get_from(
         8181,
         r#"    c.recv(65536)
     c.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
@@ -66,18 +68,15 @@ fn http_get_deadline_holds_against_an_endless_chunked_body() {
             c.sendall(blob)
     except OSError:
         pass"#,
-        &get_1s(8181),
-    )
-    .success();
-    let s = run.sections();
-    assert_eq!(s.text("code"), "0", "{run}");
-    assert!(s.text("result").contains("timed out after 1 s"), "{run}");
+        1000,
+    );
+    assert!(result.contains("timed out after 1 s"), "{run}");
 }
 
 /// A server whose headers never end: an error naming the reason, at once.
 #[test]
 fn http_get_refuses_an_endless_response_head() {
-    let run = against_server(
+    let (result, run) = get_from(
         8182,
         r#"    c.recv(65536)
     c.sendall(b"HTTP/1.1 200 OK\r\n")
@@ -86,22 +85,16 @@ fn http_get_refuses_an_endless_response_head() {
             c.sendall(b"X-Pad: " + b"a" * 60000 + b"\r\n")
     except OSError:
         pass"#,
-        &get_1s(8182),
-    )
-    .success();
-    let s = run.sections();
-    assert_eq!(s.text("code"), "0", "{run}");
-    assert!(
-        s.text("result").contains("response head is larger than"),
-        "{run}"
+        1000,
     );
+    assert!(result.contains("response head is larger than"), "{run}");
 }
 
 /// A body without length that never ends, sent as fast as it goes: bounded in memory
 /// (an error naming the limit), not read until the machine runs out.
 #[test]
 fn http_get_bounds_an_endless_body() {
-    let run = against_server(
+    let (result, run) = get_from(
         8183,
         r#"    c.recv(65536)
     c.sendall(b"HTTP/1.1 200 OK\r\n\r\n")
@@ -110,31 +103,24 @@ fn http_get_bounds_an_endless_body() {
             c.sendall(b"y" * 65536)
     except OSError:
         pass"#,
-        &get_1s(8183).replace("1000", "60000"),
-    )
-    .success();
-    let s = run.sections();
-    assert_eq!(s.text("code"), "0", "{run}");
-    assert!(s.text("result").contains("larger than 64 MiB"), "{run}");
+        60000,
+    );
+    assert!(result.contains("larger than 64 MiB"), "{run}");
 }
 
 /// A chunk size of 2^64-1: an error (here: no complete body by the deadline), never an
 /// arithmetic overflow panic.
 #[test]
 fn http_get_survives_a_huge_chunk_size() {
-    let run = against_server(
+    let (result, run) = get_from(
         8184,
         r#"    c.recv(65536)
     c.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffff\r\nabc\r\n0\r\n\r\n")
     import time
     time.sleep(30)"#,
-        &get_1s(8184),
-    )
-    .success();
-    let s = run.sections();
-    assert_eq!(s.text("code"), "0", "{run}");
-    assert!(!run.stderr.contains("panicked"), "{run}");
-    assert!(s.text("result").contains("timed out after 1 s"), "{run}");
+        1000,
+    );
+    assert!(result.contains("timed out after 1 s"), "{run}");
 }
 
 // ---------------------------------------------------------------- exit()

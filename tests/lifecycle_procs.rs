@@ -11,24 +11,8 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
-
+use common::procs::{run_file_sh, sandboxed_guarded, PROCS_SH};
 use common::*;
-
-/// Shell prelude for `sandbox_sh`: `alive ARGS...` prints ARGS for each live process
-/// with exactly that argv; `guard PID` kills PID after 60 s (against a hang);
-/// `group NAME A B` writes $T/NAME.rhai's start command: a shell whose background
-/// `sleep A` ignores SIGTERM, with a `setsid sleep B`, and which exits at once.
-const PRELUDE: &str = r#"
-alive() {
-    want="$*"
-    for d in /proc/[0-9]*; do
-        [ "$(tr '\0' ' ' < $d/cmdline 2>/dev/null)" = "$want " ] || continue
-        [ "$(cut -d' ' -f3 $d/stat 2>/dev/null)" = Z ] || echo "$want"
-    done
-}
-guard() { ( sleep 60; kill -9 "$1" 2>/dev/null ) >/dev/null 2>&1 & }
-"#;
 
 /// A shell command (as a Rhai string literal) that leaves behind a `sleep A` in its
 /// process group that ignores SIGTERM and a `setsid sleep B`, then exits.
@@ -43,20 +27,6 @@ fn settled(procs: &str, pat: &str, n: usize) -> String {
         r#"for p in [{procs}] {{ while p.running() {{ sleep(5); }} }}
 for i in 0..600 {{ if host().exec(["sh", "-c", "[ \"$(pgrep -cxf '{pat}')\" = {n} ]"]).code == 0 {{ break; }} sleep(10); }}
 "#
-    )
-}
-
-/// `netscript --sandbox ARGS`, killed after 60 s if it has not ended by then.
-fn sandboxed_guarded(args: &[&str]) -> Run {
-    let out = Command::new("timeout")
-        .args(["-s", "KILL", "60", BIN, "--sandbox"])
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("running timeout netscript");
-    Run::new(
-        out,
-        format!("timeout 60 netscript --sandbox {}", args.join(" ")),
     )
 }
 
@@ -105,21 +75,17 @@ print("built");"#,
         settled = settled("a, b, c", "sleep 372[.][1-5]", 5),
     );
     let s = sh_ok(&format!(
-        r#"{PRELUDE}
-cat > $T/endrun.rhai <<'EOF'
-{script}
-EOF
-netscript $T/endrun.rhai > $T/out 2>&1 &
-P=$!; guard $P
-rc=0; wait $P || rc=$?
-echo @@rc; echo $rc; cat $T/out
+        r#"{PROCS_SH}
+{run}
 echo @@alive; for i in 1 2 3 4 5; do alive sleep 372.$i; done
 echo @@netns; ip netns list
 netscript down endrun > /dev/null
-"#
+"#,
+        run = run_file_sh("endrun", &script)
     ))
     .sections();
-    assert_eq!(s.text("rc"), "0\nbuilt", "{}", s.context());
+    assert_eq!(s.text("rc"), "0", "{}", s.context());
+    assert_eq!(s.text("out"), "built", "{}", s.context());
     assert_eq!(s.text("alive"), "", "left running\n{}", s.context());
     assert!(s.text("netns").starts_with('n'), "{}", s.context());
 }
@@ -139,14 +105,8 @@ print("built");"#,
         settled = settled("a, b", "sleep 373[.][1-4]", 4),
     );
     let s = sh_ok(&format!(
-        r#"{PRELUDE}
-cat > $T/dl.rhai <<'EOF'
-{script}
-EOF
-netscript $T/dl.rhai > $T/out 2>&1 &
-P=$!; guard $P
-rc=0; wait $P || rc=$?
-echo @@rc; echo $rc; cat $T/out
+        r#"{PROCS_SH}
+{run}
 # Not the lab's: one with the same command line outside, and one put into the lab's
 # namespace by someone else (it would keep the namespace alive).
 sleep 373.9 &
@@ -157,10 +117,12 @@ netscript down dl > $T/down 2>&1 || cat $T/down
 echo @@down; for i in 1 2 3 4 5 9; do alive sleep 373.$i; done
 echo @@veth; ip link show vh > /dev/null 2>&1 && echo still there
 echo @@netns; ip netns list
-"#
+"#,
+        run = run_file_sh("dl", &script)
     ))
     .sections();
-    assert_eq!(s.text("rc"), "0\nbuilt", "{}", s.context());
+    assert_eq!(s.text("rc"), "0", "{}", s.context());
+    assert_eq!(s.text("out"), "built", "{}", s.context());
     assert_eq!(
         s.lines("run"),
         [
@@ -185,29 +147,28 @@ echo @@netns; ip netns list
     assert_eq!(s.text("netns"), "", "{}", s.context());
 }
 
+/// A detached process in a namespace, and the `setsid` child it leaves.
+const DD: &str = r#"let n = netns("n");
+veth("vh", "vn", #{ b_ns: "n" });
+n.start(["sh", "-c", "setsid sleep 374.1 & exec sleep 374.2"], #{ detach: true });
+for i in 0..600 { if host().exec(["pgrep", "-xf", "sleep 374[.]1"]).code == 0 { break; } sleep(10); }"#;
+
 #[test]
 fn a_detached_process_in_a_namespace_survives_the_run_and_down_stops_its_setsid_child() {
     let s = sh_ok(&format!(
-        r#"{PRELUDE}
-cat > $T/dd.rhai <<'EOF'
-let n = netns("n");
-veth("vh", "vn", #{{ b_ns: "n" }});
-n.start(["sh", "-c", "setsid sleep 374.1 & exec sleep 374.2"], #{{ detach: true }});
-for i in 0..600 {{ if host().exec(["pgrep", "-xf", "sleep 374[.]1"]).code == 0 {{ break; }} sleep(10); }}
-EOF
-netscript $T/dd.rhai > $T/out 2>&1 &
-P=$!; guard $P
-rc=0; wait $P || rc=$?
-echo @@rc; echo $rc; cat $T/out
+        r#"{PROCS_SH}
+{run}
 echo @@run; alive sleep 374.1; alive sleep 374.2
 netscript down dd > $T/down 2>&1 || cat $T/down
 echo @@down; alive sleep 374.1; alive sleep 374.2
 echo @@veth; ip link show vh > /dev/null 2>&1 && echo still there
 echo @@netns; ip netns list
-"#
+"#,
+        run = run_file_sh("dd", DD)
     ))
     .sections();
     assert_eq!(s.text("rc"), "0", "{}", s.context());
+    assert_eq!(s.text("out"), "", "{}", s.context());
     assert_eq!(s.text("run"), "sleep 374.1\nsleep 374.2", "{}", s.context());
     assert_eq!(s.text("down"), "", "{}", s.context());
     assert_eq!(s.text("veth"), "", "{}", s.context());
@@ -230,19 +191,13 @@ throw "stop here";"#,
         settled = settled("a, b, c", "sleep 375[.][1-5]", 5),
     );
     let s = sh_ok(&format!(
-        r#"{PRELUDE}
-cat > $T/rb.rhai <<'EOF'
-{script}
-EOF
-netscript $T/rb.rhai > $T/out 2>&1 &
-P=$!; guard $P
-rc=0; wait $P || rc=$?
-echo @@rc; echo $rc
-echo @@out; cat $T/out
+        r#"{PROCS_SH}
+{run}
 echo @@alive; for i in 1 2 3 4 5; do alive sleep 375.$i; done
 echo @@veth; ip link show vh > /dev/null 2>&1 && echo still there
 echo @@netns; ip netns list
-"#
+"#,
+        run = run_file_sh("rb", &script)
     ))
     .sections();
     assert_eq!(s.text("rc"), "1", "{}", s.context());
@@ -256,15 +211,10 @@ echo @@netns; ip netns list
 fn wait_gives_way_to_sigint_sigterm_and_sighup() {
     for sig in ["INT", "TERM", "HUP"] {
         let s = sh_ok(&format!(
-            r#"{PRELUDE}
-netscript -e 'let p = netns("n").start(["sleep", "376.1"]); print("ready"); p.wait(); print("not reached")' > $T/out 2> $T/err &
-P=$!; guard $P
+            r#"{PROCS_SH}
+bg netscript -e 'let p = netns("n").start(["sleep", "376.1"]); print("ready"); p.wait(); print("not reached")'
 for i in $(seq 300); do grep -q ready $T/out && [ -n "$(alive sleep 376.1)" ] && break; sleep 0.02; done
-kill -{sig} $P
-rc=0; wait $P || rc=$?
-echo @@rc; echo $rc
-echo @@out; cat $T/out
-echo @@err; cat $T/err
+interrupt {sig}
 echo @@alive; alive sleep 376.1
 echo @@netns; ip netns list
 "#

@@ -58,17 +58,27 @@ assert(red.ping("10.0.0.2"), "ping(addr) re-sends a lost echo");
 /// Run `servers` (python3 programs, each `PORT\tSOURCE`, given its port as argv[1]) on
 /// 127.0.0.1 in a sandbox, wait until each listens, then run netscript `code` there.
 fn with_servers(servers: &[(u16, &str)], code: &str) -> Run {
-    let mut script = String::new();
-    for (port, src) in servers {
-        script.push_str(&format!(
-            "cat > $T/s{port}.py <<'PY'\n{src}\nPY\npython3 $T/s{port}.py {port} >$T/s{port}.log 2>&1 &\nSERVERS=\"$SERVERS $!\"\n"
-        ));
-        script.push_str(&format!(
-            "for i in $(seq 100); do ss -Hltn 'sport = :{port}' | grep -q . && break; sleep 0.05; done\n"
-        ));
-    }
+    let mut script: String = servers
+        .iter()
+        .map(|(port, src)| start_server_sh(*port, src))
+        .collect();
     script.push_str(&format!("netscript -e {}\n", q(code)));
     sh(&script)
+}
+
+/// `http_get("http://127.0.0.1:PORT/")` once, with the server `src` on PORT: the status
+/// and the body in brackets (so that spaces show), from a run that succeeded.
+fn get_once(port: u16, src: &str) -> (String, String, Run) {
+    let code = format!(
+        "let r = http_get(\"http://127.0.0.1:{port}/\"); print(`@@status\n${{r.status}}\n@@body\n[${{r.body}}]`);"
+    );
+    let run = with_servers(&[(port, src)], &code).success();
+    let s = run.sections();
+    (
+        s.text("status").to_string(),
+        s.text("body").to_string(),
+        run,
+    )
 }
 
 /// The start of every test server: a listening socket on 127.0.0.1:argv[1], and
@@ -105,17 +115,9 @@ while True:
     held.append(c)
 "#,
     );
-    let run = with_servers(
-        &[(8081, &src)],
-        r#"let r = http_get("http://127.0.0.1:8081/"); print(`@@status
-${r.status}
-@@body
-${r.body}`);"#,
-    )
-    .success();
-    let s = run.sections();
-    assert_eq!(s.text("status"), "200", "{run}");
-    assert_eq!(s.text("body"), "hello", "{run}");
+    let (status, body, run) = get_once(8081, &src);
+    assert_eq!(status, "200", "{run}");
+    assert_eq!(body, "[hello]", "{run}");
 }
 
 /// A chunked body sent in pieces, with a chunk extension and a trailer, on a connection
@@ -134,17 +136,9 @@ while True:
     held.append(c)
 "#,
     );
-    let run = with_servers(
-        &[(8082, &src)],
-        r#"let r = http_get("http://127.0.0.1:8082/"); print(`@@status
-${r.status}
-@@body
-[${r.body}]`);"#,
-    )
-    .success();
-    let s = run.sections();
-    assert_eq!(s.text("status"), "200", "{run}");
-    assert_eq!(s.text("body"), "[hello world]", "{run}");
+    let (status, body, run) = get_once(8082, &src);
+    assert_eq!(status, "200", "{run}");
+    assert_eq!(body, "[hello world]", "{run}");
 }
 
 /// An interim `100 Continue` comes before the real response: the GET returns the 200.
@@ -160,17 +154,9 @@ fn http_get_skips_100_continue() {
     c.close()
 "#,
     );
-    let run = with_servers(
-        &[(8083, &src)],
-        r#"let r = http_get("http://127.0.0.1:8083/"); print(`@@status
-${r.status}
-@@body
-${r.body}`);"#,
-    )
-    .success();
-    let s = run.sections();
-    assert_eq!(s.text("status"), "200", "{run}");
-    assert_eq!(s.text("body"), "ok", "{run}");
+    let (status, body, run) = get_once(8083, &src);
+    assert_eq!(status, "200", "{run}");
+    assert_eq!(body, "[ok]", "{run}");
 }
 
 /// A server that reads once and answers: 200 if that one read held the whole request
@@ -275,14 +261,11 @@ while True:
     held.append(c)
 "#,
     );
-    let mut sh = format!(
-        "cat > $T/s.py <<'PY'\n{src}\nPY\npython3 $T/s.py 8087 >$T/s.log 2>&1 &\nSERVERS=\"$SERVERS $!\"\n"
-    );
+    let mut sh = start_server_sh(8087, &src);
     sh.push_str(
-        r#"for i in $(seq 100); do ss -Hltn 'sport = :8087' | grep -q . && break; sleep 0.05; done
-netscript -e 'http_get("http://127.0.0.1:8087/", #{ timeout_ms: 60000 })' 2>$T/err &
+        r#"netscript -e 'http_get("http://127.0.0.1:8087/", #{ timeout_ms: 60000 })' 2>$T/err &
 pid=$!
-for i in $(seq 200); do grep -q accepted $T/s.log && break; sleep 0.05; done
+for i in $(seq 200); do grep -q accepted $T/s8087.log && break; sleep 0.05; done
 kill -TERM $pid
 code=0; wait $pid || code=$?
 echo "@@code"; echo $code

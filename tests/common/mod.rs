@@ -8,6 +8,7 @@
 //! it built with `ip -j ...`, `ip netns exec ...` and `ss`.
 #![allow(dead_code)]
 
+pub mod procs;
 pub mod tmux;
 
 use std::collections::BTreeMap;
@@ -191,6 +192,16 @@ pub fn sh(script: &str) -> Run {
 /// [`sh`], asserting that the whole script succeeded.
 pub fn sh_ok(script: &str) -> Run {
     sh(script).success()
+}
+
+/// Shell lines for [`sandbox_sh`] that start the python3 program `src` (it is given `port`
+/// as argv[1]) in the background, its output in `$T/sPORT.log`, killed when the script
+/// exits, and wait until something listens on `port`.
+pub fn start_server_sh(port: u16, src: &str) -> String {
+    format!(
+        "cat > $T/s{port}.py <<'PY'\n{src}\nPY\npython3 $T/s{port}.py {port} >$T/s{port}.log 2>&1 &\nSERVERS=\"$SERVERS $!\"\n\
+         for i in $(seq 100); do ss -Hltn 'sport = :{port}' | grep -q . && break; sleep 0.05; done\n"
+    )
 }
 
 /// `netscript --sandbox ARGS...`
