@@ -14,40 +14,54 @@ mod common;
 use common::procs::{run_file_sh, sandboxed_guarded, PROCS_SH};
 use common::*;
 
-/// A shell command (as a Rhai string literal) that leaves behind a `sleep A` in its
-/// process group that ignores SIGTERM and a `setsid sleep B`, then exits.
-fn leaves(a: &str, b: &str) -> String {
-    format!(r#"["sh", "-c", "trap '' TERM; sleep {a} & setsid sleep {b} & exit 0"]"#)
+/// Rhai: namespace `n` with a veth to the host (`vh`); in it `a`, a shell that leaves
+/// behind a `sleep S.1` in its process group that ignores SIGTERM and a `setsid sleep S.2`,
+/// then exits; on the host `b`, the same with `S.3` and `S.4` (`opts`: the two `start`s'
+/// options, `["", DETACH]`). Then `more`, and a wait until the processes `procs` have
+/// exited and `count` sleeps `sleep S.1` .. `sleep S.COUNT` run.
+fn left_behind(series: u32, opts: [&str; 2], more: &str, procs: &str, count: usize) -> String {
+    let leaves = |a: u32, b: u32| {
+        format!(
+            r#"["sh", "-c", "trap '' TERM; sleep {series}.{a} & setsid sleep {series}.{b} & exit 0"]"#
+        )
+    };
+    let pat = format!("sleep {series}[.][1-{count}]");
+    format!(
+        r#"let n = netns("n");
+veth("vh", "vn", #{{ b_ns: "n" }});
+let a = n.start({a}{oa});
+let b = host().start({b}{ob});
+{more}
+for p in [{procs}] {{ while p.running() {{ sleep(5); }} }}
+for i in 0..600 {{ if host().exec(["sh", "-c", "[ \"$(pgrep -cxf '{pat}')\" = {count} ]"]).code == 0 {{ break; }} sleep(10); }}
+"#,
+        a = leaves(1, 2),
+        b = leaves(3, 4),
+        oa = opts[0],
+        ob = opts[1],
+    )
 }
 
-/// Rhai: wait until the processes `procs` have exited and `n` sleeps matching the
-/// regex `pat` run.
-fn settled(procs: &str, pat: &str, n: usize) -> String {
-    format!(
-        r#"for p in [{procs}] {{ while p.running() {{ sleep(5); }} }}
-for i in 0..600 {{ if host().exec(["sh", "-c", "[ \"$(pgrep -cxf '{pat}')\" = {n} ]"]).code == 0 {{ break; }} sleep(10); }}
-"#
-    )
+/// `start`'s options for a detached process.
+const DETACH: &str = ", #{ detach: true }";
+
+/// The sections of a sandbox that runs `script` as `$T/NAME.rhai` ([`run_file_sh`]:
+/// `@@rc`, `@@out`), then the shell lines `after`.
+fn run_then(name: &str, script: &str, after: &str) -> Sections {
+    sh_ok(&format!("{PROCS_SH}\n{}{after}", run_file_sh(name, script))).sections()
 }
 
 #[test]
 fn kill_stops_a_group_member_that_ignores_sigterm_and_a_setsid_child() {
-    let pat = "sleep 371[.][1-4]";
-    let count = format!(r#"host().exec(["sh", "-c", "pgrep -cxf '{pat}' || true"]).stdout"#);
+    let count = r#"host().exec(["sh", "-c", "pgrep -cxf 'sleep 371[.][1-4]' || true"]).stdout"#;
     let script = format!(
-        r#"let n = netns("n");
-veth("vh", "vn", #{{ b_ns: "n" }});
-let a = n.start({a});
-let b = host().start({b});
-{settled}
+        r#"{}
 print("@@before"); print({count});
 a.kill(); b.kill();
 print("@@after"); print({count});
 netns_delete("n");
 print("@@veth"); print(host().exec(["ip", "link", "show", "vh"]).code);"#,
-        a = leaves("371.1", "371.2"),
-        b = leaves("371.3", "371.4"),
-        settled = settled("a, b", pat, 4),
+        left_behind(371, ["", ""], "", "a, b", 4)
     );
     let run = sandboxed_guarded(&["-e", &script]).success();
     let s = run.sections();
@@ -62,28 +76,17 @@ print("@@veth"); print(host().exec(["ip", "link", "show", "vh"]).code);"#,
 
 #[test]
 fn the_end_of_a_run_stops_what_its_processes_left_behind() {
-    let script = format!(
-        r#"let n = netns("n");
-let a = n.start({a});
-let b = host().start({b});
-// A child that clears its environment and leaves its parent.
-let c = n.start(["env", "-i", "sh", "-c", "setsid sleep 372.5 & exit 0"]);
-{settled}
-print("built");"#,
-        a = leaves("372.1", "372.2"),
-        b = leaves("372.3", "372.4"),
-        settled = settled("a, b, c", "sleep 372[.][1-5]", 5),
-    );
-    let s = sh_ok(&format!(
-        r#"{PROCS_SH}
-{run}
-echo @@alive; for i in 1 2 3 4 5; do alive sleep 372.$i; done
+    // And a child that clears its environment and leaves its parent.
+    let more = r#"let c = n.start(["env", "-i", "sh", "-c", "setsid sleep 372.5 & exit 0"]);"#;
+    let script = left_behind(372, ["", ""], more, "a, b, c", 5) + "print(\"built\");";
+    let s = run_then(
+        "endrun",
+        &script,
+        r#"echo @@alive; for i in 1 2 3 4 5; do alive sleep 372.$i; done
 echo @@netns; ip netns list
 netscript down endrun > /dev/null
 "#,
-        run = run_file_sh("endrun", &script)
-    ))
-    .sections();
+    );
     assert_eq!(s.text("rc"), "0", "{}", s.context());
     assert_eq!(s.text("out"), "built", "{}", s.context());
     assert_eq!(s.text("alive"), "", "left running\n{}", s.context());
@@ -92,22 +95,12 @@ netscript down endrun > /dev/null
 
 #[test]
 fn down_stops_detached_processes_with_all_they_left_and_the_namespace_goes() {
-    let script = format!(
-        r#"let n = netns("n");
-veth("vh", "vn", #{{ b_ns: "n" }});
-let a = n.start({a}, #{{ detach: true }});
-let b = host().start({b}, #{{ detach: true }});
-host().start(["sleep", "373.9"], #{{ detach: true }});
-{settled}
-print("built");"#,
-        a = leaves("373.1", "373.2"),
-        b = leaves("373.3", "373.4"),
-        settled = settled("a, b", "sleep 373[.][1-4]", 4),
-    );
-    let s = sh_ok(&format!(
-        r#"{PROCS_SH}
-{run}
-# Not the lab's: one with the same command line outside, and one put into the lab's
+    let more = r#"host().start(["sleep", "373.9"], #{ detach: true });"#;
+    let script = left_behind(373, [DETACH, DETACH], more, "a, b", 4) + "print(\"built\");";
+    let s = run_then(
+        "dl",
+        &script,
+        r#"# Not the lab's: one with the same command line outside, and one put into the lab's
 # namespace by someone else (it would keep the namespace alive).
 sleep 373.9 &
 ip netns exec n setsid sleep 373.5 > /dev/null 2>&1 &
@@ -118,9 +111,7 @@ echo @@down; for i in 1 2 3 4 5 9; do alive sleep 373.$i; done
 echo @@veth; ip link show vh > /dev/null 2>&1 && echo still there
 echo @@netns; ip netns list
 "#,
-        run = run_file_sh("dl", &script)
-    ))
-    .sections();
+    );
     assert_eq!(s.text("rc"), "0", "{}", s.context());
     assert_eq!(s.text("out"), "built", "{}", s.context());
     assert_eq!(
@@ -155,18 +146,16 @@ for i in 0..600 { if host().exec(["pgrep", "-xf", "sleep 374[.]1"]).code == 0 { 
 
 #[test]
 fn a_detached_process_in_a_namespace_survives_the_run_and_down_stops_its_setsid_child() {
-    let s = sh_ok(&format!(
-        r#"{PROCS_SH}
-{run}
-echo @@run; alive sleep 374.1; alive sleep 374.2
+    let s = run_then(
+        "dd",
+        DD,
+        r#"echo @@run; alive sleep 374.1; alive sleep 374.2
 netscript down dd > $T/down 2>&1 || cat $T/down
 echo @@down; alive sleep 374.1; alive sleep 374.2
 echo @@veth; ip link show vh > /dev/null 2>&1 && echo still there
 echo @@netns; ip netns list
 "#,
-        run = run_file_sh("dd", DD)
-    ))
-    .sections();
+    );
     assert_eq!(s.text("rc"), "0", "{}", s.context());
     assert_eq!(s.text("out"), "", "{}", s.context());
     assert_eq!(s.text("run"), "sleep 374.1\nsleep 374.2", "{}", s.context());
@@ -177,29 +166,17 @@ echo @@netns; ip netns list
 
 #[test]
 fn rollback_stops_every_process_of_the_run_and_its_namespaces_go() {
-    let script = format!(
-        r#"let n = netns("n");
-veth("vh", "vn", #{{ b_ns: "n" }});
-let a = n.start({a}, #{{ detach: true }});
-let b = host().start({b});
-let c = n.start(["env", "-i", "sh", "-c", "setsid sleep 375.5 & exit 0"], #{{ detach: true }});
-{settled}
-print("built");
-throw "stop here";"#,
-        a = leaves("375.1", "375.2"),
-        b = leaves("375.3", "375.4"),
-        settled = settled("a, b, c", "sleep 375[.][1-5]", 5),
-    );
-    let s = sh_ok(&format!(
-        r#"{PROCS_SH}
-{run}
-echo @@alive; for i in 1 2 3 4 5; do alive sleep 375.$i; done
+    let more = r#"let c = n.start(["env", "-i", "sh", "-c", "setsid sleep 375.5 & exit 0"], #{ detach: true });"#;
+    let script = left_behind(375, [DETACH, ""], more, "a, b, c", 5)
+        + "print(\"built\");\nthrow \"stop here\";";
+    let s = run_then(
+        "rb",
+        &script,
+        r#"echo @@alive; for i in 1 2 3 4 5; do alive sleep 375.$i; done
 echo @@veth; ip link show vh > /dev/null 2>&1 && echo still there
 echo @@netns; ip netns list
 "#,
-        run = run_file_sh("rb", &script)
-    ))
-    .sections();
+    );
     assert_eq!(s.text("rc"), "1", "{}", s.context());
     assert!(s.text("out").contains("built"), "{}", s.context());
     assert_eq!(s.text("alive"), "", "left running\n{}", s.context());
