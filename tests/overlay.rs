@@ -50,41 +50,10 @@ fn slow_link_script_passes() {
 
 // --- overlay ----------------------------------------------------------------------------
 
-/// A python HTTP server answering every GET with 1 MiB of seeded random bytes:
-/// `python3 $T/blob.py ADDR PORT`. `python3 $T/fetch.py URL` fetches it (retrying until the
-/// server is up) and prints `LENGTH intact` or `LENGTH corrupt`.
-const BLOB_PY: &str = r#"cat > $T/blob.py <<'PY'
-import http.server, random, socketserver, sys
-body = random.Random(42).randbytes(1 << 20)
-class S(socketserver.ThreadingTCPServer):
-    allow_reuse_address = True
-    daemon_threads = True
-class H(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-    def log_message(self, *args):
-        pass
-S((sys.argv[1], int(sys.argv[2])), H).serve_forever()
-PY
-cat > $T/fetch.py <<'PY'
-import random, sys, time, urllib.request
-want = random.Random(42).randbytes(1 << 20)
-err = None
-for _ in range(100):
-    try:
-        with urllib.request.urlopen(sys.argv[1], timeout=10) as r:
-            got = r.read()
-            print(len(got), "intact" if got == want else "corrupt")
-            sys.exit(0)
-    except Exception as e:
-        err = e
-        time.sleep(0.1)
-print("fetch failed:", err)
-sys.exit(1)
-PY
+/// `$T/blob`: 1 MiB of seeded random bytes (served with `serve NS ADDR PORT @$T/blob`,
+/// checked with `wait_http NS URL $T/blob`). `python3 $T/tcp.py ADDR PORT` connects
+/// (retrying until the server is up) and prints `connected`.
+const BLOB_PY: &str = r#"python3 -c 'import random, sys; sys.stdout.buffer.write(random.Random(42).randbytes(1 << 20))' > $T/blob
 cat > $T/tcp.py <<'PY'
 import socket, sys, time
 for _ in range(100):
@@ -114,11 +83,11 @@ netscript scripts/overlay.rhai
 echo @@vx-a; ip -n host-a -d -j link show vx0
 echo @@vx-b; ip -n host-b -d -j link show vx0
 echo @@ping; netscript -e 'assert(netns_open("a1").ping("10.200.0.21"), "a1 pings b1"); true'
-ip netns exec b1 python3 $T/blob.py 10.200.0.21 8080 &
+serve b1 10.200.0.21 8080 @$T/blob
 echo @@tcp; ip netns exec a1 python3 $T/tcp.py 10.200.0.21 8080
 echo @@connect; netscript -e 'netns_open("a1").connect("10.200.0.21:8080")'
-echo @@blob; ip netns exec a1 python3 $T/fetch.py http://10.200.0.21:8080/
-echo @@blob-a2; ip netns exec a2 python3 $T/fetch.py http://10.200.0.21:8080/
+echo @@blob; wait_http a1 http://10.200.0.21:8080/ $T/blob
+echo @@blob-a2; wait_http a2 http://10.200.0.21:8080/ $T/blob
 for n in a1 a2 b1 b2; do echo @@link-$n; ip -n $n -j link show veth-$n; done
 for n in host-a host-b; do echo @@links-$n; ip -n $n -j link; done"#,
         root = q(ROOT)
