@@ -27,13 +27,11 @@ const WAIT: Duration = Duration::from_secs(60);
 const SCRIPT: &str = r#"
 let red = netns("atred");
 let blue = netns("atblue");
-let v = veth("veth-atred", "veth-atblue");
-v.a.move_to(red);
-v.b.move_to(blue);
-red.addr("veth-atred", "10.0.0.1/24");
-blue.addr("veth-atblue", "10.0.0.2/24");
-red.up("veth-atred");
-blue.up("veth-atblue");
+let v = veth("veth-atred", "veth-atblue", #{ a_ns: red, b_ns: blue });
+v.a.addr("10.0.0.1/24");
+v.b.addr("10.0.0.2/24");
+v.a.up();
+v.b.up();
 red.exec(["touch", ARGS[0]]);
 let ping = ARGS.len() > 2 && ARGS[2] == "ping";
 while red.exec(["test", "-e", ARGS[1]]).code != 0 {

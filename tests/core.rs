@@ -95,16 +95,14 @@ echo @@host; {}"#,
         e(r#"netns_delete(netns_open("z")); netns_exists("z")"#),
         e(r#"host().name"#),
     ));
-    let s = run.sections();
-    assert_eq!(s.text(""), "true\nfalse");
-    assert_eq!(s.text("after-script"), "a\nc");
-    assert_eq!(s.text("delete"), "false");
-    assert_eq!(
-        s.text("after-delete"),
-        "a\nc",
-        "z (made by `ip netns add`) is deleted"
-    );
-    assert_eq!(s.text("host"), "host");
+    run.sections().expect(&[
+        ("", "true\nfalse"),
+        ("after-script", "a\nc"),
+        ("delete", "false"),
+        // z (made by `ip netns add`) is deleted.
+        ("after-delete", "a\nc"),
+        ("host", "host"),
+    ]);
 }
 
 // ---------------------------------------------------------------- links

@@ -355,6 +355,18 @@ impl Sections {
         v
     }
 
+    /// Check sections by table: each `(KEY, TEXT)` is a section `@@KEY` whose trimmed text
+    /// is TEXT. Fails naming every section that differs, with the whole run.
+    #[track_caller]
+    pub fn expect(&self, want: &[(&str, &str)]) {
+        let wrong: Vec<String> = want
+            .iter()
+            .filter(|(key, text)| self.text(key) != *text)
+            .map(|(key, text)| format!("@@{key}: {:?}, expected {text:?}", self.text(key)))
+            .collect();
+        assert!(wrong.is_empty(), "{}\n{}", wrong.join("\n"), self.run);
+    }
+
     /// The whole run the sections come from, for failure messages.
     pub fn context(&self) -> &str {
         &self.run
