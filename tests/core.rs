@@ -359,17 +359,15 @@ echo @@off; ip netns exec n cat /proc/sys/net/ipv4/ip_forward /proc/sys/net/ipv6
              n.sysctl("net.ipv4.ip_forward")"#),
         e(r#"netns_open("n").forward(false)"#),
     ));
-    let s = run.sections();
-    assert_eq!(s.text("before"), "0");
-    assert_eq!(s.text("script"), "1");
-    assert_eq!(s.text("ns"), "1\n1");
-    assert_eq!(s.text("other"), "0");
-    assert_eq!(
-        s.text("host"),
-        "0\n0",
-        "the sandbox's own forwarding is unchanged"
-    );
-    assert_eq!(s.text("off"), "0\n0");
+    run.sections().expect(&[
+        ("before", "0"),
+        ("script", "1"),
+        ("ns", "1\n1"),
+        ("other", "0"),
+        // The sandbox's own forwarding is unchanged.
+        ("host", "0\n0"),
+        ("off", "0\n0"),
+    ]);
 }
 
 #[test]

@@ -834,13 +834,12 @@ echo @@after_x; sysctl -n net.ipv4.conf.all.rp_filter
 "#,
     )
     .sections();
-    assert_eq!(s.text("rc"), "1");
-    assert_eq!(
-        s.text("after_y"),
-        "2",
-        "y's rollback puts back the 2 that y found (lab x is up)"
-    );
-    assert_eq!(s.text("after_x"), "0");
+    s.expect(&[
+        ("rc", "1"),
+        // y's rollback puts back the 2 that y found (lab x is up).
+        ("after_y", "2"),
+        ("after_x", "0"),
+    ]);
 }
 
 #[test]

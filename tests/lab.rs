@@ -287,16 +287,12 @@ fn container_reaches_upstream_only_with_masquerade() {
     let s = sh_ok(
         r#"
 cat > $T/nonat.rhai <<'EOF'
-let upstream = netns("upstream");
-veth("veth-wan", "veth-up", #{ b_ns: upstream });
-addr("veth-wan", "203.0.113.1/24");
-up("veth-wan");
-upstream.addr("veth-up", "203.0.113.2/24");
-upstream.up("veth-up");
+import "lab" as lab;
+lab::p2p(host(), "203.0.113.1/24", netns("upstream"), "203.0.113.2/24");
 let c = netns("container");
-veth("veth-host", "veth-cont", #{ b_ns: c });
-addr("veth-host", "10.200.0.1/24");
-up("veth-host");
+veth("veth-c", "veth-cont", #{ b_ns: c });
+addr("veth-c", "10.200.0.1/24");
+up("veth-c");
 c.addr("veth-cont", "10.200.0.2/24");
 c.up("veth-cont");
 c.route("default", "10.200.0.1");
