@@ -51,22 +51,8 @@ fn slow_link_script_passes() {
 // --- overlay ----------------------------------------------------------------------------
 
 /// `$T/blob`: 1 MiB of seeded random bytes (served with `serve NS ADDR PORT @$T/blob`,
-/// checked with `wait_http NS URL $T/blob`). `python3 $T/tcp.py ADDR PORT` connects
-/// (retrying until the server is up) and prints `connected`.
-const BLOB_PY: &str = r#"python3 -c 'import random, sys; sys.stdout.buffer.write(random.Random(42).randbytes(1 << 20))' > $T/blob
-cat > $T/tcp.py <<'PY'
-import socket, sys, time
-for _ in range(100):
-    try:
-        socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=2).close()
-        print("connected")
-        sys.exit(0)
-    except OSError as e:
-        err = e
-        time.sleep(0.1)
-print("no connection:", err)
-sys.exit(1)
-PY"#;
+/// checked with `wait_http NS URL $T/blob`).
+const BLOB_PY: &str = r#"python3 -c 'import random, sys; sys.stdout.buffer.write(random.Random(42).randbytes(1 << 20))' > $T/blob"#;
 
 fn vxlan_data(list: &Value) -> &Value {
     let l = &list.as_array().expect("ip -j link show vx0")[0];
@@ -84,7 +70,7 @@ echo @@vx-a; ip -n host-a -d -j link show vx0
 echo @@vx-b; ip -n host-b -d -j link show vx0
 echo @@ping; netscript -e 'assert(netns_open("a1").ping("10.200.0.21"), "a1 pings b1"); true'
 serve b1 10.200.0.21 8080 @$T/blob
-echo @@tcp; ip netns exec a1 python3 $T/tcp.py 10.200.0.21 8080
+echo @@tcp; wait_tcp a1 10.200.0.21 8080
 echo @@connect; netscript -e 'netns_open("a1").connect("10.200.0.21:8080")'
 echo @@blob; wait_http a1 http://10.200.0.21:8080/ $T/blob
 echo @@blob-a2; wait_http a2 http://10.200.0.21:8080/ $T/blob
@@ -200,7 +186,7 @@ echo @@vx-a; ip -n ha -d -j link show vx0
 echo @@ping; netscript -e 'assert(netns_open("a1").ping("10.200.0.21"), "a1 pings b1"); true'
 serve b1 10.200.0.21 8080
 echo @@http; wait_http a1 http://10.200.0.21:8080/
-echo @@tcp; ip netns exec a2 python3 $T/tcp.py 10.200.0.21 8080
+echo @@tcp; wait_tcp a2 10.200.0.21 8080
 echo @@graph; nsenter --net=/run/netns/ha netscript graph overlay-a
 # The server holds b1 (a namespace lives while a process is in it): stop it before down.
 kill $SERVERS; wait $SERVERS 2>/dev/null || true; SERVERS=""

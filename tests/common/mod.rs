@@ -130,13 +130,20 @@ serve() {{
 }}
 # wait_http NS URL [FILE]: GET URL from inside NS with python, retrying until the server
 # is up; prints `HTTP STATUS BODY`, or with FILE `LENGTH intact` (the body is FILE's
-# bytes) or `LENGTH corrupt`.
+# bytes) or `LENGTH corrupt`. For a URL `tcp://ADDR:PORT` it only connects, and prints
+# `connected` (`wait_tcp NS ADDR PORT`).
+wait_tcp() {{ wait_http "$1" "tcp://$2:$3"; }}
 wait_http() {{
     in_ns "$1" python3 - "$2" "$3" <<'PY'
-import sys, time, urllib.request
+import socket, sys, time, urllib.parse, urllib.request
 err = None
 for _ in range(100):
     try:
+        u = urllib.parse.urlsplit(sys.argv[1])
+        if u.scheme == "tcp":
+            socket.create_connection((u.hostname, u.port), timeout=2).close()
+            print("connected")
+            sys.exit(0)
         with urllib.request.urlopen(sys.argv[1], timeout=10) as r:
             got = r.read()
             if sys.argv[2]:
