@@ -8,12 +8,13 @@ use common::*;
 
 // ---------------------------------------------------------------- http_get vs nasty servers
 
-/// Run the python3 server `src` (the body of `answer(c)`, called in a thread for each
-/// connection) on 127.0.0.1:`port` in a sandbox, then, there, a script that GETs from it
-/// with a deadline of `timeout_ms` (memory capped, and killed after 60 s so that a GET
-/// that never ends fails the test instead of hanging it). Returns what `http_get` said
-/// (`answered STATUS` or the error), from a netscript that exited 0.
-fn get_from(port: u16, src: &str, timeout_ms: u32) -> (String, Run) {
+/// Run a python3 server on 127.0.0.1:`port` in a sandbox that answers each connection
+/// (in a thread) by reading once, sending `head` (a python bytes expression), then running
+/// `then` (python, indented by 4), and there a script that GETs from it with a deadline of
+/// `timeout_ms` (memory capped, and killed after 60 s so that a GET that never ends fails
+/// the test instead of hanging it). Returns what `http_get` said (`answered STATUS` or the
+/// error), from a netscript that exited 0.
+fn get_from(port: u16, head: &str, then: &str, timeout_ms: u32) -> (String, Run) {
     let server = format!(
         r#"import socket, sys, threading
 srv = socket.socket()
@@ -21,7 +22,9 @@ srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 srv.bind(("127.0.0.1", int(sys.argv[1])))
 srv.listen(64)
 def answer(c):
-{src}
+    c.recv(65536)
+    c.sendall({head})
+{then}
 while True:
     c, _ = srv.accept()
     threading.Thread(target=answer, args=(c,), daemon=True).start()"#
@@ -53,6 +56,14 @@ echo "@@code"; echo $code
     (result, run)
 }
 
+/// Python for [`get_from`]'s `then`: send the bytes `piece` over and over, as fast as
+/// they go, until the client closes.
+fn endless(piece: &str) -> String {
+    format!(
+        "    piece = {piece}\n    try:\n        while True:\n            c.sendall(piece)\n    except OSError:\n        pass"
+    )
+}
+
 /// A server that streams a chunked body without end, faster than it is read: the socket
 /// is never empty, so a deadline looked at only while waiting for data never came. The
 /// GET must still end at its one deadline.
@@ -60,14 +71,8 @@ echo "@@code"; echo $code
 fn http_get_deadline_holds_against_an_endless_chunked_body() {
     let (result, run) = get_from(
         8181,
-        r#"    c.recv(65536)
-    c.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
-    blob = (b"1000\r\n" + b"x" * 4096 + b"\r\n") * 16
-    try:
-        while True:
-            c.sendall(blob)
-    except OSError:
-        pass"#,
+        r#"b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n""#,
+        &endless(r#"(b"1000\r\n" + b"x" * 4096 + b"\r\n") * 16"#),
         1000,
     );
     assert!(result.contains("timed out after 1 s"), "{run}");
@@ -78,13 +83,8 @@ fn http_get_deadline_holds_against_an_endless_chunked_body() {
 fn http_get_refuses_an_endless_response_head() {
     let (result, run) = get_from(
         8182,
-        r#"    c.recv(65536)
-    c.sendall(b"HTTP/1.1 200 OK\r\n")
-    try:
-        while True:
-            c.sendall(b"X-Pad: " + b"a" * 60000 + b"\r\n")
-    except OSError:
-        pass"#,
+        r#"b"HTTP/1.1 200 OK\r\n""#,
+        &endless(r#"b"X-Pad: " + b"a" * 60000 + b"\r\n""#),
         1000,
     );
     assert!(result.contains("response head is larger than"), "{run}");
@@ -96,13 +96,8 @@ fn http_get_refuses_an_endless_response_head() {
 fn http_get_bounds_an_endless_body() {
     let (result, run) = get_from(
         8183,
-        r#"    c.recv(65536)
-    c.sendall(b"HTTP/1.1 200 OK\r\n\r\n")
-    try:
-        while True:
-            c.sendall(b"y" * 65536)
-    except OSError:
-        pass"#,
+        r#"b"HTTP/1.1 200 OK\r\n\r\n""#,
+        &endless(r#"b"y" * 65536"#),
         60000,
     );
     assert!(result.contains("larger than 64 MiB"), "{run}");
@@ -114,10 +109,8 @@ fn http_get_bounds_an_endless_body() {
 fn http_get_survives_a_huge_chunk_size() {
     let (result, run) = get_from(
         8184,
-        r#"    c.recv(65536)
-    c.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffff\r\nabc\r\n0\r\n\r\n")
-    import time
-    time.sleep(30)"#,
+        r#"b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffff\r\nabc\r\n0\r\n\r\n""#,
+        "    import time\n    time.sleep(30)",
         1000,
     );
     assert!(result.contains("timed out after 1 s"), "{run}");
