@@ -94,8 +94,18 @@ def read_request(c):
     return data
 "#;
 
-fn server(body: &str) -> String {
-    format!("{SERVER_PRELUDE}{body}")
+/// A test server: for each connection it accepts, `answer` (python, the body of
+/// `answer(c)`), then it closes the connection, or with `keep_open` holds it open.
+fn server(answer: &str, keep_open: bool) -> String {
+    let answer: String = answer.lines().map(|l| format!("    {l}\n")).collect();
+    let after = if keep_open {
+        "held.append(c)"
+    } else {
+        "c.close()"
+    };
+    format!(
+        "{SERVER_PRELUDE}def answer(c):\n{answer}held = []\nwhile True:\n    c, _ = srv.accept()\n    answer(c)\n    {after}\n"
+    )
 }
 
 /// A keep-alive server: Content-Length, and the connection stays open. The GET ends
@@ -103,13 +113,9 @@ fn server(body: &str) -> String {
 #[test]
 fn http_get_honours_content_length_on_a_connection_left_open() {
     let src = server(
-        r#"held = []
-while True:
-    c, _ = srv.accept()
-    read_request(c)
-    c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: keep-alive\r\n\r\nhello")
-    held.append(c)
-"#,
+        r#"read_request(c)
+c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: keep-alive\r\n\r\nhello")"#,
+        true,
     );
     let (status, body, run) = get_once(8081, &src);
     assert_eq!(status, "200", "{run}");
@@ -121,16 +127,12 @@ while True:
 #[test]
 fn http_get_reads_a_chunked_body() {
     let src = server(
-        r#"held = []
-while True:
-    c, _ = srv.accept()
-    read_request(c)
-    c.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
-    for piece in [b"5\r\nhello\r\n", b"1;ext=x\r\n \r\n", b"5\r\nworld\r\n", b"0\r\nX-Trailer: t\r\n\r\n"]:
-        time.sleep(0.05)
-        c.sendall(piece)
-    held.append(c)
-"#,
+        r#"read_request(c)
+c.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+for piece in [b"5\r\nhello\r\n", b"1;ext=x\r\n \r\n", b"5\r\nworld\r\n", b"0\r\nX-Trailer: t\r\n\r\n"]:
+    time.sleep(0.05)
+    c.sendall(piece)"#,
+        true,
     );
     let (status, body, run) = get_once(8082, &src);
     assert_eq!(status, "200", "{run}");
@@ -141,14 +143,11 @@ while True:
 #[test]
 fn http_get_skips_100_continue() {
     let src = server(
-        r#"while True:
-    c, _ = srv.accept()
-    read_request(c)
-    c.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
-    time.sleep(0.05)
-    c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
-    c.close()
-"#,
+        r#"read_request(c)
+c.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
+time.sleep(0.05)
+c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")"#,
+        false,
     );
     let (status, body, run) = get_once(8083, &src);
     assert_eq!(status, "200", "{run}");
@@ -162,22 +161,16 @@ fn http_get_skips_100_continue() {
 #[test]
 fn http_get_sends_its_request_in_one_write() {
     let once = server(
-        r#"while True:
-    c, _ = srv.accept()
-    data = c.recv(65536)
-    if b"\r\n\r\n" in data:
-        c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nwhole")
-    else:
-        c.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 7\r\n\r\npartial")
-    c.close()
-"#,
+        r#"data = c.recv(65536)
+if b"\r\n\r\n" in data:
+    c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nwhole")
+else:
+    c.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 7\r\n\r\npartial")"#,
+        false,
     );
     let early = server(
-        r#"while True:
-    c, _ = srv.accept()
-    c.sendall(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 4\r\n\r\nbusy")
-    c.close()
-"#,
+        r#"c.sendall(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 4\r\n\r\nbusy")"#,
+        false,
     );
     let run = with_servers(
         &[(8084, &once), (8085, &early)],
@@ -218,13 +211,7 @@ ${early}`);"#,
 /// A server that accepts and never answers: the GET fails at its one deadline, saying so.
 #[test]
 fn http_get_times_out_with_a_clear_message() {
-    let src = server(
-        r#"held = []
-while True:
-    c, _ = srv.accept()
-    held.append(c)
-"#,
-    );
+    let src = server("pass", true);
     let run = with_servers(
         &[(8086, &src)],
         r#"
@@ -249,14 +236,7 @@ ${e}`);
 /// instead of waiting out the GET's 60 s.
 #[test]
 fn sigterm_stops_a_waiting_http_get() {
-    let src = server(
-        r#"held = []
-while True:
-    c, _ = srv.accept()
-    print("accepted", flush=True)
-    held.append(c)
-"#,
-    );
+    let src = server(r#"print("accepted", flush=True)"#, true);
     let mut sh = start_server_sh(8087, &src);
     sh.push_str(
         r#"netscript -e 'http_get("http://127.0.0.1:8087/", #{ timeout_ms: 60000 })' 2>$T/err &
