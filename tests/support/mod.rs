@@ -2,9 +2,9 @@
 //! shell library of their own for [`sh`].
 //!
 //! Safety: no test touches the machine's own network namespace. netscript runs either with
-//! `--sandbox` ([`sandboxed`]), or inside [`sh`], which wraps a shell script in
-//! `unshare --net --mount --propagation private` with a private /run/netns, /run/netscript,
-//! /sys and scratch directory `$T`. Inside, `netscript` (on PATH, no `--sandbox`) builds in
+//! `--sandbox` ([`sandboxed`]), or inside [`sh`], tests/common's `sandbox_sh` (private
+//! network, mount and PID namespaces) with a private /run/netns, /run/netscript, /sys and
+//! scratch directory `$T`. Inside, `netscript` (on PATH, no `--sandbox`) builds in
 //! that private namespace and the script inspects the result with `ip -j`, `nft -j` and
 //! `sysctl`. Everything vanishes when the shell exits.
 #![allow(dead_code)]
