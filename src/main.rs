@@ -378,6 +378,22 @@ fn main() -> ExitCode {
     commands::run::exec(source, &opts, cli.replace)
 }
 
+/// For `exec` / `capture` with `--hosts`: the HOST of `target` (`HOST:NS`), and the
+/// command line for it so far, `SUBCOMMAND [--lab LAB] NS`.
+fn on_host<'a>(
+    sub: &str,
+    lab: &Option<String>,
+    target: &'a str,
+) -> Result<(&'a str, Vec<String>), ExitCode> {
+    let (host, ns) = netscript::hosts::run::split_target(sub, target)?;
+    let mut rest = vec![sub.to_string()];
+    if let Some(l) = lab {
+        rest.extend(["--lab".to_string(), l.clone()]);
+    }
+    rest.push(ns.to_string());
+    Ok((host, rest))
+}
+
 /// `--hosts FILE`: the command on every host the file names (or, for exec and capture,
 /// on the one HOST of `HOST:NS`).
 fn across_hosts(cli: &Cli, hosts: &Path) -> ExitCode {
@@ -397,15 +413,11 @@ fn across_hosts(cli: &Cli, hosts: &Path) -> ExitCode {
         Some(Cmd::Plan { .. }) => usage("plan --down (use netscript --hosts FILE plan SCRIPT)"),
         Some(Cmd::Graph { format, lab }) => h::graph(hosts, format, lab.as_deref()),
         Some(Cmd::Exec { lab, ns, cmd }) => {
-            let (host, ns) = match h::split_target("exec", ns) {
+            let (host, mut rest) = match on_host("exec", lab, ns) {
                 Ok(t) => t,
                 Err(c) => return c,
             };
-            let mut rest = vec!["exec".to_string()];
-            if let Some(l) = lab {
-                rest.extend(["--lab".to_string(), l.clone()]);
-            }
-            rest.extend([ns.to_string(), "--".to_string()]);
+            rest.push("--".to_string());
             rest.extend(cmd.iter().cloned());
             h::on_one(hosts, host, &rest, None)
         }
@@ -417,15 +429,11 @@ fn across_hosts(cli: &Cli, hosts: &Path) -> ExitCode {
             count,
             seconds,
         }) => {
-            let (host, ns) = match h::split_target("capture", ns) {
+            let (host, mut rest) = match on_host("capture", lab, ns) {
                 Ok(t) => t,
                 Err(c) => return c,
             };
-            let mut rest = vec!["capture".to_string()];
-            if let Some(l) = lab {
-                rest.extend(["--lab".to_string(), l.clone()]);
-            }
-            rest.extend([ns.to_string(), link.clone()]);
+            rest.push(link.clone());
             // pcap to a file here: streamed from there.
             let to_file = write.as_deref().filter(|w| *w != commands::STDIN);
             if write.is_some() {

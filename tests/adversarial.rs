@@ -8,133 +8,116 @@ use common::*;
 
 // ---------------------------------------------------------------- http_get vs nasty servers
 
-/// Run the python3 server `src` (given its port as argv[1]) on 127.0.0.1 in a sandbox,
-/// wait until it listens, then run netscript `code` there (memory capped, and killed
-/// after 60 s so that a GET that never ends fails the test instead of hanging it).
-fn against_server(port: u16, src: &str, code: &str) -> Run {
-    sh(&format!(
-        r#"cat > $T/s.py <<'PY'
-import socket, sys, threading
+/// Run a python3 server on 127.0.0.1:`port` in a sandbox that answers each connection
+/// (in a thread) by reading once, sending `head` (a python bytes expression), then running
+/// `then` (python, indented by 4), and there a script that GETs from it with a deadline of
+/// `timeout_ms` (memory capped, and killed after 60 s so that a GET that never ends fails
+/// the test instead of hanging it). Returns what `http_get` said (`answered STATUS` or the
+/// error), from a netscript that exited 0.
+fn get_from(port: u16, head: &str, then: &str, timeout_ms: u32) -> (String, Run) {
+    let server = format!(
+        r#"import socket, sys, threading
 srv = socket.socket()
 srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 srv.bind(("127.0.0.1", int(sys.argv[1])))
 srv.listen(64)
 def answer(c):
-{src}
+    c.recv(65536)
+    c.sendall({head})
+{then}
 while True:
     c, _ = srv.accept()
-    threading.Thread(target=answer, args=(c,), daemon=True).start()
-PY
-python3 $T/s.py {port} >$T/s.log 2>&1 &
-SERVERS="$SERVERS $!"
-for i in $(seq 100); do ss -Hltn 'sport = :{port}' | grep -q . && break; sleep 0.05; done
-ulimit -v 4000000
-code=0; timeout -s KILL 60 netscript -e {code} || code=$?
+    threading.Thread(target=answer, args=(c,), daemon=True).start()"#
+    );
+    let code = format!(
+        r#"
+try {{
+    let r = http_get("http://127.0.0.1:{port}/", #{{ timeout_ms: {timeout_ms} }});
+    print(`@@result
+answered ${{r.status}}`);
+}} catch (e) {{
+    print(`@@result
+${{e}}`);
+}}"#
+    );
+    let run = sh(&format!(
+        r#"{}ulimit -v 4000000
+code=0; timeout -s KILL 60 netscript -e {} || code=$?
 echo "@@code"; echo $code
 "#,
-        code = q(code)
+        start_server_sh(port, &server),
+        q(&code)
     ))
-}
-
-/// What `http_get` said, from a script that prints `@@result` and the error.
-const GET_1S: &str = r#"
-try {
-    let r = http_get("http://127.0.0.1:PORT/", #{ timeout_ms: 1000 });
-    print(`@@result
-answered ${r.status}`);
-} catch (e) {
-    print(`@@result
-${e}`);
-}"#;
-
-fn get_1s(port: u16) -> String {
-    GET_1S.replace("PORT", &port.to_string())
-}
-
-/// A server that streams a chunked body without end, faster than it is read: the socket
-/// is never empty, so a deadline looked at only while waiting for data never came. The
-/// GET must still end at its one deadline.
-#[test]
-fn http_get_deadline_holds_against_an_endless_chunked_body() {
-    let run = against_server(
-        8181,
-        r#"    c.recv(65536)
-    c.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
-    blob = (b"1000\r\n" + b"x" * 4096 + b"\r\n") * 16
-    try:
-        while True:
-            c.sendall(blob)
-    except OSError:
-        pass"#,
-        &get_1s(8181),
-    )
-    .success();
-    let s = run.sections();
-    assert_eq!(s.text("code"), "0", "{run}");
-    assert!(s.text("result").contains("timed out after 1 s"), "{run}");
-}
-
-/// A server whose headers never end: an error naming the reason, at once.
-#[test]
-fn http_get_refuses_an_endless_response_head() {
-    let run = against_server(
-        8182,
-        r#"    c.recv(65536)
-    c.sendall(b"HTTP/1.1 200 OK\r\n")
-    try:
-        while True:
-            c.sendall(b"X-Pad: " + b"a" * 60000 + b"\r\n")
-    except OSError:
-        pass"#,
-        &get_1s(8182),
-    )
-    .success();
-    let s = run.sections();
-    assert_eq!(s.text("code"), "0", "{run}");
-    assert!(
-        s.text("result").contains("response head is larger than"),
-        "{run}"
-    );
-}
-
-/// A body without length that never ends, sent as fast as it goes: bounded in memory
-/// (an error naming the limit), not read until the machine runs out.
-#[test]
-fn http_get_bounds_an_endless_body() {
-    let run = against_server(
-        8183,
-        r#"    c.recv(65536)
-    c.sendall(b"HTTP/1.1 200 OK\r\n\r\n")
-    try:
-        while True:
-            c.sendall(b"y" * 65536)
-    except OSError:
-        pass"#,
-        &get_1s(8183).replace("1000", "60000"),
-    )
-    .success();
-    let s = run.sections();
-    assert_eq!(s.text("code"), "0", "{run}");
-    assert!(s.text("result").contains("larger than 64 MiB"), "{run}");
-}
-
-/// A chunk size of 2^64-1: an error (here: no complete body by the deadline), never an
-/// arithmetic overflow panic.
-#[test]
-fn http_get_survives_a_huge_chunk_size() {
-    let run = against_server(
-        8184,
-        r#"    c.recv(65536)
-    c.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffff\r\nabc\r\n0\r\n\r\n")
-    import time
-    time.sleep(30)"#,
-        &get_1s(8184),
-    )
     .success();
     let s = run.sections();
     assert_eq!(s.text("code"), "0", "{run}");
     assert!(!run.stderr.contains("panicked"), "{run}");
-    assert!(s.text("result").contains("timed out after 1 s"), "{run}");
+    let result = s.text("result").to_string();
+    (result, run)
+}
+
+/// Python for [`get_from`]'s `then`: send the bytes `piece` over and over, as fast as
+/// they go, until the client closes.
+fn endless(piece: &str) -> String {
+    format!(
+        "    piece = {piece}\n    try:\n        while True:\n            c.sendall(piece)\n    except OSError:\n        pass"
+    )
+}
+
+/// Nasty servers, each with what `http_get` must say: `(port, head, then, timeout_ms,
+/// words)`, see [`get_from`].
+const NASTY: &[(u16, &str, &str, u32, &str)] = &[
+    // A chunked body without end, faster than it is read: the socket is never empty, so
+    // a deadline looked at only while waiting for data never came. The GET must still end
+    // at its one deadline.
+    (
+        8181,
+        r#"b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n""#,
+        r#"(b"1000\r\n" + b"x" * 4096 + b"\r\n") * 16"#,
+        1000,
+        "timed out after 1 s",
+    ),
+    // Headers that never end: an error naming the reason, at once.
+    (
+        8182,
+        r#"b"HTTP/1.1 200 OK\r\n""#,
+        r#"b"X-Pad: " + b"a" * 60000 + b"\r\n""#,
+        1000,
+        "response head is larger than",
+    ),
+    // A body without length that never ends, sent as fast as it goes: bounded in memory
+    // (an error naming the limit), not read until the machine runs out.
+    (
+        8183,
+        r#"b"HTTP/1.1 200 OK\r\n\r\n""#,
+        r#"b"y" * 65536"#,
+        60000,
+        "larger than 64 MiB",
+    ),
+    // A chunk size of 2^64-1: an error (here: no complete body by the deadline), never
+    // an arithmetic overflow panic. (No endless piece: the server then waits.)
+    (
+        8184,
+        r#"b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffff\r\nabc\r\n0\r\n\r\n""#,
+        "",
+        1000,
+        "timed out after 1 s",
+    ),
+];
+
+/// Each nasty server's GET ends, with an error naming the reason, never a panic (each
+/// in a sandbox of its own).
+#[test]
+fn http_get_holds_against_nasty_servers() {
+    for (port, head, piece, timeout_ms, words) in NASTY {
+        let then = if piece.is_empty() {
+            "    import time\n    time.sleep(30)".to_string()
+        } else {
+            endless(piece)
+        };
+        let (result, run) = get_from(*port, head, &then, *timeout_ms);
+        assert!(result.contains(words), "port {port}: {words:?}\n{run}");
+    }
 }
 
 // ---------------------------------------------------------------- exit()

@@ -27,13 +27,11 @@ const WAIT: Duration = Duration::from_secs(60);
 const SCRIPT: &str = r#"
 let red = netns("atred");
 let blue = netns("atblue");
-let v = veth("veth-atred", "veth-atblue");
-v.a.move_to(red);
-v.b.move_to(blue);
-red.addr("veth-atred", "10.0.0.1/24");
-blue.addr("veth-atblue", "10.0.0.2/24");
-red.up("veth-atred");
-blue.up("veth-atblue");
+let v = veth("veth-atred", "veth-atblue", #{ a_ns: red, b_ns: blue });
+v.a.addr("10.0.0.1/24");
+v.b.addr("10.0.0.2/24");
+v.a.up();
+v.b.up();
 red.exec(["touch", ARGS[0]]);
 let ping = ARGS.len() > 2 && ARGS[2] == "ping";
 while red.exec(["test", "-e", ARGS[1]]).code != 0 {
@@ -61,6 +59,19 @@ impl Dir {
     /// `netscript ARGS` with this test's registry.
     fn netscript(&self, args: &[&str]) -> Run {
         run_as(None, &self.registry(), args)
+    }
+
+    /// `netscript exec --sandbox-of SANDBOX NS -- CMD...` with this test's registry.
+    fn exec_in(&self, sandbox: &str, ns: &str, cmd: &[&str]) -> Run {
+        let mut args = vec!["exec", "--sandbox-of", sandbox, ns, "--"];
+        args.extend_from_slice(cmd);
+        self.netscript(&args)
+    }
+
+    /// The one running sandbox is `name` (holding lab `name`), and a command reaches it.
+    fn assert_only_reachable(&self, name: &str) {
+        assert_eq!(sandboxes(self), vec![(name.into(), name.into())]);
+        self.exec_in(name, "atred", &["true"]).success();
     }
 }
 
@@ -255,16 +266,7 @@ fn a_running_sandbox_is_reached_from_outside() {
 
     // exec --sandbox-of: red's links, as inside.
     let r = dir
-        .netscript(&[
-            "exec",
-            "--sandbox-of",
-            "reach",
-            "atred",
-            "--",
-            "ip",
-            "-j",
-            "link",
-        ])
+        .exec_in("reach", "atred", &["ip", "-j", "link"])
         .success();
     assert_eq!(link_names(&json(&r.stdout)), ["lo", "veth-atred"], "{r}");
     // By the namespace's name alone: the host has no atred, one sandbox has.
@@ -276,28 +278,10 @@ fn a_running_sandbox_is_reached_from_outside() {
         ["10.0.0.2/24"]
     );
     // The command's own exit status, and `host` is the sandbox's own namespace.
-    dir.netscript(&[
-        "exec",
-        "--sandbox-of",
-        "reach",
-        "atred",
-        "--",
-        "sh",
-        "-c",
-        "exit 7",
-    ])
-    .fails_with(7);
+    dir.exec_in("reach", "atred", &["sh", "-c", "exit 7"])
+        .fails_with(7);
     let r = dir
-        .netscript(&[
-            "exec",
-            "--sandbox-of",
-            "reach",
-            "host",
-            "--",
-            "ip",
-            "netns",
-            "list",
-        ])
+        .exec_in("reach", "host", &["ip", "netns", "list"])
         .success();
     assert!(
         r.stdout.contains("atred") && r.stdout.contains("atblue"),
@@ -333,9 +317,7 @@ fn a_running_sandbox_is_reached_from_outside() {
         "the registry directory is removed"
     );
     assert!(sandboxes(&dir).is_empty());
-    let r = dir
-        .netscript(&["exec", "--sandbox-of", "reach", "atred", "--", "true"])
-        .fails_with(1);
+    let r = dir.exec_in("reach", "atred", &["true"]).fails_with(1);
     assert!(
         r.stderr
             .contains("there is no running sandbox named \"reach\" (running: none"),
@@ -373,17 +355,9 @@ fn a_second_sandbox_of_the_same_name_gets_a_suffix() {
     );
     // Named: each is its own sandbox (its own network namespace for atred).
     let inode = |name: &str| {
-        dir.netscript(&[
-            "exec",
-            "--sandbox-of",
-            name,
-            "atred",
-            "--",
-            "readlink",
-            "/proc/self/ns/net",
-        ])
-        .success()
-        .stdout
+        dir.exec_in(name, "atred", &["readlink", "/proc/self/ns/net"])
+            .success()
+            .stdout
     };
     assert_ne!(inode("twin"), inode("twin-2"));
     // An unknown name lists the live ones.
@@ -416,9 +390,7 @@ fn a_killed_sandbox_leaves_a_stale_entry_that_ls_drops() {
     // Its name is free again, and a new sandbox of it is reachable.
     let live = Live::start(&dir, "doomed", false);
     assert_ne!(live.pid(), pid);
-    assert_eq!(sandboxes(&dir), vec![("doomed".into(), "doomed".into())]);
-    dir.netscript(&["exec", "--sandbox-of", "doomed", "atred", "--", "true"])
-        .success();
+    dir.assert_only_reachable("doomed");
 }
 
 #[test]
@@ -489,16 +461,7 @@ fn a_run_and_down_inside_a_running_sandbox() {
     let r = dir.netscript(&["down", &extra]).success();
     assert!(r.stdout.contains(&format!("lab {extra:?} is down")), "{r}");
     let r = dir
-        .netscript(&[
-            "exec",
-            "--sandbox-of",
-            "host-of-extra",
-            "host",
-            "--",
-            "ip",
-            "netns",
-            "list",
-        ])
+        .exec_in("host-of-extra", "host", &["ip", "netns", "list"])
         .success();
     assert!(
         !r.stdout.contains("atgreen") && r.stdout.contains("atred"),
@@ -543,16 +506,7 @@ fn attach_opens_a_repl_inside_the_sandbox() {
     assert!(inside.stdout.contains("\"attached-attach\""), "{inside}");
     dir.netscript(&["down", "attached-attach"]).success();
     let r = dir
-        .netscript(&[
-            "exec",
-            "--sandbox-of",
-            "attached",
-            "host",
-            "--",
-            "ip",
-            "netns",
-            "list",
-        ])
+        .exec_in("attached", "host", &["ip", "netns", "list"])
         .success();
     assert!(!r.stdout.contains("atgreen"), "{r}");
 }
@@ -676,16 +630,14 @@ fn a_sandboxed_repl_is_registered_as_repl_and_attached_to() {
 fn a_sandbox_is_named_after_its_lab() {
     let dir = Dir::new("attach-named");
     let _live = Live::start_full(None, &dir, "stem-name", false, Some("given"));
-    assert_eq!(sandboxes(&dir), vec![("given".into(), "given".into())]);
-    dir.netscript(&["exec", "--sandbox-of", "given", "atred", "--", "true"])
-        .success();
+    dir.assert_only_reachable("given");
 }
 
 #[test]
 fn a_shell_in_a_running_sandbox_keeps_the_terminal() {
     let dir = Dir::new("attach-shell");
     let _live = Live::start(&dir, "shelled", false);
-    let r = pane(&format!(
+    let r = Repl::spawn(&format!(
         "NETSCRIPT_SANDBOX_DIR={} SHELL=/bin/sh {} shell --sandbox-of shelled atred",
         q(&dir.registry().display().to_string()),
         q(BIN),
@@ -712,7 +664,7 @@ fn a_shell_in_a_running_sandbox_keeps_the_terminal() {
 #[test]
 fn a_shell_in_a_fresh_sandbox_keeps_the_terminal() {
     // The same for the sandbox's own PID 1: ns.shell() from a --sandbox run.
-    let r = pane(&format!(
+    let r = Repl::spawn(&format!(
         "SHELL=/bin/sh {} --sandbox -e {}",
         q(BIN),
         q(r#"netns("red").shell()"#)
@@ -727,29 +679,4 @@ fn a_shell_in_a_fresh_sandbox_keeps_the_terminal() {
         "shell() returns the shell's status\n{pane}"
     );
     assert!(!pane.contains("process group"), "{pane}");
-}
-
-/// `CMD` in its own tmux server (a pseudo-terminal), its exit status printed after it.
-fn pane(cmd: &str) -> Repl {
-    let name = tmux::unique("pane");
-    let r = Repl {
-        socket: std::env::temp_dir().join(format!("{name}.sock")),
-        session: name,
-    };
-    let cmd = format!("{cmd}; echo \"{}$?]\"", tmux::EXITED);
-    r.tmux_ok(&[
-        "-f",
-        "/dev/null",
-        "new-session",
-        "-d",
-        "-s",
-        &r.session,
-        "-x",
-        "160",
-        "-y",
-        "50",
-        &cmd,
-    ]);
-    r.tmux_ok(&["set-option", "-w", "-t", &r.session, "remain-on-exit", "on"]);
-    r
 }

@@ -40,28 +40,26 @@ fn eight_labs_built_and_torn_down_at_once_twenty_rounds() {
         r#"{LAB}
 sysctl -w net.ipv4.conf.all.rp_filter=1 >/dev/null
 before="$(sysctl -n net.ipv4.ip_forward net.ipv6.conf.all.forwarding net.ipv4.conf.all.rp_filter)"
+# at_once STEP: `STEP I` for the eight labs at once, output in $T/STEP-I.out; ends the
+# script (with @@fail) at the first that fails.
+lab_up() {{ netscript --lab l$1 $T/lab.rhai $1; }}
+lab_down() {{ netscript down l$1; }}
+at_once() {{
+    pids=""
+    for i in 1 2 3 4 5 6 7 8; do
+        $1 $i > $T/$1-$i.out 2>&1 &
+        pids="$pids $!"
+    done
+    i=1
+    for p in $pids; do
+        wait $p || {{ echo "@@fail"; echo "round $round: $1 l$i failed"; cat $T/$1-$i.out; exit 0; }}
+        i=$((i+1))
+    done
+}}
 round=1
 while [ $round -le {rounds} ]; do
-    pids=""
-    for i in 1 2 3 4 5 6 7 8; do
-        netscript --lab l$i $T/lab.rhai $i > $T/up$i.out 2>&1 &
-        pids="$pids $!"
-    done
-    i=1
-    for p in $pids; do
-        wait $p || {{ echo "@@fail"; echo "round $round: lab l$i failed to build"; cat $T/up$i.out; exit 0; }}
-        i=$((i+1))
-    done
-    pids=""
-    for i in 1 2 3 4 5 6 7 8; do
-        netscript down l$i > $T/down$i.out 2>&1 &
-        pids="$pids $!"
-    done
-    i=1
-    for p in $pids; do
-        wait $p || {{ echo "@@fail"; echo "round $round: down l$i failed"; cat $T/down$i.out; exit 0; }}
-        i=$((i+1))
-    done
+    at_once lab_up
+    at_once lab_down
     left="$(ip netns list; ip -o link | grep -v ': lo:' || true; nft list ruleset | grep -E 'masquerade|dnat' || true; ls /run/netscript/*.journal 2>/dev/null || true)"
     if [ -n "$left" ]; then echo "@@fail"; echo "round $round left: $left"; exit 0; fi
     after="$(sysctl -n net.ipv4.ip_forward net.ipv6.conf.all.forwarding net.ipv4.conf.all.rp_filter)"
@@ -70,7 +68,7 @@ while [ $round -le {rounds} ]; do
 done
 echo @@rounds; echo $((round-1))
 echo @@busy
-cat $T/up*.out $T/down*.out | grep -iE 'EBUSY|File exists|busy' || true
+cat $T/lab_*.out | grep -iE 'EBUSY|File exists|busy' || true
 "#
     ))
     .success();

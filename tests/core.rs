@@ -95,16 +95,14 @@ echo @@host; {}"#,
         e(r#"netns_delete(netns_open("z")); netns_exists("z")"#),
         e(r#"host().name"#),
     ));
-    let s = run.sections();
-    assert_eq!(s.text(""), "true\nfalse");
-    assert_eq!(s.text("after-script"), "a\nc");
-    assert_eq!(s.text("delete"), "false");
-    assert_eq!(
-        s.text("after-delete"),
-        "a\nc",
-        "z (made by `ip netns add`) is deleted"
-    );
-    assert_eq!(s.text("host"), "host");
+    run.sections().expect(&[
+        ("", "true\nfalse"),
+        ("after-script", "a\nc"),
+        ("delete", "false"),
+        // z (made by `ip netns add`) is deleted.
+        ("after-delete", "a\nc"),
+        ("host", "host"),
+    ]);
 }
 
 // ---------------------------------------------------------------- links
@@ -361,17 +359,15 @@ echo @@off; ip netns exec n cat /proc/sys/net/ipv4/ip_forward /proc/sys/net/ipv6
              n.sysctl("net.ipv4.ip_forward")"#),
         e(r#"netns_open("n").forward(false)"#),
     ));
-    let s = run.sections();
-    assert_eq!(s.text("before"), "0");
-    assert_eq!(s.text("script"), "1");
-    assert_eq!(s.text("ns"), "1\n1");
-    assert_eq!(s.text("other"), "0");
-    assert_eq!(
-        s.text("host"),
-        "0\n0",
-        "the sandbox's own forwarding is unchanged"
-    );
-    assert_eq!(s.text("off"), "0\n0");
+    run.sections().expect(&[
+        ("before", "0"),
+        ("script", "1"),
+        ("ns", "1\n1"),
+        ("other", "0"),
+        // The sandbox's own forwarding is unchanged.
+        ("host", "0\n0"),
+        ("off", "0\n0"),
+    ]);
 }
 
 #[test]

@@ -8,13 +8,21 @@ mod common;
 
 use common::{q, sandbox_sh, BIN};
 
-fn sh(script: &str) -> (i32, String, String) {
-    let out = sandbox_sh(script);
-    (
+/// `script` in [`sandbox_sh`], which must exit 0; its stdout and stderr. The script may
+/// use `status WHAT CMD...` (runs CMD, prints `WHAT: ITS EXIT STATUS`) and `left` (prints
+/// `left: N`, the number of namespaces); `netscript` is on its PATH.
+fn sh(script: &str) -> (String, String) {
+    let out = sandbox_sh(&format!(
+        "status() {{ what=$1; shift; \"$@\" && echo \"$what: 0\" || echo \"$what: $?\"; }}\n\
+         left() {{ echo \"left: $(ip netns list | wc -l)\"; }}\n{script}"
+    ));
+    let (code, out, err) = (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    );
+    assert_eq!(code, 0, "{out}\n{err}");
+    (out, err)
 }
 
 const CLAIMS: &str = "/run/netscript/.state/sysctl-claims.json";
@@ -23,14 +31,12 @@ const CLAIMS: &str = "/run/netscript/.state/sysctl-claims.json";
 fn a_corrupt_claims_file_refuses_a_sysctl_change_and_names_the_file() {
     // Before: the damaged file was reported and the change made anyway, unclaimed, so
     // another lab's later `down` could turn the sysctl back under this lab.
-    let (code, out, err) = sh(&format!(
+    let (out, err) = sh(&format!(
         "mkdir -p /run/netscript/.state; printf 'garbage' > {CLAIMS}\n\
-         {bin} --lab one -e 'forward(true)' && echo \"run: 0\" || echo \"run: $?\"\n\
+         status run netscript --lab one -e 'forward(true)'\n\
          echo \"forward: $(cat /proc/sys/net/ipv4/ip_forward)\"\n\
-         cat {CLAIMS}; echo",
-        bin = q(BIN)
+         cat {CLAIMS}; echo"
     ));
-    assert_eq!(code, 0, "{out}\n{err}");
     assert!(out.contains("run: 1"), "{out}\n{err}");
     assert!(
         err.contains(&format!("{CLAIMS} is unreadable")),
@@ -46,12 +52,10 @@ fn a_corrupt_claims_file_refuses_a_sysctl_change_and_names_the_file() {
 #[test]
 fn a_foreign_claims_file_is_refused_without_hanging() {
     // A FIFO under the claims file's name: reading it would block for ever.
-    let (code, out, err) = sh(&format!(
+    let (out, err) = sh(&format!(
         "mkdir -p /run/netscript/.state; mkfifo {CLAIMS}\n\
-         timeout -k 5 20 {bin} --lab one -e 'forward(true)' && echo \"run: 0\" || echo \"run: $?\"",
-        bin = q(BIN)
+         status run timeout -k 5 20 netscript --lab one -e 'forward(true)'"
     ));
-    assert_eq!(code, 0, "{out}\n{err}");
     assert!(out.contains("run: 1"), "{out}\n{err}");
     assert!(
         err.contains(&format!("{CLAIMS}: not a regular file")),
@@ -62,14 +66,10 @@ fn a_foreign_claims_file_is_refused_without_hanging() {
 #[test]
 fn a_torn_last_journal_line_is_passed_over_by_down_and_reported() {
     // A run killed while writing its last line: that op was never applied.
-    let (code, out, err) = sh(&format!(
-        "{bin} --lab torn -e 'netns(\"n1\"); netns(\"n2\"); ()'\n\
-         printf '{{\"op\":{{\"op\":\"netns_add\",\"na' >> /run/netscript/torn.journal\n\
-         {bin} down torn && echo \"down: 0\" || echo \"down: $?\"\n\
-         echo \"left: $(ip netns list | wc -l)\"",
-        bin = q(BIN)
-    ));
-    assert_eq!(code, 0, "{out}\n{err}");
+    let (out, err) = sh(r#"netscript --lab torn -e 'netns("n1"); netns("n2"); ()'
+printf '{"op":{"op":"netns_add","na' >> /run/netscript/torn.journal
+status down netscript down torn
+left"#);
     assert!(out.contains("down: 0"), "{out}\n{err}");
     assert!(out.contains("left: 0"), "{out}\n{err}");
     // Lines: n1, its identity, n2, its identity, the torn one.
@@ -85,15 +85,11 @@ fn a_torn_last_journal_line_is_passed_over_by_down_and_reported() {
 fn a_torn_tail_is_cut_before_the_next_run_appends() {
     // Before: the next run's first line was glued to the torn one, which then sat in the
     // middle of the file and stopped `down`.
-    let (code, out, err) = sh(&format!(
-        "{bin} --lab torn -e 'netns(\"n1\"); ()'\n\
-         printf '{{\"op\":{{\"op\":\"netns_add\",\"na' >> /run/netscript/torn.journal\n\
-         {bin} --lab torn -e 'netns(\"n2\"); ()' && echo \"run: 0\" || echo \"run: $?\"\n\
-         {bin} down torn && echo \"down: 0\" || echo \"down: $?\"\n\
-         echo \"left: $(ip netns list | wc -l)\"",
-        bin = q(BIN)
-    ));
-    assert_eq!(code, 0, "{out}\n{err}");
+    let (out, err) = sh(r#"netscript --lab torn -e 'netns("n1"); ()'
+printf '{"op":{"op":"netns_add","na' >> /run/netscript/torn.journal
+status run netscript --lab torn -e 'netns("n2"); ()'
+status down netscript down torn
+left"#);
     assert!(out.contains("run: 0"), "{out}\n{err}");
     assert!(
         err.contains("torn.journal: its last line was cut short"),
@@ -107,14 +103,10 @@ fn a_torn_tail_is_cut_before_the_next_run_appends() {
 fn a_flipped_byte_mid_journal_is_an_error_naming_file_and_line() {
     // n1 → m1 in the first line is still valid JSON naming a valid namespace: before
     // checksums, `down` deleted "m1" (gone), reported success and left n1 up.
-    let (code, out, err) = sh(&format!(
-        "{bin} --lab flip -e 'netns(\"n1\"); netns(\"n2\"); ()'\n\
-         sed -i '1s/\"n1\"/\"m1\"/' /run/netscript/flip.journal\n\
-         {bin} down flip && echo \"down: 0\" || echo \"down: $?\"\n\
-         ip netns list | sort | tr '\\n' ' '; echo",
-        bin = q(BIN)
-    ));
-    assert_eq!(code, 0, "{out}\n{err}");
+    let (out, err) = sh(r#"netscript --lab flip -e 'netns("n1"); netns("n2"); ()'
+sed -i '1s/"n1"/"m1"/' /run/netscript/flip.journal
+status down netscript down flip
+ip netns list | sort | tr '\n' ' '; echo"#);
     assert!(out.contains("down: 1"), "{out}\n{err}");
     assert!(
         err.contains("/run/netscript/flip.journal: line 1: its checksum does not match"),
@@ -126,15 +118,11 @@ fn a_flipped_byte_mid_journal_is_an_error_naming_file_and_line() {
 #[test]
 fn journal_lines_without_checksums_are_still_read() {
     // A journal written before checksums: the same lines, no ` #xxxxxxxx`.
-    let (code, out, err) = sh(&format!(
-        "{bin} --lab old -e 'netns(\"n1\"); netns(\"n2\"); ()'\n\
-         sed -i 's/ #[0-9a-f]\\{{8\\}}$//' /run/netscript/old.journal\n\
-         grep -c ' #' /run/netscript/old.journal || true\n\
-         {bin} down old && echo \"down: 0\" || echo \"down: $?\"\n\
-         echo \"left: $(ip netns list | wc -l)\"",
-        bin = q(BIN)
-    ));
-    assert_eq!(code, 0, "{out}\n{err}");
+    let (out, err) = sh(r#"netscript --lab old -e 'netns("n1"); netns("n2"); ()'
+sed -i 's/ #[0-9a-f]\{8\}$//' /run/netscript/old.journal
+grep -c ' #' /run/netscript/old.journal || true
+status down netscript down old
+left"#);
     assert_eq!(out.lines().next(), Some("0"), "seals removed: {out}");
     assert!(out.contains("down: 0"), "{out}\n{err}");
     assert!(out.contains("left: 0"), "{out}\n{err}");

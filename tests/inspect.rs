@@ -595,12 +595,11 @@ echo @@list-after; ip netns list | cut -d' ' -f1
 echo @@alive; kill -0 $P && readlink /proc/$P/ns/net"#
     ));
     let sec = run.sections();
-    assert_eq!(sec.text("attach"), "ctr\ntrue\nNetns(\"ctr\")", "{run}");
-    assert_eq!(
-        sec.text("list"),
-        "ctr",
-        "ip netns list shows the name\n{run}"
-    );
+    sec.expect(&[
+        ("attach", "ctr\ntrue\nNetns(\"ctr\")"),
+        // ip netns list shows the name.
+        ("list", "ctr"),
+    ]);
     let links = sec.json("exec");
     assert_eq!(
         link_names(&links),

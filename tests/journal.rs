@@ -269,15 +269,10 @@ echo @@afterjson; netscript ls --json
             .map(str::to_string)
             .collect()
     };
-    assert!(
-        text.lines().next().unwrap().split_whitespace().eq([
-            "LAB",
-            "NAMESPACES",
-            "LINKS",
-            "RULES",
-            "PROCESSES",
-            "AGE"
-        ]),
+    let header: Vec<&str> = text.lines().next().unwrap().split_whitespace().collect();
+    assert_eq!(
+        header.join(" "),
+        "LAB NAMESPACES LINKS RULES PROCESSES AGE",
         "{text}"
     );
     assert_eq!(&row("build-lab")[1..5], ["2", "3", "1", "0"], "{text}");
@@ -355,15 +350,15 @@ echo @@clean2; cmp -s $T/pristine $T/after && echo yes || diff $T/pristine $T/af
         "{}",
         s.context()
     );
-    assert_eq!(s.text("clean"), "yes", "--rm tears the lab down on success");
-    assert_eq!(s.text("ls"), "no labs are up");
-    assert_eq!(s.text("down"), "lab \"build-lab\" is already down");
-    assert_eq!(
-        s.text("proc"),
-        "stopped",
-        "--rm stops detached processes too"
-    );
-    assert_eq!(s.text("clean2"), "yes");
+    s.expect(&[
+        // --rm tears the lab down on success...
+        ("clean", "yes"),
+        ("ls", "no labs are up"),
+        ("down", "lab \"build-lab\" is already down"),
+        // ...and stops detached processes too.
+        ("proc", "stopped"),
+        ("clean2", "yes"),
+    ]);
 }
 
 #[test]
@@ -839,13 +834,12 @@ echo @@after_x; sysctl -n net.ipv4.conf.all.rp_filter
 "#,
     )
     .sections();
-    assert_eq!(s.text("rc"), "1");
-    assert_eq!(
-        s.text("after_y"),
-        "2",
-        "y's rollback puts back the 2 that y found (lab x is up)"
-    );
-    assert_eq!(s.text("after_x"), "0");
+    s.expect(&[
+        ("rc", "1"),
+        // y's rollback puts back the 2 that y found (lab x is up).
+        ("after_y", "2"),
+        ("after_x", "0"),
+    ]);
 }
 
 #[test]

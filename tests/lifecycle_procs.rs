@@ -11,73 +11,57 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
-
+use common::procs::{run_file_sh, sandboxed_guarded, PROCS_SH};
 use common::*;
 
-/// Shell prelude for `sandbox_sh`: `alive ARGS...` prints ARGS for each live process
-/// with exactly that argv; `guard PID` kills PID after 60 s (against a hang);
-/// `group NAME A B` writes $T/NAME.rhai's start command: a shell whose background
-/// `sleep A` ignores SIGTERM, with a `setsid sleep B`, and which exits at once.
-const PRELUDE: &str = r#"
-alive() {
-    want="$*"
-    for d in /proc/[0-9]*; do
-        [ "$(tr '\0' ' ' < $d/cmdline 2>/dev/null)" = "$want " ] || continue
-        [ "$(cut -d' ' -f3 $d/stat 2>/dev/null)" = Z ] || echo "$want"
-    done
-}
-guard() { ( sleep 60; kill -9 "$1" 2>/dev/null ) >/dev/null 2>&1 & }
-"#;
-
-/// A shell command (as a Rhai string literal) that leaves behind a `sleep A` in its
-/// process group that ignores SIGTERM and a `setsid sleep B`, then exits.
-fn leaves(a: &str, b: &str) -> String {
-    format!(r#"["sh", "-c", "trap '' TERM; sleep {a} & setsid sleep {b} & exit 0"]"#)
-}
-
-/// Rhai: wait until the processes `procs` have exited and `n` sleeps matching the
-/// regex `pat` run.
-fn settled(procs: &str, pat: &str, n: usize) -> String {
+/// Rhai: namespace `n` with a veth to the host (`vh`); in it `a`, a shell that leaves
+/// behind a `sleep S.1` in its process group that ignores SIGTERM and a `setsid sleep S.2`,
+/// then exits; on the host `b`, the same with `S.3` and `S.4` (`opts`: the two `start`s'
+/// options, `["", DETACH]`). Then `more`, and a wait until the processes `procs` have
+/// exited and `count` sleeps `sleep S.1` .. `sleep S.COUNT` run.
+fn left_behind(series: u32, opts: [&str; 2], more: &str, procs: &str, count: usize) -> String {
+    let leaves = |a: u32, b: u32| {
+        format!(
+            r#"["sh", "-c", "trap '' TERM; sleep {series}.{a} & setsid sleep {series}.{b} & exit 0"]"#
+        )
+    };
+    let pat = format!("sleep {series}[.][1-{count}]");
     format!(
-        r#"for p in [{procs}] {{ while p.running() {{ sleep(5); }} }}
-for i in 0..600 {{ if host().exec(["sh", "-c", "[ \"$(pgrep -cxf '{pat}')\" = {n} ]"]).code == 0 {{ break; }} sleep(10); }}
-"#
+        r#"let n = netns("n");
+veth("vh", "vn", #{{ b_ns: "n" }});
+let a = n.start({a}{oa});
+let b = host().start({b}{ob});
+{more}
+for p in [{procs}] {{ while p.running() {{ sleep(5); }} }}
+for i in 0..600 {{ if host().exec(["sh", "-c", "[ \"$(pgrep -cxf '{pat}')\" = {count} ]"]).code == 0 {{ break; }} sleep(10); }}
+"#,
+        a = leaves(1, 2),
+        b = leaves(3, 4),
+        oa = opts[0],
+        ob = opts[1],
     )
 }
 
-/// `netscript --sandbox ARGS`, killed after 60 s if it has not ended by then.
-fn sandboxed_guarded(args: &[&str]) -> Run {
-    let out = Command::new("timeout")
-        .args(["-s", "KILL", "60", BIN, "--sandbox"])
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("running timeout netscript");
-    Run::new(
-        out,
-        format!("timeout 60 netscript --sandbox {}", args.join(" ")),
-    )
+/// `start`'s options for a detached process.
+const DETACH: &str = ", #{ detach: true }";
+
+/// The sections of a sandbox that runs `script` as `$T/NAME.rhai` ([`run_file_sh`]:
+/// `@@rc`, `@@out`), then the shell lines `after`.
+fn run_then(name: &str, script: &str, after: &str) -> Sections {
+    sh_ok(&format!("{PROCS_SH}\n{}{after}", run_file_sh(name, script))).sections()
 }
 
 #[test]
 fn kill_stops_a_group_member_that_ignores_sigterm_and_a_setsid_child() {
-    let pat = "sleep 371[.][1-4]";
-    let count = format!(r#"host().exec(["sh", "-c", "pgrep -cxf '{pat}' || true"]).stdout"#);
+    let count = r#"host().exec(["sh", "-c", "pgrep -cxf 'sleep 371[.][1-4]' || true"]).stdout"#;
     let script = format!(
-        r#"let n = netns("n");
-veth("vh", "vn", #{{ b_ns: "n" }});
-let a = n.start({a});
-let b = host().start({b});
-{settled}
+        r#"{}
 print("@@before"); print({count});
 a.kill(); b.kill();
 print("@@after"); print({count});
 netns_delete("n");
 print("@@veth"); print(host().exec(["ip", "link", "show", "vh"]).code);"#,
-        a = leaves("371.1", "371.2"),
-        b = leaves("371.3", "371.4"),
-        settled = settled("a, b", pat, 4),
+        left_behind(371, ["", ""], "", "a, b", 4)
     );
     let run = sandboxed_guarded(&["-e", &script]).success();
     let s = run.sections();
@@ -92,62 +76,31 @@ print("@@veth"); print(host().exec(["ip", "link", "show", "vh"]).code);"#,
 
 #[test]
 fn the_end_of_a_run_stops_what_its_processes_left_behind() {
-    let script = format!(
-        r#"let n = netns("n");
-let a = n.start({a});
-let b = host().start({b});
-// A child that clears its environment and leaves its parent.
-let c = n.start(["env", "-i", "sh", "-c", "setsid sleep 372.5 & exit 0"]);
-{settled}
-print("built");"#,
-        a = leaves("372.1", "372.2"),
-        b = leaves("372.3", "372.4"),
-        settled = settled("a, b, c", "sleep 372[.][1-5]", 5),
-    );
-    let s = sh_ok(&format!(
-        r#"{PRELUDE}
-cat > $T/endrun.rhai <<'EOF'
-{script}
-EOF
-netscript $T/endrun.rhai > $T/out 2>&1 &
-P=$!; guard $P
-rc=0; wait $P || rc=$?
-echo @@rc; echo $rc; cat $T/out
-echo @@alive; for i in 1 2 3 4 5; do alive sleep 372.$i; done
+    // And a child that clears its environment and leaves its parent.
+    let more = r#"let c = n.start(["env", "-i", "sh", "-c", "setsid sleep 372.5 & exit 0"]);"#;
+    let script = left_behind(372, ["", ""], more, "a, b, c", 5) + "print(\"built\");";
+    let s = run_then(
+        "endrun",
+        &script,
+        r#"echo @@alive; for i in 1 2 3 4 5; do alive sleep 372.$i; done
 echo @@netns; ip netns list
 netscript down endrun > /dev/null
-"#
-    ))
-    .sections();
-    assert_eq!(s.text("rc"), "0\nbuilt", "{}", s.context());
+"#,
+    );
+    assert_eq!(s.text("rc"), "0", "{}", s.context());
+    assert_eq!(s.text("out"), "built", "{}", s.context());
     assert_eq!(s.text("alive"), "", "left running\n{}", s.context());
     assert!(s.text("netns").starts_with('n'), "{}", s.context());
 }
 
 #[test]
 fn down_stops_detached_processes_with_all_they_left_and_the_namespace_goes() {
-    let script = format!(
-        r#"let n = netns("n");
-veth("vh", "vn", #{{ b_ns: "n" }});
-let a = n.start({a}, #{{ detach: true }});
-let b = host().start({b}, #{{ detach: true }});
-host().start(["sleep", "373.9"], #{{ detach: true }});
-{settled}
-print("built");"#,
-        a = leaves("373.1", "373.2"),
-        b = leaves("373.3", "373.4"),
-        settled = settled("a, b", "sleep 373[.][1-4]", 4),
-    );
-    let s = sh_ok(&format!(
-        r#"{PRELUDE}
-cat > $T/dl.rhai <<'EOF'
-{script}
-EOF
-netscript $T/dl.rhai > $T/out 2>&1 &
-P=$!; guard $P
-rc=0; wait $P || rc=$?
-echo @@rc; echo $rc; cat $T/out
-# Not the lab's: one with the same command line outside, and one put into the lab's
+    let more = r#"host().start(["sleep", "373.9"], #{ detach: true });"#;
+    let script = left_behind(373, [DETACH, DETACH], more, "a, b", 4) + "print(\"built\");";
+    let s = run_then(
+        "dl",
+        &script,
+        r#"# Not the lab's: one with the same command line outside, and one put into the lab's
 # namespace by someone else (it would keep the namespace alive).
 sleep 373.9 &
 ip netns exec n setsid sleep 373.5 > /dev/null 2>&1 &
@@ -157,10 +110,10 @@ netscript down dl > $T/down 2>&1 || cat $T/down
 echo @@down; for i in 1 2 3 4 5 9; do alive sleep 373.$i; done
 echo @@veth; ip link show vh > /dev/null 2>&1 && echo still there
 echo @@netns; ip netns list
-"#
-    ))
-    .sections();
-    assert_eq!(s.text("rc"), "0\nbuilt", "{}", s.context());
+"#,
+    );
+    assert_eq!(s.text("rc"), "0", "{}", s.context());
+    assert_eq!(s.text("out"), "built", "{}", s.context());
     assert_eq!(
         s.lines("run"),
         [
@@ -185,29 +138,26 @@ echo @@netns; ip netns list
     assert_eq!(s.text("netns"), "", "{}", s.context());
 }
 
+/// A detached process in a namespace, and the `setsid` child it leaves.
+const DD: &str = r#"let n = netns("n");
+veth("vh", "vn", #{ b_ns: "n" });
+n.start(["sh", "-c", "setsid sleep 374.1 & exec sleep 374.2"], #{ detach: true });
+for i in 0..600 { if host().exec(["pgrep", "-xf", "sleep 374[.]1"]).code == 0 { break; } sleep(10); }"#;
+
 #[test]
 fn a_detached_process_in_a_namespace_survives_the_run_and_down_stops_its_setsid_child() {
-    let s = sh_ok(&format!(
-        r#"{PRELUDE}
-cat > $T/dd.rhai <<'EOF'
-let n = netns("n");
-veth("vh", "vn", #{{ b_ns: "n" }});
-n.start(["sh", "-c", "setsid sleep 374.1 & exec sleep 374.2"], #{{ detach: true }});
-for i in 0..600 {{ if host().exec(["pgrep", "-xf", "sleep 374[.]1"]).code == 0 {{ break; }} sleep(10); }}
-EOF
-netscript $T/dd.rhai > $T/out 2>&1 &
-P=$!; guard $P
-rc=0; wait $P || rc=$?
-echo @@rc; echo $rc; cat $T/out
-echo @@run; alive sleep 374.1; alive sleep 374.2
+    let s = run_then(
+        "dd",
+        DD,
+        r#"echo @@run; alive sleep 374.1; alive sleep 374.2
 netscript down dd > $T/down 2>&1 || cat $T/down
 echo @@down; alive sleep 374.1; alive sleep 374.2
 echo @@veth; ip link show vh > /dev/null 2>&1 && echo still there
 echo @@netns; ip netns list
-"#
-    ))
-    .sections();
+"#,
+    );
     assert_eq!(s.text("rc"), "0", "{}", s.context());
+    assert_eq!(s.text("out"), "", "{}", s.context());
     assert_eq!(s.text("run"), "sleep 374.1\nsleep 374.2", "{}", s.context());
     assert_eq!(s.text("down"), "", "{}", s.context());
     assert_eq!(s.text("veth"), "", "{}", s.context());
@@ -216,35 +166,17 @@ echo @@netns; ip netns list
 
 #[test]
 fn rollback_stops_every_process_of_the_run_and_its_namespaces_go() {
-    let script = format!(
-        r#"let n = netns("n");
-veth("vh", "vn", #{{ b_ns: "n" }});
-let a = n.start({a}, #{{ detach: true }});
-let b = host().start({b});
-let c = n.start(["env", "-i", "sh", "-c", "setsid sleep 375.5 & exit 0"], #{{ detach: true }});
-{settled}
-print("built");
-throw "stop here";"#,
-        a = leaves("375.1", "375.2"),
-        b = leaves("375.3", "375.4"),
-        settled = settled("a, b, c", "sleep 375[.][1-5]", 5),
-    );
-    let s = sh_ok(&format!(
-        r#"{PRELUDE}
-cat > $T/rb.rhai <<'EOF'
-{script}
-EOF
-netscript $T/rb.rhai > $T/out 2>&1 &
-P=$!; guard $P
-rc=0; wait $P || rc=$?
-echo @@rc; echo $rc
-echo @@out; cat $T/out
-echo @@alive; for i in 1 2 3 4 5; do alive sleep 375.$i; done
+    let more = r#"let c = n.start(["env", "-i", "sh", "-c", "setsid sleep 375.5 & exit 0"], #{ detach: true });"#;
+    let script = left_behind(375, [DETACH, ""], more, "a, b, c", 5)
+        + "print(\"built\");\nthrow \"stop here\";";
+    let s = run_then(
+        "rb",
+        &script,
+        r#"echo @@alive; for i in 1 2 3 4 5; do alive sleep 375.$i; done
 echo @@veth; ip link show vh > /dev/null 2>&1 && echo still there
 echo @@netns; ip netns list
-"#
-    ))
-    .sections();
+"#,
+    );
     assert_eq!(s.text("rc"), "1", "{}", s.context());
     assert!(s.text("out").contains("built"), "{}", s.context());
     assert_eq!(s.text("alive"), "", "left running\n{}", s.context());
@@ -256,15 +188,10 @@ echo @@netns; ip netns list
 fn wait_gives_way_to_sigint_sigterm_and_sighup() {
     for sig in ["INT", "TERM", "HUP"] {
         let s = sh_ok(&format!(
-            r#"{PRELUDE}
-netscript -e 'let p = netns("n").start(["sleep", "376.1"]); print("ready"); p.wait(); print("not reached")' > $T/out 2> $T/err &
-P=$!; guard $P
+            r#"{PROCS_SH}
+bg netscript -e 'let p = netns("n").start(["sleep", "376.1"]); print("ready"); p.wait(); print("not reached")'
 for i in $(seq 300); do grep -q ready $T/out && [ -n "$(alive sleep 376.1)" ] && break; sleep 0.02; done
-kill -{sig} $P
-rc=0; wait $P || rc=$?
-echo @@rc; echo $rc
-echo @@out; cat $T/out
-echo @@err; cat $T/err
+interrupt {sig}
 echo @@alive; alive sleep 376.1
 echo @@netns; ip netns list
 "#

@@ -62,14 +62,10 @@ echo @@after; ip netns list"#,
     let out = s.get("out");
     assert!(out.starts_with("macvlan\n"), "{run}");
     // The graph hangs each macvlan off its parent in the other namespace.
-    assert!(
-        out.contains("mv-red (macvlan) mode bridge 10.9.0.1/24 ── on br0 in lan"),
-        "{run}"
-    );
-    assert!(
-        out.contains("mv-blue (macvlan) mode bridge 10.9.0.2/24 ── on br0 in lan"),
-        "{run}"
-    );
+    for (name, addr) in [("mv-red", "10.9.0.1"), ("mv-blue", "10.9.0.2")] {
+        let want = format!("{name} (macvlan) mode bridge {addr}/24 ── on br0 in lan");
+        assert!(out.contains(&want), "missing {want:?}\n{run}");
+    }
     let trace = s.get("trace");
     for want in [
         "+ ip -n lan link add name mv-red link br0 type macvlan mode bridge",

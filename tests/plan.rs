@@ -146,61 +146,39 @@ fn assert_plan_builds_the_same(name: &str) {
     );
 }
 
-/// Every script in `scripts/` has an equivalence test below.
-const COVERED: &[&str] = &[
-    "basics",
-    "build-lab",
-    "cleanup",
-    "connect-two",
-    "docker-port",
-    "firewall",
-    "host-route",
-    "inspect",
-    "internet-access",
-    "isolation",
-    "overlay",
-    "process-isolation",
-    "slow-link",
-];
+/// One equivalence test per script, `TEST => "SCRIPT"`, and `COVERED`, the scripts with
+/// one: these and the ones after `also`, whose tests below check more. A script added to
+/// scripts/ without a test here fails `every_script_has_an_equivalence_test`.
+macro_rules! equivalence_tests {
+    ($($test:ident => $script:literal),* $(,)? ; also $($more:literal),*) => {
+        $(
+            #[test]
+            fn $test() {
+                assert_plan_builds_the_same($script);
+            }
+        )*
+        const COVERED: &[&str] = &[$($script,)* $($more),*];
+    };
+}
+
+equivalence_tests! {
+    equivalence_basics => "basics",
+    equivalence_build_lab => "build-lab",
+    equivalence_cleanup => "cleanup",
+    equivalence_connect_two => "connect-two",
+    equivalence_docker_port => "docker-port",
+    equivalence_firewall => "firewall",
+    equivalence_host_route => "host-route",
+    equivalence_internet_access => "internet-access",
+    equivalence_isolation => "isolation",
+    equivalence_overlay => "overlay",
+    equivalence_process_isolation => "process-isolation";
+    also "inspect", "slow-link"
+}
 
 #[test]
 fn every_script_has_an_equivalence_test() {
     assert_lists_every_script(COVERED, "an equivalence test in tests/plan.rs (COVERED)");
-}
-
-#[test]
-fn equivalence_basics() {
-    assert_plan_builds_the_same("basics");
-}
-
-#[test]
-fn equivalence_build_lab() {
-    assert_plan_builds_the_same("build-lab");
-}
-
-#[test]
-fn equivalence_cleanup() {
-    assert_plan_builds_the_same("cleanup");
-}
-
-#[test]
-fn equivalence_connect_two() {
-    assert_plan_builds_the_same("connect-two");
-}
-
-#[test]
-fn equivalence_docker_port() {
-    assert_plan_builds_the_same("docker-port");
-}
-
-#[test]
-fn equivalence_firewall() {
-    assert_plan_builds_the_same("firewall");
-}
-
-#[test]
-fn equivalence_host_route() {
-    assert_plan_builds_the_same("host-route");
 }
 
 /// inspect.rhai waits (in a script loop) until its process has a namespace of its own and
@@ -224,26 +202,6 @@ fn equivalence_inspect() {
         );
         assert!(plan.contains("ip netns attach mycontainer"), "{plan}");
     }
-}
-
-#[test]
-fn equivalence_internet_access() {
-    assert_plan_builds_the_same("internet-access");
-}
-
-#[test]
-fn equivalence_isolation() {
-    assert_plan_builds_the_same("isolation");
-}
-
-#[test]
-fn equivalence_overlay() {
-    assert_plan_builds_the_same("overlay");
-}
-
-#[test]
-fn equivalence_process_isolation() {
-    assert_plan_builds_the_same("process-isolation");
 }
 
 /// slow-link.rhai: rate, loss and their removal. (The plan's unimpair used to leave the

@@ -43,12 +43,8 @@ assert(red.ping("10.0.0.2"), "ping(addr) re-sends a lost echo");
     );
     let run = eval(&code).success();
     let s = run.sections();
-    assert_eq!(s.text("sent"), "20", "{run}");
-    assert_eq!(
-        s.text("received"),
-        "10",
-        "every other echo is dropped\n{run}"
-    );
+    // Every other echo is dropped.
+    s.expect(&[("sent", "20"), ("received", "10")]);
     let rtt: f64 = s.text("rtt").parse().expect("rtt_ms is a number");
     assert!(rtt > 0.0, "{run}");
 }
@@ -58,17 +54,27 @@ assert(red.ping("10.0.0.2"), "ping(addr) re-sends a lost echo");
 /// Run `servers` (python3 programs, each `PORT\tSOURCE`, given its port as argv[1]) on
 /// 127.0.0.1 in a sandbox, wait until each listens, then run netscript `code` there.
 fn with_servers(servers: &[(u16, &str)], code: &str) -> Run {
-    let mut script = String::new();
-    for (port, src) in servers {
-        script.push_str(&format!(
-            "cat > $T/s{port}.py <<'PY'\n{src}\nPY\npython3 $T/s{port}.py {port} >$T/s{port}.log 2>&1 &\nSERVERS=\"$SERVERS $!\"\n"
-        ));
-        script.push_str(&format!(
-            "for i in $(seq 100); do ss -Hltn 'sport = :{port}' | grep -q . && break; sleep 0.05; done\n"
-        ));
-    }
+    let mut script: String = servers
+        .iter()
+        .map(|(port, src)| start_server_sh(*port, src))
+        .collect();
     script.push_str(&format!("netscript -e {}\n", q(code)));
     sh(&script)
+}
+
+/// `http_get("http://127.0.0.1:PORT/")` once, with the server `src` on PORT: the status
+/// and the body in brackets (so that spaces show), from a run that succeeded.
+fn get_once(port: u16, src: &str) -> (String, String, Run) {
+    let code = format!(
+        "let r = http_get(\"http://127.0.0.1:{port}/\"); print(`@@status\n${{r.status}}\n@@body\n[${{r.body}}]`);"
+    );
+    let run = with_servers(&[(port, src)], &code).success();
+    let s = run.sections();
+    (
+        s.text("status").to_string(),
+        s.text("body").to_string(),
+        run,
+    )
 }
 
 /// The start of every test server: a listening socket on 127.0.0.1:argv[1], and
@@ -88,8 +94,18 @@ def read_request(c):
     return data
 "#;
 
-fn server(body: &str) -> String {
-    format!("{SERVER_PRELUDE}{body}")
+/// A test server: for each connection it accepts, `answer` (python, the body of
+/// `answer(c)`), then it closes the connection, or with `keep_open` holds it open.
+fn server(answer: &str, keep_open: bool) -> String {
+    let answer: String = answer.lines().map(|l| format!("    {l}\n")).collect();
+    let after = if keep_open {
+        "held.append(c)"
+    } else {
+        "c.close()"
+    };
+    format!(
+        "{SERVER_PRELUDE}def answer(c):\n{answer}held = []\nwhile True:\n    c, _ = srv.accept()\n    answer(c)\n    {after}\n"
+    )
 }
 
 /// A keep-alive server: Content-Length, and the connection stays open. The GET ends
@@ -97,25 +113,13 @@ fn server(body: &str) -> String {
 #[test]
 fn http_get_honours_content_length_on_a_connection_left_open() {
     let src = server(
-        r#"held = []
-while True:
-    c, _ = srv.accept()
-    read_request(c)
-    c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: keep-alive\r\n\r\nhello")
-    held.append(c)
-"#,
+        r#"read_request(c)
+c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: keep-alive\r\n\r\nhello")"#,
+        true,
     );
-    let run = with_servers(
-        &[(8081, &src)],
-        r#"let r = http_get("http://127.0.0.1:8081/"); print(`@@status
-${r.status}
-@@body
-${r.body}`);"#,
-    )
-    .success();
-    let s = run.sections();
-    assert_eq!(s.text("status"), "200", "{run}");
-    assert_eq!(s.text("body"), "hello", "{run}");
+    let (status, body, run) = get_once(8081, &src);
+    assert_eq!(status, "200", "{run}");
+    assert_eq!(body, "[hello]", "{run}");
 }
 
 /// A chunked body sent in pieces, with a chunk extension and a trailer, on a connection
@@ -123,54 +127,31 @@ ${r.body}`);"#,
 #[test]
 fn http_get_reads_a_chunked_body() {
     let src = server(
-        r#"held = []
-while True:
-    c, _ = srv.accept()
-    read_request(c)
-    c.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
-    for piece in [b"5\r\nhello\r\n", b"1;ext=x\r\n \r\n", b"5\r\nworld\r\n", b"0\r\nX-Trailer: t\r\n\r\n"]:
-        time.sleep(0.05)
-        c.sendall(piece)
-    held.append(c)
-"#,
+        r#"read_request(c)
+c.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+for piece in [b"5\r\nhello\r\n", b"1;ext=x\r\n \r\n", b"5\r\nworld\r\n", b"0\r\nX-Trailer: t\r\n\r\n"]:
+    time.sleep(0.05)
+    c.sendall(piece)"#,
+        true,
     );
-    let run = with_servers(
-        &[(8082, &src)],
-        r#"let r = http_get("http://127.0.0.1:8082/"); print(`@@status
-${r.status}
-@@body
-[${r.body}]`);"#,
-    )
-    .success();
-    let s = run.sections();
-    assert_eq!(s.text("status"), "200", "{run}");
-    assert_eq!(s.text("body"), "[hello world]", "{run}");
+    let (status, body, run) = get_once(8082, &src);
+    assert_eq!(status, "200", "{run}");
+    assert_eq!(body, "[hello world]", "{run}");
 }
 
 /// An interim `100 Continue` comes before the real response: the GET returns the 200.
 #[test]
 fn http_get_skips_100_continue() {
     let src = server(
-        r#"while True:
-    c, _ = srv.accept()
-    read_request(c)
-    c.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
-    time.sleep(0.05)
-    c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
-    c.close()
-"#,
+        r#"read_request(c)
+c.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
+time.sleep(0.05)
+c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")"#,
+        false,
     );
-    let run = with_servers(
-        &[(8083, &src)],
-        r#"let r = http_get("http://127.0.0.1:8083/"); print(`@@status
-${r.status}
-@@body
-${r.body}`);"#,
-    )
-    .success();
-    let s = run.sections();
-    assert_eq!(s.text("status"), "200", "{run}");
-    assert_eq!(s.text("body"), "ok", "{run}");
+    let (status, body, run) = get_once(8083, &src);
+    assert_eq!(status, "200", "{run}");
+    assert_eq!(body, "[ok]", "{run}");
 }
 
 /// A server that reads once and answers: 200 if that one read held the whole request
@@ -180,22 +161,16 @@ ${r.body}`);"#,
 #[test]
 fn http_get_sends_its_request_in_one_write() {
     let once = server(
-        r#"while True:
-    c, _ = srv.accept()
-    data = c.recv(65536)
-    if b"\r\n\r\n" in data:
-        c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nwhole")
-    else:
-        c.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 7\r\n\r\npartial")
-    c.close()
-"#,
+        r#"data = c.recv(65536)
+if b"\r\n\r\n" in data:
+    c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nwhole")
+else:
+    c.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 7\r\n\r\npartial")"#,
+        false,
     );
     let early = server(
-        r#"while True:
-    c, _ = srv.accept()
-    c.sendall(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 4\r\n\r\nbusy")
-    c.close()
-"#,
+        r#"c.sendall(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 4\r\n\r\nbusy")"#,
+        false,
     );
     let run = with_servers(
         &[(8084, &once), (8085, &early)],
@@ -236,13 +211,7 @@ ${early}`);"#,
 /// A server that accepts and never answers: the GET fails at its one deadline, saying so.
 #[test]
 fn http_get_times_out_with_a_clear_message() {
-    let src = server(
-        r#"held = []
-while True:
-    c, _ = srv.accept()
-    held.append(c)
-"#,
-    );
+    let src = server("pass", true);
     let run = with_servers(
         &[(8086, &src)],
         r#"
@@ -267,22 +236,12 @@ ${e}`);
 /// instead of waiting out the GET's 60 s.
 #[test]
 fn sigterm_stops_a_waiting_http_get() {
-    let src = server(
-        r#"held = []
-while True:
-    c, _ = srv.accept()
-    print("accepted", flush=True)
-    held.append(c)
-"#,
-    );
-    let mut sh = format!(
-        "cat > $T/s.py <<'PY'\n{src}\nPY\npython3 $T/s.py 8087 >$T/s.log 2>&1 &\nSERVERS=\"$SERVERS $!\"\n"
-    );
+    let src = server(r#"print("accepted", flush=True)"#, true);
+    let mut sh = start_server_sh(8087, &src);
     sh.push_str(
-        r#"for i in $(seq 100); do ss -Hltn 'sport = :8087' | grep -q . && break; sleep 0.05; done
-netscript -e 'http_get("http://127.0.0.1:8087/", #{ timeout_ms: 60000 })' 2>$T/err &
+        r#"netscript -e 'http_get("http://127.0.0.1:8087/", #{ timeout_ms: 60000 })' 2>$T/err &
 pid=$!
-for i in $(seq 200); do grep -q accepted $T/s.log && break; sleep 0.05; done
+for i in $(seq 200); do grep -q accepted $T/s8087.log && break; sleep 0.05; done
 kill -TERM $pid
 code=0; wait $pid || code=$?
 echo "@@code"; echo $code

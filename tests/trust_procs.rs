@@ -12,6 +12,7 @@ mod common;
 
 use std::process::{Command, Stdio};
 
+use common::procs::{sandboxed_guarded, PROCS_SH};
 use common::*;
 
 /// Pids of the live (not zombie) processes whose argv is exactly `argv`, on this machine.
@@ -51,34 +52,6 @@ fn surviving_sleeps(sleeps: &[&str]) -> Vec<String> {
     out
 }
 
-/// `netscript --sandbox ARGS`, killed after 60 s if it has not ended by then (a guard
-/// against the old hang, not a timing assertion: these runs take well under a second).
-fn sandboxed_guarded(args: &[&str]) -> Run {
-    let out = Command::new("timeout")
-        .args(["-s", "KILL", "60", BIN, "--sandbox"])
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("running timeout netscript");
-    Run::new(
-        out,
-        format!("timeout 60 netscript --sandbox {}", args.join(" ")),
-    )
-}
-
-/// Shell prelude for `sandbox_sh`: `alive ARGS...` prints ARGS if a live process has
-/// exactly that argv; `guard PID` kills PID after 60 s (against the old hang).
-const ALIVE: &str = r#"
-alive() {
-    want="$*"
-    for d in /proc/[0-9]*; do
-        [ "$(tr '\0' ' ' < $d/cmdline 2>/dev/null)" = "$want " ] || continue
-        [ "$(cut -d' ' -f3 $d/stat 2>/dev/null)" = Z ] || echo "$want"
-    done
-}
-guard() { ( sleep 60; kill -9 "$1" 2>/dev/null ) >/dev/null 2>&1 & }
-"#;
-
 // ---------------------------------------------------------------- exec
 
 #[test]
@@ -104,22 +77,22 @@ fn exec_of_a_command_that_leaves_a_background_job_returns_with_its_output() {
 #[test]
 fn what_exec_leaves_running_is_stopped_when_the_run_ends_but_detached_processes_stay() {
     let s = sh_ok(&format!(
-        r#"{ALIVE}
-netscript -e '
+        r#"{PROCS_SH}
+bg netscript -e '
     let n = netns("n");
     n.exec("sleep 343.5 >/dev/null 2>&1 &");
     n.exec("setsid sleep 344.5 >/dev/null 2>&1 &");
     host().exec("sleep 345.5 &");
     n.start(["sleep", "346.5"], #{{ detach: true }});
-    print("built")' > $T/out 2>&1 &
-P=$!; guard $P
-rc=0; wait $P || rc=$?
-echo @@rc; echo $rc; cat $T/out
+    print("built")'
+finish
+echo @@out; cat $T/out $T/err
 echo @@alive; alive sleep 343.5; alive sleep 344.5; alive sleep 345.5; alive sleep 346.5
 "#
     ))
     .sections();
-    assert!(s.text("rc").starts_with("0\n"), "{}", s.context());
+    assert_eq!(s.text("rc"), "0", "{}", s.context());
+    assert!(s.text("out").contains("built"), "{}", s.context());
     assert_eq!(
         s.text("alive"),
         "sleep 346.5",
@@ -132,16 +105,11 @@ echo @@alive; alive sleep 343.5; alive sleep 344.5; alive sleep 345.5; alive sle
 fn exec_is_stopped_by_sigint_and_sigterm() {
     for sig in ["INT", "TERM"] {
         let s = sh_ok(&format!(
-            r#"{ALIVE}
-netscript -e 'netns("n").exec("sleep 347.5"); print("not reached")' > $T/out 2> $T/err &
-P=$!; guard $P
+            r#"{PROCS_SH}
+bg netscript -e 'netns("n").exec("sleep 347.5"); print("not reached")'
 for i in $(seq 300); do [ -n "$(alive sleep 347.5)" ] && break; sleep 0.05; done
 echo @@running; alive sleep 347.5
-kill -{sig} $P
-rc=0; wait $P || rc=$?
-echo @@rc; echo $rc
-echo @@err; cat $T/err
-echo @@out; cat $T/out
+interrupt {sig}
 echo @@alive; alive sleep 347.5
 echo @@netns; ip netns list
 "#
@@ -214,14 +182,10 @@ fn a_sandboxed_hostname_change_stays_in_the_sandbox() {
 fn signals_to_a_sandboxed_run_still_roll_it_back() {
     for sig in ["INT", "TERM"] {
         let s = sh_ok(&format!(
-            r#"{ALIVE}
-netscript --sandbox -e 'netns("x"); start(["sleep", "355.5"], #{{ detach: true }}); print("ready"); sleep(60000)' > $T/out 2> $T/err &
-P=$!; guard $P
+            r#"{PROCS_SH}
+bg netscript --sandbox -e 'netns("x"); start(["sleep", "355.5"], #{{ detach: true }}); print("ready"); sleep(60000)'
 for i in $(seq 300); do grep -q ready $T/out && break; sleep 0.05; done
-kill -{sig} $P
-rc=0; wait $P || rc=$?
-echo @@rc; echo $rc
-echo @@err; cat $T/err
+interrupt {sig}
 echo @@alive; alive sleep 355.5
 "#
         ))
@@ -320,13 +284,12 @@ echo @@err; cat $T/ns.err
 fn import_turns_a_background_line_into_a_detached_start() {
     let src = "#!/bin/bash\nset -e\nip netns add red\nip netns exec red sleep 357.5 &\nsleep 358.5 >/dev/null 2>&1 &\necho done\n";
     let s = sh_ok(&format!(
-        r#"{ALIVE}{file}
+        r#"{PROCS_SH}{file}
 netscript import $T/bg.sh > $T/bg.rhai
 echo @@rhai; cat $T/bg.rhai
-netscript $T/bg.rhai > $T/out 2>&1 &
-P=$!; guard $P
-rc=0; wait $P || rc=$?
-echo @@rc; echo $rc; cat $T/out
+bg netscript $T/bg.rhai
+finish
+echo @@out; cat $T/out $T/err
 echo @@alive; alive sleep 357.5; alive sleep 358.5
 netscript down bg > /dev/null
 echo @@down; alive sleep 357.5; alive sleep 358.5
@@ -344,7 +307,8 @@ echo @@down; alive sleep 357.5; alive sleep 358.5
         "{rhai}"
     );
     assert!(!rhai.contains("exec("), "{rhai}");
-    assert_eq!(s.text("rc"), "0\ndone", "{}", s.context());
+    assert_eq!(s.text("rc"), "0", "{}", s.context());
+    assert_eq!(s.text("out"), "done", "{}", s.context());
     assert_eq!(
         s.text("alive"),
         "sleep 357.5\nsleep 358.5",

@@ -198,28 +198,24 @@ pub trait Backend {
     /// it is now, read before `op` is applied.
     fn restore_op(&mut self, op: &Op) -> Result<Vec<Op>> {
         Ok(match op {
-            Op::LinkSet { ns, name, .. } => {
+            // A link's state, MTU or master: the same op with the link's value now.
+            Op::LinkSet { ns, name, .. }
+            | Op::LinkMtu { ns, name, .. }
+            | Op::LinkMaster { ns, name, .. } => {
                 let l = self.link(ns, name)?;
-                vec![Op::LinkSet {
-                    ns: ns.clone(),
-                    name: name.clone(),
-                    up: l.up,
-                }]
-            }
-            Op::LinkMtu { ns, name, .. } => {
-                let l = self.link(ns, name)?;
-                vec![Op::LinkMtu {
-                    ns: ns.clone(),
-                    name: name.clone(),
-                    mtu: l.mtu,
-                }]
-            }
-            Op::LinkMaster { ns, name, .. } => {
-                let l = self.link(ns, name)?;
-                vec![Op::LinkMaster {
-                    ns: ns.clone(),
-                    name: name.clone(),
-                    master: l.master,
+                let (ns, name) = (ns.clone(), name.clone());
+                vec![match op {
+                    Op::LinkSet { .. } => Op::LinkSet { ns, name, up: l.up },
+                    Op::LinkMtu { .. } => Op::LinkMtu {
+                        ns,
+                        name,
+                        mtu: l.mtu,
+                    },
+                    _ => Op::LinkMaster {
+                        ns,
+                        name,
+                        master: l.master,
+                    },
                 }]
             }
             Op::Sysctl { ns, key, .. } => {

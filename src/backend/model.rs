@@ -1031,18 +1031,7 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(e.to_string(), "namespace \"red\" already exists");
-        apply(
-            &mut m,
-            Op::VethAdd {
-                a: "a".into(),
-                a_ns: None,
-                b: "b".into(),
-                b_ns: None,
-                mtu: None,
-                queues: None,
-            },
-        )
-        .unwrap();
+        apply(&mut m, Op::plain_veth("a", "b")).unwrap();
         apply(
             &mut m,
             Op::LinkMove {
@@ -1087,13 +1076,7 @@ mod tests {
             },
         )
         .unwrap();
-        let via = |v: &str| Route {
-            dst: None,
-            v6: false,
-            via: Some(v.parse().unwrap()),
-            dev: None,
-            metric: None,
-        };
+        let via = Route::default_via;
         let e = apply(
             &mut m,
             Op::RouteAdd {

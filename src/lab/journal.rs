@@ -757,14 +757,7 @@ mod tests {
                 name: n.into(),
                 lo: true,
             },
-            Op::VethAdd {
-                a: v.clone(),
-                a_ns: None,
-                b: br.clone(),
-                b_ns: None,
-                mtu: None,
-                queues: None,
-            },
+            Op::plain_veth(&v, &br),
             Op::LinkMove {
                 ns: None,
                 name: v.clone(),
@@ -788,13 +781,7 @@ mod tests {
             },
             Op::RouteAdd {
                 ns: s(n),
-                route: Route {
-                    dst: None,
-                    v6: false,
-                    via: Some("10.100.0.1".parse().unwrap()),
-                    dev: None,
-                    metric: None,
-                },
+                route: Route::default_via("10.100.0.1"),
             },
         ];
         ops.into_iter()
@@ -910,17 +897,7 @@ mod tests {
         let undo = undo_plan(&entries(ops));
         assert!(undo.is_empty(), "{undo:?}");
         let ops = vec![
-            (
-                Op::VethAdd {
-                    a: "a".into(),
-                    a_ns: None,
-                    b: "b".into(),
-                    b_ns: None,
-                    mtu: None,
-                    queues: None,
-                },
-                None,
-            ),
+            (Op::plain_veth("a", "b"), None),
             (
                 Op::LinkDel {
                     ns: None,

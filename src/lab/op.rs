@@ -775,6 +775,37 @@ impl Op {
     }
 }
 
+/// Shorthands for tests: the plainest op of a kind.
+#[cfg(test)]
+impl Op {
+    /// A veth pair `a`, `b` in the host namespace, no MTU or queue count given.
+    pub(crate) fn plain_veth(a: &str, b: &str) -> Op {
+        Op::VethAdd {
+            a: a.into(),
+            a_ns: None,
+            b: b.into(),
+            b_ns: None,
+            mtu: None,
+            queues: None,
+        }
+    }
+}
+
+#[cfg(test)]
+impl Route {
+    /// The default route through `via`.
+    pub(crate) fn default_via(via: &str) -> Route {
+        let via: IpAddr = via.parse().expect("an IP address");
+        Route {
+            dst: None,
+            v6: via.is_ipv6(),
+            via: Some(via),
+            dev: None,
+            metric: None,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -799,13 +830,7 @@ mod tests {
         );
         let op = Op::RouteAdd {
             ns: s("c1"),
-            route: Route {
-                dst: None,
-                v6: false,
-                via: Some("10.100.0.1".parse().unwrap()),
-                dev: None,
-                metric: None,
-            },
+            route: Route::default_via("10.100.0.1"),
         };
         assert_eq!(op.render(), ["ip -n c1 route add default via 10.100.0.1"]);
         let op = Op::Sysctl {

@@ -444,136 +444,131 @@ fn id(space: &str, link: &str) -> String {
     format!("{space}_{link}").replace(|c: char| !c.is_ascii_alphanumeric(), "_")
 }
 
-/// Graphviz: a cluster per namespace, a node per link, veth pairs and bridge ports as edges.
-pub fn dot(t: &Topology) -> String {
-    let mut s = String::from("graph netscript {\n  node [shape=box, fontname=monospace];\n");
-    for (i, sp) in t.spaces.iter().enumerate() {
-        writeln!(
-            s,
-            "  subgraph cluster_{i} {{\n    label=\"{}\";",
-            if i == 0 {
-                "host".into()
-            } else {
-                format!("ns {}", sp.name)
-            }
-        )
-        .unwrap();
-        for l in &sp.links {
-            writeln!(
-                s,
-                "    {} [label=\"{}\"];",
-                id(&sp.name, &l.name),
-                describe(l).replace('"', "'")
-            )
-            .unwrap();
-        }
-        if let Some(v) = &sp.default_via {
-            writeln!(
-                s,
-                "    {} [label=\"default via {v}\", shape=plaintext];",
-                id(&sp.name, "_route")
-            )
-            .unwrap();
-        }
-        for (k, n) in sp.nat.iter().enumerate() {
-            writeln!(
-                s,
-                "    {} [label=\"{}\", shape=note];",
-                id(&sp.name, &format!("_nat{k}")),
-                n.replace('"', "'")
-            )
-            .unwrap();
-        }
-        s.push_str("  }\n");
-    }
-    for sp in &t.spaces {
-        for l in &sp.links {
-            if let Some(m) = &l.master {
-                writeln!(s, "  {} -- {};", id(&sp.name, &l.name), id(&sp.name, m)).unwrap();
-            }
-        }
-    }
-    for ((a, an), (b, bn)) in &t.parents {
-        writeln!(
-            s,
-            "  {} -- {} [style=dashed, label=\"macvlan\"];",
-            id(&t.spaces[*a].name, an),
-            id(&t.spaces[*b].name, bn)
-        )
-        .unwrap();
-    }
-    for ((a, an), (b, bn)) in &t.wires {
-        writeln!(
-            s,
-            "  {} -- {} [style=bold, label=\"veth\"];",
-            id(&t.spaces[*a].name, an),
-            id(&t.spaces[*b].name, bn)
-        )
-        .unwrap();
-    }
-    s.push_str("}\n");
-    s
+/// How a graph language writes each part of the picture, as templates whose `{NAME}`s
+/// [`fill`] replaces: a cluster per namespace (`{i}`: its index, `{id}`, `{title}`), a node
+/// per link, the default route and each NAT rule (`{id}`, `{label}`), and the edges
+/// between two nodes (`{a}`, `{b}`): a bridge port to its bridge, a macvlan to its
+/// parent, a veth pair.
+struct Syntax {
+    head: &'static str,
+    cluster: &'static str,
+    link: &'static str,
+    route: &'static str,
+    nat: &'static str,
+    cluster_end: &'static str,
+    port: &'static str,
+    macvlan: &'static str,
+    veth: &'static str,
+    tail: &'static str,
 }
 
+/// Graphviz: a cluster per namespace, a node per link, veth pairs and bridge ports as edges.
+const DOT: Syntax = Syntax {
+    head: "graph netscript {\n  node [shape=box, fontname=monospace];\n",
+    cluster: "  subgraph cluster_{i} {\n    label=\"{title}\";\n",
+    link: "    {id} [label=\"{label}\"];\n",
+    route: "    {id} [label=\"{label}\", shape=plaintext];\n",
+    nat: "    {id} [label=\"{label}\", shape=note];\n",
+    cluster_end: "  }\n",
+    port: "  {a} -- {b};\n",
+    macvlan: "  {a} -- {b} [style=dashed, label=\"macvlan\"];\n",
+    veth: "  {a} -- {b} [style=bold, label=\"veth\"];\n",
+    tail: "}\n",
+};
+
 /// Mermaid flowchart: the same graph, for Markdown.
-pub fn mermaid(t: &Topology) -> String {
-    let mut s = String::from("flowchart TB\n");
+const MERMAID: Syntax = Syntax {
+    head: "flowchart TB\n",
+    cluster: "  subgraph {id}[\"{title}\"]\n",
+    link: "    {id}[\"{label}\"]\n",
+    route: "    {id}([\"{label}\"])\n",
+    nat: "    {id}>\"{label}\"]\n",
+    cluster_end: "  end\n",
+    port: "  {a} --- {b}\n",
+    macvlan: "  {a} -.-|macvlan| {b}\n",
+    veth: "  {a} ===|veth| {b}\n",
+    tail: "",
+};
+
+/// `template` with each `{NAME}` of `vars` replaced by its value, in one pass (a value
+/// holding `{...}` itself stays as it is).
+fn fill(template: &str, vars: &[(&str, &str)]) -> String {
+    let mut out = String::new();
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let var = rest[open + 1..].find('}').and_then(|close| {
+            let name = &rest[open + 1..open + 1 + close];
+            vars.iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| (v, open + close + 2))
+        });
+        match var {
+            Some((value, end)) => {
+                out.push_str(value);
+                rest = &rest[end..];
+            }
+            None => {
+                out.push('{');
+                rest = &rest[open + 1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The topology in the graph language `syn`.
+fn draw(t: &Topology, syn: &Syntax) -> String {
+    let mut s = String::from(syn.head);
     for (i, sp) in t.spaces.iter().enumerate() {
         let title = if i == 0 {
             "host".to_string()
         } else {
             format!("ns {}", sp.name)
         };
-        writeln!(s, "  subgraph {}[\"{title}\"]", id("space", &sp.name)).unwrap();
+        let (i, space) = (i.to_string(), id("space", &sp.name));
+        s += &fill(syn.cluster, &[("i", &i), ("id", &space), ("title", &title)]);
+        let node = |template: &str, node: &str, label: &str| {
+            fill(template, &[("id", &id(&sp.name, node)), ("label", label)])
+        };
         for l in &sp.links {
-            writeln!(
-                s,
-                "    {}[\"{}\"]",
-                id(&sp.name, &l.name),
-                describe(l).replace('"', "'")
-            )
-            .unwrap();
+            s += &node(syn.link, &l.name, &describe(l).replace('"', "'"));
         }
         if let Some(v) = &sp.default_via {
-            writeln!(s, "    {}([\"default via {v}\"])", id(&sp.name, "_route")).unwrap();
+            s += &node(syn.route, "_route", &format!("default via {v}"));
         }
         for (k, n) in sp.nat.iter().enumerate() {
-            writeln!(
-                s,
-                "    {}>\"{}\"]",
-                id(&sp.name, &format!("_nat{k}")),
-                n.replace('"', "'")
-            )
-            .unwrap();
+            s += &node(syn.nat, &format!("_nat{k}"), &n.replace('"', "'"));
         }
-        s.push_str("  end\n");
+        s += syn.cluster_end;
     }
+    let edge = |template: &str, a: &str, b: &str| fill(template, &[("a", a), ("b", b)]);
     for sp in &t.spaces {
         for l in &sp.links {
             if let Some(m) = &l.master {
-                writeln!(s, "  {} --- {}", id(&sp.name, &l.name), id(&sp.name, m)).unwrap();
+                s += &edge(syn.port, &id(&sp.name, &l.name), &id(&sp.name, m));
             }
         }
     }
-    for ((a, an), (b, bn)) in &t.parents {
-        writeln!(
-            s,
-            "  {} -.-|macvlan| {}",
-            id(&t.spaces[*a].name, an),
-            id(&t.spaces[*b].name, bn)
-        )
-        .unwrap();
+    for (template, pairs) in [(syn.macvlan, &t.parents), (syn.veth, &t.wires)] {
+        for ((a, an), (b, bn)) in pairs {
+            let (a, b) = (id(&t.spaces[*a].name, an), id(&t.spaces[*b].name, bn));
+            s += &edge(template, &a, &b);
+        }
     }
-    for ((a, an), (b, bn)) in &t.wires {
-        writeln!(
-            s,
-            "  {} ===|veth| {}",
-            id(&t.spaces[*a].name, an),
-            id(&t.spaces[*b].name, bn)
-        )
-        .unwrap();
-    }
+    s += syn.tail;
     s
+}
+
+/// Graphviz: a cluster per namespace, a node per link, veth pairs and bridge ports as edges.
+pub fn dot(t: &Topology) -> String {
+    draw(t, &DOT)
+}
+
+/// Mermaid flowchart: the same graph, for Markdown.
+pub fn mermaid(t: &Topology) -> String {
+    draw(t, &MERMAID)
 }
 
 /// SVG through Graphviz's `dot`, where it is installed.
@@ -674,6 +669,13 @@ pub mod tests {
 ";
         // Printed for a human to compare with the seed's picture when this fails.
         assert_eq!(t, expected, "\n{t}");
+    }
+
+    /// A link's name may hold braces: they are not read as a template's names.
+    #[test]
+    fn fill_replaces_each_name_once() {
+        let vars = [("a", "{b}"), ("b", "x")];
+        assert_eq!(fill("{a} -- {b} {c} {", &vars), "{b} -- x {c} {");
     }
 
     #[test]

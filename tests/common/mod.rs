@@ -8,6 +8,7 @@
 //! it built with `ip -j ...`, `ip netns exec ...` and `ss`.
 #![allow(dead_code)]
 
+pub mod procs;
 pub mod tmux;
 
 use std::collections::BTreeMap;
@@ -93,43 +94,63 @@ export T=/run/netscript-test; mkdir -p $T; mount -t tmpfs tmpfs $T
 in_ns() {{
     if [ "$1" = host ]; then shift; "$@"; else n="$1"; shift; ip netns exec "$n" "$@"; fi
 }}
-# serve NS ADDR PORT: a background HTTP server in NS whose every answer is the client's
-# address. (Not `python3 -m http.server`: its reverse DNS lookup of ADDR at startup can
-# stall for seconds, or send a query, in a namespace with a default route.)
-SERVERS=""
-trap '[ -z "$SERVERS" ] || kill $SERVERS 2>/dev/null || true' EXIT
-serve() {{
-    if [ "$1" = host ]; then set -- "" "$2" "$3"; fi
-    ${{1:+ip netns exec "$1"}} python3 -c '
+# SERVE_PY ADDR PORT TEXT: an HTTP server whose every answer is TEXT, with `{{peer}}` the
+# client's address, or, for `@FILE`, that file's bytes; it logs each request to stderr.
+# (Not `python3 -m http.server`: its reverse DNS lookup of ADDR at startup can stall for
+# seconds, or send a query, in a namespace with a default route.)
+SERVE_PY='
 import http.server, socket, socketserver, sys
-addr, port = sys.argv[1], int(sys.argv[2])
+addr, port, text = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+blob = open(text[1:], "rb").read() if text.startswith("@") else None
 class S(socketserver.ThreadingTCPServer):
     allow_reuse_address = True
     daemon_threads = True
     address_family = socket.AF_INET6 if ":" in addr else socket.AF_INET
 class H(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
-        body = self.client_address[0].encode()
+        body = blob if blob is not None else text.replace("{{peer}}", self.client_address[0]).encode()
         self.send_response(200)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
-    def log_message(self, *args):
-        pass
+    def log_message(self, fmt, *args):
+        sys.stderr.write("peer=%s %s\n" % (self.client_address[0], fmt % args))
+        sys.stderr.flush()
 S((addr, port), H).serve_forever()
-' "$2" "$3" >/dev/null 2>&1 &
+'
+# serve NS ADDR PORT [TEXT]: SERVE_PY in the background in NS (TEXT: `{{peer}}` unless
+# given), killed when the script exits.
+SERVERS=""
+trap '[ -z "$SERVERS" ] || kill $SERVERS 2>/dev/null || true' EXIT
+serve() {{
+    if [ "$1" = host ]; then set -- "" "$2" "$3" "$4"; fi
+    text="$4"; [ -n "$text" ] || text='{{peer}}'
+    ${{1:+ip netns exec "$1"}} python3 -c "$SERVE_PY" "$2" "$3" "$text" >/dev/null 2>&1 &
     SERVERS="$SERVERS $!"
 }}
-# wait_http NS URL: GET URL from inside NS with python, retrying until the server is up;
-# prints `HTTP STATUS BODY`.
+# wait_http NS URL [FILE]: GET URL from inside NS with python, retrying until the server
+# is up; prints `HTTP STATUS BODY`, or with FILE `LENGTH intact` (the body is FILE's
+# bytes) or `LENGTH corrupt`. For a URL `tcp://ADDR:PORT` it only connects, and prints
+# `connected` (`wait_tcp NS ADDR PORT`).
+wait_tcp() {{ wait_http "$1" "tcp://$2:$3"; }}
 wait_http() {{
-    in_ns "$1" python3 - "$2" <<'PY'
-import sys, time, urllib.request
+    in_ns "$1" python3 - "$2" "$3" <<'PY'
+import socket, sys, time, urllib.parse, urllib.request
 err = None
 for _ in range(100):
     try:
-        with urllib.request.urlopen(sys.argv[1], timeout=2) as r:
-            print("HTTP", r.status, r.read().decode())
+        u = urllib.parse.urlsplit(sys.argv[1])
+        if u.scheme == "tcp":
+            socket.create_connection((u.hostname, u.port), timeout=2).close()
+            print("connected")
+            sys.exit(0)
+        with urllib.request.urlopen(sys.argv[1], timeout=10) as r:
+            got = r.read()
+            if sys.argv[2]:
+                want = open(sys.argv[2], "rb").read()
+                print(len(got), "intact" if got == want else "corrupt")
+            else:
+                print("HTTP", r.status, got.decode())
             sys.exit(0)
     except Exception as e:
         err = e
@@ -157,8 +178,9 @@ dump_state() {{
 
 /// Run `script` with `sh` inside fresh private network and mount namespaces (see the
 /// module docs). The prelude uses `set -e`, so the first failing command ends it. It also
-/// defines `serve NS ADDR PORT` (an HTTP server answering the client's address, killed
-/// when the script exits), `wait_http NS URL` and `dump_state`; `$T` is a scratch tmpfs.
+/// defines `serve NS ADDR PORT [TEXT]` (an HTTP server answering the client's address or
+/// TEXT, killed when the script exits; its program is `$SERVE_PY`), `wait_http NS URL
+/// [FILE]` and `dump_state`; `$T` is a scratch tmpfs.
 pub fn sandbox_sh(script: &str) -> Output {
     require_root();
     let full = format!("{}\n{script}\n", prelude());
@@ -178,6 +200,7 @@ pub fn sandbox_sh(script: &str) -> Output {
             "--mount-proc",
         ])
         .args(["sh", "-c", &full])
+        .env_remove("NETSCRIPT_FAIL_AT")
         .stdin(Stdio::null())
         .output()
         .expect("running unshare")
@@ -191,6 +214,16 @@ pub fn sh(script: &str) -> Run {
 /// [`sh`], asserting that the whole script succeeded.
 pub fn sh_ok(script: &str) -> Run {
     sh(script).success()
+}
+
+/// Shell lines for [`sandbox_sh`] that start the python3 program `src` (it is given `port`
+/// as argv[1]) in the background, its output in `$T/sPORT.log`, killed when the script
+/// exits, and wait until something listens on `port`.
+pub fn start_server_sh(port: u16, src: &str) -> String {
+    format!(
+        "cat > $T/s{port}.py <<'PY'\n{src}\nPY\npython3 $T/s{port}.py {port} >$T/s{port}.log 2>&1 &\nSERVERS=\"$SERVERS $!\"\n\
+         for i in $(seq 100); do ss -Hltn 'sport = :{port}' | grep -q . && break; sleep 0.05; done\n"
+    )
 }
 
 /// `netscript --sandbox ARGS...`
@@ -327,6 +360,18 @@ impl Sections {
             .collect();
         v.sort();
         v
+    }
+
+    /// Check sections by table: each `(KEY, TEXT)` is a section `@@KEY` whose trimmed text
+    /// is TEXT. Fails naming every section that differs, with the whole run.
+    #[track_caller]
+    pub fn expect(&self, want: &[(&str, &str)]) {
+        let wrong: Vec<String> = want
+            .iter()
+            .filter(|(key, text)| self.text(key) != *text)
+            .map(|(key, text)| format!("@@{key}: {:?}, expected {text:?}", self.text(key)))
+            .collect();
+        assert!(wrong.is_empty(), "{}\n{}", wrong.join("\n"), self.run);
     }
 
     /// The whole run the sections come from, for failure messages.

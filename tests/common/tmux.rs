@@ -68,17 +68,26 @@ impl Repl {
     /// words before the binary, quoted: environment assignments, a wrapper like setpriv);
     /// waits for the prompt.
     pub fn start_with(state: &Path, prefix: &str, args: &[&str]) -> Repl {
+        let r = Repl::spawn(&format!(
+            "XDG_STATE_HOME={} {prefix} {} {}",
+            q(&state.display().to_string()),
+            q(BIN),
+            args.iter().map(|a| q(a)).collect::<Vec<_>>().join(" ")
+        ));
+        r.wait_for("the first prompt", |p| prompt_lines(p).len() == 1);
+        r
+    }
+
+    /// The shell command `cmd` in a 160x50 pane of its own tmux server, its exit status
+    /// printed after it (`[netscript exited: STATUS]`, read by [`Repl::wait_exit`]).
+    /// Returns at once: wait for what `cmd` shows with [`Repl::wait_for`].
+    pub fn spawn(cmd: &str) -> Repl {
         let name = unique("repl");
         let r = Repl {
             socket: std::env::temp_dir().join(format!("{name}.sock")),
             session: name,
         };
-        let cmd = format!(
-            "XDG_STATE_HOME={} {prefix} {} {}; echo \"{EXITED}$?]\"",
-            q(&state.display().to_string()),
-            q(BIN),
-            args.iter().map(|a| q(a)).collect::<Vec<_>>().join(" ")
-        );
+        let cmd = format!("{cmd}; echo \"{EXITED}$?]\"");
         r.tmux_ok(&[
             "-f",
             "/dev/null",
@@ -92,11 +101,10 @@ impl Repl {
             "50",
             &cmd,
         ]);
-        // Keep the pane after netscript exits, to read its exit status (and, should it
+        // Keep the pane after the command exits, to read its exit status (and, should it
         // crash, what it printed).
         r.tmux_ok(&["set-option", "-w", "-t", &r.session, "remain-on-exit", "on"]);
         r.tmux_ok(&["set-option", "-g", "history-limit", "20000"]);
-        r.wait_for("the first prompt", |p| prompt_lines(p).len() == 1);
         r
     }
 

@@ -2,17 +2,15 @@
 //! shell library of their own for [`sh`].
 //!
 //! Safety: no test touches the machine's own network namespace. netscript runs either with
-//! `--sandbox` ([`sandboxed`]), or inside [`sh`], which wraps a shell script in
-//! `unshare --net --mount --propagation private` with a private /run/netns, /run/netscript,
-//! /sys and scratch directory `$T`. Inside, `netscript` (on PATH, no `--sandbox`) builds in
+//! `--sandbox` ([`sandboxed`]), or inside [`sh`], tests/common's `sandbox_sh` (private
+//! network, mount and PID namespaces) with a private /run/netns, /run/netscript, /sys and
+//! scratch directory `$T`. Inside, `netscript` (on PATH, no `--sandbox`) builds in
 //! that private namespace and the script inspects the result with `ip -j`, `nft -j` and
 //! `sysctl`. Everything vanishes when the shell exits.
 #![allow(dead_code)]
 
 #[path = "../common/mod.rs"]
 mod common;
-
-use std::process::{Command, Stdio};
 
 #[allow(unused_imports)]
 pub use common::{bin_dir, link_names, q, sandboxed, Run, Sections, BIN};
@@ -33,8 +31,9 @@ pub fn script(name: &str) -> String {
 ///   prints `STATUS BODY`, or `FAIL reason` and returns 1.
 /// - `tcp NS IP PORT`: a TCP connection from inside NS within 1 s; prints `open`/`closed`.
 /// - `inns NS CMD...`: CMD inside NS (`host`: where the shell is).
-/// - `serve NS PORT TEXT`: a python HTTP server in NS on PORT answering TEXT (`{peer}` is
-///   the client's address); logs requests to $T/serve-NS-PORT.log; waits until it listens.
+/// - `serve NS PORT TEXT`: `$SERVE_PY` (tests/common) in NS on PORT answering TEXT
+///   (`{peer}` is the client's address); logs requests to $T/serve-NS-PORT.log; waits
+///   until it listens. (It replaces tests/common's `serve NS ADDR PORT`.)
 ///   Its pid joins `$PIDS`: every pid there is killed when the shell exits.
 const FUNCTIONS: &str = r##"
 NORM_LINK='import json,sys
@@ -93,26 +92,11 @@ except OSError:
     print("closed")
 PY
 }
-SERVE_PY='
-import http.server, sys
-port, text = int(sys.argv[1]), sys.argv[2]
-class H(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        body = text.replace("{peer}", self.client_address[0]).encode()
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-    def log_message(self, fmt, *args):
-        sys.stderr.write("peer=%s %s\n" % (self.client_address[0], fmt % args))
-        sys.stderr.flush()
-http.server.ThreadingHTTPServer(("", port), H).serve_forever()
-'
 serve() {
     if [ "$1" = host ]; then
-        python3 -c "$SERVE_PY" "$2" "$3" 2>>$T/serve-$1-$2.log &
+        python3 -c "$SERVE_PY" "" "$2" "$3" 2>>$T/serve-$1-$2.log &
     else
-        ip netns exec "$1" python3 -c "$SERVE_PY" "$2" "$3" 2>>$T/serve-$1-$2.log &
+        ip netns exec "$1" python3 -c "$SERVE_PY" "" "$2" "$3" 2>>$T/serve-$1-$2.log &
     fi
     PIDS="$PIDS $!"
     i=0
@@ -125,54 +109,10 @@ PIDS=""
 trap 'for p in $PIDS; do kill $p 2>/dev/null || true; done' EXIT
 "##;
 
-fn prelude() -> String {
-    let host_ns = std::fs::read_link("/proc/self/ns/net").expect("reading /proc/self/ns/net");
-    format!(
-        r#"set -e
-[ "$(readlink /proc/self/ns/net)" != {host} ] || {{ echo "not in a private network namespace" >&2; exit 99; }}
-# A private /run: the mount points below are made there, not on the host's /run.
-mount -t tmpfs tmpfs /run
-mkdir -p /run/netns /run/netscript
-mount -t sysfs sysfs /sys
-ip link set lo up
-export PATH={bin}:$PATH
-export T=/run/netscript-labtest; mkdir -p $T; mount -t tmpfs tmpfs $T
-{FUNCTIONS}
-"#,
-        host = q(&host_ns.display().to_string()),
-        bin = q(&bin_dir().display().to_string()),
-    )
-}
-
-fn require_root() {
-    // SAFETY: no preconditions.
-    assert_eq!(
-        unsafe { libc::geteuid() },
-        0,
-        "these tests need root (unshare --net --mount)"
-    );
-}
-
-/// Run `script` with `sh` inside fresh private network and mount namespaces (see the
-/// module docs). `set -e` is on.
+/// Run `script` with `sh` inside fresh private namespaces ([`common::sh`]: `set -e`, a
+/// private /run, /sys and `$T`), after the shell functions above.
 pub fn sh(script: &str) -> Run {
-    require_root();
-    let full = format!("{}\n{script}\n", prelude());
-    let out = Command::new("unshare")
-        .args([
-            "--net",
-            "--mount",
-            "--propagation",
-            "private",
-            "sh",
-            "-c",
-            &full,
-        ])
-        .env_remove("NETSCRIPT_FAIL_AT")
-        .stdin(Stdio::null())
-        .output()
-        .expect("running unshare");
-    Run::new(out, format!("sandboxed sh:\n{script}"))
+    common::sh(&format!("{FUNCTIONS}\n{script}"))
 }
 
 /// [`sh`], asserting success.
