@@ -27,11 +27,7 @@ forward(true);
 masquerade("10.100.0.0/16", #{ not_out: "br0" });
 
 let outside = netns("outside");
-veth("veth-lan", "veth-out", #{ b_ns: outside });
-addr("veth-lan", "198.51.100.1/24");
-up("veth-lan");
-outside.addr("veth-out", "198.51.100.2/24");
-outside.up("veth-out");
+lab::p2p(host(), "198.51.100.1/24", outside, "198.51.100.2/24");
 lab::http_server(outside, 80, "outside sees {peer}");
 lab::http_server(cs[n - 1], 80, "last says hi to {peer}");
 lab::publish(8080, last_ip, 80);

@@ -332,6 +332,19 @@ fn ip_cmd(ns: &Ns) -> String {
     }
 }
 
+/// `ip [-n NS] link set dev NAME WHAT`.
+fn link_set(ns: &Ns, name: &str, what: &str) -> String {
+    format!("{} link set dev {} {what}", ip_cmd(ns), shell_word(name))
+}
+
+/// A command run inside `ns` (`ip netns exec NS CMD`), or as it is on the host.
+fn exec_in(ns: &Ns, cmd: String) -> String {
+    match ns {
+        None => cmd,
+        Some(n) => format!("ip netns exec {} {cmd}", shell_word(n)),
+    }
+}
+
 fn netns_clause(ns: &Ns) -> String {
     match ns {
         None => String::new(),
@@ -425,25 +438,13 @@ impl Op {
             Op::LinkDel { ns, name } | Op::LinkDelMade { ns, name, .. } => {
                 vec![format!("{} link del dev {}", ip_cmd(ns), shell_word(name))]
             }
-            Op::LinkSet { ns, name, up } => vec![format!(
-                "{} link set dev {} {}",
-                ip_cmd(ns),
-                shell_word(name),
-                if *up { "up" } else { "down" }
-            )],
-            Op::LinkMtu { ns, name, mtu } => vec![format!(
-                "{} link set dev {} mtu {mtu}",
-                ip_cmd(ns),
-                shell_word(name)
-            )],
+            Op::LinkSet { ns, name, up } => {
+                vec![link_set(ns, name, if *up { "up" } else { "down" })]
+            }
+            Op::LinkMtu { ns, name, mtu } => vec![link_set(ns, name, &format!("mtu {mtu}"))],
             Op::LinkMaster { ns, name, master } => vec![match master {
-                Some(m) => format!(
-                    "{} link set dev {} master {}",
-                    ip_cmd(ns),
-                    shell_word(name),
-                    shell_word(m)
-                ),
-                None => format!("{} link set dev {} nomaster", ip_cmd(ns), shell_word(name)),
+                Some(m) => link_set(ns, name, &format!("master {}", shell_word(m))),
+                None => link_set(ns, name, "nomaster"),
             }],
             Op::PortLabMode { ns, name, on } => {
                 // sysctl(8) takes `/` between the parts of a key whose name holds a dot.
@@ -451,30 +452,33 @@ impl Op {
                     true => format!("net/ipv6/conf/{name}/disable_ipv6"),
                     false => format!("net.ipv6.conf.{name}.disable_ipv6"),
                 };
-                let w = format!("sysctl -qw {}={}", shell_word(&key), u8::from(*on));
                 vec![
-                    match ns {
-                        None => w,
-                        Some(n) => format!("ip netns exec {} {w}", shell_word(n)),
-                    },
-                    format!(
-                        "{} link set dev {} type bridge_slave mcast_flood {}",
-                        ip_cmd(ns),
-                        shell_word(name),
-                        if *on { "off" } else { "on" }
+                    exec_in(
+                        ns,
+                        format!("sysctl -qw {}={}", shell_word(&key), u8::from(*on)),
+                    ),
+                    link_set(
+                        ns,
+                        name,
+                        &format!(
+                            "type bridge_slave mcast_flood {}",
+                            if *on { "off" } else { "on" }
+                        ),
                     ),
                 ]
             }
-            Op::LinkMove { ns, name, to } => vec![format!(
-                "{} link set dev {} netns {}",
-                ip_cmd(ns),
-                shell_word(name),
-                match to {
-                    // The namespace of the shell running the command: where netscript
-                    // runs is its host().
-                    None => "$$".to_string(),
-                    Some(t) => shell_word(t),
-                }
+            Op::LinkMove { ns, name, to } => vec![link_set(
+                ns,
+                name,
+                &format!(
+                    "netns {}",
+                    match to {
+                        // The namespace of the shell running the command: where netscript
+                        // runs is its host().
+                        None => "$$".to_string(),
+                        Some(t) => shell_word(t),
+                    }
+                ),
             )],
             Op::AddrAdd {
                 ns,
@@ -495,11 +499,10 @@ impl Op {
             Op::RouteAdd { ns, route } => vec![route.render("add", ns)],
             Op::RouteDel { ns, route } => vec![route.render("del", ns)],
             Op::Sysctl { ns, key, value } => {
-                let w = format!("sysctl -qw {}={}", shell_word(key), shell_word(value));
-                vec![match ns {
-                    None => w,
-                    Some(n) => format!("ip netns exec {} {w}", shell_word(n)),
-                }]
+                vec![exec_in(
+                    ns,
+                    format!("sysctl -qw {}={}", shell_word(key), shell_word(value)),
+                )]
             }
             Op::ProcStarted { ns, argv, .. } => {
                 let cmd: Vec<String> = argv.iter().map(|a| shell_word(a)).collect();

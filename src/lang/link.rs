@@ -132,6 +132,28 @@ macro_rules! link_fn {
     }};
 }
 
+/// `link.addr(cidr)` and `link.addr(cidr, #{ nodad })`.
+fn link_addr(cx: &Ctx, l: &Link, cidr: &str, opts: Option<Map>) -> RhaiResult<()> {
+    let mut args: Vec<Dynamic> = vec![cidr.into()];
+    args.extend(opts.clone().map(Dynamic::from));
+    let c = link_call(l, "addr", &args);
+    let cidr: Cidr = cidr.parse().or_fail(&c)?;
+    let nodad = match opts {
+        Some(opts) => super::route::addr_nodad(&c, &cidr, &Opts::new(&c, opts, &["nodad"])?)?,
+        None => false,
+    };
+    set(
+        cx,
+        &c,
+        Op::AddrAdd {
+            ns: l.ns.clone(),
+            dev: l.name.clone(),
+            cidr,
+            nodad,
+        },
+    )
+}
+
 fn set(cx: &Ctx, c: &str, op: Op) -> RhaiResult<()> {
     cx.borrow_mut().apply(op).or_fail(c)
 }
@@ -267,37 +289,12 @@ pub fn register(engine: &mut Engine, ctx: &Ctx) {
             },
         )
     });
-    // ip addr add CIDR dev DEV
-    link_fn!(engine, ctx, "addr", |cx, l, cidr: &str| {
-        let c = link_call(l, "addr", &[cidr.into()]);
-        let cidr: Cidr = cidr.parse().or_fail(&c)?;
-        set(
-            cx,
-            &c,
-            Op::AddrAdd {
-                ns: l.ns.clone(),
-                dev: l.name.clone(),
-                cidr,
-                nodad: false,
-            },
-        )
-    });
     // ip addr add CIDR dev DEV [nodad]
+    link_fn!(engine, ctx, "addr", |cx, l, cidr: &str| {
+        link_addr(cx, l, cidr, None)
+    });
     link_fn!(engine, ctx, "addr", |cx, l, cidr: &str, opts: Map| {
-        let c = link_call(l, "addr", &[cidr.into(), opts.clone().into()]);
-        let o = Opts::new(&c, opts, &["nodad"])?;
-        let cidr: Cidr = cidr.parse().or_fail(&c)?;
-        let nodad = super::route::addr_nodad(&c, &cidr, &o)?;
-        set(
-            cx,
-            &c,
-            Op::AddrAdd {
-                ns: l.ns.clone(),
-                dev: l.name.clone(),
-                cidr,
-                nodad,
-            },
-        )
+        link_addr(cx, l, cidr, Some(opts))
     });
     // ip link set DEV mtu N
     link_fn!(engine, ctx, "mtu", |cx, l, mtu: i64| {
