@@ -93,6 +93,15 @@ impl Error {
         }
     }
 
+    /// The errno behind this error, if the system or the kernel gave one.
+    pub fn errno(&self) -> Option<i32> {
+        match self {
+            Error::Os { source, .. } => source.raw_os_error(),
+            Error::About { source, .. } => source.errno(),
+            _ => None,
+        }
+    }
+
     /// True when the object an undo step wanted to remove is already gone.
     pub fn is_gone(&self) -> bool {
         match self {

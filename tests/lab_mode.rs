@@ -202,3 +202,36 @@ echo "after $(cat /proc/sys/net/ipv6/conf/dummy0/disable_ipv6) $(ip -o link show
     assert_eq!(value(&run, "during"), "1", "{run}");
     assert_eq!(value(&run, "after"), "0 0", "{run}");
 }
+
+/// A Linux bridge takes 1023 ports (BR_MAX_PORTS): the 1024th is refused at its own line
+/// with what and why, the same in a plan and in a run, and the run is rolled back.
+#[test]
+fn a_full_bridge_says_so_by_name_in_plan_and_run() {
+    let script = TempScript::new(
+        "full-bridge",
+        // The far ends in one namespace: the rollback deletes it, and them with it, at once.
+        r#"bridge("br0"); let far = netns("far");
+for i in 1..=1024 {
+    let v = veth(`p${i}`, `q${i}`, #{ b_ns: far });
+    v.a.master("br0");
+}"#,
+    );
+    let want = r#"link "br0" is full: a Linux bridge takes at most 1023 ports (BR_MAX_PORTS); spread larger labs over several bridges"#;
+    for cmd in ["plan", "run"] {
+        let run = sh(&format!(
+            "netscript {} {s} > /dev/null || true; echo \"left $(ip -o link | wc -l)\"",
+            if cmd == "plan" { "plan" } else { "" },
+            s = q(script.path())
+        ));
+        let e = error_report(&run);
+        assert!(e.message.contains(want), "{cmd}: {}", e.message);
+        assert!(
+            e.message.contains(r#"Link("p1024").master("br0")"#),
+            "{cmd}: {}",
+            e.message
+        );
+        assert_eq!(e.line, 4, "{cmd}\n{run}");
+        // Rolled back: lo alone.
+        assert_eq!(value(&run, "left"), "1", "{cmd}\n{run}");
+    }
+}

@@ -460,6 +460,14 @@ impl ModelBackend {
                             source: std::io::Error::from_raw_os_error(libc::EOPNOTSUPP),
                         });
                     }
+                    let ports = s
+                        .links
+                        .iter()
+                        .filter(|l| l.master.as_deref() == Some(m))
+                        .count();
+                    if ports >= messages::BRIDGE_MAX_PORTS {
+                        return Err(messages::bridge_full(ns, m));
+                    }
                 }
                 s.link(ns, name)?.master = master.clone();
             }

@@ -1,6 +1,7 @@
 //! Link ops: creating (veth, and the single-ended kinds of `LinkSpec`), deleting, setting.
 
 use crate::backend::kernel::{netlink, netns, nl_err, sysctl, tun, KernelBackend};
+use crate::backend::messages;
 use crate::error::{Error, Result};
 use crate::lab::op::{link_label, LinkSpec, Ns, Op};
 
@@ -114,9 +115,12 @@ impl KernelBackend {
             }
             Op::LinkMtu { ns, name, mtu } => self.set_link(ns, name, |b| b.mtu(*mtu)),
             Op::LinkMaster { ns, name, master } => match master {
-                Some(m) => {
-                    self.with_index(ns, m, |b, idx| b.set_link(ns, name, |x| x.controller(idx)))
-                }
+                Some(m) => self
+                    .with_index(ns, m, |b, idx| b.set_link(ns, name, |x| x.controller(idx)))
+                    .map_err(|e| match e.errno() {
+                        Some(libc::EXFULL) => messages::bridge_full(ns, m),
+                        _ => e,
+                    }),
                 None => self.set_link(ns, name, |b| b.nocontroller()),
             },
             Op::PortLabMode { ns, name, on } => {
