@@ -42,6 +42,13 @@ for h in a b c; do
     ip -n h-$h addr add 10.99.0.$i/24 dev eth0
     ip -n h-$h link set eth0 up
     ip -n h-$h link set lo up
+    # Like many real underlays (firewalls, clouds), this one drops IP fragments: the
+    # overlay must fit the underlay's MTU, not count on fragmenting around it.
+    ip netns exec h-$h nft -f - <<F
+table netdev underlay {{
+    chain frags {{ type filter hook ingress device eth0 priority 0; ip frag-off & 0x3fff != 0 counter drop; }}
+}}
+F
     mkdir -p $T/$h/cache
     cat > $T/$h/sshd_config <<C
 ListenAddress 10.99.0.$i
@@ -92,6 +99,31 @@ const PLAIN_PATH: &str = "/usr/bin:/bin:/usr/sbin:/sbin";
 
 fn with_hosts(remote_path: &str, script: &str) -> Run {
     sh(&format!("{}\n{script}", hosts_env(remote_path)))
+}
+
+/// `script` on the hosts, between two pictures of every host (sections @@before and
+/// @@after, for `assert_as_before`).
+fn around(remote_path: &str, script: &str) -> Run {
+    with_hosts(
+        remote_path,
+        &format!("echo @@before; state\n{script}\necho @@after; state\n"),
+    )
+}
+
+/// Every host is as it was before the script (see `around`).
+fn assert_as_before(r: &Run) {
+    let s = r.sections();
+    assert_eq!(s.get("before"), s.get("after"), "every host as before\n{r}");
+}
+
+/// The run's report says each of `hosts` was rolled back: taken down when its own run
+/// had succeeded, or stopped while it ran.
+fn assert_rolled_back(run: &str, hosts: &[&str], r: &Run) {
+    for h in hosts {
+        let taken = format!("host {h}: built, then taken down");
+        let stopped = format!("host {h}: stopped; it rolled back what it had built");
+        assert!(run.contains(&taken) || run.contains(&stopped), "{r}");
+    }
 }
 
 /// The script README.md shows under "One command, every host" (the test runs what the
@@ -148,11 +180,10 @@ print("got", len(b), "intact" if b == (b"0123456789" * 104858)[:1048576] else "C
 
 #[test]
 fn three_hosts_mesh_ping_http_graph_ls_down_twice_and_the_upload_path() {
-    let r = with_hosts(
+    let r = around(
         PLAIN_PATH,
         &format!(
             r#"
-echo @@before; state
 cat > mesh.rhai <<'S'
 {mesh}
 S
@@ -160,6 +191,11 @@ run run N mesh.rhai
 # 1 MiB over HTTP, host b to host c, across the overlay.
 N exec b:b1 -- python3 -c {server} >/dev/null 2>&1 &
 run http N exec c:c2 -- python3 -c {client} http://10.200.0.21:8080/
+# The mesh gave the containers (made before it, without an mtu) the segment's MTU, and
+# not one packet was fragmented on the underlay (which would drop it).
+run mtu N exec a:a1 -- ip -o link show veth-a1
+echo @@frags
+for h in a b c; do nsenter -t $(holder $h) -n nft list chain netdev underlay frags | grep -o 'packets [0-9]*'; done
 # capture HOST:NS: traffic from a1 to c2 among the first packets (an IPv6 router
 # solicitation may come first).
 N exec a:a1 -- python3 -c {sender} >/dev/null 2>&1 &
@@ -169,7 +205,6 @@ run ls N ls
 run down N down mesh
 run down2 N down mesh
 run ls2 N ls
-echo @@after; state
 echo @@cache; ls $T/a/cache/netscript
 "#,
             mesh = mesh_script(),
@@ -197,6 +232,8 @@ echo @@cache; ls $T/a/cache/netscript
         );
     }
     assert!(s.get("http").contains("got 1048576 intact"), "{r}");
+    assert!(s.get("mtu").contains(" mtu 1450 "), "{r}");
+    assert_eq!(s.lines("frags"), ["packets 0"; 3], "{r}");
     let capture = s.get("capture");
     assert!(
         capture.ends_with("rc=0\n") && capture.contains("10.200.0."),
@@ -244,16 +281,15 @@ echo @@cache; ls $T/a/cache/netscript
         );
     }
     assert!(s.get("down2").ends_with("rc=0\n"), "{r}");
-    assert_eq!(s.get("before"), s.get("after"), "every host as before\n{r}");
+    assert_as_before(&r);
     assert_eq!(s.lines("cache").len(), 1, "one cached binary\n{r}");
 }
 
 #[test]
 fn a_failure_on_one_host_rolls_every_host_back() {
-    let r = with_hosts(
+    let r = around(
         PLAIN_PATH,
         r#"
-echo @@before; state
 cat > fail.rhai <<'S'
 let n = netns(`n-${HOST}`);
 let br = bridge("br9");
@@ -263,7 +299,6 @@ if HOST == "b" {
 }
 S
 run run N fail.rhai
-echo @@after; state
 "#,
     );
     let s = r.sections();
@@ -282,20 +317,15 @@ echo @@after; state
         run.contains("host b: failed (exit 1); it rolled itself back"),
         "{r}"
     );
-    for h in ["a", "c"] {
-        let taken = format!("host {h}: built, then taken down");
-        let stopped = format!("host {h}: stopped; it rolled back what it had built");
-        assert!(run.contains(&taken) || run.contains(&stopped), "{r}");
-    }
-    assert_eq!(s.get("before"), s.get("after"), "every host as before\n{r}");
+    assert_rolled_back(run, &["a", "c"], &r);
+    assert_as_before(&r);
 }
 
 #[test]
 fn sshd_killed_mid_run_fails_naming_the_host_and_down_cleans_up_after() {
-    let r = with_hosts(
+    let r = around(
         PLAIN_PATH,
         r#"
-echo @@before; state
 cat > slow.rhai <<'S'
 let n = netns(`n-${HOST}`);
 if HOST == "b" {
@@ -314,7 +344,6 @@ for i in $(seq 200); do
 done
 start_sshd b
 run down N down slow
-echo @@after; state
 "#,
     );
     let s = r.sections();
@@ -322,36 +351,39 @@ echo @@after; state
     assert!(run.contains("the run failed on b"), "{r}");
     assert!(run.contains("host b: lost the connection"), "{r}");
     assert!(!run.contains("the run failed on a"), "{r}");
-    for h in ["a", "c"] {
-        // Done before b was lost (taken down), or stopped while it ran (rolled back).
-        let taken = format!("host {h}: built, then taken down");
-        let stopped = format!("host {h}: stopped; it rolled back what it had built");
-        assert!(run.contains(&taken) || run.contains(&stopped), "{r}");
-    }
+    // Done before b was lost (taken down), or stopped while it ran (rolled back).
+    assert_rolled_back(run, &["a", "c"], &r);
     let down = s.get("down");
     assert!(down.ends_with("rc=0\n"), "{r}");
     for h in ["a", "b", "c"] {
         assert!(down.contains(&format!("[{h}] lab \"slow\" is")), "{r}");
     }
-    assert_eq!(s.get("before"), s.get("after"), "every host as before\n{r}");
+    assert_as_before(&r);
 }
 
 #[test]
 fn version_match_uses_the_remote_netscript_and_plan_touches_nothing() {
     let path = format!("{}:{PLAIN_PATH}", common::bin_dir().display());
-    let r = with_hosts(
+    let r = around(
         &path,
         r#"
-echo @@before; state
+# Host c's underlay carries 1400-byte packets.
+nsenter -t $(holder c) -n ip link set eth0 mtu 1400
 cat > mesh.rhai <<'S'
 import "lab" as lab;
 let br = bridge("br0");
 lab::mesh("br0", #{ vni: 7 });
+// Made after the mesh, without an mtu: it takes the segment's.
+let c = netns(`${HOST}1`);
+let v = veth(`veth-${HOST}1-br`, `veth-${HOST}1`, #{ b_ns: c });
+v.a.master(br);
+for l in c.links() + links() {
+    if l.name.starts_with("veth-") || l.name == "br0" { print(`${l.name} mtu ${l.mtu}`); }
+}
 S
 run plan N plan mesh.rhai
 run run N mesh.rhai
 run down N down mesh
-echo @@after; state
 echo @@cache; ls $T/a/cache
 "#,
     );
@@ -376,21 +408,35 @@ echo @@cache; ls $T/a/cache
             );
         }
     }
-    assert!(s.get("run").ends_with("rc=0\n"), "{r}");
+    let run = s.get("run");
+    assert!(run.ends_with("rc=0\n"), "{r}");
+    // The underlay's MTU less VXLAN's 50 bytes, on the bridge and both ends of the veth.
+    for (h, mtu) in [("a", 1450), ("b", 1450), ("c", 1350)] {
+        for l in [
+            format!("[{h}] veth-{h}1 mtu {mtu}"),
+            format!("[{h}] veth-{h}1-br mtu {mtu}"),
+            format!("[{h}] br0 mtu {mtu}"),
+        ] {
+            assert!(run.contains(&l), "{l}\n{r}");
+        }
+        assert!(
+            plan.contains(&format!("ip link set dev br0 mtu {mtu}")),
+            "{r}"
+        );
+    }
     assert!(
         !s.get("run").contains("uploaded"),
         "the remote's own netscript is used\n{r}"
     );
     assert!(s.get("cache").trim().is_empty(), "nothing uploaded\n{r}");
-    assert_eq!(s.get("before"), s.get("after"), "{r}");
+    assert_as_before(&r);
 }
 
 #[test]
 fn bad_hosts_files_and_an_unreachable_host_are_refused_before_anything_is_built() {
-    let r = with_hosts(
+    let r = around(
         PLAIN_PATH,
         r#"
-echo @@before; state
 echo 'let n = netns("x");' > x.rhai
 printf '[hosts.a]\nssh = "a"\nport = 22\n' > unknown.toml
 run unknown netscript --hosts unknown.toml x.rhai
@@ -402,7 +448,6 @@ printf 'Host d\n HostName 10.99.0.1\n Port 2222\n' >> ssh.conf
 cat hosts.toml > four.toml; printf '[hosts.d]\nssh = "d"\nunderlay = "10.99.0.4"\n' >> four.toml
 run unreachable netscript --hosts four.toml x.rhai
 run nohost netscript --hosts hosts.toml exec z:x -- true
-echo @@after; state
 "#,
     );
     let s = r.sections();
@@ -424,19 +469,14 @@ echo @@after; state
         "{r}"
     );
     assert!(s.get("nohost").contains("no host \"z\""), "{r}");
-    assert_eq!(
-        s.get("before"),
-        s.get("after"),
-        "nothing built anywhere\n{r}"
-    );
+    assert_as_before(&r);
 }
 
 #[test]
 fn ctrl_c_mid_run_rolls_every_host_back() {
-    let r = with_hosts(
+    let r = around(
         PLAIN_PATH,
         r#"
-echo @@before; state
 cat > slow.rhai <<'S'
 let n = netns(`n-${HOST}`);
 print("ready");
@@ -450,7 +490,6 @@ for h in a b c; do
 done
 kill -INT $bg
 wait $bg; rc=$?; echo "@@run"; cat $T/out; echo "rc=$rc"
-echo @@after; state
 "#,
     );
     let s = r.sections();
@@ -469,7 +508,7 @@ echo @@after; state
             "{r}"
         );
     }
-    assert_eq!(s.get("before"), s.get("after"), "every host as before\n{r}");
+    assert_as_before(&r);
 }
 
 #[test]
