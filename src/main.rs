@@ -372,6 +372,17 @@ fn main() -> ExitCode {
     commands::run::exec(source, &opts, cli.replace)
 }
 
+/// The run flags `--hosts` gives each remote run (see `hosts::run::Forwarded`).
+fn forwarded(cli: &Cli) -> netscript::hosts::run::Forwarded {
+    netscript::hosts::run::Forwarded {
+        trace: cli.trace,
+        rm: cli.rm,
+        replace: cli.replace,
+        keep_on_error: cli.keep_on_error,
+        kernel_defaults: cli.kernel_defaults,
+    }
+}
+
 /// `--hosts FILE`: the command on every host the file names (or, for exec and capture,
 /// on the one HOST of `HOST:NS`).
 fn across_hosts(cli: &Cli, hosts: &Path) -> ExitCode {
@@ -387,7 +398,7 @@ fn across_hosts(cli: &Cli, hosts: &Path) -> ExitCode {
             down: None,
             file: Some(file),
             args,
-        }) => h::plan(hosts, file, args),
+        }) => h::plan(hosts, file, args, forwarded(cli)),
         Some(Cmd::Plan { .. }) => usage("plan --down (use netscript --hosts FILE plan SCRIPT)"),
         Some(Cmd::Graph { format, lab }) => h::graph(hosts, format, lab.as_deref()),
         Some(Cmd::Exec { lab, ns, cmd }) => {
@@ -450,10 +461,7 @@ fn across_hosts(cli: &Cli, hosts: &Path) -> ExitCode {
                 file,
                 args: cli.args.clone(),
                 lab,
-                trace: cli.trace,
-                rm: cli.rm,
-                replace: cli.replace,
-                keep_on_error: cli.keep_on_error,
+                flags: forwarded(cli),
             })
         }
     }

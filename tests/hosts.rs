@@ -573,3 +573,56 @@ echo @@mesh; netscript $T/m.rhai 2>&1 || echo "rc=$?"
         assert!(e.stderr.contains(msg), "{code}: {e}");
     }
 }
+
+#[test]
+fn run_flags_reach_every_remote_run_kernel_defaults_among_them() {
+    let r = around(
+        PLAIN_PATH,
+        r#"
+cat > q.rhai <<'S'
+let n = netns(`q-${HOST}`);
+veth("qa", "qb", #{ b_ns: n });
+S
+queues() {
+    for h in a b c; do nsenter -t $(holder $h) -n ip -d -o link show qa | grep -o 'numtxqueues [0-9]*'; done
+}
+# What plain ip makes on this kernel.
+ip link add refa type veth peer name refb
+echo @@ip; ip -d -o link show refa | grep -o 'numtxqueues [0-9]*'
+ip link del refa
+run plain N q.rhai
+echo @@plain-queues; queues
+N down q >/dev/null
+run plan N plan --kernel-defaults q.rhai
+run defaults N --kernel-defaults -x q.rhai
+echo @@defaults-queues; queues
+N down q >/dev/null
+"#,
+    );
+    let s = r.sections();
+    let ip = s.get("ip").trim().to_string();
+    assert!(
+        ip.starts_with("numtxqueues ") && ip != "numtxqueues 1",
+        "this test needs a kernel whose veth default is not one queue\n{r}"
+    );
+    assert!(s.get("plain").ends_with("rc=0\n"), "{r}");
+    assert_eq!(s.lines("plain-queues"), ["numtxqueues 1"; 3], "{r}");
+    // Forwarded to each host's plan, and to each host's run (with -x: its trace).
+    let plan = s.get("plan");
+    assert!(
+        plan.ends_with("rc=0\n") && !plan.contains("numtxqueues"),
+        "{r}"
+    );
+    let defaults = s.get("defaults");
+    assert!(defaults.ends_with("rc=0\n"), "{r}");
+    for h in ["a", "b", "c"] {
+        assert!(
+            defaults.contains(&format!(
+                "[{h}] + ip link add name qa type veth peer name qb"
+            )),
+            "{r}"
+        );
+    }
+    assert_eq!(s.lines("defaults-queues"), [ip.as_str(); 3], "{r}");
+    assert_as_before(&r);
+}

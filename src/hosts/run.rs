@@ -103,10 +103,40 @@ pub struct RunArgs<'a> {
     pub file: &'a Path,
     pub args: Vec<String>,
     pub lab: String,
+    pub flags: Forwarded,
+}
+
+/// The run flags each remote run is given as they were given here. Every flag that
+/// changes what a run builds, or how it ends, belongs here: a field, and one line in
+/// `args` (else the remote hosts build without it, silently).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Forwarded {
     pub trace: bool,
     pub rm: bool,
     pub replace: bool,
     pub keep_on_error: bool,
+    pub kernel_defaults: bool,
+}
+
+impl Forwarded {
+    /// The flags as the remote `netscript` takes them; for a plan (`plan: true`), only
+    /// those that change what is built.
+    pub fn args(&self, plan: bool) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut flag = |given: bool, name: &str, in_plan: bool| {
+            if given && (in_plan || !plan) {
+                out.push(name.to_string());
+            }
+        };
+        flag(self.trace, "-x", false);
+        flag(self.rm, "--rm", false);
+        flag(self.replace, "--replace", false);
+        flag(self.keep_on_error, "--keep-on-error", false);
+        flag(self.kernel_defaults, "--kernel-defaults", true);
+        // A new run flag: one line here. One with a value pushes both words, e.g.
+        // `if let Some(m) = &self.lab_mode { out.extend(["--lab-mode".into(), m.clone()]) }`
+        out
+    }
 }
 
 /// The script and its imports, relative to the directory they share.
@@ -191,16 +221,9 @@ pub fn run(a: RunArgs) -> ExitCode {
         let tmp = r.tmp.as_deref().expect("asked for a directory");
         let mut cmd = with_vars(&c, h, &r.bin);
         cmd.push_str(" --color never");
-        for (on, flag) in [
-            (a.trace, "-x"),
-            (a.rm, "--rm"),
-            (a.replace, "--replace"),
-            (a.keep_on_error, "--keep-on-error"),
-        ] {
-            if on {
-                cmd.push(' ');
-                cmd.push_str(flag);
-            }
+        for flag in a.flags.args(false) {
+            cmd.push(' ');
+            cmd.push_str(&q(&flag));
         }
         cmd.push_str(&format!(" --lab {} {}", q(&a.lab), q(&files.script)));
         for arg in &a.args {
@@ -261,7 +284,7 @@ pub fn run(a: RunArgs) -> ExitCode {
                     Some(_) if ch.stdin.is_none() => Outcome::Stopped,
                     Some(n) => Outcome::Failed(n),
                 });
-                if outcomes[i] != Some(Outcome::Built) && !a.keep_on_error {
+                if outcomes[i] != Some(Outcome::Built) && !a.flags.keep_on_error {
                     stopping = true;
                 }
             }
@@ -304,7 +327,7 @@ pub fn run(a: RunArgs) -> ExitCode {
     for (i, h) in c.file.hosts.iter().enumerate() {
         let line = match outcomes.get(i).copied().flatten() {
             None => "not started".to_string(),
-            Some(Outcome::Built) if a.keep_on_error => "built; kept (--keep-on-error)".to_string(),
+            Some(Outcome::Built) if a.flags.keep_on_error => "built; kept (--keep-on-error)".to_string(),
             Some(Outcome::Built) => {
                 let down = format!("{} down {}", q(&c.remotes[i].bin), q(&a.lab));
                 match run_prefixed(&c.ssh, h, &down) {
@@ -317,7 +340,7 @@ pub fn run(a: RunArgs) -> ExitCode {
                 }
             }
             Some(Outcome::Stopped) => "stopped; it rolled back what it had built".to_string(),
-            Some(Outcome::Failed(n)) => match a.keep_on_error {
+            Some(Outcome::Failed(n)) => match a.flags.keep_on_error {
                 true => format!("failed (exit {n}); kept what it built (--keep-on-error)"),
                 false => format!("failed (exit {n}); it rolled itself back"),
             },
@@ -441,7 +464,7 @@ pub fn ls(hosts: &Path, json: bool) -> ExitCode {
 
 /// `netscript plan --hosts FILE SCRIPT`: each host's plan under its own heading (a shell
 /// comment), made by netscript there against that host's network; nothing is touched.
-pub fn plan(hosts: &Path, file: &Path, args: &[String]) -> ExitCode {
+pub fn plan(hosts: &Path, file: &Path, args: &[String], flags: Forwarded) -> ExitCode {
     let files = match files_of(file) {
         Ok(f) => f,
         Err(c) => return c,
@@ -457,11 +480,14 @@ pub fn plan(hosts: &Path, file: &Path, args: &[String]) -> ExitCode {
     for (h, r) in c.file.hosts.iter().zip(&c.remotes) {
         let tmp = r.tmp.as_deref().expect("asked for a directory");
         let mut cmd = format!(
-            "cd {t} && {} --color never plan {}",
+            "cd {t} && {} --color never plan",
             with_vars(&c, h, &r.bin),
-            q(&files.script),
             t = q(tmp)
         );
+        for arg in flags.args(true).iter().chain([&files.script]) {
+            cmd.push(' ');
+            cmd.push_str(&q(arg));
+        }
         for arg in args {
             cmd.push(' ');
             cmd.push_str(&q(arg));
