@@ -400,7 +400,7 @@ fn across_hosts(cli: &Cli, hosts: &Path) -> ExitCode {
             args,
         }) => h::plan(hosts, file, args, forwarded(cli)),
         Some(Cmd::Plan { .. }) => usage("plan --down (use netscript --hosts FILE plan SCRIPT)"),
-        Some(Cmd::Graph { format, lab }) => h::graph(hosts, format, lab.as_deref()),
+        Some(Cmd::Graph { format, lab }) => h::graph(hosts, format, lab.as_deref(), cli.json),
         Some(Cmd::Exec { lab, ns, cmd }) => {
             let (host, ns) = match h::split_target("exec", ns) {
                 Ok(t) => t,

@@ -201,6 +201,9 @@ for h in a b c; do nsenter -t $(holder $h) -n nft list chain netdev underlay fra
 N exec a:a1 -- python3 -c {sender} >/dev/null 2>&1 &
 run capture N capture c:c2 veth-c2 -c 10 --seconds 10
 run graph N graph
+run dot N graph --format dot
+run mermaid N graph --format mermaid
+run json N --json graph
 run ls N ls
 run down N down mesh
 run down2 N down mesh
@@ -239,22 +242,71 @@ echo @@cache; ls $T/a/cache/netscript
         capture.ends_with("rc=0\n") && capture.contains("10.200.0."),
         "{r}"
     );
+    // One picture: a box per host holding its topology, and the overlay's segment (VNI
+    // 42, every host joined to every other) as one line joining their VXLANs.
     let graph = s.get("graph");
-    for h in ["a", "b", "c"] {
+    assert!(graph.ends_with("rc=0\n"), "{r}");
+    assert!(
+        graph
+            .lines()
+            .next()
+            .unwrap()
+            .ends_with("┌ vni 42 (vx-mesh): a, b, c"),
+        "{r}"
+    );
+    for (h, ip) in [("a", 1), ("b", 2), ("c", 3)] {
         assert!(
-            graph.contains(&format!("== host {h} (underlay 10.99.0.")),
+            graph.contains(&format!("┌─ host {h} (underlay 10.99.0.{ip}) ─")),
+            "{r}"
+        );
+        for ns in [1, 2] {
+            assert!(graph.contains(&format!("NS: {h}{ns} ")), "{r}");
+        }
+    }
+    let vx: Vec<&str> = graph
+        .lines()
+        .filter(|l| l.contains("vx-mesh (vxlan) vni 42"))
+        .collect();
+    assert_eq!(vx.len(), 3, "{r}");
+    assert!(
+        vx[..2].iter().all(|l| l.contains("├─") && l.ends_with('┤')),
+        "{r}"
+    );
+    assert!(vx[2].contains("├─") && vx[2].ends_with('┘'), "{r}");
+    // dot and mermaid: a cluster per host, an edge per pair of hosts' VXLANs.
+    let dot = s.get("dot");
+    let mermaid = s.get("mermaid");
+    for (i, h) in ["a", "b", "c"].iter().enumerate() {
+        let title = format!("host {h} (underlay 10.99.0.{})", i + 1);
+        assert!(
+            dot.contains(&format!("subgraph cluster_h{i} {{\n  label=\"{title}\";")),
+            "{r}"
+        );
+        assert!(
+            mermaid.contains(&format!("subgraph h{i}[\"{title}\"]")),
             "{r}"
         );
     }
-    assert_eq!(graph.matches("vx-mesh (vxlan) vni 42").count(), 3, "{r}");
-    // One picture: the overlay between the hosts.
-    for l in [
-        "a ══ vx-mesh ══ b, c",
-        "b ══ vx-mesh ══ a, c",
-        "c ══ vx-mesh ══ a, b",
-    ] {
-        assert!(graph.contains(l), "{r}");
+    for (a, b) in [(0, 1), (0, 2), (1, 2)] {
+        assert!(
+            dot.contains(&format!(
+                "h{a}_host_vx_mesh -- h{b}_host_vx_mesh [style=dashed, penwidth=2, label=\"vni 42\"];"
+            )),
+            "{r}"
+        );
+        assert!(
+            mermaid.contains(&format!("h{a}_host_vx_mesh -.-|vni 42| h{b}_host_vx_mesh")),
+            "{r}"
+        );
     }
+    assert_eq!(dot.matches("label=\"vni 42\"").count(), 3, "{r}");
+    let json: serde_json::Value =
+        serde_json::from_str(s.get("json").trim_end().trim_end_matches("rc=0")).expect("JSON");
+    assert_eq!(json["hosts"].as_array().map(Vec::len), Some(3), "{r}");
+    assert_eq!(json["hosts"][2]["underlay"], "10.99.0.3", "{r}");
+    assert!(json["hosts"][0]["topology"]["spaces"].is_array(), "{r}");
+    assert_eq!(json["overlay"].as_array().map(Vec::len), Some(3), "{r}");
+    assert_eq!(json["overlay"][0]["vni"], 42, "{r}");
     let ls = s.get("ls");
     for h in ["a", "b", "c"] {
         assert!(

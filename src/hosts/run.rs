@@ -519,81 +519,74 @@ pub fn plan(hosts: &Path, file: &Path, args: &[String], flags: Forwarded) -> Exi
     }
 }
 
-/// `netscript graph --hosts FILE [LAB]`: each host's picture under its heading.
-pub fn graph(hosts: &Path, format: &str, lab: Option<&str>) -> ExitCode {
+/// `netscript graph --hosts FILE [LAB]`: one picture of every host and the overlay
+/// between them (see `hosts::graph`), as text, dot, mermaid, svg or JSON.
+pub fn graph(hosts: &Path, format: &str, lab: Option<&str>, json: bool) -> ExitCode {
+    use super::graph::{floods, Part, Picture};
     let c = match connect(hosts, false, false) {
         Ok(c) => c,
         Err(code) => return code,
     };
-    let mut ok = true;
-    let mut overlay = Vec::new();
-    for (h, r) in c.file.hosts.iter().zip(&c.remotes) {
-        let mut cmd = format!("{} --color never graph --format {}", q(&r.bin), q(format));
-        if let Some(l) = lab {
-            cmd.push(' ');
-            cmd.push_str(&q(l));
-        }
-        crate::outln!(
-            "== host {} (underlay {}) ==",
-            h.name,
-            h.underlay.map(|u| u.to_string()).unwrap_or_default()
-        );
-        match c.ssh.output(h, &cmd, None) {
-            Ok(o) => crate::out!("{o}"),
-            Err(e) => {
-                errln!("[{}] {e}", h.name);
-                ok = false;
-            }
-        }
-        // The overlay: where this host's VXLANs flood to (their all-zeros FDB entries).
-        let fdb = "bridge fdb show 2>/dev/null | grep '^00:00:00:00:00:00 dev .* dst ' || true";
-        if let Ok(o) = c.ssh.output(h, fdb, None) {
-            overlay.extend(overlay_links(&c.file, h, &o));
+    let parts: Vec<Part> = std::thread::scope(|s| {
+        let jobs: Vec<_> = c
+            .file
+            .hosts
+            .iter()
+            .zip(&c.remotes)
+            .map(|(h, r)| {
+                let c = &c;
+                s.spawn(move || {
+                    let mut cmd = format!("{} --color never graph --json", q(&r.bin));
+                    if let Some(l) = lab {
+                        cmd.push(' ');
+                        cmd.push_str(&q(l));
+                    }
+                    let (topology, error) = match c.ssh.output(h, &cmd, None) {
+                        Ok(o) => match serde_json::from_str(&o) {
+                            Ok(t) => (Some(t), None),
+                            Err(e) => (None, Some(format!("unreadable graph: {e}"))),
+                        },
+                        Err(e) => (None, Some(e)),
+                    };
+                    // Where its VXLANs flood to: their all-zeros FDB entries.
+                    let fdb = "bridge fdb show 2>/dev/null | grep '^00:00:00:00:00:00 dev .* dst ' || true";
+                    Part {
+                        name: h.name.clone(),
+                        ssh: h.ssh.clone(),
+                        underlay: h.underlay.map(|u| u.to_string()),
+                        topology,
+                        error,
+                        floods: c.ssh.output(h, fdb, None).map(|o| floods(&o)).unwrap_or_default(),
+                    }
+                })
+            })
+            .collect();
+        jobs.into_iter()
+            .map(|j| j.join().expect("a host's graph does not panic"))
+            .collect()
+    });
+    for p in &parts {
+        if let Some(e) = &p.error {
+            errln!("[{}] {e}", p.name);
         }
     }
-    if format == "text" && !overlay.is_empty() {
-        crate::outln!("== overlay ==");
-        for l in overlay {
-            crate::outln!("{l}");
-        }
+    let ok = parts.iter().all(|p| p.error.is_none());
+    let picture = Picture::new(&c.file, parts);
+    let out = match (json, format) {
+        (true, _) => Ok(serde_json::to_string_pretty(&picture).expect("serializes") + "\n"),
+        (_, "dot") => Ok(picture.dot()),
+        (_, "mermaid") => Ok(picture.mermaid()),
+        (_, "svg") => crate::ui::graph::svg_of(&picture.dot()).map_err(|e| e.to_string()),
+        _ => Ok(picture.text()),
+    };
+    match out {
+        Ok(o) => crate::out!("{o}"),
+        Err(e) => return fail(format!("graph: {e}")),
     }
     match ok {
         true => ExitCode::SUCCESS,
         false => ExitCode::from(FAILURE),
     }
-}
-
-/// `a ══ vx-mesh ══ b, c`: for each VXLAN on `h`, the hosts (else addresses) it floods
-/// to, from `bridge fdb show` lines `00:00:00:00:00:00 dev VX dst R ...`.
-fn overlay_links(file: &HostsFile, h: &Host, fdb: &str) -> Vec<String> {
-    let mut by_dev: Vec<(String, Vec<String>)> = Vec::new();
-    for line in fdb.lines() {
-        let w: Vec<&str> = line.split_whitespace().collect();
-        let (Some(dev), Some(dst)) = (
-            w.iter()
-                .position(|x| *x == "dev")
-                .and_then(|i| w.get(i + 1)),
-            w.iter()
-                .position(|x| *x == "dst")
-                .and_then(|i| w.get(i + 1)),
-        ) else {
-            continue;
-        };
-        let peer = file
-            .hosts
-            .iter()
-            .find(|o| o.underlay.map(|u| u.to_string()).as_deref() == Some(*dst))
-            .map(|o| o.name.clone())
-            .unwrap_or_else(|| dst.to_string());
-        match by_dev.iter_mut().find(|(d, _)| d == dev) {
-            Some((_, peers)) => peers.push(peer),
-            None => by_dev.push((dev.to_string(), vec![peer])),
-        }
-    }
-    by_dev
-        .into_iter()
-        .map(|(dev, peers)| format!("{} ══ {dev} ══ {}", h.name, peers.join(", ")))
-        .collect()
 }
 
 /// `HOST:NS`, split; a clear usage error otherwise.

@@ -5,7 +5,7 @@
 
 use std::fmt::Write;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::backend::{Backend, LinkInfo};
 use crate::error::Result;
@@ -14,7 +14,7 @@ use crate::lab::journal::Entry;
 use crate::lab::link_kind::LinkKind;
 use crate::lab::op::{Ns, Op};
 
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Topology {
     pub spaces: Vec<Space>,
     /// veth pairs: (space, link) at each end.
@@ -24,7 +24,7 @@ pub struct Topology {
     pub parents: Vec<((usize, String), (usize, String))>,
 }
 
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Space {
     pub name: String,
     pub links: Vec<Link>,
@@ -33,7 +33,7 @@ pub struct Space {
     pub nat: Vec<String>,
 }
 
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Link {
     pub name: String,
     pub kind: LinkKind,
@@ -275,7 +275,7 @@ fn describe(l: &Link) -> String {
     s
 }
 
-fn boxed(title: &str, lines: &[String], width: usize) -> Vec<String> {
+pub fn boxed(title: &str, lines: &[String], width: usize) -> Vec<String> {
     let w = lines
         .iter()
         .map(|l| l.chars().count())
@@ -444,13 +444,28 @@ fn id(space: &str, link: &str) -> String {
     format!("{space}_{link}").replace(|c: char| !c.is_ascii_alphanumeric(), "_")
 }
 
+/// The node id of `link` in `space`, in a graph whose ids start with `pre` (one host's
+/// part of a graph of several: see `hosts::graph`).
+pub fn node_id(pre: &str, space: &str, link: &str) -> String {
+    format!("{pre}{}", id(space, link))
+}
+
 /// Graphviz: a cluster per namespace, a node per link, veth pairs and bridge ports as edges.
 pub fn dot(t: &Topology) -> String {
     let mut s = String::from("graph netscript {\n  node [shape=box, fontname=monospace];\n");
+    s.push_str(&dot_body(t, ""));
+    s.push_str("}\n");
+    s
+}
+
+/// `dot`'s clusters and edges, every id and cluster name starting with `pre`.
+pub fn dot_body(t: &Topology, pre: &str) -> String {
+    let id = |space: &str, link: &str| node_id(pre, space, link);
+    let mut s = String::new();
     for (i, sp) in t.spaces.iter().enumerate() {
         writeln!(
             s,
-            "  subgraph cluster_{i} {{\n    label=\"{}\";",
+            "  subgraph cluster_{pre}{i} {{\n    label=\"{}\";",
             if i == 0 {
                 "host".into()
             } else {
@@ -511,13 +526,18 @@ pub fn dot(t: &Topology) -> String {
         )
         .unwrap();
     }
-    s.push_str("}\n");
     s
 }
 
 /// Mermaid flowchart: the same graph, for Markdown.
 pub fn mermaid(t: &Topology) -> String {
-    let mut s = String::from("flowchart TB\n");
+    format!("flowchart TB\n{}", mermaid_body(t, ""))
+}
+
+/// `mermaid`'s subgraphs and edges, every id starting with `pre`.
+pub fn mermaid_body(t: &Topology, pre: &str) -> String {
+    let id = |space: &str, link: &str| node_id(pre, space, link);
+    let mut s = String::new();
     for (i, sp) in t.spaces.iter().enumerate() {
         let title = if i == 0 {
             "host".to_string()
@@ -578,6 +598,11 @@ pub fn mermaid(t: &Topology) -> String {
 
 /// SVG through Graphviz's `dot`, where it is installed.
 pub fn svg(t: &Topology) -> crate::error::Result<String> {
+    svg_of(&dot(t))
+}
+
+/// The SVG Graphviz's `dot` makes of `dot` text.
+pub fn svg_of(dot: &str) -> crate::error::Result<String> {
     use crate::error::Error;
     use std::io::Write as _;
     let mut child = std::process::Command::new("dot")
@@ -591,11 +616,7 @@ pub fn svg(t: &Topology) -> crate::error::Result<String> {
             ),
             _ => Error::os("running dot", e),
         })?;
-    let written = child
-        .stdin
-        .take()
-        .expect("piped")
-        .write_all(dot(t).as_bytes());
+    let written = child.stdin.take().expect("piped").write_all(dot.as_bytes());
     // Only the text of these, as before: no "what" in front.
     written.map_err(|e| Error::Other(e.to_string()))?;
     let out = child
