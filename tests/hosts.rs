@@ -678,3 +678,46 @@ N down q >/dev/null
     assert_eq!(s.lines("defaults-queues"), [ip.as_str(); 3], "{r}");
     assert_as_before(&r);
 }
+
+#[test]
+fn mesh_twice_before_its_bridge_or_with_a_bad_mtu_is_refused_clearly() {
+    // HOST and HOSTS as a --hosts run gives them (no SSH needed to try lab::mesh).
+    let r = common::sh(
+        r#"
+export NETSCRIPT_HOST=a NETSCRIPT_HOSTS='{"a":{"underlay":"192.0.2.1"},"b":{"underlay":"192.0.2.2"}}'
+try() { echo "@@$1"; printf 'import "lab" as lab;\n%s\n' "$2" > $T/$1.rhai; netscript $T/$1.rhai 2>&1 || true; }
+try twice 'bridge("br0"); lab::mesh("br0", #{ vni: 1 }); lab::mesh("br0", #{ vni: 2 });'
+try nobridge 'lab::mesh("br0", #{ vni: 1 });'
+try badmtu 'bridge("br0"); lab::mesh("br0", #{ vni: 1, mtu: "big" });'
+try badopt 'bridge("br0"); lab::mesh("br0", #{ vni: 1, mtus: 1400 });'
+try two 'let br = bridge("br0"); bridge("br1"); lab::mesh(br, #{ vni: 1 }); lab::mesh("br1", #{ vni: 2, name: "vx-two", mtu: 1400 }); for l in links() { print(`${l.name} ${l.mtu} ${l.master}`); }'
+"#,
+    );
+    let s = r.sections();
+    for (k, msg) in [
+        ("twice", "called from /run/netscript-test/twice.rhai:2:"),
+        (
+            "twice",
+            "lab::mesh: vx-mesh is already on this host: one mesh per VXLAN name (give another with #{ name })",
+        ),
+        (
+            "nobridge",
+            "lab::mesh: this host has no bridge br0: make it first (bridge(\"br0\"))",
+        ),
+        ("badmtu", "lab::mesh: mtu must be a number, not big"),
+        ("badopt", "lab::mesh: unknown option mtus (expected vni, mtu, name)"),
+    ] {
+        assert!(s.get(k).contains(msg), "{k}: {msg}\n{r}");
+    }
+    // Two meshes, each its bridge's MTU: the underlay's less 50 (no local link has
+    // 192.0.2.1: 1500), or the one given.
+    let two = s.lines("two");
+    for l in [
+        "br0 1450",
+        "vx-mesh 1450 br0",
+        "br1 1400",
+        "vx-two 1400 br1",
+    ] {
+        assert!(two.iter().any(|x| x.trim() == l), "{l}\n{r}");
+    }
+}

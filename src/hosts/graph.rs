@@ -575,4 +575,22 @@ mod unit {
             .contains("subgraph h1[\"host ä_b (underlay 10.0.0.2)\"]"));
         assert!(p.text().contains("host ä_b"));
     }
+
+    #[test]
+    fn one_host_or_a_host_without_a_picture_is_still_drawn() {
+        let mut p = picture(&[("solo", &[], &[])]);
+        let t = p.text();
+        assert!(t.starts_with("┌─ host solo (underlay 10.0.0.1) ─"), "{t}");
+        assert!(!t.contains('┤') && p.overlay.is_empty(), "{t}");
+        p.hosts[0].topology = None;
+        p.hosts[0].error = Some("there is no lab named \"x\" that is up".into());
+        let t = p.text();
+        assert!(
+            t.contains("│ (no picture: there is no lab named \"x\" that is up) │"),
+            "{t}"
+        );
+        assert!(p
+            .dot()
+            .contains("h0_error [label=\"there is no lab named 'x' that is up\", shape=note];"));
+    }
 }
