@@ -191,6 +191,9 @@ run run N mesh.rhai
 # 1 MiB over HTTP, host b to host c, across the overlay.
 N exec b:b1 -- python3 -c {server} >/dev/null 2>&1 &
 run http N exec c:c2 -- python3 -c {client} http://10.200.0.21:8080/
+# The sender (b1) got no ICMP "fragmentation needed": the MTU was right from the start
+# (the kernel's VXLAN would otherwise answer each too-large frame so, and TCP would shrink).
+run unreach N exec b:b1 -- awk {unreach} /proc/net/snmp
 # The mesh gave the containers (made before it, without an mtu) the segment's MTU, and
 # not one packet was fragmented on the underlay (which would drop it).
 run mtu N exec a:a1 -- ip -o link show veth-a1
@@ -214,6 +217,7 @@ echo @@cache; ls $T/a/cache/netscript
             server = q(BLOB_SERVER),
             sender = q("import socket, time\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\nwhile True:\n    s.sendto(b'x', ('10.200.0.32', 9999)); time.sleep(0.05)\n"),
             client = q(BLOB_CLIENT),
+            unreach = q(r#"/^Icmp:/ { if (!h) { for (i = 1; i <= NF; i++) n[i] = $i; h = 1 } else for (i = 1; i <= NF; i++) if (n[i] == "InDestUnreachs") print "unreachable", $i }"#),
         ),
     );
     let s = r.sections();
@@ -236,6 +240,7 @@ echo @@cache; ls $T/a/cache/netscript
     }
     assert!(s.get("http").contains("got 1048576 intact"), "{r}");
     assert!(s.get("mtu").contains(" mtu 1450 "), "{r}");
+    assert!(s.get("unreach").contains("unreachable 0\n"), "{r}");
     assert_eq!(s.lines("frags"), ["packets 0"; 3], "{r}");
     let capture = s.get("capture");
     assert!(
