@@ -110,6 +110,14 @@ fn around(remote_path: &str, script: &str) -> Run {
     )
 }
 
+/// `around`, with the netscript script `rhai` in `$T/FILE` for `shell` to run.
+fn around_script(remote_path: &str, file: &str, rhai: &str, shell: &str) -> Run {
+    around(
+        remote_path,
+        &format!("cat > {file} <<'S'\n{}\nS\n{shell}", rhai.trim()),
+    )
+}
+
 /// Every host is as it was before the script (see `around`).
 fn assert_as_before(r: &Run) {
     let s = r.sections();
@@ -180,13 +188,12 @@ print("got", len(b), "intact" if b == (b"0123456789" * 104858)[:1048576] else "C
 
 #[test]
 fn three_hosts_mesh_ping_http_graph_ls_down_twice_and_the_upload_path() {
-    let r = around(
+    let r = around_script(
         PLAIN_PATH,
+        "mesh.rhai",
+        &mesh_script(),
         &format!(
             r#"
-cat > mesh.rhai <<'S'
-{mesh}
-S
 run run N mesh.rhai
 # 1 MiB over HTTP, host b to host c, across the overlay.
 N exec b:b1 -- python3 -c {server} >/dev/null 2>&1 &
@@ -213,7 +220,6 @@ run down2 N down mesh
 run ls2 N ls
 echo @@cache; ls $T/a/cache/netscript
 "#,
-            mesh = mesh_script(),
             server = q(BLOB_SERVER),
             sender = q("import socket, time\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\nwhile True:\n    s.sendto(b'x', ('10.200.0.32', 9999)); time.sleep(0.05)\n"),
             client = q(BLOB_CLIENT),
@@ -344,17 +350,18 @@ echo @@cache; ls $T/a/cache/netscript
 
 #[test]
 fn a_failure_on_one_host_rolls_every_host_back() {
-    let r = around(
+    let r = around_script(
         PLAIN_PATH,
+        "fail.rhai",
         r#"
-cat > fail.rhai <<'S'
 let n = netns(`n-${HOST}`);
 let br = bridge("br9");
 if HOST == "b" {
     sleep(500);
     throw "no room on b";
 }
-S
+"#,
+        r#"
 run run N fail.rhai
 "#,
     );
@@ -380,16 +387,17 @@ run run N fail.rhai
 
 #[test]
 fn sshd_killed_mid_run_fails_naming_the_host_and_down_cleans_up_after() {
-    let r = around(
+    let r = around_script(
         PLAIN_PATH,
+        "slow.rhai",
         r#"
-cat > slow.rhai <<'S'
 let n = netns(`n-${HOST}`);
 if HOST == "b" {
     print("ready");
     for i in 0..600 { sleep(100); }
 }
-S
+"#,
+        r#"
 N slow.rhai > $T/out 2>&1 &
 bg=$!
 for i in $(seq 600); do grep -q '^\[b\] ready' $T/out && break; sleep 0.05; done
@@ -421,12 +429,10 @@ run down N down slow
 #[test]
 fn version_match_uses_the_remote_netscript_and_plan_touches_nothing() {
     let path = format!("{}:{PLAIN_PATH}", common::bin_dir().display());
-    let r = around(
+    let r = around_script(
         &path,
+        "mesh.rhai",
         r#"
-# Host c's underlay carries 1400-byte packets.
-nsenter -t $(holder c) -n ip link set eth0 mtu 1400
-cat > mesh.rhai <<'S'
 import "lab" as lab;
 let br = bridge("br0");
 lab::mesh("br0", #{ vni: 7 });
@@ -437,7 +443,10 @@ v.a.master(br);
 for l in c.links() + links() {
     if l.name.starts_with("veth-") || l.name == "br0" { print(`${l.name} mtu ${l.mtu}`); }
 }
-S
+"#,
+        r#"
+# Host c's underlay carries 1400-byte packets.
+nsenter -t $(holder c) -n ip link set eth0 mtu 1400
 run plan N plan mesh.rhai
 run run N mesh.rhai
 run down N down mesh
@@ -531,14 +540,15 @@ run nohost netscript --hosts hosts.toml exec z:x -- true
 
 #[test]
 fn ctrl_c_mid_run_rolls_every_host_back() {
-    let r = around(
+    let r = around_script(
         PLAIN_PATH,
+        "slow.rhai",
         r#"
-cat > slow.rhai <<'S'
 let n = netns(`n-${HOST}`);
 print("ready");
 for i in 0..600 { sleep(100); }
-S
+"#,
+        r#"
 # netscript itself, not the shell function N: the signal goes to it.
 netscript --hosts $T/hosts.toml slow.rhai > $T/out 2>&1 &
 bg=$!
@@ -633,13 +643,14 @@ echo @@mesh; netscript $T/m.rhai 2>&1 || echo "rc=$?"
 
 #[test]
 fn run_flags_reach_every_remote_run_kernel_defaults_among_them() {
-    let r = around(
+    let r = around_script(
         PLAIN_PATH,
+        "q.rhai",
         r#"
-cat > q.rhai <<'S'
 let n = netns(`q-${HOST}`);
 veth("qa", "qb", #{ b_ns: n });
-S
+"#,
+        r#"
 queues() {
     for h in a b c; do nsenter -t $(holder $h) -n ip -d -o link show qa | grep -o 'numtxqueues [0-9]*'; done
 }

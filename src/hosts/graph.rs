@@ -159,7 +159,9 @@ impl Picture {
     /// VNI each, with a label (`vni 42 (vx-mesh): a, b, c`; the edges themselves where
     /// not every pair is joined; where it floods outside the file).
     fn segments(&self) -> Vec<(Vec<End>, String)> {
-        let mut segs: Vec<(u32, Vec<End>, Vec<&Edge>, Vec<&Loose>)> = Vec::new();
+        // (VNI, ends, edges, loose ends)
+        type Seg<'a> = (u32, Vec<End>, Vec<&'a Edge>, Vec<&'a Loose>);
+        let mut segs: Vec<Seg> = Vec::new();
         for e in &self.overlay {
             let found: Vec<usize> = (0..segs.len())
                 .filter(|&i| {
@@ -456,7 +458,10 @@ mod unit {
         }
     }
 
-    fn picture(hosts: &[(&str, &[(&str, u32)], &[(&str, &str)])]) -> Picture {
+    /// A host: its name, its VXLANs (name, VNI), where they flood to (name, address).
+    type Spec<'a> = (&'a str, &'a [(&'a str, u32)], &'a [(&'a str, &'a str)]);
+
+    fn picture(hosts: &[Spec]) -> Picture {
         let file = HostsFile {
             path: "hosts.toml".into(),
             ssh_config: None,

@@ -373,22 +373,9 @@ fn run_prefixed(ssh: &Ssh, h: &Host, remote: &str) -> Result<i32, String> {
 
 /// The same command on every host (in parallel), output prefixed; fails when any does.
 fn on_all(c: &Connected, what: impl Fn(&Remote) -> String + Sync) -> ExitCode {
-    let codes: Vec<Result<i32, String>> = std::thread::scope(|s| {
-        let jobs: Vec<_> = c
-            .file
-            .hosts
-            .iter()
-            .zip(&c.remotes)
-            .map(|(h, r)| {
-                let cmd = what(r);
-                let ssh = &c.ssh;
-                s.spawn(move || run_prefixed(ssh, h, &cmd))
-            })
-            .collect();
-        jobs.into_iter()
-            .map(|j| j.join().unwrap_or_else(|_| Err("panicked".into())))
-            .collect()
-    });
+    let codes = each_host(c, |h, r| run_prefixed(&c.ssh, h, &what(r)))
+        .into_iter()
+        .map(|r| r.unwrap_or_else(|| Err("panicked".into())));
     let mut ok = true;
     for (h, r) in c.file.hosts.iter().zip(codes) {
         match r {
@@ -408,6 +395,21 @@ fn on_all(c: &Connected, what: impl Fn(&Remote) -> String + Sync) -> ExitCode {
         true => ExitCode::SUCCESS,
         false => ExitCode::from(FAILURE),
     }
+}
+
+/// `job` on every host at once, each answer in the file's order (`None`: it panicked).
+fn each_host<T: Send>(c: &Connected, job: impl Fn(&Host, &Remote) -> T + Sync) -> Vec<Option<T>> {
+    std::thread::scope(|s| {
+        let job = &job;
+        let jobs: Vec<_> = c
+            .file
+            .hosts
+            .iter()
+            .zip(&c.remotes)
+            .map(|(h, r)| s.spawn(move || job(h, r)))
+            .collect();
+        jobs.into_iter().map(|j| j.join().ok()).collect()
+    })
 }
 
 /// `netscript down --hosts FILE LAB`: `down LAB` on every host.
@@ -527,44 +529,37 @@ pub fn graph(hosts: &Path, format: &str, lab: Option<&str>, json: bool) -> ExitC
         Ok(c) => c,
         Err(code) => return code,
     };
-    let parts: Vec<Part> = std::thread::scope(|s| {
-        let jobs: Vec<_> = c
-            .file
-            .hosts
-            .iter()
-            .zip(&c.remotes)
-            .map(|(h, r)| {
-                let c = &c;
-                s.spawn(move || {
-                    let mut cmd = format!("{} --color never graph --json", q(&r.bin));
-                    if let Some(l) = lab {
-                        cmd.push(' ');
-                        cmd.push_str(&q(l));
-                    }
-                    let (topology, error) = match c.ssh.output(h, &cmd, None) {
-                        Ok(o) => match serde_json::from_str(&o) {
-                            Ok(t) => (Some(t), None),
-                            Err(e) => (None, Some(format!("unreadable graph: {e}"))),
-                        },
-                        Err(e) => (None, Some(e)),
-                    };
-                    // Where its VXLANs flood to: their all-zeros FDB entries.
-                    let fdb = "bridge fdb show 2>/dev/null | grep '^00:00:00:00:00:00 dev .* dst ' || true";
-                    Part {
-                        name: h.name.clone(),
-                        ssh: h.ssh.clone(),
-                        underlay: h.underlay.map(|u| u.to_string()),
-                        topology,
-                        error,
-                        floods: c.ssh.output(h, fdb, None).map(|o| floods(&o)).unwrap_or_default(),
-                    }
-                })
-            })
-            .collect();
-        jobs.into_iter()
-            .map(|j| j.join().expect("a host's graph does not panic"))
-            .collect()
-    });
+    let parts: Vec<Part> = each_host(&c, |h, r| {
+        let mut cmd = format!("{} --color never graph --json", q(&r.bin));
+        if let Some(l) = lab {
+            cmd.push(' ');
+            cmd.push_str(&q(l));
+        }
+        let (topology, error) = match c.ssh.output(h, &cmd, None) {
+            Ok(o) => match serde_json::from_str(&o) {
+                Ok(t) => (Some(t), None),
+                Err(e) => (None, Some(format!("unreadable graph: {e}"))),
+            },
+            Err(e) => (None, Some(e)),
+        };
+        // Where its VXLANs flood to: their all-zeros FDB entries.
+        let fdb = "bridge fdb show 2>/dev/null | grep '^00:00:00:00:00:00 dev .* dst ' || true";
+        Part {
+            name: h.name.clone(),
+            ssh: h.ssh.clone(),
+            underlay: h.underlay.map(|u| u.to_string()),
+            topology,
+            error,
+            floods: c
+                .ssh
+                .output(h, fdb, None)
+                .map(|o| floods(&o))
+                .unwrap_or_default(),
+        }
+    })
+    .into_iter()
+    .map(|p| p.expect("a host's graph does not panic"))
+    .collect();
     for p in &parts {
         if let Some(e) = &p.error {
             errln!("[{}] {e}", p.name);

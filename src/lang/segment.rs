@@ -156,7 +156,7 @@ mod unit {
 
     #[test]
     fn moved_ends_are_followed_and_sized_veths_are_left_alone() {
-        let ops = vec![
+        let ops = [
             veth("p1", "e1", "c1", None),
             veth("p2", "e2", "c2", Some(9000)),
             Op::LinkMove {
@@ -185,7 +185,7 @@ mod unit {
             name: "br0".into(),
             mtu,
         };
-        let ops = vec![
+        let ops = [
             m("p1", Some("br0")),
             m("p2", Some("br0")),
             m("p3", Some("br1")),
