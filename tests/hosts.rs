@@ -510,6 +510,8 @@ printf '[hosts.a]\nssh = "a"\nunderlay = "10.99.0.1"\n[hosts.b]\nssh = "b"\nunde
 run dup netscript --hosts dup.toml x.rhai
 printf '[hosts.a]\nunderlay = "10.99.0.1"\n' > missing.toml
 run missing netscript --hosts missing.toml x.rhai
+printf '[hosts."a:1"]\nssh = "a"\n' > colon.toml
+run colon netscript --hosts colon.toml x.rhai
 printf 'Host d\n HostName 10.99.0.1\n Port 2222\n' >> ssh.conf
 cat hosts.toml > four.toml; printf '[hosts.d]\nssh = "d"\nunderlay = "10.99.0.4"\n' >> four.toml
 run unreachable netscript --hosts four.toml x.rhai
@@ -528,6 +530,13 @@ run nohost netscript --hosts hosts.toml exec z:x -- true
         "{r}"
     );
     assert!(s.get("missing").contains("missing field `ssh`"), "{r}");
+    let colon = s.get("colon");
+    assert!(
+        colon.contains(
+            "[hosts.a:1]: not a usable host name: it contains ':' (exec and capture take HOST:NS)"
+        ) && colon.ends_with("rc=2\n"),
+        "{r}"
+    );
     let u = s.get("unreachable");
     assert!(u.contains("netscript: host d (d): unreachable:"), "{r}");
     assert!(
