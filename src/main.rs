@@ -394,6 +394,18 @@ fn on_host<'a>(
     Ok((host, rest))
 }
 
+/// The run flags `--hosts` gives each remote run (see `hosts::run::Forwarded`).
+fn forwarded(cli: &Cli) -> netscript::hosts::run::Forwarded {
+    netscript::hosts::run::Forwarded {
+        trace: cli.trace,
+        rm: cli.rm,
+        replace: cli.replace,
+        keep_on_error: cli.keep_on_error,
+        kernel_defaults: cli.kernel_defaults,
+        lab_mode: cli.lab_mode,
+    }
+}
+
 /// `--hosts FILE`: the command on every host the file names (or, for exec and capture,
 /// on the one HOST of `HOST:NS`).
 fn across_hosts(cli: &Cli, hosts: &Path) -> ExitCode {
@@ -409,9 +421,9 @@ fn across_hosts(cli: &Cli, hosts: &Path) -> ExitCode {
             down: None,
             file: Some(file),
             args,
-        }) => h::plan(hosts, file, args),
+        }) => h::plan(hosts, file, args, forwarded(cli)),
         Some(Cmd::Plan { .. }) => usage("plan --down (use netscript --hosts FILE plan SCRIPT)"),
-        Some(Cmd::Graph { format, lab }) => h::graph(hosts, format, lab.as_deref()),
+        Some(Cmd::Graph { format, lab }) => h::graph(hosts, format, lab.as_deref(), cli.json),
         Some(Cmd::Exec { lab, ns, cmd }) => {
             let (host, mut rest) = match on_host("exec", lab, ns) {
                 Ok(t) => t,
@@ -464,10 +476,7 @@ fn across_hosts(cli: &Cli, hosts: &Path) -> ExitCode {
                 file,
                 args: cli.args.clone(),
                 lab,
-                trace: cli.trace,
-                rm: cli.rm,
-                replace: cli.replace,
-                keep_on_error: cli.keep_on_error,
+                flags: forwarded(cli),
             })
         }
     }

@@ -42,6 +42,13 @@ for h in a b c; do
     ip -n h-$h addr add 10.99.0.$i/24 dev eth0
     ip -n h-$h link set eth0 up
     ip -n h-$h link set lo up
+    # Like many real underlays (firewalls, clouds), this one drops IP fragments: the
+    # overlay must fit the underlay's MTU, not count on fragmenting around it.
+    ip netns exec h-$h nft -f - <<F
+table netdev underlay {{
+    chain frags {{ type filter hook ingress device eth0 priority 0; ip frag-off & 0x3fff != 0 counter drop; }}
+}}
+F
     mkdir -p $T/$h/cache
     cat > $T/$h/sshd_config <<C
 ListenAddress 10.99.0.$i
@@ -92,6 +99,39 @@ const PLAIN_PATH: &str = "/usr/bin:/bin:/usr/sbin:/sbin";
 
 fn with_hosts(remote_path: &str, script: &str) -> Run {
     sh(&format!("{}\n{script}", hosts_env(remote_path)))
+}
+
+/// `script` on the hosts, between two pictures of every host (sections @@before and
+/// @@after, for `assert_as_before`).
+fn around(remote_path: &str, script: &str) -> Run {
+    with_hosts(
+        remote_path,
+        &format!("echo @@before; state\n{script}\necho @@after; state\n"),
+    )
+}
+
+/// `around`, with the netscript script `rhai` in `$T/FILE` for `shell` to run.
+fn around_script(remote_path: &str, file: &str, rhai: &str, shell: &str) -> Run {
+    around(
+        remote_path,
+        &format!("cat > {file} <<'S'\n{}\nS\n{shell}", rhai.trim()),
+    )
+}
+
+/// Every host is as it was before the script (see `around`).
+fn assert_as_before(r: &Run) {
+    let s = r.sections();
+    assert_eq!(s.get("before"), s.get("after"), "every host as before\n{r}");
+}
+
+/// The run's report says each of `hosts` was rolled back: taken down when its own run
+/// had succeeded, or stopped while it ran.
+fn assert_rolled_back(run: &str, hosts: &[&str], r: &Run) {
+    for h in hosts {
+        let taken = format!("host {h}: built, then taken down");
+        let stopped = format!("host {h}: stopped; it rolled back what it had built");
+        assert!(run.contains(&taken) || run.contains(&stopped), "{r}");
+    }
 }
 
 /// The script README.md shows under "One command, every host" (the test runs what the
@@ -148,34 +188,42 @@ print("got", len(b), "intact" if b == (b"0123456789" * 104858)[:1048576] else "C
 
 #[test]
 fn three_hosts_mesh_ping_http_graph_ls_down_twice_and_the_upload_path() {
-    let r = with_hosts(
+    let r = around_script(
         PLAIN_PATH,
+        "mesh.rhai",
+        &mesh_script(),
         &format!(
             r#"
-echo @@before; state
-cat > mesh.rhai <<'S'
-{mesh}
-S
 run run N mesh.rhai
 # 1 MiB over HTTP, host b to host c, across the overlay.
 N exec b:b1 -- python3 -c {server} >/dev/null 2>&1 &
 run http N exec c:c2 -- python3 -c {client} http://10.200.0.21:8080/
+# The sender (b1) got no ICMP "fragmentation needed": the MTU was right from the start
+# (the kernel's VXLAN would otherwise answer each too-large frame so, and TCP would shrink).
+run unreach N exec b:b1 -- awk {unreach} /proc/net/snmp
+# The mesh gave the containers (made before it, without an mtu) the segment's MTU, and
+# not one packet was fragmented on the underlay (which would drop it).
+run mtu N exec a:a1 -- ip -o link show veth-a1
+echo @@frags
+for h in a b c; do nsenter -t $(holder $h) -n nft list chain netdev underlay frags | grep -o 'packets [0-9]*'; done
 # capture HOST:NS: traffic from a1 to c2 among the first packets (an IPv6 router
 # solicitation may come first).
 N exec a:a1 -- python3 -c {sender} >/dev/null 2>&1 &
 run capture N capture c:c2 veth-c2 -c 10 --seconds 10
 run graph N graph
+run dot N graph --format dot
+run mermaid N graph --format mermaid
+run json N --json graph
 run ls N ls
 run down N down mesh
 run down2 N down mesh
 run ls2 N ls
-echo @@after; state
 echo @@cache; ls $T/a/cache/netscript
 "#,
-            mesh = mesh_script(),
             server = q(BLOB_SERVER),
             sender = q("import socket, time\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\nwhile True:\n    s.sendto(b'x', ('10.200.0.32', 9999)); time.sleep(0.05)\n"),
             client = q(BLOB_CLIENT),
+            unreach = q(r#"/^Icmp:/ { if (!h) { for (i = 1; i <= NF; i++) n[i] = $i; h = 1 } else for (i = 1; i <= NF; i++) if (n[i] == "InDestUnreachs") print "unreachable", $i }"#),
         ),
     );
     let s = r.sections();
@@ -197,27 +245,79 @@ echo @@cache; ls $T/a/cache/netscript
         );
     }
     assert!(s.get("http").contains("got 1048576 intact"), "{r}");
+    assert!(s.get("mtu").contains(" mtu 1450 "), "{r}");
+    assert!(s.get("unreach").contains("unreachable 0\n"), "{r}");
+    assert_eq!(s.lines("frags"), ["packets 0"; 3], "{r}");
     let capture = s.get("capture");
     assert!(
         capture.ends_with("rc=0\n") && capture.contains("10.200.0."),
         "{r}"
     );
+    // One picture: a box per host holding its topology, and the overlay's segment (VNI
+    // 42, every host joined to every other) as one line joining their VXLANs.
     let graph = s.get("graph");
-    for h in ["a", "b", "c"] {
+    assert!(graph.ends_with("rc=0\n"), "{r}");
+    assert!(
+        graph
+            .lines()
+            .next()
+            .unwrap()
+            .ends_with("┌ vni 42 (vx-mesh): a, b, c"),
+        "{r}"
+    );
+    for (h, ip) in [("a", 1), ("b", 2), ("c", 3)] {
         assert!(
-            graph.contains(&format!("== host {h} (underlay 10.99.0.")),
+            graph.contains(&format!("┌─ host {h} (underlay 10.99.0.{ip}) ─")),
+            "{r}"
+        );
+        for ns in [1, 2] {
+            assert!(graph.contains(&format!("NS: {h}{ns} ")), "{r}");
+        }
+    }
+    let vx: Vec<&str> = graph
+        .lines()
+        .filter(|l| l.contains("vx-mesh (vxlan) vni 42"))
+        .collect();
+    assert_eq!(vx.len(), 3, "{r}");
+    assert!(
+        vx[..2].iter().all(|l| l.contains("├─") && l.ends_with('┤')),
+        "{r}"
+    );
+    assert!(vx[2].contains("├─") && vx[2].ends_with('┘'), "{r}");
+    // dot and mermaid: a cluster per host, an edge per pair of hosts' VXLANs.
+    let dot = s.get("dot");
+    let mermaid = s.get("mermaid");
+    for (i, h) in ["a", "b", "c"].iter().enumerate() {
+        let title = format!("host {h} (underlay 10.99.0.{})", i + 1);
+        assert!(
+            dot.contains(&format!("subgraph cluster_h{i} {{\n  label=\"{title}\";")),
+            "{r}"
+        );
+        assert!(
+            mermaid.contains(&format!("subgraph h{i}[\"{title}\"]")),
             "{r}"
         );
     }
-    assert_eq!(graph.matches("vx-mesh (vxlan) vni 42").count(), 3, "{r}");
-    // One picture: the overlay between the hosts.
-    for l in [
-        "a ══ vx-mesh ══ b, c",
-        "b ══ vx-mesh ══ a, c",
-        "c ══ vx-mesh ══ a, b",
-    ] {
-        assert!(graph.contains(l), "{r}");
+    for (a, b) in [(0, 1), (0, 2), (1, 2)] {
+        assert!(
+            dot.contains(&format!(
+                "h{a}_host_vx_mesh -- h{b}_host_vx_mesh [style=dashed, penwidth=2, label=\"vni 42\"];"
+            )),
+            "{r}"
+        );
+        assert!(
+            mermaid.contains(&format!("h{a}_host_vx_mesh -.-|vni 42| h{b}_host_vx_mesh")),
+            "{r}"
+        );
     }
+    assert_eq!(dot.matches("label=\"vni 42\"").count(), 3, "{r}");
+    let json: serde_json::Value =
+        serde_json::from_str(s.get("json").trim_end().trim_end_matches("rc=0")).expect("JSON");
+    assert_eq!(json["hosts"].as_array().map(Vec::len), Some(3), "{r}");
+    assert_eq!(json["hosts"][2]["underlay"], "10.99.0.3", "{r}");
+    assert!(json["hosts"][0]["topology"]["spaces"].is_array(), "{r}");
+    assert_eq!(json["overlay"].as_array().map(Vec::len), Some(3), "{r}");
+    assert_eq!(json["overlay"][0]["vni"], 42, "{r}");
     let ls = s.get("ls");
     for h in ["a", "b", "c"] {
         assert!(
@@ -244,26 +344,25 @@ echo @@cache; ls $T/a/cache/netscript
         );
     }
     assert!(s.get("down2").ends_with("rc=0\n"), "{r}");
-    assert_eq!(s.get("before"), s.get("after"), "every host as before\n{r}");
+    assert_as_before(&r);
     assert_eq!(s.lines("cache").len(), 1, "one cached binary\n{r}");
 }
 
 #[test]
 fn a_failure_on_one_host_rolls_every_host_back() {
-    let r = with_hosts(
+    let r = around_script(
         PLAIN_PATH,
+        "fail.rhai",
         r#"
-echo @@before; state
-cat > fail.rhai <<'S'
 let n = netns(`n-${HOST}`);
 let br = bridge("br9");
 if HOST == "b" {
     sleep(500);
     throw "no room on b";
 }
-S
+"#,
+        r#"
 run run N fail.rhai
-echo @@after; state
 "#,
     );
     let s = r.sections();
@@ -282,27 +381,23 @@ echo @@after; state
         run.contains("host b: failed (exit 1); it rolled itself back"),
         "{r}"
     );
-    for h in ["a", "c"] {
-        let taken = format!("host {h}: built, then taken down");
-        let stopped = format!("host {h}: stopped; it rolled back what it had built");
-        assert!(run.contains(&taken) || run.contains(&stopped), "{r}");
-    }
-    assert_eq!(s.get("before"), s.get("after"), "every host as before\n{r}");
+    assert_rolled_back(run, &["a", "c"], &r);
+    assert_as_before(&r);
 }
 
 #[test]
 fn sshd_killed_mid_run_fails_naming_the_host_and_down_cleans_up_after() {
-    let r = with_hosts(
+    let r = around_script(
         PLAIN_PATH,
+        "slow.rhai",
         r#"
-echo @@before; state
-cat > slow.rhai <<'S'
 let n = netns(`n-${HOST}`);
 if HOST == "b" {
     print("ready");
     for i in 0..600 { sleep(100); }
 }
-S
+"#,
+        r#"
 N slow.rhai > $T/out 2>&1 &
 bg=$!
 for i in $(seq 600); do grep -q '^\[b\] ready' $T/out && break; sleep 0.05; done
@@ -314,7 +409,6 @@ for i in $(seq 200); do
 done
 start_sshd b
 run down N down slow
-echo @@after; state
 "#,
     );
     let s = r.sections();
@@ -322,36 +416,40 @@ echo @@after; state
     assert!(run.contains("the run failed on b"), "{r}");
     assert!(run.contains("host b: lost the connection"), "{r}");
     assert!(!run.contains("the run failed on a"), "{r}");
-    for h in ["a", "c"] {
-        // Done before b was lost (taken down), or stopped while it ran (rolled back).
-        let taken = format!("host {h}: built, then taken down");
-        let stopped = format!("host {h}: stopped; it rolled back what it had built");
-        assert!(run.contains(&taken) || run.contains(&stopped), "{r}");
-    }
+    // Done before b was lost (taken down), or stopped while it ran (rolled back).
+    assert_rolled_back(run, &["a", "c"], &r);
     let down = s.get("down");
     assert!(down.ends_with("rc=0\n"), "{r}");
     for h in ["a", "b", "c"] {
         assert!(down.contains(&format!("[{h}] lab \"slow\" is")), "{r}");
     }
-    assert_eq!(s.get("before"), s.get("after"), "every host as before\n{r}");
+    assert_as_before(&r);
 }
 
 #[test]
 fn version_match_uses_the_remote_netscript_and_plan_touches_nothing() {
     let path = format!("{}:{PLAIN_PATH}", common::bin_dir().display());
-    let r = with_hosts(
+    let r = around_script(
         &path,
+        "mesh.rhai",
         r#"
-echo @@before; state
-cat > mesh.rhai <<'S'
 import "lab" as lab;
 let br = bridge("br0");
 lab::mesh("br0", #{ vni: 7 });
-S
+// Made after the mesh, without an mtu: it takes the segment's.
+let c = netns(`${HOST}1`);
+let v = veth(`veth-${HOST}1-br`, `veth-${HOST}1`, #{ b_ns: c });
+v.a.master(br);
+for l in c.links() + links() {
+    if l.name.starts_with("veth-") || l.name == "br0" { print(`${l.name} mtu ${l.mtu}`); }
+}
+"#,
+        r#"
+# Host c's underlay carries 1400-byte packets.
+nsenter -t $(holder c) -n ip link set eth0 mtu 1400
 run plan N plan mesh.rhai
 run run N mesh.rhai
 run down N down mesh
-echo @@after; state
 echo @@cache; ls $T/a/cache
 "#,
     );
@@ -376,21 +474,35 @@ echo @@cache; ls $T/a/cache
             );
         }
     }
-    assert!(s.get("run").ends_with("rc=0\n"), "{r}");
+    let run = s.get("run");
+    assert!(run.ends_with("rc=0\n"), "{r}");
+    // The underlay's MTU less VXLAN's 50 bytes, on the bridge and both ends of the veth.
+    for (h, mtu) in [("a", 1450), ("b", 1450), ("c", 1350)] {
+        for l in [
+            format!("[{h}] veth-{h}1 mtu {mtu}"),
+            format!("[{h}] veth-{h}1-br mtu {mtu}"),
+            format!("[{h}] br0 mtu {mtu}"),
+        ] {
+            assert!(run.contains(&l), "{l}\n{r}");
+        }
+        assert!(
+            plan.contains(&format!("ip link set dev br0 mtu {mtu}")),
+            "{r}"
+        );
+    }
     assert!(
         !s.get("run").contains("uploaded"),
         "the remote's own netscript is used\n{r}"
     );
     assert!(s.get("cache").trim().is_empty(), "nothing uploaded\n{r}");
-    assert_eq!(s.get("before"), s.get("after"), "{r}");
+    assert_as_before(&r);
 }
 
 #[test]
 fn bad_hosts_files_and_an_unreachable_host_are_refused_before_anything_is_built() {
-    let r = with_hosts(
+    let r = around(
         PLAIN_PATH,
         r#"
-echo @@before; state
 echo 'let n = netns("x");' > x.rhai
 printf '[hosts.a]\nssh = "a"\nport = 22\n' > unknown.toml
 run unknown netscript --hosts unknown.toml x.rhai
@@ -398,11 +510,12 @@ printf '[hosts.a]\nssh = "a"\nunderlay = "10.99.0.1"\n[hosts.b]\nssh = "b"\nunde
 run dup netscript --hosts dup.toml x.rhai
 printf '[hosts.a]\nunderlay = "10.99.0.1"\n' > missing.toml
 run missing netscript --hosts missing.toml x.rhai
+printf '[hosts."a:1"]\nssh = "a"\n' > colon.toml
+run colon netscript --hosts colon.toml x.rhai
 printf 'Host d\n HostName 10.99.0.1\n Port 2222\n' >> ssh.conf
 cat hosts.toml > four.toml; printf '[hosts.d]\nssh = "d"\nunderlay = "10.99.0.4"\n' >> four.toml
 run unreachable netscript --hosts four.toml x.rhai
 run nohost netscript --hosts hosts.toml exec z:x -- true
-echo @@after; state
 "#,
     );
     let s = r.sections();
@@ -417,6 +530,13 @@ echo @@after; state
         "{r}"
     );
     assert!(s.get("missing").contains("missing field `ssh`"), "{r}");
+    let colon = s.get("colon");
+    assert!(
+        colon.contains(
+            "[hosts.a:1]: not a usable host name: it contains ':' (exec and capture take HOST:NS)"
+        ) && colon.ends_with("rc=2\n"),
+        "{r}"
+    );
     let u = s.get("unreachable");
     assert!(u.contains("netscript: host d (d): unreachable:"), "{r}");
     assert!(
@@ -424,24 +544,20 @@ echo @@after; state
         "{r}"
     );
     assert!(s.get("nohost").contains("no host \"z\""), "{r}");
-    assert_eq!(
-        s.get("before"),
-        s.get("after"),
-        "nothing built anywhere\n{r}"
-    );
+    assert_as_before(&r);
 }
 
 #[test]
 fn ctrl_c_mid_run_rolls_every_host_back() {
-    let r = with_hosts(
+    let r = around_script(
         PLAIN_PATH,
+        "slow.rhai",
         r#"
-echo @@before; state
-cat > slow.rhai <<'S'
 let n = netns(`n-${HOST}`);
 print("ready");
 for i in 0..600 { sleep(100); }
-S
+"#,
+        r#"
 # netscript itself, not the shell function N: the signal goes to it.
 netscript --hosts $T/hosts.toml slow.rhai > $T/out 2>&1 &
 bg=$!
@@ -450,7 +566,6 @@ for h in a b c; do
 done
 kill -INT $bg
 wait $bg; rc=$?; echo "@@run"; cat $T/out; echo "rc=$rc"
-echo @@after; state
 "#,
     );
     let s = r.sections();
@@ -469,7 +584,7 @@ echo @@after; state
             "{r}"
         );
     }
-    assert_eq!(s.get("before"), s.get("after"), "every host as before\n{r}");
+    assert_as_before(&r);
 }
 
 #[test]
@@ -532,5 +647,102 @@ echo @@mesh; netscript $T/m.rhai 2>&1 || echo "rc=$?"
     ] {
         let e = common::eval(code).fails_with(1);
         assert!(e.stderr.contains(msg), "{code}: {e}");
+    }
+}
+
+#[test]
+fn run_flags_reach_every_remote_run_kernel_defaults_among_them() {
+    let r = around_script(
+        PLAIN_PATH,
+        "q.rhai",
+        r#"
+let n = netns(`q-${HOST}`);
+veth("qa", "qb", #{ b_ns: n });
+"#,
+        r#"
+queues() {
+    for h in a b c; do nsenter -t $(holder $h) -n ip -d -o link show qa | grep -o 'numtxqueues [0-9]*'; done
+}
+# What plain ip makes on this kernel.
+ip link add refa type veth peer name refb
+echo @@ip; ip -d -o link show refa | grep -o 'numtxqueues [0-9]*'
+ip link del refa
+run plain N q.rhai
+echo @@plain-queues; queues
+N down q >/dev/null
+run plan N plan --kernel-defaults q.rhai
+run defaults N --kernel-defaults -x q.rhai
+echo @@defaults-queues; queues
+N down q >/dev/null
+"#,
+    );
+    let s = r.sections();
+    let ip = s.get("ip").trim().to_string();
+    assert!(
+        ip.starts_with("numtxqueues ") && ip != "numtxqueues 1",
+        "this test needs a kernel whose veth default is not one queue\n{r}"
+    );
+    assert!(s.get("plain").ends_with("rc=0\n"), "{r}");
+    assert_eq!(s.lines("plain-queues"), ["numtxqueues 1"; 3], "{r}");
+    // Forwarded to each host's plan, and to each host's run (with -x: its trace).
+    let plan = s.get("plan");
+    assert!(
+        plan.ends_with("rc=0\n") && !plan.contains("numtxqueues"),
+        "{r}"
+    );
+    let defaults = s.get("defaults");
+    assert!(defaults.ends_with("rc=0\n"), "{r}");
+    for h in ["a", "b", "c"] {
+        assert!(
+            defaults.contains(&format!(
+                "[{h}] + ip link add name qa type veth peer name qb"
+            )),
+            "{r}"
+        );
+    }
+    assert_eq!(s.lines("defaults-queues"), [ip.as_str(); 3], "{r}");
+    assert_as_before(&r);
+}
+
+#[test]
+fn mesh_twice_before_its_bridge_or_with_a_bad_mtu_is_refused_clearly() {
+    // HOST and HOSTS as a --hosts run gives them (no SSH needed to try lab::mesh).
+    let r = common::sh(
+        r#"
+export NETSCRIPT_HOST=a NETSCRIPT_HOSTS='{"a":{"underlay":"192.0.2.1"},"b":{"underlay":"192.0.2.2"}}'
+try() { echo "@@$1"; printf 'import "lab" as lab;\n%s\n' "$2" > $T/$1.rhai; netscript $T/$1.rhai 2>&1 || true; }
+try twice 'bridge("br0"); lab::mesh("br0", #{ vni: 1 }); lab::mesh("br0", #{ vni: 2 });'
+try nobridge 'lab::mesh("br0", #{ vni: 1 });'
+try badmtu 'bridge("br0"); lab::mesh("br0", #{ vni: 1, mtu: "big" });'
+try badopt 'bridge("br0"); lab::mesh("br0", #{ vni: 1, mtus: 1400 });'
+try two 'let br = bridge("br0"); bridge("br1"); lab::mesh(br, #{ vni: 1 }); lab::mesh("br1", #{ vni: 2, name: "vx-two", mtu: 1400 }); for l in links() { print(`${l.name} ${l.mtu} ${l.master}`); }'
+"#,
+    );
+    let s = r.sections();
+    for (k, msg) in [
+        ("twice", "called from /run/netscript-test/twice.rhai:2:"),
+        (
+            "twice",
+            "lab::mesh: vx-mesh is already on this host: one mesh per VXLAN name (give another with #{ name })",
+        ),
+        (
+            "nobridge",
+            "lab::mesh: this host has no bridge br0: make it first (bridge(\"br0\"))",
+        ),
+        ("badmtu", "lab::mesh: mtu must be a number, not big"),
+        ("badopt", "lab::mesh: unknown option mtus (expected vni, mtu, name)"),
+    ] {
+        assert!(s.get(k).contains(msg), "{k}: {msg}\n{r}");
+    }
+    // Two meshes, each its bridge's MTU: the underlay's less 50 (no local link has
+    // 192.0.2.1: 1500), or the one given.
+    let two = s.lines("two");
+    for l in [
+        "br0 1450",
+        "vx-mesh 1450 br0",
+        "br1 1400",
+        "vx-two 1400 br1",
+    ] {
+        assert!(two.iter().any(|x| x.trim() == l), "{l}\n{r}");
     }
 }

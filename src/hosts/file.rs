@@ -75,6 +75,12 @@ impl HostsFile {
         for (name, h) in raw.hosts {
             crate::lab::names::labname(&name)
                 .map_err(|e| at(format!("[hosts.{name}]: not a usable host name: {e}")))?;
+            // exec and capture name a namespace as HOST:NS.
+            if name.contains(':') {
+                return Err(at(format!(
+                    "[hosts.{name}]: not a usable host name: it contains ':' (exec and capture take HOST:NS)"
+                )));
+            }
             if h.ssh.trim().is_empty() || h.ssh.starts_with('-') {
                 return Err(at(format!(
                     "[hosts.{name}]: ssh = {:?} is not a destination",

@@ -7,6 +7,7 @@
 //! the runner turns them into the script's `HOST` and `HOSTS` (see [`script_vars`]).
 
 pub mod file;
+pub mod graph;
 pub mod run;
 pub mod ssh;
 

@@ -103,10 +103,41 @@ pub struct RunArgs<'a> {
     pub file: &'a Path,
     pub args: Vec<String>,
     pub lab: String,
+    pub flags: Forwarded,
+}
+
+/// The run flags each remote run is given as they were given here. Every flag that
+/// changes what a run builds, or how it ends, belongs here: a field, and one line in
+/// `args` (else the remote hosts build without it, silently).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Forwarded {
     pub trace: bool,
     pub rm: bool,
     pub replace: bool,
     pub keep_on_error: bool,
+    pub kernel_defaults: bool,
+    pub lab_mode: bool,
+}
+
+impl Forwarded {
+    /// The flags as the remote `netscript` takes them; for a plan (`plan: true`), only
+    /// those that change what is built.
+    pub fn args(&self, plan: bool) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut flag = |given: bool, name: &str, in_plan: bool| {
+            if given && (in_plan || !plan) {
+                out.push(name.to_string());
+            }
+        };
+        flag(self.trace, "-x", false);
+        flag(self.rm, "--rm", false);
+        flag(self.replace, "--replace", false);
+        flag(self.keep_on_error, "--keep-on-error", false);
+        flag(self.kernel_defaults, "--kernel-defaults", true);
+        flag(self.lab_mode, "--lab-mode", true);
+        // A new run flag: one line here (one with a value pushes both words).
+        out
+    }
 }
 
 /// The script and its imports, relative to the directory they share.
@@ -191,16 +222,9 @@ pub fn run(a: RunArgs) -> ExitCode {
         let tmp = r.tmp.as_deref().expect("asked for a directory");
         let mut cmd = with_vars(&c, h, &r.bin);
         cmd.push_str(" --color never");
-        for (on, flag) in [
-            (a.trace, "-x"),
-            (a.rm, "--rm"),
-            (a.replace, "--replace"),
-            (a.keep_on_error, "--keep-on-error"),
-        ] {
-            if on {
-                cmd.push(' ');
-                cmd.push_str(flag);
-            }
+        for flag in a.flags.args(false) {
+            cmd.push(' ');
+            cmd.push_str(&q(&flag));
         }
         cmd.push_str(&format!(" --lab {} {}", q(&a.lab), q(&files.script)));
         for arg in &a.args {
@@ -261,7 +285,7 @@ pub fn run(a: RunArgs) -> ExitCode {
                     Some(_) if ch.stdin.is_none() => Outcome::Stopped,
                     Some(n) => Outcome::Failed(n),
                 });
-                if outcomes[i] != Some(Outcome::Built) && !a.keep_on_error {
+                if outcomes[i] != Some(Outcome::Built) && !a.flags.keep_on_error {
                     stopping = true;
                 }
             }
@@ -304,7 +328,7 @@ pub fn run(a: RunArgs) -> ExitCode {
     for (i, h) in c.file.hosts.iter().enumerate() {
         let line = match outcomes.get(i).copied().flatten() {
             None => "not started".to_string(),
-            Some(Outcome::Built) if a.keep_on_error => "built; kept (--keep-on-error)".to_string(),
+            Some(Outcome::Built) if a.flags.keep_on_error => "built; kept (--keep-on-error)".to_string(),
             Some(Outcome::Built) => {
                 let down = format!("{} down {}", q(&c.remotes[i].bin), q(&a.lab));
                 match run_prefixed(&c.ssh, h, &down) {
@@ -317,7 +341,7 @@ pub fn run(a: RunArgs) -> ExitCode {
                 }
             }
             Some(Outcome::Stopped) => "stopped; it rolled back what it had built".to_string(),
-            Some(Outcome::Failed(n)) => match a.keep_on_error {
+            Some(Outcome::Failed(n)) => match a.flags.keep_on_error {
                 true => format!("failed (exit {n}); kept what it built (--keep-on-error)"),
                 false => format!("failed (exit {n}); it rolled itself back"),
             },
@@ -350,22 +374,9 @@ fn run_prefixed(ssh: &Ssh, h: &Host, remote: &str) -> Result<i32, String> {
 
 /// The same command on every host (in parallel), output prefixed; fails when any does.
 fn on_all(c: &Connected, what: impl Fn(&Remote) -> String + Sync) -> ExitCode {
-    let codes: Vec<Result<i32, String>> = std::thread::scope(|s| {
-        let jobs: Vec<_> = c
-            .file
-            .hosts
-            .iter()
-            .zip(&c.remotes)
-            .map(|(h, r)| {
-                let cmd = what(r);
-                let ssh = &c.ssh;
-                s.spawn(move || run_prefixed(ssh, h, &cmd))
-            })
-            .collect();
-        jobs.into_iter()
-            .map(|j| j.join().unwrap_or_else(|_| Err("panicked".into())))
-            .collect()
-    });
+    let codes = each_host(c, |h, r| run_prefixed(&c.ssh, h, &what(r)))
+        .into_iter()
+        .map(|r| r.unwrap_or_else(|| Err("panicked".into())));
     let mut ok = true;
     for (h, r) in c.file.hosts.iter().zip(codes) {
         match r {
@@ -385,6 +396,21 @@ fn on_all(c: &Connected, what: impl Fn(&Remote) -> String + Sync) -> ExitCode {
         true => ExitCode::SUCCESS,
         false => ExitCode::from(FAILURE),
     }
+}
+
+/// `job` on every host at once, each answer in the file's order (`None`: it panicked).
+fn each_host<T: Send>(c: &Connected, job: impl Fn(&Host, &Remote) -> T + Sync) -> Vec<Option<T>> {
+    std::thread::scope(|s| {
+        let job = &job;
+        let jobs: Vec<_> = c
+            .file
+            .hosts
+            .iter()
+            .zip(&c.remotes)
+            .map(|(h, r)| s.spawn(move || job(h, r)))
+            .collect();
+        jobs.into_iter().map(|j| j.join().ok()).collect()
+    })
 }
 
 /// `netscript down --hosts FILE LAB`: `down LAB` on every host.
@@ -441,7 +467,7 @@ pub fn ls(hosts: &Path, json: bool) -> ExitCode {
 
 /// `netscript plan --hosts FILE SCRIPT`: each host's plan under its own heading (a shell
 /// comment), made by netscript there against that host's network; nothing is touched.
-pub fn plan(hosts: &Path, file: &Path, args: &[String]) -> ExitCode {
+pub fn plan(hosts: &Path, file: &Path, args: &[String], flags: Forwarded) -> ExitCode {
     let files = match files_of(file) {
         Ok(f) => f,
         Err(c) => return c,
@@ -457,11 +483,14 @@ pub fn plan(hosts: &Path, file: &Path, args: &[String]) -> ExitCode {
     for (h, r) in c.file.hosts.iter().zip(&c.remotes) {
         let tmp = r.tmp.as_deref().expect("asked for a directory");
         let mut cmd = format!(
-            "cd {t} && {} --color never plan {}",
+            "cd {t} && {} --color never plan",
             with_vars(&c, h, &r.bin),
-            q(&files.script),
             t = q(tmp)
         );
+        for arg in flags.args(true).iter().chain([&files.script]) {
+            cmd.push(' ');
+            cmd.push_str(&q(arg));
+        }
         for arg in args {
             cmd.push(' ');
             cmd.push_str(&q(arg));
@@ -493,81 +522,67 @@ pub fn plan(hosts: &Path, file: &Path, args: &[String]) -> ExitCode {
     }
 }
 
-/// `netscript graph --hosts FILE [LAB]`: each host's picture under its heading.
-pub fn graph(hosts: &Path, format: &str, lab: Option<&str>) -> ExitCode {
+/// `netscript graph --hosts FILE [LAB]`: one picture of every host and the overlay
+/// between them (see `hosts::graph`), as text, dot, mermaid, svg or JSON.
+pub fn graph(hosts: &Path, format: &str, lab: Option<&str>, json: bool) -> ExitCode {
+    use super::graph::{floods, Part, Picture};
     let c = match connect(hosts, false, false) {
         Ok(c) => c,
         Err(code) => return code,
     };
-    let mut ok = true;
-    let mut overlay = Vec::new();
-    for (h, r) in c.file.hosts.iter().zip(&c.remotes) {
-        let mut cmd = format!("{} --color never graph --format {}", q(&r.bin), q(format));
+    let parts: Vec<Part> = each_host(&c, |h, r| {
+        let mut cmd = format!("{} --color never graph --json", q(&r.bin));
         if let Some(l) = lab {
             cmd.push(' ');
             cmd.push_str(&q(l));
         }
-        crate::outln!(
-            "== host {} (underlay {}) ==",
-            h.name,
-            h.underlay.map(|u| u.to_string()).unwrap_or_default()
-        );
-        match c.ssh.output(h, &cmd, None) {
-            Ok(o) => crate::out!("{o}"),
-            Err(e) => {
-                errln!("[{}] {e}", h.name);
-                ok = false;
-            }
-        }
-        // The overlay: where this host's VXLANs flood to (their all-zeros FDB entries).
+        let (topology, error) = match c.ssh.output(h, &cmd, None) {
+            Ok(o) => match serde_json::from_str(&o) {
+                Ok(t) => (Some(t), None),
+                Err(e) => (None, Some(format!("unreadable graph: {e}"))),
+            },
+            Err(e) => (None, Some(e)),
+        };
+        // Where its VXLANs flood to: their all-zeros FDB entries.
         let fdb = "bridge fdb show 2>/dev/null | grep '^00:00:00:00:00:00 dev .* dst ' || true";
-        if let Ok(o) = c.ssh.output(h, fdb, None) {
-            overlay.extend(overlay_links(&c.file, h, &o));
+        Part {
+            name: h.name.clone(),
+            ssh: h.ssh.clone(),
+            underlay: h.underlay.map(|u| u.to_string()),
+            topology,
+            error,
+            floods: c
+                .ssh
+                .output(h, fdb, None)
+                .map(|o| floods(&o))
+                .unwrap_or_default(),
+        }
+    })
+    .into_iter()
+    .map(|p| p.expect("a host's graph does not panic"))
+    .collect();
+    for p in &parts {
+        if let Some(e) = &p.error {
+            errln!("[{}] {e}", p.name);
         }
     }
-    if format == "text" && !overlay.is_empty() {
-        crate::outln!("== overlay ==");
-        for l in overlay {
-            crate::outln!("{l}");
-        }
+    let ok = parts.iter().all(|p| p.error.is_none());
+    let picture = Picture::new(&c.file, parts);
+    let out = match (json, format) {
+        (true, _) => Ok(serde_json::to_string_pretty(&picture).expect("serializes") + "\n"),
+        (_, "dot") => Ok(picture.dot()),
+        (_, "mermaid") => Ok(picture.mermaid()),
+        (_, "svg") => crate::ui::graph::svg_of(&picture.dot()).map_err(|e| e.to_string()),
+        _ => Ok(picture.text()),
+    };
+    match out {
+        Ok(o) => crate::out!("{o}"),
+        Err(e) => return fail(format!("graph: {e}")),
     }
     match ok {
         true => ExitCode::SUCCESS,
         false => ExitCode::from(FAILURE),
     }
-}
-
-/// `a ══ vx-mesh ══ b, c`: for each VXLAN on `h`, the hosts (else addresses) it floods
-/// to, from `bridge fdb show` lines `00:00:00:00:00:00 dev VX dst R ...`.
-fn overlay_links(file: &HostsFile, h: &Host, fdb: &str) -> Vec<String> {
-    let mut by_dev: Vec<(String, Vec<String>)> = Vec::new();
-    for line in fdb.lines() {
-        let w: Vec<&str> = line.split_whitespace().collect();
-        let (Some(dev), Some(dst)) = (
-            w.iter()
-                .position(|x| *x == "dev")
-                .and_then(|i| w.get(i + 1)),
-            w.iter()
-                .position(|x| *x == "dst")
-                .and_then(|i| w.get(i + 1)),
-        ) else {
-            continue;
-        };
-        let peer = file
-            .hosts
-            .iter()
-            .find(|o| o.underlay.map(|u| u.to_string()).as_deref() == Some(*dst))
-            .map(|o| o.name.clone())
-            .unwrap_or_else(|| dst.to_string());
-        match by_dev.iter_mut().find(|(d, _)| d == dev) {
-            Some((_, peers)) => peers.push(peer),
-            None => by_dev.push((dev.to_string(), vec![peer])),
-        }
-    }
-    by_dev
-        .into_iter()
-        .map(|(dev, peers)| format!("{} ══ {dev} ══ {}", h.name, peers.join(", ")))
-        .collect()
 }
 
 /// `HOST:NS`, split; a clear usage error otherwise.

@@ -76,6 +76,9 @@ pub struct Session {
     /// The bridges in lab mode this run made: ports attached to them get
     /// `Op::PortLabMode`.
     pub lab_bridges: std::collections::HashSet<(Ns, String)>,
+    /// The links this run gave an MTU (`link.mtu`): only a port joining one of those
+    /// needs the journal read (see `lang::segment`).
+    pub mtu_given: std::collections::HashSet<(Ns, String)>,
 }
 
 impl Session {
@@ -97,6 +100,7 @@ impl Session {
             kernel_defaults: crate::lab::tuning::kernel_defaults(),
             lab_mode: crate::lab::tuning::lab_mode(),
             lab_bridges: Default::default(),
+            mtu_given: Default::default(),
         }
     }
 
@@ -369,6 +373,9 @@ impl Session {
                     self.journal.identify(id)?;
                 }
                 match &op {
+                    Op::LinkMtu { ns, name, .. } => {
+                        self.mtu_given.insert((ns.clone(), name.clone()));
+                    }
                     Op::NetnsAdd { name, .. } if !self.spawned => {
                         self.pristine.insert(name.clone());
                     }

@@ -44,7 +44,7 @@ pub const DOCS: &[Doc] = &[
     doc!("addr", ["ns.addr(link: Link | String, cidr: String)", "ns.addr(link: Link | String, cidr: String, opts: #{ nodad })", "link.addr(cidr: String)", "link.addr(cidr: String, opts: #{ nodad })"],
         "ip [-n NS] addr add CIDR dev DEV [nodad] (nodad, IPv6 only: usable at once, without duplicate address detection)",
         r#"red.addr("veth-red", "fd00::1/64", #{ nodad: true });"#),
-    doc!("mtu", ["link.mtu(mtu: int)"], "ip link set DEV mtu N", r#"link("br0").mtu(1400);"#),
+    doc!("mtu", ["link.mtu(mtu: int)"], "ip link set DEV mtu N (on a bridge: its segment's MTU; the veths this run made without an mtu among its ports, before or after, take it on both ends)", r#"link("br0").mtu(1400);"#),
     doc!("master", ["link.master(bridge: Link | String)"], "ip link set DEV master BR", r#"link("veth-c1-br").master("br0");"#),
     doc!("nomaster", ["link.nomaster()"], "ip link set DEV nomaster", r#"link("veth-c1-br").nomaster();"#),
     doc!("move_to", ["link.move_to(ns: Netns | String) -> Link"], "ip link set DEV netns NS", r#"link("veth-red").move_to("red");"#),

@@ -310,12 +310,15 @@ pub fn register(engine: &mut Engine, ctx: &Ctx) {
                 name: l.name.clone(),
                 mtu: mtu as u32,
             },
-        )
+        )?;
+        // On a bridge: its segment's MTU (see segment.rs).
+        super::segment::given(cx, &c, &l.ns, &l.name, mtu as u32)
     });
     // ip link set DEV master BR / nomaster
     link_fn!(engine, ctx, "master", |cx, l, br: Dynamic| {
         let c = link_call(l, "master", std::slice::from_ref(&br));
         let master = to_link(&c, &l.ns, &br)?;
+        super::segment::joining(cx, &c, &l.ns, &l.name, &master)?;
         let lab_port = cx
             .borrow()
             .lab_bridges

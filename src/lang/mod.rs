@@ -16,6 +16,7 @@ mod overlay;
 mod probe;
 mod process;
 mod route;
+mod segment;
 pub mod stdlib;
 pub mod teach;
 #[cfg(test)]

@@ -5,7 +5,7 @@
 
 use std::fmt::Write;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::backend::{Backend, LinkInfo};
 use crate::error::Result;
@@ -14,7 +14,7 @@ use crate::lab::journal::Entry;
 use crate::lab::link_kind::LinkKind;
 use crate::lab::op::{Ns, Op};
 
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Topology {
     pub spaces: Vec<Space>,
     /// veth pairs: (space, link) at each end.
@@ -24,7 +24,7 @@ pub struct Topology {
     pub parents: Vec<((usize, String), (usize, String))>,
 }
 
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Space {
     pub name: String,
     pub links: Vec<Link>,
@@ -33,7 +33,7 @@ pub struct Space {
     pub nat: Vec<String>,
 }
 
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Link {
     pub name: String,
     pub kind: LinkKind,
@@ -275,7 +275,7 @@ fn describe(l: &Link) -> String {
     s
 }
 
-fn boxed(title: &str, lines: &[String], width: usize) -> Vec<String> {
+pub fn boxed(title: &str, lines: &[String], width: usize) -> Vec<String> {
     let w = lines
         .iter()
         .map(|l| l.chars().count())
@@ -518,16 +518,24 @@ fn fill(template: &str, vars: &[(&str, &str)]) -> String {
     out
 }
 
-/// The topology in the graph language `syn`.
-fn draw(t: &Topology, syn: &Syntax) -> String {
-    let mut s = String::from(syn.head);
+/// The node id of `link` in `space`, in a graph whose ids start with `pre` (one host's
+/// part of a graph of several: see `hosts::graph`).
+pub fn node_id(pre: &str, space: &str, link: &str) -> String {
+    format!("{pre}{}", id(space, link))
+}
+
+/// The topology's clusters and edges in the graph language `syn`, every id (and cluster
+/// number) starting with `pre`.
+fn draw_body(t: &Topology, syn: &Syntax, pre: &str) -> String {
+    let id = |space: &str, link: &str| node_id(pre, space, link);
+    let mut s = String::new();
     for (i, sp) in t.spaces.iter().enumerate() {
         let title = if i == 0 {
             "host".to_string()
         } else {
             format!("ns {}", sp.name)
         };
-        let (i, space) = (i.to_string(), id("space", &sp.name));
+        let (i, space) = (format!("{pre}{i}"), id("space", &sp.name));
         s += &fill(syn.cluster, &[("i", &i), ("id", &space), ("title", &title)]);
         let node = |template: &str, node: &str, label: &str| {
             fill(template, &[("id", &id(&sp.name, node)), ("label", label)])
@@ -557,22 +565,36 @@ fn draw(t: &Topology, syn: &Syntax) -> String {
             s += &edge(template, &a, &b);
         }
     }
-    s += syn.tail;
     s
 }
 
 /// Graphviz: a cluster per namespace, a node per link, veth pairs and bridge ports as edges.
 pub fn dot(t: &Topology) -> String {
-    draw(t, &DOT)
+    format!("{}{}{}", DOT.head, dot_body(t, ""), DOT.tail)
+}
+
+/// `dot`'s clusters and edges, every id and cluster name starting with `pre`.
+pub fn dot_body(t: &Topology, pre: &str) -> String {
+    draw_body(t, &DOT, pre)
 }
 
 /// Mermaid flowchart: the same graph, for Markdown.
 pub fn mermaid(t: &Topology) -> String {
-    draw(t, &MERMAID)
+    format!("{}{}{}", MERMAID.head, mermaid_body(t, ""), MERMAID.tail)
+}
+
+/// `mermaid`'s subgraphs and edges, every id starting with `pre`.
+pub fn mermaid_body(t: &Topology, pre: &str) -> String {
+    draw_body(t, &MERMAID, pre)
 }
 
 /// SVG through Graphviz's `dot`, where it is installed.
 pub fn svg(t: &Topology) -> crate::error::Result<String> {
+    svg_of(&dot(t))
+}
+
+/// The SVG Graphviz's `dot` makes of `dot` text.
+pub fn svg_of(dot: &str) -> crate::error::Result<String> {
     use crate::error::Error;
     use std::io::Write as _;
     let mut child = std::process::Command::new("dot")
@@ -586,11 +608,7 @@ pub fn svg(t: &Topology) -> crate::error::Result<String> {
             ),
             _ => Error::os("running dot", e),
         })?;
-    let written = child
-        .stdin
-        .take()
-        .expect("piped")
-        .write_all(dot(t).as_bytes());
+    let written = child.stdin.take().expect("piped").write_all(dot.as_bytes());
     // Only the text of these, as before: no "what" in front.
     written.map_err(|e| Error::Other(e.to_string()))?;
     let out = child
