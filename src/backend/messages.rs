@@ -53,6 +53,17 @@ pub fn no_foreign_rule(tag: &str, chain: &str) -> Error {
     Error::Missing(format!("the rule {tag:?} in chain {chain}"))
 }
 
+/// The most ports a Linux bridge takes (`BR_MAX_PORTS` is 1024, port 0 unused).
+pub const BRIDGE_MAX_PORTS: usize = 1023;
+
+/// A port asked of a bridge that has all it can take (the kernel says EXFULL).
+pub fn bridge_full(ns: &Ns, bridge: &str) -> Error {
+    Error::Other(format!(
+        "{} is full: a Linux bridge takes at most {BRIDGE_MAX_PORTS} ports (BR_MAX_PORTS); spread larger labs over several bridges",
+        link_label(ns, bridge)
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -84,15 +95,4 @@ mod tests {
         // Told nothing, it assumes everything: in-process tests do not depend on the host.
         assert!(delay(&mut ModelBackend::of_host(None)).is_ok());
     }
-}
-
-/// The most ports a Linux bridge takes (`BR_MAX_PORTS` is 1024, port 0 unused).
-pub const BRIDGE_MAX_PORTS: usize = 1023;
-
-/// A port asked of a bridge that has all it can take (the kernel says EXFULL).
-pub fn bridge_full(ns: &Ns, bridge: &str) -> Error {
-    Error::Other(format!(
-        "{} is full: a Linux bridge takes at most {BRIDGE_MAX_PORTS} ports (BR_MAX_PORTS); spread larger labs over several bridges",
-        link_label(ns, bridge)
-    ))
 }
