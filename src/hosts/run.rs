@@ -623,3 +623,34 @@ pub fn on_one(hosts: &Path, host: &str, rest: &[String], to_file: Option<&str>) 
         Err(e) => fail(format!("cannot run ssh: {e}")),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Forwarded;
+
+    /// Each flag reaches the remote runs; a plan gets only those that change what is built.
+    #[test]
+    fn forwarded_flags_for_a_run_and_for_a_plan() {
+        let all = Forwarded {
+            trace: true,
+            rm: true,
+            replace: true,
+            keep_on_error: true,
+            kernel_defaults: true,
+            lab_mode: true,
+        };
+        assert_eq!(
+            all.args(false),
+            [
+                "-x",
+                "--rm",
+                "--replace",
+                "--keep-on-error",
+                "--kernel-defaults",
+                "--lab-mode"
+            ]
+        );
+        assert_eq!(all.args(true), ["--kernel-defaults", "--lab-mode"]);
+        assert!(Forwarded::default().args(false).is_empty());
+    }
+}
