@@ -772,6 +772,7 @@ impl Op {
             Op::LinkSet { .. }
                 | Op::LinkMtu { .. }
                 | Op::LinkMaster { .. }
+                | Op::PortLabMode { .. }
                 | Op::Sysctl { .. }
                 | Op::LinkMove { .. }
         )
