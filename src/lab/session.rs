@@ -76,9 +76,9 @@ pub struct Session {
     /// The bridges in lab mode this run made: ports attached to them get
     /// `Op::PortLabMode`.
     pub lab_bridges: std::collections::HashSet<(Ns, String)>,
-    /// The links this run gave an MTU (`link.mtu`): only a port joining one of those
-    /// needs the journal read (see `lang::segment`).
-    pub mtu_given: std::collections::HashSet<(Ns, String)>,
+    /// The links this run gave an MTU (`link.mtu`), the last one given: only a port
+    /// joining one of those needs the journal read (see `lang::segment`).
+    pub mtu_given: std::collections::HashMap<(Ns, String), u32>,
 }
 
 impl Session {
@@ -373,8 +373,8 @@ impl Session {
                     self.journal.identify(id)?;
                 }
                 match &op {
-                    Op::LinkMtu { ns, name, .. } => {
-                        self.mtu_given.insert((ns.clone(), name.clone()));
+                    Op::LinkMtu { ns, name, mtu } => {
+                        self.mtu_given.insert((ns.clone(), name.clone()), *mtu);
                     }
                     Op::NetnsAdd { name, .. } if !self.spawned => {
                         self.pristine.insert(name.clone());
