@@ -89,3 +89,51 @@ netscript down mtu-300 >/dev/null"#,
     assert_eq!(value(&run, "moved"), "1400 1400", "{run}");
     assert_eq!(value(&run, "ports"), "302", "{run}");
 }
+
+/// Lab-mode ports the kernel treats specially, built by a run and by the plan's shell
+/// (`sh -e` in a fresh network namespace) alike: a dot in the name (`ve.1`, whose
+/// sysctl key needs slashes), 15 characters, a port of a bridge in a namespace, and
+/// ports with no IPv6 at all (an MTU below 1280, its own or its bridge's: the kernel
+/// takes IPv6 off such a link, so there is no disable_ipv6 to write, which failed the
+/// run and the plan's shell).
+#[test]
+fn special_ports_on_lab_mode_bridges_build_the_same_in_run_and_plan() {
+    let script = TempScript::new(
+        "special-ports",
+        r#"bridge("br0", #{ lab_mode: true });
+let n = netns("n1");
+let v = veth("ve.1", "abcdefghijklmn5", #{ b_ns: n });
+v.a.master("br0");
+n.bridge("nbr", #{ lab_mode: true });
+n.link("abcdefghijklmn5").master("nbr");
+let small = veth("sm-a", "sm-b", #{ mtu: 1000 });
+small.a.master("br0");
+let br2 = bridge("br2", #{ lab_mode: true });
+br2.mtu(1200);
+let w = veth("w-a", "w-b");
+w.a.master("br2");"#,
+    );
+    let state = r#"p() { echo "$1 $(cat /sys/class/net/$1/mtu) $(cat /proc/sys/net/ipv6/conf/$1/disable_ipv6 2>/dev/null || echo none) $(bridge -d link show dev $1 | grep -o 'mcast_flood [a-z]*')"; }
+p ve.1; p sm-a; p w-a
+ip netns exec n1 sh -c "echo abcdefghijklmn5 \$(cat /proc/sys/net/ipv6/conf/abcdefghijklmn5/disable_ipv6) \$(bridge -d link | grep -o 'mcast_flood [a-z]*')""#;
+    let run = sh_ok(&format!(
+        r#"cat > $T/state.sh <<'END'
+{state}
+END
+netscript plan {s} > $T/plan.sh
+netscript {s} 2> $T/err || {{ cat $T/err >&2; exit 1; }}
+echo @@run; sh $T/state.sh
+netscript down special-ports > /dev/null
+echo @@plan
+unshare --net --mount sh -c "mount -t sysfs none /sys && sh -e $T/plan.sh > /dev/null && sh $T/state.sh""#,
+        s = q(script.path())
+    ));
+    let sec = run.sections();
+    let want = "ve.1 1500 1 mcast_flood off\n\
+                sm-a 1000 none mcast_flood off\n\
+                w-a 1200 none mcast_flood off\n\
+                abcdefghijklmn5 1 mcast_flood off";
+    for key in ["run", "plan"] {
+        assert_eq!(sec.text(key).trim(), want, "{key}\n{run}");
+    }
+}

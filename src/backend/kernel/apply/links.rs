@@ -126,8 +126,15 @@ impl KernelBackend {
             Op::PortLabMode { ns, name, on } => {
                 let key = format!("net/ipv6/conf/{name}/disable_ipv6");
                 let value = if *on { "1" } else { "0" };
-                self.within(ns, move || sysctl::write(&key, value))?
-                    .map_err(|e| Error::os(format!("IPv6 off on {}", link_label(ns, name)), e))?;
+                match self.within(ns, move || sysctl::write(&key, value))? {
+                    // A link with no IPv6 at all has no such file: the kernel takes IPv6
+                    // off a link whose MTU is below 1280 (IPv6's minimum), and a missing
+                    // link is named by the request below.
+                    Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {}
+                    r => r.map_err(|e| {
+                        Error::os(format!("IPv6 off on {}", link_label(ns, name)), e)
+                    })?,
+                }
                 let h = self.handle(ns)?;
                 self.nl(
                     link_label(ns, name),
