@@ -137,3 +137,36 @@ unshare --net --mount sh -c "mount -t sysfs none /sys && sh -e $T/plan.sh > /dev
         assert_eq!(sec.text(key).trim(), want, "{key}\n{run}");
     }
 }
+
+/// Lab mode belongs to the bridge, not to its name: a lab-mode bridge deleted (or its
+/// namespace deleted) and made again plain under the same name has plain ports (they got
+/// lab mode). In a run and in the plan alike.
+#[test]
+fn lab_mode_goes_with_a_deleted_bridge() {
+    let script = TempScript::new(
+        "follow-bridge",
+        r#"bridge("br0", #{ lab_mode: true });
+link("br0").delete();
+bridge("br0");
+let v = veth("pa", "pb");
+v.a.master("br0");
+netns("n1").bridge("nbr", #{ lab_mode: true });
+netns_delete("n1");
+let n = netns("n1");
+n.bridge("nbr");
+let w = veth("wa", "wb", #{ a_ns: n });
+w.a.master("nbr");"#,
+    );
+    let run = sh_ok(&format!(
+        r#"netscript plan {s} > $T/plan.sh
+echo "plan $(grep -c 'disable_ipv6' $T/plan.sh)"
+netscript {s} 2>/dev/null
+echo "plain $(cat /proc/sys/net/ipv6/conf/pa/disable_ipv6) $(bridge -d link show dev pa | grep -o 'mcast_flood [a-z]*')"
+echo "in-ns $(ip netns exec n1 cat /proc/sys/net/ipv6/conf/wa/disable_ipv6) $(ip netns exec n1 bridge -d link show dev wa | grep -o 'mcast_flood [a-z]*')"
+netscript down follow-bridge >/dev/null"#,
+        s = q(script.path())
+    ));
+    assert_eq!(value(&run, "plan"), "0", "{run}");
+    assert_eq!(value(&run, "plain"), "0 mcast_flood on", "{run}");
+    assert_eq!(value(&run, "in-ns"), "0 mcast_flood on", "{run}");
+}

@@ -333,6 +333,35 @@ impl Session {
         }
     }
 
+    /// What this run knows of its bridges (lab mode, the MTU given) goes with the link:
+    /// a bridge deleted takes it along (a plain bridge made again under its name is
+    /// plain), one moved carries it to its new namespace.
+    fn follow_bridges(&mut self, op: &Op) {
+        match op {
+            Op::LinkDel { ns, name } => {
+                let key = (ns.clone(), name.clone());
+                self.lab_bridges.remove(&key);
+                self.mtu_given.remove(&key);
+            }
+            Op::NetnsDel { name } => {
+                let gone = |k: &(Ns, String)| k.0.as_ref() == Some(name);
+                self.lab_bridges.retain(|k| !gone(k));
+                self.mtu_given.retain(|k, _| !gone(k));
+            }
+            Op::LinkMove { ns, name, to } => {
+                let key = (ns.clone(), name.clone());
+                let moved = (to.clone(), name.clone());
+                if self.lab_bridges.remove(&key) {
+                    self.lab_bridges.insert(moved.clone());
+                }
+                if let Some(mtu) = self.mtu_given.remove(&key) {
+                    self.mtu_given.insert(moved, mtu);
+                }
+            }
+            _ => {}
+        }
+    }
+
     pub fn apply(&mut self, op: Op) -> Result<()> {
         self.flush()?;
         self.apply_now(op)
@@ -385,6 +414,7 @@ impl Session {
                     }
                     _ => {}
                 }
+                self.follow_bridges(&op);
                 // A script's own deletion waits for the veth ends outside to go now;
                 // teardown instead deletes all its namespaces, then waits once.
                 if matches!(op, Op::NetnsDel { .. }) {
