@@ -170,3 +170,28 @@ netscript down follow-bridge >/dev/null"#,
     assert_eq!(value(&run, "plain"), "0 mcast_flood on", "{run}");
     assert_eq!(value(&run, "in-ns"), "0 mcast_flood on", "{run}");
 }
+
+/// A bridge cannot change namespace (the kernel says EINVAL): refused at its line with
+/// what and why, in a plan (which let it move) and a run alike.
+#[test]
+fn moving_a_bridge_is_refused_the_same_in_plan_and_run() {
+    let script = TempScript::new(
+        "move-bridge",
+        r#"let n = netns("n1");
+let br = bridge("br9", #{ lab_mode: true });
+br.move_to(n);"#,
+    );
+    for cmd in ["plan", ""] {
+        let run = sh(&format!(
+            "netscript {cmd} {s} > /dev/null",
+            s = q(script.path())
+        ));
+        let e = error_report(&run);
+        assert!(
+            e.message.contains(r#"link "br9" cannot change namespace"#),
+            "{cmd}: {}",
+            e.message
+        );
+        assert_eq!(e.line, 3, "{cmd}\n{run}");
+    }
+}

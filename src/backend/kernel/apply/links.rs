@@ -144,6 +144,10 @@ impl KernelBackend {
             Op::LinkMove { ns, name, to } => {
                 let fd = self.ns_fd(to)?;
                 self.set_link(ns, name, |b| b.setns_by_fd(fd))
+                    .map_err(|e| match e.errno() {
+                        Some(libc::EINVAL) => messages::stays_in_its_namespace(ns, name),
+                        _ => e,
+                    })
             }
             other => unreachable!("{other:?} is not in this family"),
         }
