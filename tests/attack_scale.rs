@@ -195,3 +195,26 @@ br.move_to(n);"#,
         assert_eq!(e.line, 3, "{cmd}\n{run}");
     }
 }
+
+/// A second run of a lab that is up (`--lab`) attaching a port to a lab-mode bridge an
+/// earlier run made: the port gets lab mode (it got none), and `down` removes it all.
+#[test]
+fn a_later_run_of_the_lab_keeps_its_bridge_in_lab_mode() {
+    let first = TempScript::new("first-run", r#"bridge("br0", #{ lab_mode: true });"#);
+    let second = TempScript::new(
+        "second-run",
+        r#"let v = veth("pa", "pb");
+v.a.master("br0");"#,
+    );
+    let run = sh_ok(&format!(
+        r#"netscript --lab two {a} 2>/dev/null
+netscript --lab two {b} 2>/dev/null
+echo "port $(cat /proc/sys/net/ipv6/conf/pa/disable_ipv6) $(bridge -d link show dev pa | grep -o 'mcast_flood [a-z]*')"
+netscript down two >/dev/null
+echo "left $(ip -o link | wc -l)""#,
+        a = q(first.path()),
+        b = q(second.path())
+    ));
+    assert_eq!(value(&run, "port"), "1 mcast_flood off", "{run}");
+    assert_eq!(value(&run, "left"), "1", "{run}");
+}

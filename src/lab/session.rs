@@ -333,6 +333,21 @@ impl Session {
         }
     }
 
+    /// An op of an earlier run of this lab (its journal, oldest first): its bridges in
+    /// lab mode are known to this run, so ports this run gives them get lab mode too.
+    pub fn remember_bridge(&mut self, op: &Op) {
+        match op {
+            Op::LinkAdd {
+                ns,
+                name,
+                spec: crate::lab::link_kind::LinkSpec::Bridge { lab_mode: true, .. },
+            } => {
+                self.lab_bridges.insert((ns.clone(), name.clone()));
+            }
+            _ => self.follow_bridges(op),
+        }
+    }
+
     /// What this run knows of its bridges (lab mode, the MTU given) goes with the link:
     /// a bridge deleted takes it along (a plain bridge made again under its name is
     /// plain), one moved carries it to its new namespace.
