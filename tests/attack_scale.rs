@@ -218,3 +218,33 @@ echo "left $(ip -o link | wc -l)""#,
     assert_eq!(value(&run, "port"), "1 mcast_flood off", "{run}");
     assert_eq!(value(&run, "left"), "1", "{run}");
 }
+
+/// A lab-mode port whose MTU goes below 1280 and back (here through its bridge's MTU):
+/// the kernel takes IPv6 off the link, then makes it anew with IPv6 on; lab mode turns
+/// it off again (it stayed on), in the run and in the plan's shell.
+#[test]
+fn a_lab_mode_port_keeps_ipv6_off_when_its_mtu_comes_back_above_1280() {
+    let script = TempScript::new(
+        "mtu-back",
+        r#"let br = bridge("br0", #{ lab_mode: true });
+br.mtu(1200);
+let v = veth("pa", "pb");
+v.a.master("br0");
+br.mtu(1500);"#,
+    );
+    let state = r#"echo "port $(cat /sys/class/net/pa/mtu) $(cat /proc/sys/net/ipv6/conf/pa/disable_ipv6)""#;
+    let run = sh_ok(&format!(
+        r#"netscript plan {s} > $T/plan.sh
+netscript {s} 2>/dev/null
+echo @@run; {state}
+netscript down mtu-back >/dev/null
+echo @@plan
+unshare --net --mount sh -c "mount -t sysfs none /sys && sh -e $T/plan.sh > /dev/null && {state_q}""#,
+        s = q(script.path()),
+        state_q = state.replace('"', "\\\"").replace('$', "\\$"),
+    ));
+    let sec = run.sections();
+    for key in ["run", "plan"] {
+        assert_eq!(sec.text(key).trim(), "port 1500 1", "{key}\n{run}");
+    }
+}
