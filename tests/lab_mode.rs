@@ -149,7 +149,7 @@ unshare --net --mount sh -c "mount -t sysfs none /sys && sh -e $T/plan.sh > /dev
     for key in ["plan", "trace", "trace--lab-mode"] {
         let text = sec.text(key);
         assert!(
-            text.contains("sysctl -qw net.ipv6.conf.veth-a-br.disable_ipv6=1\n")
+            text.contains("sysctl -qew net.ipv6.conf.veth-a-br.disable_ipv6=1\n")
                 && text.contains("ip link set dev veth-a-br type bridge_slave mcast_flood off\n"),
             "{key}: the lab-mode port settings\n{text}"
         );

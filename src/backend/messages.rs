@@ -64,6 +64,14 @@ pub fn bridge_full(ns: &Ns, bridge: &str) -> Error {
     ))
 }
 
+/// A link the kernel keeps in the namespace it was made in (a bridge, lo: it says EINVAL).
+pub fn stays_in_its_namespace(ns: &Ns, name: &str) -> Error {
+    Error::Other(format!(
+        "{} cannot change namespace: the kernel keeps a bridge (and lo) in the namespace it was made in; make it there instead",
+        link_label(ns, name)
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -226,6 +226,21 @@ pub trait Backend {
                     value,
                 }]
             }
+            // A port's lab mode: off again, then IPv6 as the link had it (a link whose
+            // IPv6 was already off before the run keeps it off).
+            Op::PortLabMode { ns, name, on } => {
+                let key = format!("net/ipv6/conf/{name}/disable_ipv6");
+                let mut undo: Vec<Op> = op.inverse().into_iter().collect();
+                match self.sysctl(ns, &key) {
+                    Ok(was) if was != u8::from(!*on).to_string() => undo.push(Op::Sysctl {
+                        ns: ns.clone(),
+                        key,
+                        value: was,
+                    }),
+                    _ => {}
+                }
+                undo
+            }
             // A link that changes namespace loses its addresses, state, master and routes:
             // moving it back must bring them back too.
             Op::LinkMove { ns, name, to } => {

@@ -483,7 +483,10 @@ impl ModelBackend {
             }
             Op::LinkMove { ns, name, to } => {
                 self.space(to)?;
-                self.space(ns)?.link(ns, name)?;
+                // A bridge stays where it was made (NETIF_F_NETNS_LOCAL), as the kernel says.
+                if self.space(ns)?.link(ns, name)?.kind == LinkKind::Bridge {
+                    return Err(messages::stays_in_its_namespace(ns, name));
+                }
                 if self.spaces[to].has(name) {
                     return Err(Error::Exists(link_label(to, name)));
                 }

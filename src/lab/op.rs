@@ -448,6 +448,7 @@ impl Op {
             }],
             Op::PortLabMode { ns, name, on } => {
                 // sysctl(8) takes `/` between the parts of a key whose name holds a dot.
+                // `-e`: a link with no IPv6 (its MTU below 1280) has no such key.
                 let key = match name.contains('.') {
                     true => format!("net/ipv6/conf/{name}/disable_ipv6"),
                     false => format!("net.ipv6.conf.{name}.disable_ipv6"),
@@ -455,7 +456,7 @@ impl Op {
                 vec![
                     exec_in(
                         ns,
-                        format!("sysctl -qw {}={}", shell_word(&key), u8::from(*on)),
+                        format!("sysctl -qew {}={}", shell_word(&key), u8::from(*on)),
                     ),
                     link_set(
                         ns,
@@ -772,6 +773,7 @@ impl Op {
             Op::LinkSet { .. }
                 | Op::LinkMtu { .. }
                 | Op::LinkMaster { .. }
+                | Op::PortLabMode { .. }
                 | Op::Sysctl { .. }
                 | Op::LinkMove { .. }
         )

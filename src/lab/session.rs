@@ -76,9 +76,11 @@ pub struct Session {
     /// The bridges in lab mode this run made: ports attached to them get
     /// `Op::PortLabMode`.
     pub lab_bridges: std::collections::HashSet<(Ns, String)>,
-    /// The links this run gave an MTU (`link.mtu`): only a port joining one of those
-    /// needs the journal read (see `lang::segment`).
-    pub mtu_given: std::collections::HashSet<(Ns, String)>,
+    /// The links this run gave an MTU (`link.mtu`), the last one given: only a port
+    /// joining one of those needs the journal read (see `lang::segment`).
+    pub mtu_given: std::collections::HashMap<(Ns, String), u32>,
+    /// The links this run put in lab mode (`Op::PortLabMode`) that are still ports.
+    lab_ports: std::collections::HashSet<(Ns, String)>,
 }
 
 impl Session {
@@ -101,6 +103,7 @@ impl Session {
             lab_mode: crate::lab::tuning::lab_mode(),
             lab_bridges: Default::default(),
             mtu_given: Default::default(),
+            lab_ports: Default::default(),
         }
     }
 
@@ -333,9 +336,85 @@ impl Session {
         }
     }
 
+    /// An op of an earlier run of this lab (its journal, oldest first): its bridges in
+    /// lab mode are known to this run, so ports this run gives them get lab mode too.
+    pub fn remember_bridge(&mut self, op: &Op) {
+        match op {
+            Op::LinkAdd {
+                ns,
+                name,
+                spec: crate::lab::link_kind::LinkSpec::Bridge { lab_mode: true, .. },
+            } => {
+                self.lab_bridges.insert((ns.clone(), name.clone()));
+            }
+            _ => self.follow_bridges(op),
+        }
+    }
+
+    /// What this run knows of its bridges (lab mode, the MTU given) goes with the link:
+    /// a bridge deleted takes it along (a plain bridge made again under its name is
+    /// plain), one moved carries it to its new namespace.
+    fn follow_bridges(&mut self, op: &Op) {
+        match op {
+            Op::PortLabMode { ns, name, on } => {
+                let key = (ns.clone(), name.clone());
+                match on {
+                    true => self.lab_ports.insert(key),
+                    false => self.lab_ports.remove(&key),
+                };
+            }
+            // Off its bridge (or onto another: lab mode follows if that one has it).
+            Op::LinkMaster { ns, name, .. } => {
+                self.lab_ports.remove(&(ns.clone(), name.clone()));
+            }
+            Op::LinkDel { ns, name } => {
+                let key = (ns.clone(), name.clone());
+                self.lab_bridges.remove(&key);
+                self.mtu_given.remove(&key);
+                self.lab_ports.remove(&key);
+            }
+            Op::NetnsDel { name } => {
+                let gone = |k: &(Ns, String)| k.0.as_ref() == Some(name);
+                self.lab_bridges.retain(|k| !gone(k));
+                self.mtu_given.retain(|k, _| !gone(k));
+                self.lab_ports.retain(|k| !gone(k));
+            }
+            Op::LinkMove { ns, name, to } => {
+                let key = (ns.clone(), name.clone());
+                self.lab_ports.remove(&key);
+                let moved = (to.clone(), name.clone());
+                if self.lab_bridges.remove(&key) {
+                    self.lab_bridges.insert(moved.clone());
+                }
+                if let Some(mtu) = self.mtu_given.remove(&key) {
+                    self.mtu_given.insert(moved, mtu);
+                }
+            }
+            _ => {}
+        }
+    }
+
     pub fn apply(&mut self, op: Op) -> Result<()> {
         self.flush()?;
-        self.apply_now(op)
+        // A port in lab mode given an MTU of 1280 or more: if it had less, the kernel had
+        // taken its IPv6 away and now makes it anew, on; lab mode turns it off again.
+        let again = match &op {
+            Op::LinkMtu { ns, name, mtu }
+                if *mtu >= 1280 && self.lab_ports.contains(&(ns.clone(), name.clone())) =>
+            {
+                Some(Op::PortLabMode {
+                    ns: ns.clone(),
+                    name: name.clone(),
+                    on: true,
+                })
+            }
+            _ => None,
+        };
+        self.apply_now(op)?;
+        match again {
+            Some(op) => self.apply_now(op),
+            None => Ok(()),
+        }
     }
 
     fn apply_now(&mut self, op: Op) -> Result<()> {
@@ -373,8 +452,8 @@ impl Session {
                     self.journal.identify(id)?;
                 }
                 match &op {
-                    Op::LinkMtu { ns, name, .. } => {
-                        self.mtu_given.insert((ns.clone(), name.clone()));
+                    Op::LinkMtu { ns, name, mtu } => {
+                        self.mtu_given.insert((ns.clone(), name.clone()), *mtu);
                     }
                     Op::NetnsAdd { name, .. } if !self.spawned => {
                         self.pristine.insert(name.clone());
@@ -385,6 +464,7 @@ impl Session {
                     }
                     _ => {}
                 }
+                self.follow_bridges(&op);
                 // A script's own deletion waits for the veth ends outside to go now;
                 // teardown instead deletes all its namespaces, then waits once.
                 if matches!(op, Op::NetnsDel { .. }) {

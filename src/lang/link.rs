@@ -77,6 +77,8 @@ fn bridge(
         },
     })
     .or_fail(c)?;
+    // A plain bridge under a name a lab-mode one had (deleted by someone else) is plain.
+    s.lab_bridges.remove(&(ns.clone(), name.to_string()));
     if lab_mode {
         s.lab_bridges.insert((ns.clone(), name.into()));
         let notice = crate::lab::tuning::lab_mode_notice(name);

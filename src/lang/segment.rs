@@ -65,14 +65,6 @@ fn pairs(ops: &[&Op]) -> Vec<Pair> {
     pairs
 }
 
-/// The MTU this run last gave link `br` in `ns`.
-fn given_mtu(ops: &[&Op], ns: &Ns, br: &str) -> Option<u32> {
-    ops.iter().rev().find_map(|op| match op {
-        Op::LinkMtu { ns: n, name, mtu } if n == ns && name == br => Some(*mtu),
-        _ => None,
-    })
-}
-
 /// The links this run made ports of `br` in `ns` (and did not take off it since).
 fn ports(ops: &[&Op], ns: &Ns, br: &str) -> Vec<String> {
     let mut ports: Vec<String> = Vec::new();
@@ -110,24 +102,98 @@ fn set_mtu(cx: &Ctx, c: &str, ends: [End; 2], mtu: u32) -> RhaiResult<()> {
     Ok(())
 }
 
+/// The veth this run made without an MTU that has an end `name` in `ns` now: both ends
+/// where they are now. Read from the newest op back to the one that made it, then
+/// forward from there for its peer: a port joins soon after its veth is made
+/// (`lab::container`), so a lab of a thousand ports does not read its whole journal a
+/// thousand times. The same answer as `unsized_veth(&pairs(ops), ..)`.
+fn unsized_veth_back<'a>(
+    len: usize,
+    op: impl Fn(usize) -> &'a Op,
+    ns: &Ns,
+    name: &str,
+) -> Option<[End; 2]> {
+    let at = |e: &End, n: &Ns, nm: &str| e.0 == *n && e.1 == nm;
+    // Where the link now at (ns, name) was, going back.
+    let mut here: End = (ns.clone(), name.to_string());
+    let mut made = None;
+    let mut made_as_a = false;
+    for i in (0..len).rev() {
+        match op(i) {
+            Op::LinkMove {
+                ns: from,
+                name: n,
+                to,
+            } if at(&here, to, n) => here.0 = from.clone(),
+            // Taken away from here before the link now here came: not one of these.
+            Op::LinkMove {
+                ns: n, name: nm, ..
+            }
+            | Op::LinkDel { ns: n, name: nm }
+                if at(&here, n, nm) =>
+            {
+                return None
+            }
+            Op::NetnsDel { name: n } if here.0.as_ref() == Some(n) => return None,
+            Op::VethAdd {
+                a,
+                a_ns,
+                b,
+                b_ns,
+                mtu,
+                ..
+            } if at(&here, a_ns, a) || at(&here, b_ns, b) => {
+                if mtu.is_some() {
+                    return None;
+                }
+                made_as_a = at(&here, a_ns, a);
+                let peer = match made_as_a {
+                    true => (b_ns.clone(), b.clone()),
+                    false => (a_ns.clone(), a.clone()),
+                };
+                made = Some((i, peer));
+                break;
+            }
+            _ => {}
+        }
+    }
+    // The peer, followed forward through moves; deleted, the pair is gone.
+    let (i, mut peer) = made?;
+    for j in i + 1..len {
+        match op(j) {
+            Op::LinkMove {
+                ns: n,
+                name: nm,
+                to,
+            } if at(&peer, n, nm) => peer.0 = to.clone(),
+            Op::LinkDel { ns: n, name: nm } if at(&peer, n, nm) => return None,
+            Op::NetnsDel { name: n } if peer.0.as_ref() == Some(n) => return None,
+            _ => {}
+        }
+    }
+    // The ends in the order the veth was made, as `pairs` gives them.
+    let port: End = (ns.clone(), name.to_string());
+    Some(match made_as_a {
+        true => [port, peer],
+        false => [peer, port],
+    })
+}
+
 /// `link.master(br)`: a veth made without an MTU joining a bridge this run gave one
 /// takes the bridge's, on both ends (before it joins).
 pub fn joining(cx: &Ctx, c: &str, ns: &Ns, link: &str, br: &str) -> RhaiResult<()> {
-    // Most bridges were given no MTU: then there is nothing to read (a lab of a thousand
-    // ports would read its whole journal a thousand times).
-    if !cx
-        .borrow()
-        .mtu_given
-        .contains(&(ns.clone(), br.to_string()))
-    {
+    // Most bridges were given no MTU: then there is nothing to read.
+    let Some(&mtu) = cx.borrow().mtu_given.get(&(ns.clone(), br.to_string())) else {
         return Ok(());
-    }
-    let todo = with_ops(cx, c, |ops| {
-        let mtu = given_mtu(ops, ns, br)?;
-        Some((unsized_veth(&pairs(ops), ns, link)?, mtu))
-    })?;
-    match todo {
-        Some((ends, mtu)) => set_mtu(cx, c, ends, mtu),
+    };
+    let ends = {
+        let mut s = cx.borrow_mut();
+        s.flush().or_fail(c)?;
+        let entries = &s.journal.entries;
+        unsized_veth_back(entries.len(), |i| &entries[i].op, ns, link)
+    };
+    match ends {
+        Some(ends) => set_mtu(cx, c, ends, mtu),
         None => Ok(()),
     }
 }
@@ -175,7 +241,23 @@ mod unit {
             },
         ];
         let ops: Vec<&Op> = ops.iter().collect();
+        let back = |ns: Option<&str>, name| {
+            unsized_veth_back(ops.len(), |i| ops[i], &ns.map(String::from), name)
+        };
         let pairs = pairs(&ops);
+        // Read back from the newest op: the same answers as from all pairs.
+        for (ns, name) in [
+            (None, "p1"),
+            (Some("d1"), "e1"),
+            (None, "p2"),
+            (Some("c1"), "e1"),
+        ] {
+            assert_eq!(
+                back(ns, name),
+                unsized_veth(&pairs, &ns.map(String::from), name),
+                "{ns:?} {name}"
+            );
+        }
         let ends = unsized_veth(&pairs, &None, "p1").expect("p1 is unsized");
         assert_eq!(ends[1], (Some("d1".into()), "e1".to_string()));
         assert!(unsized_veth(&pairs, &None, "p2").is_none());
@@ -204,7 +286,5 @@ mod unit {
         ];
         let ops: Vec<&Op> = ops.iter().collect();
         assert_eq!(ports(&ops, &None, "br0"), vec!["p1".to_string()]);
-        assert_eq!(given_mtu(&ops, &None, "br0"), Some(1400));
-        assert_eq!(given_mtu(&ops, &None, "br1"), None);
     }
 }

@@ -157,6 +157,12 @@ pub fn kernel_session(opts: &RunOpts) -> crate::error::Result<Session> {
     }
     let mut s = Session::new(Box::new(backend), Journal::for_lab(&opts.lab), opts.trace);
     s.lab = Some(opts.lab.clone());
+    // A later run of a lab that is up: its lab-mode bridges stay in lab mode.
+    if let Ok(Some(earlier)) = Journal::load(&opts.lab) {
+        for e in &earlier {
+            s.remember_bridge(&e.op);
+        }
+    }
     Ok(s)
 }
 

@@ -126,8 +126,15 @@ impl KernelBackend {
             Op::PortLabMode { ns, name, on } => {
                 let key = format!("net/ipv6/conf/{name}/disable_ipv6");
                 let value = if *on { "1" } else { "0" };
-                self.within(ns, move || sysctl::write(&key, value))?
-                    .map_err(|e| Error::os(format!("IPv6 off on {}", link_label(ns, name)), e))?;
+                match self.within(ns, move || sysctl::write(&key, value))? {
+                    // A link with no IPv6 at all has no such file: the kernel takes IPv6
+                    // off a link whose MTU is below 1280 (IPv6's minimum), and a missing
+                    // link is named by the request below.
+                    Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {}
+                    r => r.map_err(|e| {
+                        Error::os(format!("IPv6 off on {}", link_label(ns, name)), e)
+                    })?,
+                }
                 let h = self.handle(ns)?;
                 self.nl(
                     link_label(ns, name),
@@ -137,6 +144,10 @@ impl KernelBackend {
             Op::LinkMove { ns, name, to } => {
                 let fd = self.ns_fd(to)?;
                 self.set_link(ns, name, |b| b.setns_by_fd(fd))
+                    .map_err(|e| match e.errno() {
+                        Some(libc::EINVAL) => messages::stays_in_its_namespace(ns, name),
+                        _ => e,
+                    })
             }
             other => unreachable!("{other:?} is not in this family"),
         }
