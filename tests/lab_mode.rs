@@ -235,3 +235,39 @@ for i in 1..=1024 {
         assert_eq!(value(&run, "left"), "1", "{cmd}\n{run}");
     }
 }
+
+/// `export` writes each bridge's lab mode as the run had it: on by `--lab-mode` alone is
+/// written as on, a bridge asked to be plain as plain even under `--lab-mode`, and a bridge
+/// that never heard of it as a plain call.
+#[test]
+fn export_keeps_each_bridges_lab_mode() {
+    let script = TempScript::new(
+        "exported",
+        r#"bridge("br0"); bridge("br1", #{ lab_mode: false });"#,
+    );
+    let run = sh_ok(&format!(
+        r#"netscript --lab-mode {s} 2>/dev/null
+echo @@lab; netscript export exported
+netscript down exported >/dev/null
+netscript {s}
+echo @@plain; netscript export exported
+netscript down exported >/dev/null"#,
+        s = q(script.path())
+    ));
+    let sec = run.sections();
+    let lab = sec.text("lab");
+    assert!(
+        lab.contains(r#"bridge("br0", #{ lab_mode: true });"#),
+        "{lab}"
+    );
+    assert!(
+        lab.contains(r#"bridge("br1", #{ lab_mode: false });"#),
+        "{lab}"
+    );
+    let plain = sec.text("plain");
+    assert!(plain.contains(r#"bridge("br0");"#), "{plain}");
+    assert!(
+        plain.contains(r#"bridge("br1", #{ lab_mode: false });"#),
+        "{plain}"
+    );
+}

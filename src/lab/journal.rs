@@ -797,7 +797,7 @@ mod tests {
                 name: "br0".into(),
                 spec: crate::lab::op::LinkSpec::Bridge {
                     mcast_snooping: None,
-                    lab_mode: false,
+                    lab_mode: None,
                 },
             },
             None,
@@ -996,7 +996,7 @@ mod tests {
                 name: "br0".into(),
                 spec: LinkSpec::Bridge {
                     mcast_snooping: None,
-                    lab_mode: false
+                    lab_mode: None
                 }
             }
         );
@@ -1046,7 +1046,7 @@ mod tests {
         let specs = [
             LinkSpec::Bridge {
                 mcast_snooping: None,
-                lab_mode: false,
+                lab_mode: None,
             },
             LinkSpec::Vxlan {
                 vni: 1,

@@ -142,8 +142,10 @@ pub enum LinkSpec {
         mcast_snooping: Option<bool>,
         /// Lab mode: each port attached to it gets `Op::PortLabMode` (see `lab::tuning`).
         /// netscript's own mark, not the kernel's: it changes nothing in this request.
-        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-        lab_mode: bool,
+        /// `None`: not asked for, either way (a plain bridge); `Some(false)`: asked to be
+        /// plain, also under `--lab-mode` (so `export` can say so).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        lab_mode: Option<bool>,
     },
     /// `ip link add NAME type vxlan id VNI remote R local L dev D dstport P`.
     Vxlan {

@@ -343,7 +343,11 @@ impl Session {
             Op::LinkAdd {
                 ns,
                 name,
-                spec: crate::lab::link_kind::LinkSpec::Bridge { lab_mode: true, .. },
+                spec:
+                    crate::lab::link_kind::LinkSpec::Bridge {
+                        lab_mode: Some(true),
+                        ..
+                    },
             } => {
                 self.lab_bridges.insert((ns.clone(), name.clone()));
             }

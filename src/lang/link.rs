@@ -67,13 +67,15 @@ fn bridge(
     let cidr: Option<Cidr> = cidr.map(|s| s.parse().or_fail(c)).transpose()?;
     let mut s = cx.borrow_mut();
     let mcast_snooping = crate::lab::tuning::bridge_mcast_snooping(s.kernel_defaults);
-    let lab_mode = o.bool("lab_mode")?.unwrap_or(s.lab_mode);
+    let said = o.bool("lab_mode")?;
+    let lab_mode = said.unwrap_or(s.lab_mode);
     s.apply(Op::LinkAdd {
         ns: ns.clone(),
         name: name.into(),
         spec: LinkSpec::Bridge {
             mcast_snooping,
-            lab_mode,
+            // As asked; on by `--lab-mode` alone is recorded as on.
+            lab_mode: said.or(lab_mode.then_some(true)),
         },
     })
     .or_fail(c)?;

@@ -112,12 +112,11 @@ fn link_add(ns: &Ns, name: &str, spec: &LinkSpec, v: &Vars) -> Option<String> {
         Some(_) => format!("{}.", v.of(ns)),
     };
     Some(match spec {
+        LinkSpec::Bridge { lab_mode: None, .. } => format!("{on}bridge({});", lit(name)),
         LinkSpec::Bridge {
-            lab_mode: false, ..
-        } => format!("{on}bridge({});", lit(name)),
-        LinkSpec::Bridge { lab_mode: true, .. } => {
-            format!("{on}bridge({}, #{{ lab_mode: true }});", lit(name))
-        }
+            lab_mode: Some(on_),
+            ..
+        } => format!("{on}bridge({}, #{{ lab_mode: {on_} }});", lit(name)),
         LinkSpec::Macvlan { parent, mode } => format!(
             "{on}macvlan({}, #{{ parent: {}, mode: {} }});",
             lit(name),
