@@ -229,7 +229,7 @@ pub trait Backend {
             // A port's lab mode: off again, then IPv6 as the link had it (a link whose
             // IPv6 was already off before the run keeps it off).
             Op::PortLabMode { ns, name, on } => {
-                let key = format!("net/ipv6/conf/{name}/disable_ipv6");
+                let key = crate::lab::tuning::port_ipv6_key(name);
                 let mut undo: Vec<Op> = op.inverse().into_iter().collect();
                 match self.sysctl(ns, &key) {
                     Ok(was) if was != u8::from(!*on).to_string() => undo.push(Op::Sysctl {

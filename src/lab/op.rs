@@ -450,7 +450,7 @@ impl Op {
                 // sysctl(8) takes `/` between the parts of a key whose name holds a dot.
                 // `-e`: a link with no IPv6 (its MTU below 1280) has no such key.
                 let key = match name.contains('.') {
-                    true => format!("net/ipv6/conf/{name}/disable_ipv6"),
+                    true => crate::lab::tuning::port_ipv6_key(name),
                     false => format!("net.ipv6.conf.{name}.disable_ipv6"),
                 };
                 vec![

@@ -32,6 +32,11 @@ pub fn lab_mode() -> bool {
     LAB_MODE.load(Ordering::Relaxed)
 }
 
+/// The sysctl that takes IPv6 off a lab-mode port, slashed (a link's name may hold dots).
+pub fn port_ipv6_key(port: &str) -> String {
+    format!("net/ipv6/conf/{port}/disable_ipv6")
+}
+
 /// What `--lab-mode` costs, said once where it is switched on.
 pub fn lab_mode_notice(bridge: &str) -> String {
     format!(

@@ -124,7 +124,7 @@ impl KernelBackend {
                 None => self.set_link(ns, name, |b| b.nocontroller()),
             },
             Op::PortLabMode { ns, name, on } => {
-                let key = format!("net/ipv6/conf/{name}/disable_ipv6");
+                let key = crate::lab::tuning::port_ipv6_key(name);
                 let value = if *on { "1" } else { "0" };
                 match self.within(ns, move || sysctl::write(&key, value))? {
                     // A link with no IPv6 at all has no such file: the kernel takes IPv6
