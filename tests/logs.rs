@@ -342,18 +342,23 @@ let p = netns("red").start(["python3", "-c", "import sys, time\nfor i in range(6
 print(p.pid);
 EOF
 PID=$(netscript $T/k.rhai)
+echo "@@pid"; echo $PID
 F=/run/netscript/k.output/$PID.stdout
 i=0; until [ "$(stat -c %s $F)" -ge 5000000 ]; do i=$((i+1)); [ $i -lt 2400 ] || exit 7; sleep 0.05; done
 # A deadline, not a timing: under a loaded suite the machine can be slow for a while.
 # Past it, say whether the keeper still runs (a dead keeper is the failure to find).
-i=0; until [ "$(du -k $F | cut -f1)" -le 2048 ]; do i=$((i+1)); [ $i -lt 2400 ] || { echo "keeper: $(pgrep -fc __keep-output) running; du $(du -k $F)" >&2; exit 8; }; sleep 0.05; done
+i=0; until [ "$(du -k $F | cut -f1)" -le 2048 ]; do i=$((i+1)); [ $i -lt 2400 ] || { echo "du $(du -k $F)"; ps -eo pid,ppid,stat,args; exit 8; }; sleep 0.05; done
 echo "@@state"; netscript ps k | tail -1
+# The keeper is in the process's group: what makes it the process's, whatever /proc shows
+# of its environment in the instant after its exec (the end of the run may look then).
+echo "@@group"; ps -eo pgid=,args= | grep '[_]_keep-output' | awk '{print $1}'
 echo "@@bytes"; netscript logs --lab k $PID | wc -c
 echo "@@tail"; netscript logs --lab k $PID | tail -1
 "#,
     );
     let s = run.sections();
     assert!(s.get("state").contains(" running "), "{run}");
+    assert_eq!(s.lines("group"), [s.get("pid").trim()], "{run}");
     assert_eq!(s.get("bytes").trim(), (1 << 20).to_string(), "{run}");
     assert_eq!(s.get("tail").trim(), "0624999", "{run}");
 }

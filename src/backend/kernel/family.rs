@@ -133,8 +133,9 @@ impl Table {
                 .ok()
                 .map(|m| m.ino())
                 == self.my_pidns;
+        let zombie = self.procs.get(&pid).is_none_or(|s| s.zombie);
         let t = same_ns
-            .then(|| std::fs::read(format!("/proc/{pid}/environ")).ok())
+            .then(|| environ(pid, zombie))
             .flatten()
             .and_then(|env| {
                 let key = format!("{TAG_VAR}=");
@@ -240,6 +241,23 @@ impl Table {
         }
         out
     }
+}
+
+/// The environment of process `pid`. In the instant after an `exec` has let its parent go
+/// on, and before the new program's stack is laid out, /proc shows a live process with an
+/// empty environment: one that reads empty is read again a few times (a process
+/// really started with none costs a few milliseconds per look).
+fn environ(pid: u32, zombie: bool) -> Option<Vec<u8>> {
+    let path = format!("/proc/{pid}/environ");
+    let mut env = std::fs::read(&path).ok()?;
+    for _ in 0..if zombie { 0 } else { 5 } {
+        if !env.is_empty() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+        env = std::fs::read(&path).ok()?;
+    }
+    Some(env)
 }
 
 /// The start time of the run whose tags begin with `prefix` ("PID.START.").

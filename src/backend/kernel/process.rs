@@ -270,9 +270,12 @@ pub fn interactive(
 }
 
 /// Start the keeper of a started process's output files (`lab::output::keep`): netscript
-/// itself, `__keep-output PID START FILE...`. It carries the process's tag, so it belongs
-/// to the process's family: stopped with it, spared with it when it is detached. Where it
-/// cannot start, the files are still trimmed whenever they are read.
+/// itself, `__keep-output PID START FILE...`. It joins the process's group (and carries
+/// its tag), so it belongs to the process's family: stopped with it, spared with it when
+/// it is detached. The group, not the tag, is what makes that certain: a process read
+/// from /proc in the instant after its `exec` has released the parent shows an empty
+/// environment, and the end of a run that came right then took the keeper for a stray.
+/// Where it cannot start, the files are still trimmed whenever they are read.
 pub fn keep_output(pid: u32, start: u64, tag: &str, files: &[std::path::PathBuf]) {
     let exe = std::env::current_exe().unwrap_or_else(|_| "/proc/self/exe".into());
     let mut c = Command::new(exe);
@@ -284,6 +287,7 @@ pub fn keep_output(pid: u32, start: u64, tag: &str, files: &[std::path::PathBuf]
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null());
-    c.process_group(0);
+    // The started process has not been reaped, so its group exists even if it ended.
+    c.process_group(pid as i32);
     let _ = c.spawn();
 }
