@@ -271,3 +271,49 @@ netscript down exported >/dev/null"#,
         "{plain}"
     );
 }
+
+/// Lab mode is a setting of a port on its bridge: a port that leaves a lab-mode bridge
+/// (`nomaster`, or onto a plain bridge) gets its IPv6 back, before it leaves, and `-x`
+/// says so; onto another lab-mode bridge it stays in lab mode; a move the kernel refuses
+/// leaves the port as it was.
+#[test]
+fn a_port_that_leaves_a_lab_mode_bridge_gets_its_ipv6_back() {
+    let script = TempScript::new(
+        "leaving",
+        r#"bridge("lab1", #{ lab_mode: true });
+bridge("lab2", #{ lab_mode: true });
+bridge("plain");
+let ports = [];
+for p in ["pa", "pb", "pc", "pd"] {
+    let v = veth(p, `${p}-far`);
+    v.a.master("lab1");
+    v.a.up();
+    ports.push(v.a);
+}
+ports[0].nomaster();
+ports[1].master("plain");
+ports[2].master("lab2");
+try { ports[3].master("nosuch") } catch { print("refused") }"#,
+    );
+    let run = sh_ok(&format!(
+        r#"netscript -x {s} 2> $T/trace
+v() {{ echo "$1 $(cat /proc/sys/net/ipv6/conf/$1/disable_ipv6) $(bridge -d link show dev $1 | grep -o 'mcast_flood [a-z]*' || echo none)"; }}
+v pa; v pb; v pc; v pd
+echo "trace $(grep -nE 'pa[.]disable_ipv6=0|pa nomaster' $T/trace | cut -d: -f1 | tr '\n' ' ')"
+netscript down leaving >/dev/null
+echo "left $(ip -o link | wc -l)""#,
+        s = q(script.path())
+    ));
+    assert_eq!(value(&run, "pa"), "0 none", "{run}");
+    assert_eq!(value(&run, "pb"), "0 mcast_flood on", "{run}");
+    assert_eq!(value(&run, "pc"), "1 mcast_flood off", "{run}");
+    assert_eq!(value(&run, "pd"), "1 mcast_flood off", "{run}");
+    assert!(run.stdout.contains("refused"), "{run}");
+    // The sysctl line comes before the nomaster line.
+    let lines: Vec<u32> = value(&run, "trace")
+        .split_whitespace()
+        .map(|n| n.parse().unwrap())
+        .collect();
+    assert!(lines.len() == 2 && lines[0] < lines[1], "{run}");
+    assert_eq!(value(&run, "left"), "1", "{run}");
+}

@@ -400,6 +400,21 @@ impl Session {
 
     pub fn apply(&mut self, op: Op) -> Result<()> {
         self.flush()?;
+        // A port in lab mode leaving it (off its bridge, or onto a plain one): lab mode
+        // is a port's setting, so it goes first, while the link is still that port, and
+        // its IPv6 comes back with it.
+        if let Some(off) = self.leaving_lab_mode(&op) {
+            let on = off.inverse();
+            self.apply_now(off)?;
+            // The port did not leave: it stays as it was.
+            if let Err(e) = self.apply_now(op) {
+                if let Some(on) = on {
+                    let _ = self.apply_now(on);
+                }
+                return Err(e);
+            }
+            return Ok(());
+        }
         // A port in lab mode given an MTU of 1280 or more: if it had less, the kernel had
         // taken its IPv6 away and now makes it anew, on; lab mode turns it off again.
         let again = match &op {
@@ -419,6 +434,22 @@ impl Session {
             Some(op) => self.apply_now(op),
             None => Ok(()),
         }
+    }
+
+    /// `Op::PortLabMode` off, when `op` takes a port in lab mode off its bridge or puts
+    /// it on a bridge that is not in lab mode.
+    fn leaving_lab_mode(&self, op: &Op) -> Option<Op> {
+        let Op::LinkMaster { ns, name, master } = op else {
+            return None;
+        };
+        let stays = master
+            .as_ref()
+            .is_some_and(|m| self.lab_bridges.contains(&(ns.clone(), m.clone())));
+        (!stays && self.lab_ports.contains(&(ns.clone(), name.clone()))).then(|| Op::PortLabMode {
+            ns: ns.clone(),
+            name: name.clone(),
+            on: false,
+        })
     }
 
     fn apply_now(&mut self, op: Op) -> Result<()> {

@@ -173,3 +173,52 @@ fn link_method_arguments_are_checked_before_anything_changes() {
         "up(5): the link must be a Link or an interface name, not int"
     );
 }
+
+/// A port leaving a lab-mode bridge leaves lab mode first (while it is still that port);
+/// onto another lab-mode bridge it keeps it; a move that fails puts lab mode back.
+#[test]
+fn a_port_leaves_lab_mode_with_its_lab_mode_bridge() {
+    let lab = |name: &str, on: bool| Op::PortLabMode {
+        ns: None,
+        name: name.into(),
+        on,
+    };
+    let master = |name: &str, m: Option<&str>| Op::LinkMaster {
+        ns: None,
+        name: name.into(),
+        master: m.map(Into::into),
+    };
+    let r = run(r#"bridge("lab1", #{ lab_mode: true });
+                   bridge("lab2", #{ lab_mode: true });
+                   bridge("plain");
+                   for p in ["pa", "pb", "pc", "pd"] { veth(p, `${p}-far`).a.master("lab1"); }
+                   link("pa").nomaster();
+                   link("pb").master("plain");
+                   link("pc").master("lab2");
+                   link("pc").master("lab2");
+                   link("pd").master("nosuch");"#);
+    assert!(r.result.is_err(), "{}", r.plan);
+    let after: Vec<Op> = r
+        .ops
+        .iter()
+        .skip_while(|o| **o != lab("pd", true))
+        .skip(1)
+        .cloned()
+        .collect();
+    assert_eq!(
+        after,
+        [
+            lab("pa", false),
+            master("pa", None),
+            lab("pb", false),
+            master("pb", Some("plain")),
+            master("pc", Some("lab2")),
+            lab("pc", true),
+            master("pc", Some("lab2")),
+            lab("pc", true),
+            // "nosuch" is refused: nothing is left changed.
+            lab("pd", false),
+            lab("pd", true),
+        ]
+    );
+}
