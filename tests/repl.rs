@@ -400,6 +400,43 @@ fn ctrl_d_exits() {
     );
 }
 
+/// SIGTERM or SIGHUP while the REPL waits at its prompt ends it as Ctrl-D does, at once,
+/// with a shell's status for the signal; an unfinished input is said to be dropped.
+/// SIGTERM goes to the pid the shell knows (the sandbox's parent passes it on), SIGHUP
+/// to the REPL itself (the parent passes every signal on as SIGTERM).
+#[test]
+fn a_terminating_signal_at_the_prompt_ends_the_repl() {
+    for (sig, status, target) in [
+        ("TERM", 143, "$(pgrep -P $PANE -x netscript)"),
+        ("HUP", 129, "$(pgrep -P $(pgrep -P $PANE -x netscript))"),
+    ] {
+        let (_s, r) = repl();
+        assert_eq!(r.eval("1"), "1");
+        // An unfinished input: the REPL waits for its next line.
+        r.type_text("let xs = [");
+        r.key("Enter");
+        r.wait_for("the continuation prompt", |p| p.contains("xs = ["));
+        let pane = r
+            .tmux_ok(&["display-message", "-p", "-t", &r.session, "#{pane_pid}"])
+            .trim()
+            .to_string();
+        let kill = Command::new("sh")
+            .arg("-c")
+            .arg(format!("PANE={pane}; kill -{sig} {target}"))
+            .status()
+            .expect("kill");
+        assert!(kill.success(), "{sig}: no netscript under the pane");
+        assert_eq!(r.wait_exit(), status, "{sig}:\n{}", r.capture());
+        let screen = r.capture();
+        assert!(
+            screen.contains(&format!(
+                "netscript: SIG{sig}: the REPL ends (dropped the unfinished input: 1 line)"
+            )),
+            "{sig}:\n{screen}"
+        );
+    }
+}
+
 #[test]
 fn history_is_saved_and_recalled_in_a_new_session() {
     let state = StateDir::new();

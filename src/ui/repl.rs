@@ -360,6 +360,7 @@ pub fn repl(opts: &RunOpts) -> i32 {
         let _ = rl.load_history(h);
     }
     crate::signals::install();
+    crate::signals::end_prompt_on_terminate();
     crate::outln!(
         "netscript REPL: help() lists the functions, help(\"veth\") explains one; Ctrl-D leaves."
     );
@@ -371,7 +372,20 @@ pub fn repl(opts: &RunOpts) -> i32 {
     let mut pending: Vec<String> = vec![];
     loop {
         let prompt = if pending.is_empty() { PROMPT } else { MORE };
-        let typed = match rl.readline(prompt) {
+        // SIGTERM or SIGHUP (during an input, or while waiting for one): the REPL ends
+        // as with Ctrl-D, what it built stays up.
+        if let Some(sig) = crate::signals::terminated() {
+            status = end_on_signal(sig, &pending);
+            break;
+        }
+        crate::signals::at_prompt(true);
+        let read = rl.readline(prompt);
+        crate::signals::at_prompt(false);
+        if let Some(sig) = crate::signals::terminated() {
+            status = end_on_signal(sig, &pending);
+            break;
+        }
+        let typed = match read {
             Ok(l) => l,
             Err(ReadlineError::Interrupted) => {
                 if !pending.is_empty() {
@@ -495,6 +509,22 @@ pub fn repl(opts: &RunOpts) -> i32 {
         );
     }
     status
+}
+
+/// The REPL ends on terminating signal `sig`: say so; the exit status, as a shell's.
+fn end_on_signal(sig: i32, pending: &[String]) -> i32 {
+    let name = nix::sys::signal::Signal::try_from(sig)
+        .map(|s| s.as_str())
+        .unwrap_or("a signal");
+    let dropped = match pending.len() {
+        0 => String::new(),
+        n => format!(
+            " (dropped the unfinished input: {})",
+            crate::out::plural(n as u64, "line")
+        ),
+    };
+    crate::errln!("netscript: {name}: the REPL ends{dropped}");
+    128 + sig
 }
 
 /// Report an error of `input`. One inside a function an earlier input defined points
