@@ -41,6 +41,8 @@ pub struct Stat {
     pub sid: u32,
     pub start: u64,
     pub zombie: bool,
+    /// A kernel thread (PF_KTHREAD): no environment, never the lab's by its tag.
+    pub kthread: bool,
 }
 
 pub fn stat(pid: u32) -> Option<Stat> {
@@ -49,6 +51,7 @@ pub fn stat(pid: u32) -> Option<Stat> {
     let f: Vec<&str> = s[s.rfind(')')? + 2..].split(' ').collect();
     Some(Stat {
         zombie: f.first()? == &"Z",
+        kthread: f.get(6)?.parse::<u32>().ok()? & 0x0020_0000 != 0,
         ppid: f.get(1)?.parse().ok()?,
         pgrp: f.get(2)?.parse().ok()?,
         sid: f.get(3)?.parse().ok()?,
@@ -133,8 +136,11 @@ impl Table {
                 .ok()
                 .map(|m| m.ino())
                 == self.my_pidns;
-        let zombie = self.procs.get(&pid).is_none_or(|s| s.zombie);
-        let t = same_ns
+        let (zombie, kthread) = self
+            .procs
+            .get(&pid)
+            .map_or((true, false), |s| (s.zombie, s.kthread));
+        let t = (same_ns && !kthread)
             .then(|| environ(pid, zombie))
             .flatten()
             .and_then(|env| {
@@ -340,5 +346,23 @@ pub fn stop(sel: &Select, mut reap: impl FnMut()) -> Result<(), Vec<u32>> {
         }
         std::thread::sleep(Duration::from_millis(5));
         reap();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A kernel thread is told apart (its environment is not read, see `Table::tag`);
+    /// this process is none.
+    #[test]
+    fn kernel_threads_are_told_apart() {
+        let me = stat(std::process::id()).expect("our own stat");
+        assert!(!me.kthread && !me.zombie);
+        // kthreadd is pid 2 where this runs in the machine's PID namespace.
+        let kthreadd = std::fs::read_to_string("/proc/2/comm").unwrap_or_default();
+        if kthreadd.trim() == "kthreadd" {
+            assert!(stat(2).expect("kthreadd's stat").kthread);
+        }
     }
 }
