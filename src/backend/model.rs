@@ -471,15 +471,10 @@ impl ModelBackend {
                 }
                 s.link(ns, name)?.master = master.clone();
             }
-            // Only a bridge's port has port settings.
+            // A link that is no longer a port (its bridge deleted) keeps only the IPv6
+            // part, as in the kernel backend.
             Op::PortLabMode { ns, name, .. } => {
-                let s = self.space(ns)?;
-                if s.link(ns, name)?.master.is_none() {
-                    return Err(Error::Os {
-                        what: link_label(ns, name),
-                        source: std::io::Error::from_raw_os_error(libc::EOPNOTSUPP),
-                    });
-                }
+                self.space(ns)?.link(ns, name)?;
             }
             Op::LinkMove { ns, name, to } => {
                 self.space(to)?;

@@ -136,10 +136,15 @@ impl KernelBackend {
                     })?,
                 }
                 let h = self.handle(ns)?;
-                self.nl(
+                match self.nl(
                     link_label(ns, name),
                     netlink::port_mcast_flood(&h, name, !*on),
-                )
+                ) {
+                    // No longer a port (its bridge was deleted): its flooding went with
+                    // its port, and its IPv6 is set above (`down` puts it back so).
+                    Err(e) if e.errno() == Some(libc::EOPNOTSUPP) => Ok(()),
+                    r => r,
+                }
             }
             Op::LinkMove { ns, name, to } => {
                 let fd = self.ns_fd(to)?;

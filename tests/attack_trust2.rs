@@ -1,0 +1,71 @@
+//! An attacker's second pass over what users were burned by: ports that leave a lab-mode
+//! bridge in ways other than `nomaster`, and what `down` makes of them. Every run is
+//! inside `sandbox_sh` (private net, mount and PID namespaces).
+
+mod common;
+
+use common::*;
+
+fn value(run: &Run, key: &str) -> String {
+    let prefix = format!("{key} ");
+    run.stdout
+        .lines()
+        .find_map(|l| l.strip_prefix(&prefix))
+        .unwrap_or_else(|| panic!("no `{key}` line\n{run}"))
+        .trim()
+        .to_string()
+}
+
+/// Deleting a lab-mode bridge takes its ports off it: like `nomaster`, that is leaving
+/// lab mode, so they get their IPv6 back. Before, they stayed without IPv6 for the rest
+/// of the run: an IPv6 address on the former port was refused, no IPv6 packet passed.
+#[test]
+fn a_deleted_lab_mode_bridge_gives_its_ports_their_ipv6_back() {
+    let script = TempScript::new(
+        "bridge-gone",
+        r#"let a = netns("a");
+bridge("lab1", #{ lab_mode: true });
+veth("pa", "eth0", #{ b_ns: a }).a.master("lab1");
+print(`during ${exec("cat /proc/sys/net/ipv6/conf/pa/disable_ipv6").stdout}`);
+link("lab1").delete();
+print(`after ${exec("cat /proc/sys/net/ipv6/conf/pa/disable_ipv6").stdout}`);
+link("pa").addr("fd00:9::1/64", #{ nodad: true });
+link("pa").up();
+a.addr("eth0", "fd00:9::2/64", #{ nodad: true });
+a.up("eth0");
+print(`ping6 ${a.ping("fd00:9::1")}`);"#,
+    );
+    let run = sh(&format!(
+        "netscript {s} 2>&1 || true; netscript down bridge-gone >/dev/null 2>&1 || true",
+        s = q(script.path())
+    ));
+    assert_eq!(value(&run, "during"), "1", "{run}");
+    assert_eq!(value(&run, "after"), "0", "{run}");
+    assert_eq!(value(&run, "ping6"), "true", "{run}");
+}
+
+/// A link the lab did not make, put on a lab-mode bridge the lab then deleted: `down`
+/// used to fail on it ("link: Operation not supported", the multicast flooding of a port
+/// that is no longer one) and leave it without IPv6. It must go down cleanly and leave
+/// the link as it was found, its IPv6 on.
+#[test]
+fn down_after_a_lab_mode_bridge_was_deleted_leaves_a_foreign_port_as_found() {
+    let script = TempScript::new(
+        "foreign-gone",
+        r#"bridge("lab1", #{ lab_mode: true });
+link("fa").master("lab1");
+link("lab1").delete();"#,
+    );
+    let run = sh(&format!(
+        r#"ip link add fa type veth peer name fb
+netscript {s} >/dev/null 2>&1
+echo "during $(cat /proc/sys/net/ipv6/conf/fa/disable_ipv6)"
+if netscript down foreign-gone > $T/down 2>&1; then echo "down ok"; else echo "down failed"; cat $T/down; fi
+echo "after $(cat /proc/sys/net/ipv6/conf/fa/disable_ipv6)"
+echo "left $(ip -o link show fa | wc -l)""#,
+        s = q(script.path())
+    ));
+    assert_eq!(value(&run, "down"), "ok", "{run}");
+    assert_eq!(value(&run, "after"), "0", "{run}");
+    assert_eq!(value(&run, "left"), "1", "{run}");
+}
