@@ -69,3 +69,53 @@ echo "left $(ip -o link show fa | wc -l)""#,
     assert_eq!(value(&run, "after"), "0", "{run}");
     assert_eq!(value(&run, "left"), "1", "{run}");
 }
+
+/// br0 (10.100.0.1/24) with containers c1, c2; an upstream namespace at 203.0.113.2
+/// behind veth-host; forwarding on and masquerade; c1 pings c2 over br0 and the upstream.
+const BRIDGE_LAB: &str = r#"import "lab" as lab;
+bridge("br0", "10.100.0.1/24");
+let c1 = lab::container("c1", "10.100.0.2/24", "br0", "10.100.0.1");
+let c2 = lab::container("c2", "10.100.0.3/24", "br0", "10.100.0.1");
+lab::p2p(host(), "203.0.113.1/24", netns("upstream"), "203.0.113.2/24");
+forward(true);
+masquerade("10.100.0.0/24", #{ not_out: "br0" });
+print(`c1-c2 ${c1.ping("10.100.0.3")}`);
+print(`c1-upstream ${c1.ping("203.0.113.2")}`);
+"#;
+
+/// A forward chain that ends in a catch-all *reject* drops what it does not know just as
+/// one with policy drop does: firewalld's (`inet firewalld`, `reject with icmpx
+/// admin-prohibited` last) and the RHEL iptables default (`-A FORWARD -j REJECT
+/// --reject-with icmp-host-prohibited`, here through iptables-nft). Before, only a last
+/// `drop` counted: such a host silently cut the lab's bridge and its NAT off, without a
+/// word. Now the lab's accept rules go in as for Docker, and `down` leaves the foreign
+/// table as it was.
+#[test]
+fn a_forward_chain_ending_in_reject_is_treated_as_one_that_drops() {
+    let firewalld = r#"printf 'table inet fw {\n chain FWD {\n  type filter hook forward priority 0; policy accept;\n  ct state established,related accept\n  reject with icmpx type admin-prohibited\n }\n}\n' > $T/fw.nft
+nft -f $T/fw.nft
+list() { nft list table inet fw; }"#;
+    let iptables = r#"iptables-nft -A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+iptables-nft -A FORWARD -j REJECT --reject-with icmp-host-prohibited
+list() { nft list table ip filter; }"#;
+    for (what, setup) in [("firewalld", firewalld), ("iptables-nft", iptables)] {
+        let script = TempScript::new("reject-host", BRIDGE_LAB);
+        let run = sh(&format!(
+            r#"{setup}
+list > $T/before
+echo @@run; netscript --lab rj {s} 2> $T/err
+echo @@err; cat $T/err
+echo @@down; netscript down rj
+echo @@same; list | cmp - $T/before && echo identical"#,
+            s = q(script.path())
+        ));
+        let s = run.sections();
+        assert!(s.text("run").contains("c1-c2 true"), "{what}\n{run}");
+        assert!(s.text("run").contains("c1-upstream true"), "{what}\n{run}");
+        assert!(
+            s.text("err").contains("the forward chain of table"),
+            "{what}: one line says what netscript did\n{run}"
+        );
+        assert_eq!(s.text("same"), "identical", "{what}\n{run}");
+    }
+}
