@@ -119,3 +119,50 @@ echo @@same; list | cmp - $T/before && echo identical"#,
         assert_eq!(s.text("same"), "identical", "{what}\n{run}");
     }
 }
+
+/// A bridge made a port of another bridge: the kernel refuses it with ELOOP, which a run
+/// used to show as "Too many levels of symbolic links (os error 40)", while `plan` let it
+/// pass. Now both say what is wrong, at the call's line in the module that made it, and
+/// the `try` around it catches it.
+#[test]
+fn a_bridge_as_a_port_of_a_bridge_is_refused_clearly_in_plan_and_run() {
+    let dir = std::env::temp_dir().join(format!("ns-attack2-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("helpers.rhai"),
+        "fn enslave(a, b) {\n    link(a).master(b);\n}\n",
+    )
+    .unwrap();
+    let tried = r#"import "helpers" as h;
+bridge("b1"); bridge("b2");
+try { h::enslave("b1", "b2"); print("not caught"); } catch (e) { print(`caught: ${e}`); }
+"#;
+    for (stem, text) in [
+        ("tried", tried.to_string()),
+        ("main", format!("{tried}h::enslave(\"b1\", \"b2\");\n")),
+    ] {
+        std::fs::write(dir.join(format!("{stem}.rhai")), text).unwrap();
+    }
+    let path = |stem: &str| dir.join(format!("{stem}.rhai")).display().to_string();
+    let want = r#"Link("b1").master("b2"): link "b1" is a bridge: a bridge cannot be a port of another bridge"#;
+    for cmd in ["plan", "run"] {
+        let args = |stem: &str| match cmd {
+            "plan" => vec!["plan".to_string(), path(stem)],
+            _ => vec![path(stem)],
+        };
+        let argv = args("tried");
+        let run = sandboxed(&argv.iter().map(String::as_str).collect::<Vec<_>>()).success();
+        assert!(
+            run.stdout.contains(&format!("caught: {want}")),
+            "{cmd}\n{run}"
+        );
+        assert!(!run.stdout.contains("not caught"), "{cmd}\n{run}");
+        let argv = args("main");
+        let run = sandboxed(&argv.iter().map(String::as_str).collect::<Vec<_>>()).fails_with(1);
+        let e = error_report(&run);
+        assert!(e.message.contains(want), "{cmd}\n{run}");
+        assert_eq!((e.line, e.col), (2, 13), "{cmd}\n{run}");
+        assert!(e.file.ends_with("helpers.rhai"), "{cmd}\n{run}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -453,6 +453,9 @@ impl ModelBackend {
                     if s.link(ns, name)?.kind == LinkKind::Tun {
                         return Err(Error::from_errno(link_label(ns, name), libc::EINVAL));
                     }
+                    if s.link(ns, name)?.kind == LinkKind::Bridge {
+                        return Err(messages::bridge_in_bridge(ns, name));
+                    }
                     let br = s.link(ns, m)?;
                     if br.kind != LinkKind::Bridge {
                         return Err(Error::Os {

@@ -119,6 +119,7 @@ impl KernelBackend {
                     .with_index(ns, m, |b, idx| b.set_link(ns, name, |x| x.controller(idx)))
                     .map_err(|e| match e.errno() {
                         Some(libc::EXFULL) => messages::bridge_full(ns, m),
+                        Some(libc::ELOOP) => messages::bridge_in_bridge(ns, name),
                         _ => e,
                     }),
                 None => self.set_link(ns, name, |b| b.nocontroller()),
