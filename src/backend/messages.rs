@@ -64,6 +64,15 @@ pub fn bridge_full(ns: &Ns, bridge: &str) -> Error {
     ))
 }
 
+/// A bridge asked to be a port of a bridge (the kernel says ELOOP: "Too many levels of
+/// symbolic links").
+pub fn bridge_in_bridge(ns: &Ns, name: &str) -> Error {
+    Error::Other(format!(
+        "{} is a bridge: a bridge cannot be a port of another bridge (connect them with a veth pair, one end on each)",
+        link_label(ns, name)
+    ))
+}
+
 /// A link the kernel keeps in the namespace it was made in (a bridge, lo: it says EINVAL).
 pub fn stays_in_its_namespace(ns: &Ns, name: &str) -> Error {
     Error::Other(format!(

@@ -453,6 +453,9 @@ impl ModelBackend {
                     if s.link(ns, name)?.kind == LinkKind::Tun {
                         return Err(Error::from_errno(link_label(ns, name), libc::EINVAL));
                     }
+                    if s.link(ns, name)?.kind == LinkKind::Bridge {
+                        return Err(messages::bridge_in_bridge(ns, name));
+                    }
                     let br = s.link(ns, m)?;
                     if br.kind != LinkKind::Bridge {
                         return Err(Error::Os {
@@ -471,15 +474,10 @@ impl ModelBackend {
                 }
                 s.link(ns, name)?.master = master.clone();
             }
-            // Only a bridge's port has port settings.
+            // A link that is no longer a port (its bridge deleted) keeps only the IPv6
+            // part, as in the kernel backend.
             Op::PortLabMode { ns, name, .. } => {
-                let s = self.space(ns)?;
-                if s.link(ns, name)?.master.is_none() {
-                    return Err(Error::Os {
-                        what: link_label(ns, name),
-                        source: std::io::Error::from_raw_os_error(libc::EOPNOTSUPP),
-                    });
-                }
+                self.space(ns)?.link(ns, name)?;
             }
             Op::LinkMove { ns, name, to } => {
                 self.space(to)?;

@@ -153,15 +153,20 @@ pub fn legacy_notice(devs: &[String]) -> String {
     )
 }
 
-/// Whether a rule is an unconditional drop (counters aside).
+/// Whether a rule is an unconditional drop or reject (counters aside): a chain that
+/// ends in `reject` (firewalld's; the RHEL iptables default `-j REJECT`, which
+/// iptables-nft writes as an `xt` target) drops what it does not know just as well.
 fn is_plain_drop(rule: &Value) -> bool {
     let Some(expr) = rule["expr"].as_array() else {
         return false;
     };
-    expr.last().is_some_and(|s| s.get("drop").is_some())
-        && expr
-            .iter()
-            .all(|s| s.get("drop").is_some() || s.get("counter").is_some())
+    let ends = |s: &Value| {
+        s.get("drop").is_some()
+            || s.get("reject").is_some()
+            || (s["xt"]["type"] == "target"
+                && ["DROP", "REJECT"].contains(&s["xt"]["name"].as_str().unwrap_or("")))
+    };
+    expr.last().is_some_and(ends) && expr.iter().all(|s| ends(s) || s.get("counter").is_some())
 }
 
 /// The forward chains in `nft -j list ruleset` output that are not netscript's and drop
@@ -213,7 +218,7 @@ pub fn droppers(ruleset: &Value) -> Vec<Dropper> {
 }
 
 /// Whether `iptables-legacy-save -t filter` output has a FORWARD chain that drops by
-/// default (policy DROP, or a last rule `-A FORWARD -j DROP`).
+/// default (policy DROP, or a last rule `-A FORWARD -j DROP` or `-j REJECT`).
 pub fn legacy_forward_drops(save: &str) -> bool {
     let policy = save
         .lines()
@@ -221,7 +226,12 @@ pub fn legacy_forward_drops(save: &str) -> bool {
     let last = save
         .lines()
         .rfind(|l| l.starts_with("-A FORWARD "))
-        .is_some_and(|l| l.trim() == "-A FORWARD -j DROP");
+        .is_some_and(|l| {
+            let l = l.trim();
+            l == "-A FORWARD -j DROP"
+                || l == "-A FORWARD -j REJECT"
+                || l.starts_with("-A FORWARD -j REJECT --reject-with ")
+        });
     policy || last
 }
 
@@ -259,6 +269,22 @@ mod tests {
         let mut r = docker(false, "accept");
         r["nftables"].as_array_mut().unwrap().push(json!({"rule": {"family": "ip", "table": "filter", "chain": "FORWARD", "handle": 4, "expr": [{"counter": {"packets": 0, "bytes": 0}}, {"drop": null}]}}));
         assert_eq!(droppers(&r).len(), 1);
+    }
+
+    #[test]
+    fn a_last_plain_reject_counts() {
+        for last in [
+            json!({"reject": {"type": "icmpx", "expr": "admin-prohibited"}}),
+            json!({"reject": null}),
+            json!({"xt": {"type": "target", "name": "REJECT"}}),
+        ] {
+            let mut r = docker(false, "accept");
+            r["nftables"].as_array_mut().unwrap().push(json!({"rule": {"family": "ip", "table": "filter", "chain": "FORWARD", "handle": 4, "expr": [{"counter": {"packets": 0, "bytes": 0}}, last]}}));
+            assert_eq!(droppers(&r).len(), 1, "{last}");
+        }
+        assert!(legacy_forward_drops(
+            "*filter\n:FORWARD ACCEPT [0:0]\n-A FORWARD -j REJECT --reject-with icmp-host-prohibited\nCOMMIT\n"
+        ));
     }
 
     #[test]

@@ -81,6 +81,9 @@ pub struct Session {
     pub mtu_given: std::collections::HashMap<(Ns, String), u32>,
     /// The links this run put in lab mode (`Op::PortLabMode`) that are still ports.
     lab_ports: std::collections::HashSet<(Ns, String)>,
+    /// The bridge each link this run made a port is on: a lab-mode bridge deleted takes
+    /// its ports out of lab mode first.
+    port_of: std::collections::HashMap<(Ns, String), String>,
 }
 
 impl Session {
@@ -104,6 +107,7 @@ impl Session {
             lab_bridges: Default::default(),
             mtu_given: Default::default(),
             lab_ports: Default::default(),
+            port_of: Default::default(),
         }
     }
 
@@ -368,24 +372,32 @@ impl Session {
                 };
             }
             // Off its bridge (or onto another: lab mode follows if that one has it).
-            Op::LinkMaster { ns, name, .. } => {
-                self.lab_ports.remove(&(ns.clone(), name.clone()));
+            Op::LinkMaster { ns, name, master } => {
+                let key = (ns.clone(), name.clone());
+                self.lab_ports.remove(&key);
+                match master {
+                    Some(m) => self.port_of.insert(key, m.clone()),
+                    None => self.port_of.remove(&key),
+                };
             }
             Op::LinkDel { ns, name } => {
                 let key = (ns.clone(), name.clone());
                 self.lab_bridges.remove(&key);
                 self.mtu_given.remove(&key);
                 self.lab_ports.remove(&key);
+                self.port_of.remove(&key);
             }
             Op::NetnsDel { name } => {
                 let gone = |k: &(Ns, String)| k.0.as_ref() == Some(name);
                 self.lab_bridges.retain(|k| !gone(k));
                 self.mtu_given.retain(|k, _| !gone(k));
                 self.lab_ports.retain(|k| !gone(k));
+                self.port_of.retain(|k, _| !gone(k));
             }
             Op::LinkMove { ns, name, to } => {
                 let key = (ns.clone(), name.clone());
                 self.lab_ports.remove(&key);
+                self.port_of.remove(&key);
                 let moved = (to.clone(), name.clone());
                 if self.lab_bridges.remove(&key) {
                     self.lab_bridges.insert(moved.clone());
@@ -403,12 +415,21 @@ impl Session {
         // A port in lab mode leaving it (off its bridge, or onto a plain one): lab mode
         // is a port's setting, so it goes first, while the link is still that port, and
         // its IPv6 comes back with it.
-        if let Some(off) = self.leaving_lab_mode(&op) {
-            let on = off.inverse();
-            self.apply_now(off)?;
-            // The port did not leave: it stays as it was.
-            if let Err(e) = self.apply_now(op) {
-                if let Some(on) = on {
+        let offs = self.leaving_lab_mode(&op);
+        if !offs.is_empty() {
+            let mut done: Vec<Op> = vec![];
+            let mut left = Ok(());
+            for off in offs {
+                let on = off.inverse();
+                if let Err(e) = self.apply_now(off) {
+                    left = Err(e);
+                    break;
+                }
+                done.extend(on);
+            }
+            // The ports did not leave: they stay as they were.
+            if let Err(e) = left.and_then(|()| self.apply_now(op)) {
+                for on in done.into_iter().rev() {
                     let _ = self.apply_now(on);
                 }
                 return Err(e);
@@ -436,20 +457,37 @@ impl Session {
         }
     }
 
-    /// `Op::PortLabMode` off, when `op` takes a port in lab mode off its bridge or puts
-    /// it on a bridge that is not in lab mode.
-    fn leaving_lab_mode(&self, op: &Op) -> Option<Op> {
-        let Op::LinkMaster { ns, name, master } = op else {
-            return None;
-        };
-        let stays = master
-            .as_ref()
-            .is_some_and(|m| self.lab_bridges.contains(&(ns.clone(), m.clone())));
-        (!stays && self.lab_ports.contains(&(ns.clone(), name.clone()))).then(|| Op::PortLabMode {
+    /// `Op::PortLabMode` off for each port in lab mode that `op` takes off its bridge:
+    /// the port itself (`nomaster`, or onto a bridge that is not in lab mode), or every
+    /// port of a lab-mode bridge it deletes (in name order).
+    fn leaving_lab_mode(&self, op: &Op) -> Vec<Op> {
+        let off = |ns: &Ns, name: &str| Op::PortLabMode {
             ns: ns.clone(),
-            name: name.clone(),
+            name: name.to_string(),
             on: false,
-        })
+        };
+        match op {
+            Op::LinkMaster { ns, name, master } => {
+                let stays = master
+                    .as_ref()
+                    .is_some_and(|m| self.lab_bridges.contains(&(ns.clone(), m.clone())));
+                match !stays && self.lab_ports.contains(&(ns.clone(), name.clone())) {
+                    true => vec![off(ns, name)],
+                    false => vec![],
+                }
+            }
+            Op::LinkDel { ns, name } if self.lab_bridges.contains(&(ns.clone(), name.clone())) => {
+                let mut ports: Vec<&String> = self
+                    .lab_ports
+                    .iter()
+                    .filter(|k| k.0 == *ns && self.port_of.get(*k) == Some(name))
+                    .map(|k| &k.1)
+                    .collect();
+                ports.sort();
+                ports.into_iter().map(|p| off(ns, p)).collect()
+            }
+            _ => vec![],
+        }
     }
 
     fn apply_now(&mut self, op: Op) -> Result<()> {

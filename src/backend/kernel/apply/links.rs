@@ -119,6 +119,7 @@ impl KernelBackend {
                     .with_index(ns, m, |b, idx| b.set_link(ns, name, |x| x.controller(idx)))
                     .map_err(|e| match e.errno() {
                         Some(libc::EXFULL) => messages::bridge_full(ns, m),
+                        Some(libc::ELOOP) => messages::bridge_in_bridge(ns, name),
                         _ => e,
                     }),
                 None => self.set_link(ns, name, |b| b.nocontroller()),
@@ -136,10 +137,15 @@ impl KernelBackend {
                     })?,
                 }
                 let h = self.handle(ns)?;
-                self.nl(
+                match self.nl(
                     link_label(ns, name),
                     netlink::port_mcast_flood(&h, name, !*on),
-                )
+                ) {
+                    // No longer a port (its bridge was deleted): its flooding went with
+                    // its port, and its IPv6 is set above (`down` puts it back so).
+                    Err(e) if e.errno() == Some(libc::EOPNOTSUPP) => Ok(()),
+                    r => r,
+                }
             }
             Op::LinkMove { ns, name, to } => {
                 let fd = self.ns_fd(to)?;
