@@ -226,6 +226,17 @@ fn equivalence_slow_link() {
     );
 }
 
+/// A vxlan's packets must fit its lower link: an MTU above the lower link's less the
+/// encapsulation is refused by name, with the reason, where the kernel says only EINVAL.
+#[test]
+fn plan_fails_on_a_vxlan_mtu_its_lower_link_cannot_carry() {
+    plan_fails_like_the_run(
+        "vxmtu",
+        "let v = veth(\"u0\", \"u1\");\nlet vx = vxlan(\"vx0\", #{ vni: 7, remote: \"192.0.2.2\", local: \"192.0.2.1\", dev: \"u0\" });\nvx.mtu(1500);\n",
+        "link \"vx0\" does not take MTU 1500: it is above the link's maximum",
+    );
+}
+
 /// Found as a bug (fixed in f25cc21): the plan rendered unimpair's NftDel as `nft delete
 /// rule` only, while the real run also deletes the emptied `table inet netscript`.
 #[test]

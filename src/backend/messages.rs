@@ -53,6 +53,15 @@ pub fn no_foreign_rule(tag: &str, chain: &str) -> Error {
     Error::Missing(format!("the rule {tag:?} in chain {chain}"))
 }
 
+/// An MTU the link does not take (the kernel says EINVAL; the lower bound, 68, is checked
+/// before anything is asked): a vxlan's or macvlan's packets must fit its lower link.
+pub fn mtu_too_large(ns: &Ns, name: &str, mtu: u32) -> Error {
+    Error::Other(format!(
+        "{} does not take MTU {mtu}: it is above the link's maximum (a vxlan's or macvlan's is its lower link's MTU, less 50 bytes for a vxlan over IPv4, 70 over IPv6)",
+        link_label(ns, name)
+    ))
+}
+
 /// The most ports a Linux bridge takes (`BR_MAX_PORTS` is 1024, port 0 unused).
 pub const BRIDGE_MAX_PORTS: usize = 1023;
 

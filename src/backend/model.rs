@@ -431,8 +431,11 @@ impl ModelBackend {
                     }
                     _ => 65535,
                 };
-                if *mtu < 68 || *mtu > max {
+                if *mtu < 68 {
                     return Err(Error::from_errno(link_label(ns, name), libc::EINVAL));
+                }
+                if *mtu > max {
+                    return Err(messages::mtu_too_large(ns, name, *mtu));
                 }
                 s.link(ns, name)?.mtu = *mtu;
             }
@@ -453,15 +456,16 @@ impl ModelBackend {
                     if s.link(ns, name)?.kind == LinkKind::Tun {
                         return Err(Error::from_errno(link_label(ns, name), libc::EINVAL));
                     }
-                    if s.link(ns, name)?.kind == LinkKind::Bridge {
-                        return Err(messages::bridge_in_bridge(ns, name));
-                    }
                     let br = s.link(ns, m)?;
                     if br.kind != LinkKind::Bridge {
                         return Err(Error::Os {
                             what: link_label(ns, name),
                             source: std::io::Error::from_raw_os_error(libc::EOPNOTSUPP),
                         });
+                    }
+                    // After the master's own check, as the kernel's br_add_if.
+                    if s.link(ns, name)?.kind == LinkKind::Bridge {
+                        return Err(messages::bridge_in_bridge(ns, name));
                     }
                     let ports = s
                         .links

@@ -113,7 +113,13 @@ impl KernelBackend {
                 self.up_here.insert(key);
                 Ok(())
             }
-            Op::LinkMtu { ns, name, mtu } => self.set_link(ns, name, |b| b.mtu(*mtu)),
+            Op::LinkMtu { ns, name, mtu } => {
+                self.set_link(ns, name, |b| b.mtu(*mtu))
+                    .map_err(|e| match e.errno() {
+                        Some(libc::EINVAL) => messages::mtu_too_large(ns, name, *mtu),
+                        _ => e,
+                    })
+            }
             Op::LinkMaster { ns, name, master } => match master {
                 Some(m) => self
                     .with_index(ns, m, |b, idx| b.set_link(ns, name, |x| x.controller(idx)))
