@@ -31,6 +31,10 @@ pub fn q(s: &str) -> String {
 /// when dropped.
 pub struct Ssh {
     dir: PathBuf,
+    /// The hosts' names, in the file's order: a host's control socket is named by its
+    /// place here, not its name (a name may be too long for a socket's path, or hold a
+    /// `%`, which ssh expands in a ControlPath).
+    names: Vec<String>,
     config: Option<PathBuf>,
     options: Vec<String>,
 }
@@ -52,6 +56,7 @@ impl Ssh {
             .map_err(|e| format!("cannot make {}: {e}", dir.display()))?;
         Ok(Ssh {
             dir,
+            names: file.hosts.iter().map(|h| h.name.clone()).collect(),
             config: file.ssh_config.clone(),
             options: file.ssh_options.clone(),
         })
@@ -70,7 +75,8 @@ impl Ssh {
     }
 
     fn socket(&self, host: &Host) -> PathBuf {
-        self.dir.join(&host.name)
+        let i = self.names.iter().position(|n| *n == host.name);
+        self.dir.join(format!("h{}", i.unwrap_or(self.names.len())))
     }
 
     /// `ssh ... HOST CMD` over the host's open connection (see [`Ssh::open`]).
