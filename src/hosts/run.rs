@@ -50,6 +50,9 @@ pub fn connect(path: &Path, privileged: bool, want_tmp: bool) -> Result<Connecte
         errln!("netscript: {e}");
         ExitCode::from(USAGE)
     })?;
+    // A signal while connecting (a host may take ConnectTimeout to fail) stops here,
+    // with the connections opened so far closed and their directories removed.
+    crate::signals::install();
     let ssh = Ssh::new(&file).map_err(fail)?;
     for h in file.hosts.iter_mut().filter(|h| h.underlay.is_none()) {
         h.underlay = Some(
@@ -73,9 +76,15 @@ pub fn connect(path: &Path, privileged: bool, want_tmp: bool) -> Result<Connecte
     });
     let mut remotes = Vec::new();
     let mut bad = false;
+    let interrupted = crate::signals::interrupted();
+    if interrupted {
+        errln!("netscript: {}", ssh::INTERRUPTED);
+        bad = true;
+    }
     for (h, r) in file.hosts.iter().zip(results) {
         match r {
             Ok(r) => remotes.push((h, r)),
+            Err(_) if interrupted => {}
             Err(e) => {
                 errln!("netscript: host {} ({}): {e}", h.name, h.ssh);
                 bad = true;
@@ -215,7 +224,11 @@ pub fn run(a: RunArgs) -> ExitCode {
     if let Err(code) = upload(&c, &files) {
         return code;
     }
-    crate::signals::install();
+    if crate::signals::interrupted() {
+        // Nothing started yet: dropping `c` removes the scripts and closes the connections.
+        errln!("netscript: interrupted; nothing was done on any host");
+        return ExitCode::from(FAILURE);
+    }
     let mut children: Vec<Child> = Vec::new();
     let mut forwarders = Vec::new();
     for (h, r) in c.file.hosts.iter().zip(&c.remotes) {

@@ -27,6 +27,9 @@ pub fn q(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
 }
 
+/// Why [`Ssh::open`] gave up: a signal came while it connected.
+pub const INTERRUPTED: &str = "interrupted while connecting";
+
 /// The private directory that holds the control sockets; removed (connections closed)
 /// when dropped.
 pub struct Ssh {
@@ -96,8 +99,41 @@ impl Ssh {
             .arg(format!("ControlPath={}", self.socket(host).display()))
             .args(["-o", "ControlMaster=yes", "-o", "ControlPersist=60"])
             .args(["-T", &host.ssh, remote])
-            .stdin(Stdio::null());
-        let out = c.output().map_err(|e| format!("cannot run ssh: {e}"))?;
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = c.spawn().map_err(|e| format!("cannot run ssh: {e}"))?;
+        // Read as it comes (the session does not end while its output waits).
+        let read = |r: Option<Box<dyn Read + Send>>| {
+            std::thread::spawn(move || {
+                let mut buf = Vec::new();
+                if let Some(mut r) = r {
+                    let _ = r.read_to_end(&mut buf);
+                }
+                buf
+            })
+        };
+        let stdout = read(child.stdout.take().map(|r| Box::new(r) as _));
+        let stderr = read(child.stderr.take().map(|r| Box::new(r) as _));
+        // A host that does not answer holds this up to ConnectTimeout: a signal here
+        // (Ctrl-C, SIGTERM) gives it up at once, so the caller can clean up and stop
+        // (the readers are left to end with the connection).
+        let status = loop {
+            if let Some(st) = child.try_wait().map_err(|e| e.to_string())? {
+                break st;
+            }
+            if crate::signals::interrupted() {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(INTERRUPTED.into());
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        };
+        let out = std::process::Output {
+            status,
+            stdout: stdout.join().unwrap_or_default(),
+            stderr: stderr.join().unwrap_or_default(),
+        };
         match out.status.code() {
             Some(0) => Ok(String::from_utf8_lossy(&out.stdout).into_owned()),
             code => {
