@@ -631,9 +631,23 @@ pub fn on_one(hosts: &Path, host: &str, rest: &[String], to_file: Option<&str>) 
             Err(e) => return fail(format!("cannot write {f}: {e}")),
         }
     }
-    match ssh.status() {
-        Ok(s) => crate::commands::status(s.code().unwrap_or(1)),
-        Err(e) => fail(format!("cannot run ssh: {e}")),
+    let mut child = match ssh.spawn() {
+        Ok(ch) => ch,
+        Err(e) => return fail(format!("cannot run ssh: {e}")),
+    };
+    // Signals are ours since connect: one sent to this netscript alone (SIGTERM) ends
+    // the command's session, as it did before they were.
+    loop {
+        match child.try_wait() {
+            Ok(Some(s)) => return crate::commands::status(s.code().unwrap_or(1)),
+            Ok(None) if crate::signals::interrupted() => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return ExitCode::from(FAILURE);
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(20)),
+            Err(e) => return fail(format!("ssh: {e}")),
+        }
     }
 }
 
