@@ -8,6 +8,7 @@
 //! it built with `ip -j ...`, `ip netns exec ...` and `ss`.
 #![allow(dead_code)]
 
+pub mod hosts;
 pub mod procs;
 pub mod tmux;
 
