@@ -62,6 +62,16 @@ pub fn mtu_too_large(ns: &Ns, name: &str, mtu: u32) -> Error {
     ))
 }
 
+/// A passthru macvlan beside another macvlan on the same parent, either way round (the
+/// kernel says EINVAL; a macvlan on a macvlan sits on the first one's parent).
+pub fn macvlan_passthru_alone(ns: &Ns, name: &str, parent: &str) -> Error {
+    Error::Other(format!(
+        "{}: a passthru macvlan must be the only macvlan on its parent {} (it takes over the parent's MAC address); use mode bridge, private or vepa to share it",
+        link_label(ns, name),
+        link_label(ns, parent)
+    ))
+}
+
 /// The most ports a Linux bridge takes (`BR_MAX_PORTS` is 1024, port 0 unused).
 pub const BRIDGE_MAX_PORTS: usize = 1023;
 

@@ -13,6 +13,7 @@ use crate::backend::{
 };
 use crate::error::{Error, Result};
 use crate::lab::firewall::Rule;
+use crate::lab::link_kind::MacvlanMode;
 use crate::lab::names::Cidr;
 use crate::lab::op::{
     link_label, ns_label, shell_word, Family, LinkKind, LinkSpec, Ns, Op, Qdisc, Route,
@@ -40,6 +41,8 @@ struct MLink {
     lower: Option<(Ns, String)>,
     /// What a vxlan adds to each packet (its MTU is at most its lower link's less this).
     headroom: u32,
+    /// A macvlan in passthru mode: alone on its parent.
+    passthru: bool,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -267,6 +270,46 @@ impl ModelBackend {
         }
     }
 
+    /// The link a new macvlan `name` on `parent` really sits on, refused as the kernel's
+    /// macvlan_common_newlink refuses it: a macvlan on a macvlan sits on that one's
+    /// parent (and takes its MTU); a passthru macvlan is alone on its parent.
+    fn macvlan_lower(
+        &self,
+        ns: &Ns,
+        name: &str,
+        parent: &str,
+        mode: MacvlanMode,
+    ) -> Result<(Ns, MLink)> {
+        let find = |lns: &Ns, lname: &str| {
+            self.spaces
+                .get(lns)
+                .and_then(|s| s.links.iter().find(|l| l.name == lname))
+        };
+        let mut at = (ns.clone(), find(ns, parent).expect("looked up"));
+        if at.1.kind == LinkKind::Macvlan {
+            if let Some((lns, lname)) = &at.1.lower {
+                if let Some(real) = find(lns, lname) {
+                    at = (lns.clone(), real);
+                }
+            }
+        }
+        let (lns, lower) = &at;
+        let mut siblings = self.spaces.values().flat_map(|sp| {
+            sp.links.iter().filter(|l| {
+                l.kind == LinkKind::Macvlan
+                    && l.lower.as_ref() == Some(&(lns.clone(), lower.name.clone()))
+            })
+        });
+        let taken = match mode {
+            MacvlanMode::Passthru => siblings.next().is_some(),
+            _ => siblings.any(|l| l.passthru),
+        };
+        if taken {
+            return Err(messages::macvlan_passthru_alone(ns, name, parent));
+        }
+        Ok((lns.clone(), (*lower).clone()))
+    }
+
     /// Apply `op` to the picture, failing as the kernel would: by op family
     /// (`Op::family`), one function each.
     fn model(&mut self, op: &Op) -> Result<()> {
@@ -354,13 +397,18 @@ impl ModelBackend {
                 let index = self.index();
                 let s = self.space(ns)?;
                 // As the kernel backend: the link it sits on first, then the name.
-                let mtu = match spec.lower() {
-                    Some(d) => s.link(ns, d)?.mtu,
-                    None => 1500,
+                let mut lower = match spec.lower() {
+                    Some(d) => Some((ns.clone(), s.link(ns, d)?.clone())),
+                    None => None,
                 };
                 if s.has(name) {
                     return Err(Error::Exists(link_label(ns, name)));
                 }
+                if let LinkSpec::Macvlan { parent, mode } = spec {
+                    lower = Some(self.macvlan_lower(ns, name, parent, *mode)?);
+                }
+                let s = self.space(ns)?;
+                let mtu = lower.as_ref().map_or(1500, |(_, l)| l.mtu);
                 // A vxlan's encapsulation: 50 bytes over IPv4, 70 over IPv6.
                 let headroom = match spec {
                     LinkSpec::Vxlan {
@@ -389,8 +437,15 @@ impl ModelBackend {
                     mtu,
                     index,
                     detail: spec.detail(),
-                    lower: spec.lower().map(|d| (ns.clone(), d.to_string())),
+                    lower: lower.map(|(lns, l)| (lns, l.name)),
                     headroom,
+                    passthru: matches!(
+                        spec,
+                        LinkSpec::Macvlan {
+                            mode: MacvlanMode::Passthru,
+                            ..
+                        }
+                    ),
                     ..Default::default()
                 });
             }

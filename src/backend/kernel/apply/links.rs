@@ -206,6 +206,10 @@ impl KernelBackend {
                     "{}: this kernel has no macvlan support (CONFIG_MACVLAN)",
                     link_label(ns, name)
                 )),
+                // No MTU is asked: the one other reason (macvlan_common_newlink).
+                (Some(libc::EINVAL), LinkSpec::Macvlan { parent, .. }) => {
+                    messages::macvlan_passthru_alone(ns, name, parent)
+                }
                 _ => nl_err(link_label(ns, name), e),
             }
         })?;
