@@ -117,3 +117,70 @@ print(mtu_of("b"));"#,
         "1400 1500\n1500",
     )]);
 }
+
+/// A macvlan needs an Ethernet parent (macvlan_port_create: EINVAL for a tun or lo; a tap
+/// is Ethernet): the plan let it pass, and the run said only "Invalid argument".
+#[test]
+fn a_macvlan_needs_an_ethernet_parent_in_plan_and_run() {
+    fail_alike(&[
+        (
+            "on_a_tun",
+            r#"tun("t0");
+macvlan("a", #{ parent: "t0" });"#,
+            r#"2:1: error: macvlan("a", #{ parent: "t0" }): link "a": a macvlan needs an Ethernet parent, and link "t0" is a tun"#,
+        ),
+        (
+            "on_lo",
+            r#"macvlan("a", #{ parent: "lo" });"#,
+            r#"link "a": a macvlan needs an Ethernet parent, and link "lo" is a loopback"#,
+        ),
+    ]);
+    take_alike(&[(
+        "on_a_tap",
+        r#"tun("t0", #{ tap: true });
+print(macvlan("a", #{ parent: "t0" }).kind);"#,
+        "macvlan",
+    )]);
+}
+
+/// A link is a bridge's port or a macvlan's parent, not both (the kernel says EBUSY: one
+/// receive handler per link), either way round; the plan let both pass, the run said
+/// only "Device or resource busy".
+#[test]
+fn a_bridge_port_and_a_macvlan_parent_exclude_each_other_in_plan_and_run() {
+    fail_alike(&[
+        (
+            "macvlan_on_a_port",
+            r#"bridge("br0");
+veth("v0", "v1");
+link("v0").master("br0");
+macvlan("a", #{ parent: "v0" });"#,
+            r#"4:1: error: macvlan("a", #{ parent: "v0" }): link "a": link "v0" is a port of a bridge, and a link cannot be both a bridge port and a macvlan's parent (put the macvlan on the bridge)"#,
+        ),
+        (
+            "port_with_a_macvlan",
+            r#"bridge("br0");
+tun("t0", #{ tap: true });
+macvlan("a", #{ parent: "t0" });
+link("t0").master("br0");"#,
+            r#"4:12: error: Link("t0").master("br0"): link "t0" cannot be a port of bridge "br0": it is busy (a macvlan sits on it, or it sits on the bridge)"#,
+        ),
+    ]);
+}
+
+/// A macvlan moved to another namespace still sits on its parent, whose MTU bounds its
+/// own: the plan looked for the parent in the new namespace, found none and let any MTU
+/// pass.
+#[test]
+fn a_moved_macvlan_is_still_bounded_by_its_parent_in_plan_and_run() {
+    fail_alike(&[(
+        "moved",
+        r#"let lan = netns("lan");
+let red = netns("red");
+lan.bridge("br0");
+lan.macvlan("a", #{ parent: "br0" }).move_to(red);
+red.link("a").mtu(1400);
+red.link("a").mtu(9000);"#,
+        r#"6:15: error: Link("a" in red).mtu(9000): link "a" in namespace "red" does not take MTU 9000"#,
+    )]);
+}

@@ -72,6 +72,34 @@ pub fn macvlan_passthru_alone(ns: &Ns, name: &str, parent: &str) -> Error {
     ))
 }
 
+/// A macvlan on a link that carries no Ethernet frames (the kernel says EINVAL).
+pub fn macvlan_not_ethernet(ns: &Ns, name: &str, parent: &str, kind: &str) -> Error {
+    Error::Other(format!(
+        "{}: a macvlan needs an Ethernet parent, and {} is a {kind} (a tap, a veth or a bridge is Ethernet; a tun and lo are not)",
+        link_label(ns, name),
+        link_label(ns, parent)
+    ))
+}
+
+/// A macvlan on a bridge port (the kernel says EBUSY: a link has one receive handler,
+/// the bridge's or the macvlans').
+pub fn macvlan_on_port(ns: &Ns, name: &str, parent: &str) -> Error {
+    Error::Other(format!(
+        "{}: {} is a port of a bridge, and a link cannot be both a bridge port and a macvlan's parent (put the macvlan on the bridge)",
+        link_label(ns, name),
+        link_label(ns, parent)
+    ))
+}
+
+/// A bridge port asked of a link a macvlan sits on, or of a link on the bridge itself
+/// (the kernel says EBUSY for both).
+pub fn port_busy(ns: &Ns, name: &str, bridge: &str) -> Error {
+    Error::Other(format!(
+        "{} cannot be a port of bridge {bridge:?}: it is busy (a macvlan sits on it, or it sits on the bridge)",
+        link_label(ns, name)
+    ))
+}
+
 /// The most ports a Linux bridge takes (`BR_MAX_PORTS` is 1024, port 0 unused).
 pub const BRIDGE_MAX_PORTS: usize = 1023;
 

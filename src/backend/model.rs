@@ -294,6 +294,18 @@ impl ModelBackend {
             }
         }
         let (lns, lower) = &at;
+        // macvlan_port_create: an Ethernet link, with no bridge on it.
+        if matches!(lower.kind, LinkKind::Tun | LinkKind::Loopback) {
+            return Err(messages::macvlan_not_ethernet(
+                ns,
+                name,
+                parent,
+                lower.kind.as_str(),
+            ));
+        }
+        if lower.master.is_some() {
+            return Err(messages::macvlan_on_port(ns, name, parent));
+        }
         let mut siblings = self.spaces.values().flat_map(|sp| {
             sp.links.iter().filter(|l| {
                 l.kind == LinkKind::Macvlan
@@ -505,7 +517,7 @@ impl ModelBackend {
                         .as_ref()
                         .is_some_and(|(lns, l)| lns == ns && l == m)
                     {
-                        return Err(Error::from_errno(link_label(ns, name), libc::EBUSY));
+                        return Err(messages::port_busy(ns, name, m));
                     }
                     // A tun carries IP packets, no Ethernet frames: no bridge takes it.
                     if s.link(ns, name)?.kind == LinkKind::Tun {
@@ -530,7 +542,17 @@ impl ModelBackend {
                     if ports >= messages::BRIDGE_MAX_PORTS {
                         return Err(messages::bridge_full(ns, m));
                     }
+                    // A macvlan's parent has its receive handler taken (br_add_if).
+                    let parent = Some((ns.clone(), name.clone()));
+                    if self.spaces.values().any(|sp| {
+                        sp.links
+                            .iter()
+                            .any(|l| l.kind == LinkKind::Macvlan && l.lower == parent)
+                    }) {
+                        return Err(messages::port_busy(ns, name, m));
+                    }
                 }
+                let s = self.space(ns)?;
                 s.link(ns, name)?.master = master.clone();
             }
             // A link that is no longer a port (its bridge deleted) keeps only the IPv6
