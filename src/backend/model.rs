@@ -488,16 +488,18 @@ impl ModelBackend {
                 s.link(ns, name)?.up = *up;
             }
             Op::LinkMtu { ns, name, mtu } => {
-                let s = self.space(ns)?;
-                let l = s.link(ns, name)?.clone();
+                let l = self.space(ns)?.link(ns, name)?.clone();
                 // A vxlan's or macvlan's packets must fit its lower link (with the
-                // vxlan's encapsulation).
+                // vxlan's encapsulation), wherever the link has moved since.
                 let max = match &l.lower {
-                    Some((lns, lower)) if lns == ns => {
-                        s.link(ns, lower)?.mtu.saturating_sub(l.headroom)
-                    }
-                    _ => 65535,
+                    Some((lns, lower)) => self
+                        .spaces
+                        .get(lns)
+                        .and_then(|s| s.links.iter().find(|x| &x.name == lower))
+                        .map_or(65535, |x| x.mtu.saturating_sub(l.headroom)),
+                    None => 65535,
                 };
+                let s = self.space(ns)?;
                 if *mtu < 68 {
                     return Err(Error::from_errno(link_label(ns, name), libc::EINVAL));
                 }
