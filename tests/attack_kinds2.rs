@@ -184,3 +184,24 @@ red.link("a").mtu(9000);"#,
         r#"6:15: error: Link("a" in red).mtu(9000): link "a" in namespace "red" does not take MTU 9000"#,
     )]);
 }
+
+/// A bridge takes only Ethernet links (br_add_if: EINVAL): a tun or lo made a port was
+/// reported as only "Invalid argument" (and lo passed the plan).
+#[test]
+fn a_tun_or_lo_as_a_bridge_port_says_why_in_plan_and_run() {
+    fail_alike(&[
+        (
+            "tun_port",
+            r#"bridge("br0");
+tun("t0");
+link("t0").master("br0");"#,
+            r#"3:12: error: Link("t0").master("br0"): link "t0" is a tun: a bridge takes only Ethernet links as ports (a tap, a veth, a macvlan or a vxlan)"#,
+        ),
+        (
+            "lo_port",
+            r#"bridge("br0");
+link("lo").master("br0");"#,
+            r#"link "lo" is a loopback: a bridge takes only Ethernet links"#,
+        ),
+    ]);
+}

@@ -100,6 +100,14 @@ pub fn port_busy(ns: &Ns, name: &str, bridge: &str) -> Error {
     ))
 }
 
+/// A bridge port asked of a link that carries no Ethernet frames (the kernel says EINVAL).
+pub fn port_not_ethernet(ns: &Ns, name: &str, kind: &str) -> Error {
+    Error::Other(format!(
+        "{} is a {kind}: a bridge takes only Ethernet links as ports (a tap, a veth, a macvlan or a vxlan)",
+        link_label(ns, name)
+    ))
+}
+
 /// The most ports a Linux bridge takes (`BR_MAX_PORTS` is 1024, port 0 unused).
 pub const BRIDGE_MAX_PORTS: usize = 1023;
 

@@ -522,8 +522,9 @@ impl ModelBackend {
                         return Err(messages::port_busy(ns, name, m));
                     }
                     // A tun carries IP packets, no Ethernet frames: no bridge takes it.
-                    if s.link(ns, name)?.kind == LinkKind::Tun {
-                        return Err(Error::from_errno(link_label(ns, name), libc::EINVAL));
+                    let kind = s.link(ns, name)?.kind.clone();
+                    if matches!(kind, LinkKind::Tun | LinkKind::Loopback) {
+                        return Err(messages::port_not_ethernet(ns, name, kind.as_str()));
                     }
                     let br = s.link(ns, m)?;
                     if br.kind != LinkKind::Bridge {

@@ -127,6 +127,10 @@ impl KernelBackend {
                         Some(libc::EXFULL) => messages::bridge_full(ns, m),
                         Some(libc::ELOOP) => messages::bridge_in_bridge(ns, name),
                         Some(libc::EBUSY) => messages::port_busy(ns, name, m),
+                        Some(libc::EINVAL) => match self.not_ethernet(ns, name) {
+                            Some(kind) => messages::port_not_ethernet(ns, name, &kind),
+                            None => e,
+                        },
                         _ => e,
                     }),
                 None => self.set_link(ns, name, |b| b.nocontroller()),
