@@ -205,3 +205,14 @@ link("lo").master("br0");"#,
         ),
     ]);
 }
+
+/// uid 4294967295 is (uid_t)-1, "no user": the kernel refuses it as an owner (EINVAL),
+/// which the run reported as only "Invalid argument" and the plan let pass.
+#[test]
+fn a_tun_owner_of_uid_minus_one_is_refused_at_the_call_in_plan_and_run() {
+    fail_alike(&[(
+        "owner_minus_one",
+        r#"tun("t0", #{ tap: true, owner: 4294967295 });"#,
+        r#"1:1: error: tun("t0", #{ owner: 4294967295, tap: true }): owner: a uid is 0..=4294967294 (4294967295 is (uid_t)-1, no user)"#,
+    )]);
+}
