@@ -13,6 +13,7 @@ use crate::backend::{
 };
 use crate::error::{Error, Result};
 use crate::lab::firewall::Rule;
+use crate::lab::link_kind::MacvlanMode;
 use crate::lab::names::Cidr;
 use crate::lab::op::{
     link_label, ns_label, shell_word, Family, LinkKind, LinkSpec, Ns, Op, Qdisc, Route,
@@ -40,6 +41,8 @@ struct MLink {
     lower: Option<(Ns, String)>,
     /// What a vxlan adds to each packet (its MTU is at most its lower link's less this).
     headroom: u32,
+    /// A macvlan in passthru mode: alone on its parent.
+    passthru: bool,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -267,6 +270,58 @@ impl ModelBackend {
         }
     }
 
+    /// The link a new macvlan `name` on `parent` really sits on, refused as the kernel's
+    /// macvlan_common_newlink refuses it: a macvlan on a macvlan sits on that one's
+    /// parent (and takes its MTU); a passthru macvlan is alone on its parent.
+    fn macvlan_lower(
+        &self,
+        ns: &Ns,
+        name: &str,
+        parent: &str,
+        mode: MacvlanMode,
+    ) -> Result<(Ns, MLink)> {
+        let find = |lns: &Ns, lname: &str| {
+            self.spaces
+                .get(lns)
+                .and_then(|s| s.links.iter().find(|l| l.name == lname))
+        };
+        let mut at = (ns.clone(), find(ns, parent).expect("looked up"));
+        if at.1.kind == LinkKind::Macvlan {
+            if let Some((lns, lname)) = &at.1.lower {
+                if let Some(real) = find(lns, lname) {
+                    at = (lns.clone(), real);
+                }
+            }
+        }
+        let (lns, lower) = &at;
+        // macvlan_port_create: an Ethernet link, with no bridge on it.
+        if matches!(lower.kind, LinkKind::Tun | LinkKind::Loopback) {
+            return Err(messages::macvlan_not_ethernet(
+                ns,
+                name,
+                parent,
+                lower.kind.as_str(),
+            ));
+        }
+        if lower.master.is_some() {
+            return Err(messages::macvlan_on_port(ns, name, parent));
+        }
+        let mut siblings = self.spaces.values().flat_map(|sp| {
+            sp.links.iter().filter(|l| {
+                l.kind == LinkKind::Macvlan
+                    && l.lower.as_ref() == Some(&(lns.clone(), lower.name.clone()))
+            })
+        });
+        let taken = match mode {
+            MacvlanMode::Passthru => siblings.next().is_some(),
+            _ => siblings.any(|l| l.passthru),
+        };
+        if taken {
+            return Err(messages::macvlan_passthru_alone(ns, name, parent));
+        }
+        Ok((lns.clone(), (*lower).clone()))
+    }
+
     /// Apply `op` to the picture, failing as the kernel would: by op family
     /// (`Op::family`), one function each.
     fn model(&mut self, op: &Op) -> Result<()> {
@@ -354,13 +409,18 @@ impl ModelBackend {
                 let index = self.index();
                 let s = self.space(ns)?;
                 // As the kernel backend: the link it sits on first, then the name.
-                let mtu = match spec.lower() {
-                    Some(d) => s.link(ns, d)?.mtu,
-                    None => 1500,
+                let mut lower = match spec.lower() {
+                    Some(d) => Some((ns.clone(), s.link(ns, d)?.clone())),
+                    None => None,
                 };
                 if s.has(name) {
                     return Err(Error::Exists(link_label(ns, name)));
                 }
+                if let LinkSpec::Macvlan { parent, mode } = spec {
+                    lower = Some(self.macvlan_lower(ns, name, parent, *mode)?);
+                }
+                let s = self.space(ns)?;
+                let mtu = lower.as_ref().map_or(1500, |(_, l)| l.mtu);
                 // A vxlan's encapsulation: 50 bytes over IPv4, 70 over IPv6.
                 let headroom = match spec {
                     LinkSpec::Vxlan {
@@ -389,8 +449,15 @@ impl ModelBackend {
                     mtu,
                     index,
                     detail: spec.detail(),
-                    lower: spec.lower().map(|d| (ns.clone(), d.to_string())),
+                    lower: lower.map(|(lns, l)| (lns, l.name)),
                     headroom,
+                    passthru: matches!(
+                        spec,
+                        LinkSpec::Macvlan {
+                            mode: MacvlanMode::Passthru,
+                            ..
+                        }
+                    ),
                     ..Default::default()
                 });
             }
@@ -421,16 +488,18 @@ impl ModelBackend {
                 s.link(ns, name)?.up = *up;
             }
             Op::LinkMtu { ns, name, mtu } => {
-                let s = self.space(ns)?;
-                let l = s.link(ns, name)?.clone();
+                let l = self.space(ns)?.link(ns, name)?.clone();
                 // A vxlan's or macvlan's packets must fit its lower link (with the
-                // vxlan's encapsulation).
+                // vxlan's encapsulation), wherever the link has moved since.
                 let max = match &l.lower {
-                    Some((lns, lower)) if lns == ns => {
-                        s.link(ns, lower)?.mtu.saturating_sub(l.headroom)
-                    }
-                    _ => 65535,
+                    Some((lns, lower)) => self
+                        .spaces
+                        .get(lns)
+                        .and_then(|s| s.links.iter().find(|x| &x.name == lower))
+                        .map_or(65535, |x| x.mtu.saturating_sub(l.headroom)),
+                    None => 65535,
                 };
+                let s = self.space(ns)?;
                 if *mtu < 68 {
                     return Err(Error::from_errno(link_label(ns, name), libc::EINVAL));
                 }
@@ -450,11 +519,12 @@ impl ModelBackend {
                         .as_ref()
                         .is_some_and(|(lns, l)| lns == ns && l == m)
                     {
-                        return Err(Error::from_errno(link_label(ns, name), libc::EBUSY));
+                        return Err(messages::port_busy(ns, name, m));
                     }
                     // A tun carries IP packets, no Ethernet frames: no bridge takes it.
-                    if s.link(ns, name)?.kind == LinkKind::Tun {
-                        return Err(Error::from_errno(link_label(ns, name), libc::EINVAL));
+                    let kind = s.link(ns, name)?.kind.clone();
+                    if matches!(kind, LinkKind::Tun | LinkKind::Loopback) {
+                        return Err(messages::port_not_ethernet(ns, name, kind.as_str()));
                     }
                     let br = s.link(ns, m)?;
                     if br.kind != LinkKind::Bridge {
@@ -475,7 +545,17 @@ impl ModelBackend {
                     if ports >= messages::BRIDGE_MAX_PORTS {
                         return Err(messages::bridge_full(ns, m));
                     }
+                    // A macvlan's parent has its receive handler taken (br_add_if).
+                    let parent = Some((ns.clone(), name.clone()));
+                    if self.spaces.values().any(|sp| {
+                        sp.links
+                            .iter()
+                            .any(|l| l.kind == LinkKind::Macvlan && l.lower == parent)
+                    }) {
+                        return Err(messages::port_busy(ns, name, m));
+                    }
                 }
+                let s = self.space(ns)?;
                 s.link(ns, name)?.master = master.clone();
             }
             // A link that is no longer a port (its bridge deleted) keeps only the IPv6

@@ -44,9 +44,17 @@ fn tun(cx: &Ctx, c: &str, ns: &Ns, name: &str, opts: Map) -> RhaiResult<Link> {
     let tap = o.bool("tap")?.unwrap_or(false);
     let owner = match o.get("owner") {
         None => None,
+        // (uid_t)-1 means "no user": the kernel refuses it as an owner.
         Some(d) if d.is_int() => Some(
             u32::try_from(d.as_int().unwrap_or(-1))
-                .map_err(|_| fail(c, "owner: a uid is 0..=4294967295"))?,
+                .ok()
+                .filter(|&u| u != u32::MAX)
+                .ok_or_else(|| {
+                    fail(
+                        c,
+                        "owner: a uid is 0..=4294967294 (4294967295 is (uid_t)-1, no user)",
+                    )
+                })?,
         ),
         Some(d) if d.is_string() => {
             Some(resolve_owner(&d.into_string().unwrap_or_default()).map_err(|e| fail(c, e))?)

@@ -126,6 +126,11 @@ impl KernelBackend {
                     .map_err(|e| match e.errno() {
                         Some(libc::EXFULL) => messages::bridge_full(ns, m),
                         Some(libc::ELOOP) => messages::bridge_in_bridge(ns, name),
+                        Some(libc::EBUSY) => messages::port_busy(ns, name, m),
+                        Some(libc::EINVAL) => match self.not_ethernet(ns, name) {
+                            Some(kind) => messages::port_not_ethernet(ns, name, &kind),
+                            None => e,
+                        },
                         _ => e,
                     }),
                 None => self.set_link(ns, name, |b| b.nocontroller()),
@@ -206,6 +211,17 @@ impl KernelBackend {
                     "{}: this kernel has no macvlan support (CONFIG_MACVLAN)",
                     link_label(ns, name)
                 )),
+                // No MTU is asked: a parent that is no Ethernet link, or a passthru
+                // macvlan beside another (macvlan_common_newlink).
+                (Some(libc::EINVAL), LinkSpec::Macvlan { parent, .. }) => {
+                    match self.not_ethernet(ns, parent) {
+                        Some(kind) => messages::macvlan_not_ethernet(ns, name, parent, &kind),
+                        None => messages::macvlan_passthru_alone(ns, name, parent),
+                    }
+                }
+                (Some(libc::EBUSY), LinkSpec::Macvlan { parent, .. }) => {
+                    messages::macvlan_on_port(ns, name, parent)
+                }
                 _ => nl_err(link_label(ns, name), e),
             }
         })?;
@@ -226,6 +242,17 @@ impl KernelBackend {
             }
         }
         Ok(())
+    }
+
+    /// What link `name` is when it carries no Ethernet frames ("tun", "loopback"), asked
+    /// only to explain a refusal; `None` for an Ethernet link (or one that is gone).
+    fn not_ethernet(&mut self, ns: &Ns, name: &str) -> Option<String> {
+        use rtnetlink::packet_route::link::{LinkFlags, LinkLayerType};
+        let h = self.handle(ns).ok()?;
+        let m = self.rt.block_on(netlink::get_link(&h, name)).ok()??;
+        let ethernet = m.header.link_layer_type == LinkLayerType::Ether
+            && !m.header.flags.contains(LinkFlags::Loopback);
+        (!ethernet).then(|| netlink::link_kind(&m).as_str().to_string())
     }
 
     fn tun_add(&mut self, ns: &Ns, name: &str, tap: bool, owner: Option<u32>) -> Result<()> {
