@@ -77,14 +77,14 @@ echo @@after; ip netns list"#,
 }
 
 /// A tap and a tun in the sandbox's own namespace (which `down` does not delete, so
-/// the links themselves must be removed): the tap has the right type, owner and is
+/// the links themselves must be removed): the tap has the right type, owner, group and is
 /// persistent; `down` removes both.
 #[test]
 fn tap_and_tun_have_their_flags_and_owner_and_down_removes_them() {
     let run = sh_ok(
         r#"cat > $T/tt.rhai <<'EOF'
-tun("tap0", #{ tap: true, owner: "nobody" });
-let t = tun("tun0", #{ owner: 4321 });
+tun("tap0", #{ tap: true, owner: "nobody", group: "root" });
+let t = tun("tun0", #{ owner: 4321, group: 4242 });
 print(link("tap0").kind + " " + t.kind);
 EOF
 netscript $T/tt.rhai > $T/out
@@ -92,6 +92,7 @@ echo @@out; cat $T/out
 echo @@tap; ip -d -j link show tap0
 echo @@tun; ip -d -j link show tun0
 echo @@owners; cat /sys/class/net/tap0/owner /sys/class/net/tun0/owner
+echo @@groups; cat /sys/class/net/tap0/group /sys/class/net/tun0/group
 echo @@ls; netscript ls --json
 netscript down tt > /dev/null
 echo @@after; ip -j link"#,
@@ -109,6 +110,8 @@ echo @@after; ip -j link"#,
     let mut owners = vec![nix_uid("nobody").to_string(), "4321".to_string()];
     owners.sort();
     assert_eq!(s.lines("owners"), owners, "{run}");
+    // tap0's group is root (0), tun0's 4242.
+    assert_eq!(s.lines("groups"), ["0", "4242"], "{run}");
     // `ls` counts both links of the lab.
     let ls = s.json("ls");
     let lab = ls

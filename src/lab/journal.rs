@@ -1064,6 +1064,7 @@ mod tests {
             LinkSpec::Tun {
                 tap: true,
                 owner: Some(1000),
+                group: None,
             },
         ];
         for spec in specs {

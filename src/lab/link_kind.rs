@@ -163,12 +163,14 @@ pub enum LinkSpec {
     /// `ip link add NAME link PARENT type macvlan mode M`: the parent is a link in the
     /// same namespace.
     Macvlan { parent: String, mode: MacvlanMode },
-    /// `ip tuntap add dev NAME mode tun|tap [user UID]`: a persistent device a user-space
-    /// program opens by name.
+    /// `ip tuntap add dev NAME mode tun|tap [user UID] [group GID]`: a persistent device
+    /// a user-space program opens by name.
     Tun {
         tap: bool,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         owner: Option<u32>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        group: Option<u32>,
     },
 }
 
@@ -270,13 +272,16 @@ impl LinkSpec {
                 shell_word(parent),
                 mode.as_str()
             )],
-            LinkSpec::Tun { tap, owner } => {
+            LinkSpec::Tun { tap, owner, group } => {
                 let mut s = format!(
                     "{ip} tuntap add dev {name} mode {}",
                     if *tap { "tap" } else { "tun" }
                 );
                 if let Some(o) = owner {
                     write!(s, " user {o}").unwrap();
+                }
+                if let Some(g) = group {
+                    write!(s, " group {g}").unwrap();
                 }
                 vec![s]
             }
@@ -294,6 +299,19 @@ pub fn resolve_owner(owner: &str) -> Result<u32, String> {
         Ok(Some(u)) => Ok(u.uid.as_raw()),
         Ok(None) => Err(format!("owner: there is no user named {owner:?}")),
         Err(e) => Err(format!("owner: looking up user {owner:?}: {e}")),
+    }
+}
+
+/// A tun/tap group as a script gives it: a gid, or a group name looked up in the group
+/// database.
+pub fn resolve_group(group: &str) -> Result<u32, String> {
+    if let Ok(gid) = group.parse::<u32>() {
+        return Ok(gid);
+    }
+    match nix::unistd::Group::from_name(group) {
+        Ok(Some(g)) => Ok(g.gid.as_raw()),
+        Ok(None) => Err(format!("group: there is no group named {group:?}")),
+        Err(e) => Err(format!("group: looking up group {group:?}: {e}")),
     }
 }
 
@@ -354,6 +372,7 @@ mod tests {
         let tap = LinkSpec::Tun {
             tap: true,
             owner: Some(1000),
+            group: None,
         };
         assert_eq!(
             tap.render("ip", "tap0"),
@@ -363,6 +382,7 @@ mod tests {
         let tun = LinkSpec::Tun {
             tap: false,
             owner: None,
+            group: None,
         };
         assert_eq!(
             tun.render("ip", "tun0"),
@@ -408,6 +428,7 @@ mod tests {
                 spec: LinkSpec::Tun {
                     tap: false,
                     owner: None,
+                    group: None,
                 },
             },
         ];

@@ -187,6 +187,7 @@ fn refused_later() -> Session {
             spec: crate::lab::link_kind::LinkSpec::Tun {
                 tap: false,
                 owner: None,
+                group: None,
             },
         })
         .unwrap();

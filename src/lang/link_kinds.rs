@@ -5,7 +5,7 @@
 use rhai::{Dynamic, Engine, Map};
 
 use super::{call, fail, to_link, Ctx, Link, Opts, RhaiResult};
-use crate::lab::link_kind::{resolve_owner, MacvlanMode};
+use crate::lab::link_kind::{resolve_group, resolve_owner, MacvlanMode};
 use crate::lab::names;
 use crate::lab::op::{LinkSpec, Ns, Op};
 use crate::ns_fn;
@@ -39,12 +39,25 @@ fn macvlan(cx: &Ctx, c: &str, ns: &Ns, name: &str, opts: Map) -> RhaiResult<Link
 }
 
 fn tun(cx: &Ctx, c: &str, ns: &Ns, name: &str, opts: Map) -> RhaiResult<Link> {
-    let o = Opts::new(c, opts, &["tap", "owner"])?;
+    let o = Opts::new(c, opts, &["tap", "owner", "group"])?;
     names::ifname(name).map_err(|e| fail(c, e))?;
     let tap = o.bool("tap")?.unwrap_or(false);
-    let owner = match o.get("owner") {
+    let owner = id_option(c, &o, "owner", ("uid", "user"), resolve_owner)?;
+    let group = id_option(c, &o, "group", ("gid", "group"), resolve_group)?;
+    add(cx, c, ns, name, LinkSpec::Tun { tap, owner, group })
+}
+
+/// A tun's `owner` or `group`: a number (`id`), or a name (`of`) that `resolve` looks up.
+fn id_option(
+    c: &str,
+    o: &Opts,
+    key: &str,
+    (id, of): (&str, &str),
+    resolve: fn(&str) -> Result<u32, String>,
+) -> RhaiResult<Option<u32>> {
+    Ok(match o.get(key) {
         None => None,
-        // (uid_t)-1 means "no user": the kernel refuses it as an owner.
+        // (uid_t)-1 / (gid_t)-1 mean "none": the kernel refuses them.
         Some(d) if d.is_int() => Some(
             u32::try_from(d.as_int().unwrap_or(-1))
                 .ok()
@@ -52,21 +65,25 @@ fn tun(cx: &Ctx, c: &str, ns: &Ns, name: &str, opts: Map) -> RhaiResult<Link> {
                 .ok_or_else(|| {
                     fail(
                         c,
-                        "owner: a uid is 0..=4294967294 (4294967295 is (uid_t)-1, no user)",
+                        format!(
+                            "{key}: a {id} is 0..=4294967294 (4294967295 is ({id}_t)-1, no {of})"
+                        ),
                     )
                 })?,
         ),
         Some(d) if d.is_string() => {
-            Some(resolve_owner(&d.into_string().unwrap_or_default()).map_err(|e| fail(c, e))?)
+            Some(resolve(&d.into_string().unwrap_or_default()).map_err(|e| fail(c, e))?)
         }
         Some(d) => {
             return Err(fail(
                 c,
-                format!("owner: a uid or a user name, not {}", super::type_label(&d)),
+                format!(
+                    "{key}: a {id} or a {of} name, not {}",
+                    super::type_label(&d)
+                ),
             ))
         }
-    };
-    add(cx, c, ns, name, LinkSpec::Tun { tap, owner })
+    })
 }
 
 pub fn register(engine: &mut Engine, ctx: &Ctx) {
@@ -143,13 +160,13 @@ mod tests {
     fn tun_and_tap_in_the_plan() {
         let (r, plan) = plan(
             r#"tun("tun0");
-               let t = tun("tap0", #{ tap: true, owner: "root" });
+               let t = tun("tap0", #{ tap: true, owner: "root", group: "root" });
                `${link("tun0").kind} ${t.kind}`"#,
         );
         assert_eq!(r.as_deref(), Ok("tun tap"), "{plan}");
         assert!(plan.contains("ip tuntap add dev tun0 mode tun\n"), "{plan}");
         assert!(
-            plan.contains("ip tuntap add dev tap0 mode tap user 0\n"),
+            plan.contains("ip tuntap add dev tap0 mode tap user 0 group 0\n"),
             "{plan}"
         );
     }
@@ -173,6 +190,18 @@ mod tests {
             (
                 r#"tun("t0", #{ owner: "no-such-user-here" });"#,
                 r#"owner: there is no user named "no-such-user-here""#,
+            ),
+            (
+                r#"tun("t0", #{ group: "no-such-group-here" });"#,
+                r#"group: there is no group named "no-such-group-here""#,
+            ),
+            (
+                r#"tun("t0", #{ group: 4294967295 });"#,
+                "group: a gid is 0..=4294967294 (4294967295 is (gid_t)-1, no group)",
+            ),
+            (
+                r#"tun("t0", #{ group: 1.5 });"#,
+                "group: a gid or a group name, not float",
             ),
             (r#"tun("t0", #{ tap: 1 });"#, "tap"),
             (r#"macvlan("mv0", #{ parent: "x", colour: 1 });"#, "colour"),

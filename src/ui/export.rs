@@ -123,10 +123,13 @@ fn link_add(ns: &Ns, name: &str, spec: &LinkSpec, v: &Vars) -> Option<String> {
             lit(parent),
             lit(mode.as_str())
         ),
-        LinkSpec::Tun { tap, owner } => {
+        LinkSpec::Tun { tap, owner, group } => {
             let mut opts = vec![format!("tap: {tap}")];
             if let Some(o) = owner {
                 opts.push(format!("owner: {o}"));
+            }
+            if let Some(g) = group {
+                opts.push(format!("group: {g}"));
             }
             format!("{on}tun({}, #{{ {} }});", lit(name), opts.join(", "))
         }

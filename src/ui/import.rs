@@ -457,9 +457,9 @@ impl Translator {
         true
     }
 
-    /// `ip tuntap add [dev] NAME mode tun|tap [user U]`, in any order.
+    /// `ip tuntap add [dev] NAME mode tun|tap [user U] [group G]`, in any order.
     fn tuntap(&mut self, w: &[&str], ns: Option<&str>) -> bool {
-        let (mut name, mut tap, mut user) = (None, None, None);
+        let (mut name, mut tap, mut user, mut group) = (None, None, None, None);
         let mut i = 0;
         while i < w.len() {
             match (w[i], w.get(i + 1)) {
@@ -467,6 +467,7 @@ impl Translator {
                 ("mode", Some(&"tun")) => tap = Some(false),
                 ("mode", Some(&"tap")) => tap = Some(true),
                 ("user", Some(u)) => user = Some(*u),
+                ("group", Some(g)) => group = Some(*g),
                 (n, _) if name.is_none() && !n.starts_with('-') && n != "mode" => {
                     name = Some(n);
                     i += 1;
@@ -480,10 +481,12 @@ impl Translator {
             return false;
         };
         let mut opts = vec![format!("tap: {tap}")];
-        match user {
-            Some(u) if u.parse::<u32>().is_ok() => opts.push(format!("owner: {u}")),
-            Some(u) => opts.push(format!("owner: {}", q(u))),
-            None => {}
+        for (key, id) in [("owner", user), ("group", group)] {
+            match id {
+                Some(i) if i.parse::<u32>().is_ok() => opts.push(format!("{key}: {i}")),
+                Some(i) => opts.push(format!("{key}: {}", q(i))),
+                None => {}
+            }
         }
         self.emit(format!(
             "{}tun({}, #{{ {} }});",
@@ -880,7 +883,7 @@ mod tests {
     fn macvlan_and_tuntap_lines() {
         let out = translate(
             "x.sh",
-            "ip netns add red\nip link add mv0 link eth0 type macvlan mode bridge\nip link add link eth0 name mv1 type macvlan\nip -n red link add name mv2 link br0 type macvlan mode private\nip tuntap add dev tap0 mode tap user 1000\nip netns exec red ip tuntap add mode tun tun0\nip tuntap add tap1 mode tap user alice\n",
+            "ip netns add red\nip link add mv0 link eth0 type macvlan mode bridge\nip link add link eth0 name mv1 type macvlan\nip -n red link add name mv2 link br0 type macvlan mode private\nip tuntap add dev tap0 mode tap user 1000\nip netns exec red ip tuntap add mode tun tun0\nip tuntap add tap1 mode tap user alice\nip tuntap add tap2 mode tap group 100 user 7\nip tuntap add tun3 mode tun group netdev\n",
         )
         .unwrap();
         for want in [
@@ -891,6 +894,8 @@ mod tests {
             "tun(\"tap0\", #{ tap: true, owner: 1000 });",
             "red.tun(\"tun0\", #{ tap: false });",
             "tun(\"tap1\", #{ tap: true, owner: \"alice\" });",
+            "tun(\"tap2\", #{ tap: true, owner: 7, group: 100 });",
+            "tun(\"tun3\", #{ tap: false, group: \"netdev\" });",
         ] {
             assert!(out.contains(want), "missing {want:?} in\n{out}");
         }

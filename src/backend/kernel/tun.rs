@@ -9,9 +9,10 @@ use std::os::fd::AsRawFd;
 /// The character device the ioctls go to.
 pub const DEVICE: &str = "/dev/net/tun";
 
-/// Make persistent tun (or tap) device `name`, owned by `owner` when given. Never
-/// attaches to an existing device of that name (IFF_TUN_EXCL): that one is not ours.
-pub fn create(name: &str, tap: bool, owner: Option<u32>) -> io::Result<()> {
+/// Make persistent tun (or tap) device `name`, owned by user `owner` and group `group`
+/// when given. Never attaches to an existing device of that name (IFF_TUN_EXCL): that one
+/// is not ours.
+pub fn create(name: &str, tap: bool, owner: Option<u32>, group: Option<u32>) -> io::Result<()> {
     let f = OpenOptions::new().read(true).write(true).open(DEVICE)?;
     // SAFETY: ifreq is plain data; all zeroes is a valid value.
     let mut ifr: libc::ifreq = unsafe { std::mem::zeroed() };
@@ -37,6 +38,9 @@ pub fn create(name: &str, tap: bool, owner: Option<u32>) -> io::Result<()> {
     };
     if let Some(uid) = owner {
         set(libc::TUNSETOWNER, uid as libc::c_ulong)?;
+    }
+    if let Some(gid) = group {
+        set(libc::TUNSETGROUP, gid as libc::c_ulong)?;
     }
     // Last: until it is persistent, closing the descriptor (on any error above) removes
     // the device again.

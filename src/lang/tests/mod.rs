@@ -118,6 +118,7 @@ fn a_held_back_veth_refused_later_is_reported_at_its_own_line() {
             spec: LinkSpec::Tun {
                 tap: false,
                 owner: None,
+                group: None,
             },
         })
         .unwrap();

@@ -198,7 +198,9 @@ impl KernelBackend {
             LinkSpec::Macvlan { mode, .. } => {
                 netlink::macvlan_message(name, lower.expect("a macvlan has a parent"), *mode)
             }
-            LinkSpec::Tun { tap, owner } => return self.tun_add(ns, name, *tap, *owner),
+            LinkSpec::Tun { tap, owner, group } => {
+                return self.tun_add(ns, name, *tap, *owner, *group)
+            }
         };
         let h = self.handle(ns)?;
         self.rt.block_on(h.link().add(msg).execute()).map_err(|e| {
@@ -255,7 +257,14 @@ impl KernelBackend {
         (!ethernet).then(|| netlink::link_kind(&m).as_str().to_string())
     }
 
-    fn tun_add(&mut self, ns: &Ns, name: &str, tap: bool, owner: Option<u32>) -> Result<()> {
+    fn tun_add(
+        &mut self,
+        ns: &Ns,
+        name: &str,
+        tap: bool,
+        owner: Option<u32>,
+        group: Option<u32>,
+    ) -> Result<()> {
         // The ioctl would take over a stranger's tun device of that name, and says only
         // "invalid argument" for another kind of link: ask first.
         let h = self.handle(ns)?;
@@ -263,7 +272,7 @@ impl KernelBackend {
             return Err(Error::Exists(link_label(ns, name)));
         }
         let n = name.to_string();
-        self.within(ns, move || tun::create(&n, tap, owner))?
+        self.within(ns, move || tun::create(&n, tap, owner, group))?
             .map_err(|e| match e.raw_os_error() {
                 Some(libc::EBUSY) => Error::Exists(link_label(ns, name)),
                 Some(libc::ENOENT) => Error::Other(format!(
