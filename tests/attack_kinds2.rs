@@ -178,7 +178,7 @@ fn a_moved_macvlan_is_still_bounded_by_its_parent_in_plan_and_run() {
         r#"let lan = netns("lan");
 let red = netns("red");
 lan.bridge("br0");
-lan.macvlan("a", #{ parent: "br0" }).move_to(red);
+lan.macvlan("a", #{ parent: "br0", parent_ns: lan }).move_to(red);
 red.link("a").mtu(1400);
 red.link("a").mtu(9000);"#,
         r#"6:15: error: Link("a" in red).mtu(9000): link "a" in namespace "red" does not take MTU 9000"#,

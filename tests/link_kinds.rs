@@ -20,18 +20,18 @@ fn link_json(s: &Sections, key: &str) -> Value {
         .unwrap_or_else(|| panic!("no link in section {key}: {v}"))
 }
 
-/// Two macvlans on one parent (a bridge in "lan"), moved to red and blue, bridge mode:
-/// they reach each other through the parent, checked with pings and a TCP connection.
+/// Two macvlans on one parent in the host (the containers on the host's LAN), made
+/// directly in red and blue, bridge mode: they reach each other through the parent,
+/// checked with pings and a TCP connection.
 #[test]
 fn two_macvlans_on_one_parent_ping_each_other() {
     let run = sh_ok(
         r#"cat > $T/mv.rhai <<'EOF'
-let lan = netns("lan");
 let red = netns("red");
 let blue = netns("blue");
-lan.bridge("br0");
-lan.macvlan("mv-red", #{ parent: "br0", mode: "bridge" }).move_to(red);
-lan.macvlan("mv-blue", #{ parent: lan.link("br0") }).move_to(blue);
+bridge("lan0");
+red.macvlan("mv-red", #{ parent: "lan0", mode: "bridge" });
+blue.macvlan("mv-blue", #{ parent: link("lan0") });
 red.addr("mv-red", "10.9.0.1/24");
 red.up("mv-red");
 blue.addr("mv-blue", "10.9.0.2/24");
@@ -63,13 +63,13 @@ echo @@after; ip netns list"#,
     assert!(out.starts_with("macvlan\n"), "{run}");
     // The graph hangs each macvlan off its parent in the other namespace.
     for (name, addr) in [("mv-red", "10.9.0.1"), ("mv-blue", "10.9.0.2")] {
-        let want = format!("{name} (macvlan) mode bridge {addr}/24 ── on br0 in lan");
+        let want = format!("{name} (macvlan) mode bridge {addr}/24 ── on lan0 in host");
         assert!(out.contains(&want), "missing {want:?}\n{run}");
     }
     let trace = s.get("trace");
     for want in [
-        "+ ip -n lan link add name mv-red link br0 type macvlan mode bridge",
-        "+ ip -n lan link add name mv-blue link br0 type macvlan mode bridge",
+        "+ ip link add name mv-red link lan0 netns red type macvlan mode bridge",
+        "+ ip link add name mv-blue link lan0 netns blue type macvlan mode bridge",
     ] {
         assert!(trace.contains(want), "missing {want:?}\n{run}");
     }
@@ -204,7 +204,7 @@ fn bad_input_is_reported_at_the_call() {
             &["macvlan(", "mode \"bridged\"", "bridge, private, vepa, passthru"],
         ),
         (
-            "let n = netns(\"lan\");\n  n.macvlan(\"mv0\", #{ parent: \"eth9\" });",
+            "let n = netns(\"lan\");\n  n.macvlan(\"mv0\", #{ parent: \"eth9\", parent_ns: n });",
             (2, 5),
             &["macvlan(", "eth9", "namespace \"lan\"", "does not exist"],
         ),
@@ -262,8 +262,13 @@ fn plan_renders_them_as_runnable_commands() {
     let run = sh_ok(
         r#"cat > $T/p.rhai <<'EOF'
 let lan = netns("lan");
+let red = netns("red");
 lan.bridge("br0");
-lan.macvlan("mv0", #{ parent: "br0", mode: "vepa" });
+bridge("up0");
+lan.macvlan("mv0", #{ parent: "br0", parent_ns: lan, mode: "vepa" });
+red.macvlan("mv1", #{ parent: "br0", parent_ns: "lan", mode: "private" });
+red.macvlan("mv2", #{ parent: "up0" });
+macvlan("mv3", #{ parent: lan.link("br0") });
 lan.tun("tap0", #{ tap: true, owner: 0 });
 lan.tun("tun0");
 EOF
@@ -272,12 +277,18 @@ echo @@plan; cat $T/plan.sh
 echo @@netns; ip netns list
 sh -e $T/plan.sh
 echo @@mv; ip -d -j -n lan link show mv0
+echo @@mv1; ip -d -j -n red link show mv1
+echo @@mv2; ip -d -j -n red link show mv2
+echo @@mv3; ip -d -j link show mv3
 echo @@tap; ip -d -j -n lan link show tap0"#,
     );
     let s = run.sections();
     let plan = s.get("plan");
     for want in [
         "ip -n lan link add name mv0 link br0 type macvlan mode vepa",
+        "ip -n lan link add name mv1 link br0 netns red type macvlan mode private",
+        "ip link add name mv2 link up0 netns red type macvlan mode bridge",
+        "ip -n lan link add name mv3 link br0 netns $$ type macvlan mode bridge",
         "ip -n lan tuntap add dev tap0 mode tap user 0",
         "ip -n lan tuntap add dev tun0 mode tun",
     ] {
@@ -289,6 +300,12 @@ echo @@tap; ip -d -j -n lan link show tap0"#,
         "vepa",
         "{run}"
     );
+    // The plan's shell made each where the script did.
+    for (key, mode) in [("mv1", "private"), ("mv2", "bridge"), ("mv3", "bridge")] {
+        let l = link_json(&s, key);
+        assert_eq!(l["linkinfo"]["info_kind"], "macvlan", "{key}\n{run}");
+        assert_eq!(l["linkinfo"]["info_data"]["mode"], mode, "{key}\n{run}");
+    }
     assert_eq!(
         link_json(&s, "tap")["linkinfo"]["info_data"]["type"],
         "tap",
@@ -318,14 +335,14 @@ netscript down lab >/dev/null"#,
     let s = run.sections();
     let import = s.get("import");
     for want in [
-        "lan.macvlan(\"mv0\", #{ parent: \"br0\", mode: \"passthru\" });",
+        "lan.macvlan(\"mv0\", #{ parent: \"br0\", parent_ns: \"lan\", mode: \"passthru\" });",
         "lan.tun(\"tap0\", #{ tap: true, owner: 0 });",
     ] {
         assert!(import.contains(want), "missing {want:?}\n{run}");
     }
     let export = s.get("export");
     for want in [
-        ".macvlan(\"mv0\", #{ parent: \"br0\", mode: \"passthru\" });",
+        ".macvlan(\"mv0\", #{ parent: \"br0\", parent_ns: \"lan\", mode: \"passthru\" });",
         ".tun(\"tap0\", #{ tap: true, owner: 0 });",
     ] {
         assert!(export.contains(want), "missing {want:?}\n{run}");

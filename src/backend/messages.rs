@@ -64,30 +64,36 @@ pub fn mtu_too_large(ns: &Ns, name: &str, mtu: u32) -> Error {
 
 /// A passthru macvlan beside another macvlan on the same parent, either way round (the
 /// kernel says EINVAL; a macvlan on a macvlan sits on the first one's parent).
-pub fn macvlan_passthru_alone(ns: &Ns, name: &str, parent: &str) -> Error {
+pub fn macvlan_passthru_alone(ns: &Ns, name: &str, parent_ns: &Ns, parent: &str) -> Error {
     Error::Other(format!(
         "{}: a passthru macvlan must be the only macvlan on its parent {} (it takes over the parent's MAC address); use mode bridge, private or vepa to share it",
         link_label(ns, name),
-        link_label(ns, parent)
+        link_label(parent_ns, parent)
     ))
 }
 
 /// A macvlan on a link that carries no Ethernet frames (the kernel says EINVAL).
-pub fn macvlan_not_ethernet(ns: &Ns, name: &str, parent: &str, kind: &str) -> Error {
+pub fn macvlan_not_ethernet(
+    ns: &Ns,
+    name: &str,
+    parent_ns: &Ns,
+    parent: &str,
+    kind: &str,
+) -> Error {
     Error::Other(format!(
         "{}: a macvlan needs an Ethernet parent, and {} is a {kind} (a tap, a veth or a bridge is Ethernet; a tun and lo are not)",
         link_label(ns, name),
-        link_label(ns, parent)
+        link_label(parent_ns, parent)
     ))
 }
 
 /// A macvlan on a bridge port (the kernel says EBUSY: a link has one receive handler,
 /// the bridge's or the macvlans').
-pub fn macvlan_on_port(ns: &Ns, name: &str, parent: &str) -> Error {
+pub fn macvlan_on_port(ns: &Ns, name: &str, parent_ns: &Ns, parent: &str) -> Error {
     Error::Other(format!(
         "{}: {} is a port of a bridge, and a link cannot be both a bridge port and a macvlan's parent (put the macvlan on the bridge)",
         link_label(ns, name),
-        link_label(ns, parent)
+        link_label(parent_ns, parent)
     ))
 }
 

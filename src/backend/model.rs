@@ -277,6 +277,7 @@ impl ModelBackend {
         &self,
         ns: &Ns,
         name: &str,
+        parent_ns: &Ns,
         parent: &str,
         mode: MacvlanMode,
     ) -> Result<(Ns, MLink)> {
@@ -285,7 +286,10 @@ impl ModelBackend {
                 .get(lns)
                 .and_then(|s| s.links.iter().find(|l| l.name == lname))
         };
-        let mut at = (ns.clone(), find(ns, parent).expect("looked up"));
+        let mut at = (
+            parent_ns.clone(),
+            find(parent_ns, parent).expect("looked up"),
+        );
         if at.1.kind == LinkKind::Macvlan {
             if let Some((lns, lname)) = &at.1.lower {
                 if let Some(real) = find(lns, lname) {
@@ -299,12 +303,13 @@ impl ModelBackend {
             return Err(messages::macvlan_not_ethernet(
                 ns,
                 name,
+                parent_ns,
                 parent,
                 lower.kind.as_str(),
             ));
         }
         if lower.master.is_some() {
-            return Err(messages::macvlan_on_port(ns, name, parent));
+            return Err(messages::macvlan_on_port(ns, name, parent_ns, parent));
         }
         let mut siblings = self.spaces.values().flat_map(|sp| {
             sp.links.iter().filter(|l| {
@@ -317,7 +322,9 @@ impl ModelBackend {
             _ => siblings.any(|l| l.passthru),
         };
         if taken {
-            return Err(messages::macvlan_passthru_alone(ns, name, parent));
+            return Err(messages::macvlan_passthru_alone(
+                ns, name, parent_ns, parent,
+            ));
         }
         Ok((lns.clone(), (*lower).clone()))
     }
@@ -409,15 +416,16 @@ impl ModelBackend {
                 let index = self.index();
                 let s = self.space(ns)?;
                 // As the kernel backend: the link it sits on first, then the name.
-                let mut lower = match spec.lower() {
-                    Some(d) => Some((ns.clone(), s.link(ns, d)?.clone())),
+                let has = s.has(name);
+                let mut lower = match spec.lower(ns) {
+                    Some((lns, d)) => Some((lns.clone(), self.space(&lns)?.link(&lns, d)?.clone())),
                     None => None,
                 };
-                if s.has(name) {
+                if has {
                     return Err(Error::Exists(link_label(ns, name)));
                 }
-                if let LinkSpec::Macvlan { parent, mode } = spec {
-                    lower = Some(self.macvlan_lower(ns, name, parent, *mode)?);
+                if let (LinkSpec::Macvlan { parent, mode, .. }, Some((lns, _))) = (spec, &lower) {
+                    lower = Some(self.macvlan_lower(ns, name, lns, parent, *mode)?);
                 }
                 let s = self.space(ns)?;
                 let mtu = lower.as_ref().map_or(1500, |(_, l)| l.mtu);

@@ -1060,6 +1060,7 @@ mod tests {
             LinkSpec::Macvlan {
                 parent: "br0".into(),
                 mode: Default::default(),
+                parent_ns: None,
             },
             LinkSpec::Tun {
                 tap: true,

@@ -12,7 +12,7 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::lab::op::shell_word;
+use crate::lab::op::{ip_cmd, shell_word, Ns};
 
 /// What a link is, as `ip -d link` names its kind.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -160,9 +160,19 @@ pub enum LinkSpec {
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         remotes: Vec<IpAddr>,
     },
-    /// `ip link add NAME link PARENT type macvlan mode M`: the parent is a link in the
-    /// same namespace.
-    Macvlan { parent: String, mode: MacvlanMode },
+    /// `ip [-n PARENT_NS] link add NAME link PARENT [netns NS] type macvlan mode M`: made
+    /// directly in the op's namespace, on a parent in `parent_ns` (`None`: the same
+    /// namespace, as journals before `parent_ns` have it).
+    Macvlan {
+        parent: String,
+        mode: MacvlanMode,
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "present"
+        )]
+        parent_ns: Option<Ns>,
+    },
     /// `ip tuntap add dev NAME mode tun|tap [user UID] [group GID]`: a persistent device
     /// a user-space program opens by name.
     Tun {
@@ -172,6 +182,14 @@ pub enum LinkSpec {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         group: Option<u32>,
     },
+}
+
+/// A field that is there, `null` included (the host's namespace), is `Some`; one that is
+/// not is `None` (serde's default).
+fn present<'de, T: Deserialize<'de>, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<T>, D::Error> {
+    T::deserialize(d).map(Some)
 }
 
 impl LinkSpec {
@@ -186,11 +204,14 @@ impl LinkSpec {
         }
     }
 
-    /// Another link in the same namespace this one needs (it must exist first).
-    pub fn lower(&self) -> Option<&str> {
+    /// Another link this one, made in `ns`, needs (it must exist first), and the
+    /// namespace it is in.
+    pub fn lower(&self, ns: &Ns) -> Option<(Ns, &str)> {
         match self {
-            LinkSpec::Vxlan { dev, .. } => dev.as_deref(),
-            LinkSpec::Macvlan { parent, .. } => Some(parent),
+            LinkSpec::Vxlan { dev, .. } => dev.as_deref().map(|d| (ns.clone(), d)),
+            LinkSpec::Macvlan {
+                parent, parent_ns, ..
+            } => Some((parent_ns.clone().unwrap_or_else(|| ns.clone()), parent)),
             LinkSpec::Bridge { .. } | LinkSpec::Tun { .. } => None,
         }
     }
@@ -220,8 +241,9 @@ impl LinkSpec {
         }
     }
 
-    /// The shell commands that make it; `ip` is `ip` or `ip -n NS`.
-    pub fn render(&self, ip: &str, name: &str) -> Vec<String> {
+    /// The shell commands that make it in `ns`.
+    pub fn render(&self, ns: &Ns, name: &str) -> Vec<String> {
+        let ip = ip_cmd(ns);
         let name = shell_word(name);
         match self {
             LinkSpec::Bridge { mcast_snooping, .. } => vec![
@@ -267,11 +289,29 @@ impl LinkSpec {
                 }
                 lines
             }
-            LinkSpec::Macvlan { parent, mode } => vec![format!(
-                "{ip} link add name {name} link {} type macvlan mode {}",
-                shell_word(parent),
-                mode.as_str()
-            )],
+            LinkSpec::Macvlan {
+                parent,
+                mode,
+                parent_ns,
+            } => {
+                // Sent in the parent's namespace, made in `ns` (`$$`: the namespace of
+                // the shell that runs the plan, the host's).
+                let (ip, netns) = match parent_ns {
+                    Some(p) if p != ns => (
+                        ip_cmd(p),
+                        format!(
+                            " netns {}",
+                            ns.as_deref().map_or("$$".to_string(), shell_word)
+                        ),
+                    ),
+                    _ => (ip, String::new()),
+                };
+                vec![format!(
+                    "{ip} link add name {name} link {}{netns} type macvlan mode {}",
+                    shell_word(parent),
+                    mode.as_str()
+                )]
+            }
             LinkSpec::Tun { tap, owner, group } => {
                 let mut s = format!(
                     "{ip} tuntap add dev {name} mode {}",
@@ -364,10 +404,29 @@ mod tests {
         let mv = LinkSpec::Macvlan {
             parent: "eth0".into(),
             mode: MacvlanMode::Bridge,
+            parent_ns: None,
         };
         assert_eq!(
-            mv.render("ip -n lan", "mv0"),
+            mv.render(&Some("lan".into()), "mv0"),
             ["ip -n lan link add name mv0 link eth0 type macvlan mode bridge"]
+        );
+        let red = LinkSpec::Macvlan {
+            parent: "eth0".into(),
+            mode: MacvlanMode::Private,
+            parent_ns: Some(None),
+        };
+        assert_eq!(
+            red.render(&Some("red".into()), "mv0"),
+            ["ip link add name mv0 link eth0 netns red type macvlan mode private"]
+        );
+        let home = LinkSpec::Macvlan {
+            parent: "eth0".into(),
+            mode: MacvlanMode::Bridge,
+            parent_ns: Some(Some("lan".into())),
+        };
+        assert_eq!(
+            home.render(&None, "mv0"),
+            ["ip -n lan link add name mv0 link eth0 netns $$ type macvlan mode bridge"]
         );
         let tap = LinkSpec::Tun {
             tap: true,
@@ -375,7 +434,7 @@ mod tests {
             group: None,
         };
         assert_eq!(
-            tap.render("ip", "tap0"),
+            tap.render(&None, "tap0"),
             ["ip tuntap add dev tap0 mode tap user 1000"]
         );
         assert_eq!(tap.kind(), LinkKind::Tap);
@@ -385,7 +444,7 @@ mod tests {
             group: None,
         };
         assert_eq!(
-            tun.render("ip", "tun0"),
+            tun.render(&None, "tun0"),
             ["ip tuntap add dev tun0 mode tun"]
         );
         assert_eq!(tun.kind(), LinkKind::Tun);
@@ -420,6 +479,7 @@ mod tests {
                 spec: LinkSpec::Macvlan {
                     parent: "p".into(),
                     mode: MacvlanMode::Vepa,
+                    parent_ns: None,
                 },
             },
             Op::LinkAdd {
@@ -483,6 +543,7 @@ mod tests {
             spec: LinkSpec::Macvlan {
                 parent: "br0".into(),
                 mode: MacvlanMode::Private,
+                parent_ns: None,
             },
         };
         let j = serde_json::to_string(&op).unwrap();
@@ -491,5 +552,20 @@ mod tests {
             r#"{"op":"link_add","ns":"lan","name":"mv0","kind":"macvlan","parent":"br0","mode":"private"}"#
         );
         assert_eq!(serde_json::from_str::<Op>(&j).unwrap(), op);
+        // A parent in the host's namespace, or in another one, is written as such.
+        for (parent_ns, field) in [(None, "null"), (Some("wan".to_string()), "\"wan\"")] {
+            let op = Op::LinkAdd {
+                ns: Some("lan".into()),
+                name: "mv0".into(),
+                spec: LinkSpec::Macvlan {
+                    parent: "eth0".into(),
+                    mode: MacvlanMode::Bridge,
+                    parent_ns: Some(parent_ns),
+                },
+            };
+            let j = serde_json::to_string(&op).unwrap();
+            assert!(j.contains(&format!(r#""parent_ns":{field}"#)), "{j}");
+            assert_eq!(serde_json::from_str::<Op>(&j).unwrap(), op);
+        }
     }
 }

@@ -325,7 +325,7 @@ fn tc_cmd(ns: &Ns) -> String {
     }
 }
 
-fn ip_cmd(ns: &Ns) -> String {
+pub fn ip_cmd(ns: &Ns) -> String {
     match ns {
         None => "ip".into(),
         Some(n) => format!("ip -n {}", shell_word(n)),
@@ -423,7 +423,7 @@ impl Op {
                     netns_clause(b_ns)
                 )]
             }
-            Op::LinkAdd { ns, name, spec } => spec.render(&ip_cmd(ns), name),
+            Op::LinkAdd { ns, name, spec } => spec.render(ns, name),
             Op::QdiscSet { ns, dev, qdisc } => vec![format!(
                 "{} qdisc replace dev {} root {}",
                 tc_cmd(ns),

@@ -24,18 +24,40 @@ fn add(cx: &Ctx, c: &str, ns: &Ns, name: &str, spec: LinkSpec) -> RhaiResult<Lin
     })
 }
 
+/// `ns.macvlan(name, #{ parent, mode, parent_ns })`: made directly in `ns`, on a parent
+/// in `host()` unless `parent_ns` names its namespace (`ip link add NAME link PARENT
+/// netns NS type macvlan`: the container on the host's LAN).
 fn macvlan(cx: &Ctx, c: &str, ns: &Ns, name: &str, opts: Map) -> RhaiResult<Link> {
-    let o = Opts::new(c, opts, &["parent", "mode"])?;
+    let o = Opts::new(c, opts, &["parent", "mode", "parent_ns"])?;
     names::ifname(name).map_err(|e| fail(c, e))?;
     let parent = o
         .get("parent")
         .ok_or_else(|| fail(c, "option parent (the link it sits on) is required"))?;
-    let parent = to_link(c, ns, &parent)?;
+    let parent_ns = match o.get("parent_ns") {
+        Some(d) => super::to_ns(c, "parent_ns", &d)?,
+        // A parent given as a handle is where that handle says.
+        None => match parent.clone().try_cast::<Link>() {
+            Some(l) => l.ns,
+            None => None,
+        },
+    };
+    let parent = to_link(c, &parent_ns, &parent)?;
     let mode = match o.str("mode")? {
         Some(m) => MacvlanMode::parse(&m).map_err(|e| fail(c, e))?,
         None => MacvlanMode::default(),
     };
-    add(cx, c, ns, name, LinkSpec::Macvlan { parent, mode })
+    let parent_ns = (parent_ns != *ns).then_some(parent_ns);
+    add(
+        cx,
+        c,
+        ns,
+        name,
+        LinkSpec::Macvlan {
+            parent,
+            mode,
+            parent_ns,
+        },
+    )
 }
 
 fn tun(cx: &Ctx, c: &str, ns: &Ns, name: &str, opts: Map) -> RhaiResult<Link> {
@@ -124,22 +146,30 @@ mod tests {
         (r.map(|v| v.to_string()).map_err(|e| e.to_string()), plan)
     }
 
+    /// Made directly in its namespace, on a parent in host() or in `parent_ns` (or where
+    /// a parent handle is); made beside its parent and moved, the same link.
     #[test]
-    fn macvlan_moves_and_is_inspected_as_one() {
+    fn macvlan_is_made_in_its_namespace_on_a_parent_elsewhere() {
         let (r, plan) = plan(
             r#"let lan = netns("lan");
                let red = netns("red");
                lan.bridge("br0");
                lan.link("br0").mtu(1400);
-               lan.macvlan("mv0", #{ parent: "br0", mode: "private" }).move_to(red);
-               let l = red.links().filter(|l| l.name == "mv0")[0];
-               `${l.kind} ${l.mtu}`"#,
+               bridge("eth0");
+               red.macvlan("mv0", #{ parent: "br0", parent_ns: lan, mode: "private" });
+               lan.macvlan("mv1", #{ parent: lan.link("br0") }).move_to(red);
+               red.macvlan("mv2", #{ parent: "eth0" });
+               let ls = red.links().filter(|l| l.kind == "macvlan");
+               `${ls.len()} ${ls.map(|l| l.mtu)}`"#,
         );
-        assert_eq!(r.as_deref(), Ok("macvlan 1400"), "{plan}");
-        assert!(
-            plan.contains("ip -n lan link add name mv0 link br0 type macvlan mode private\n"),
-            "{plan}"
-        );
+        assert_eq!(r.as_deref(), Ok("3 [1400, 1400, 1500]"), "{plan}");
+        for line in [
+            "ip -n lan link add name mv0 link br0 netns red type macvlan mode private\n",
+            "ip -n lan link add name mv1 link br0 type macvlan mode bridge\n",
+            "ip link add name mv2 link eth0 netns red type macvlan mode bridge\n",
+        ] {
+            assert!(plan.contains(line), "{line}\n{plan}");
+        }
     }
 
     #[test]
@@ -148,7 +178,7 @@ mod tests {
             r#"let lan = netns("lan");
                let red = netns("red");
                lan.bridge("br0");
-               lan.macvlan("mv0", #{ parent: "br0" }).move_to(red);
+               red.macvlan("mv0", #{ parent: "br0", parent_ns: lan });
                lan.link("br0").delete();
                red.links().len()"#,
         );
@@ -181,7 +211,20 @@ mod tests {
             ),
             (
                 r#"netns("lan").macvlan("mv0", #{ parent: "eth9" });"#,
-                r#"lan.macvlan("mv0", #{ parent: "eth9" }): link "eth9" in namespace "lan" does not exist"#,
+                r#"lan.macvlan("mv0", #{ parent: "eth9" }): link "eth9" does not exist"#,
+            ),
+            (
+                r#"let lan = netns("lan"); netns("red").macvlan("mv0", #{ parent: "eth9", parent_ns: lan });"#,
+                r#"link "eth9" in namespace "lan" does not exist"#,
+            ),
+            (
+                r#"netns("red").macvlan("mv0", #{ parent: "eth0", parent_ns: 5 });"#,
+                "parent_ns must be a Netns or a namespace name, not int",
+            ),
+            (
+                r#"let lan = netns("lan"); lan.bridge("br0");
+                   netns("red").macvlan("mv0", #{ parent: lan.link("br0"), parent_ns: host() });"#,
+                r#"Link("br0" in lan) is not in the host namespace"#,
             ),
             (
                 r#"bridge("br0"); tun("br0");"#,

@@ -117,12 +117,23 @@ fn link_add(ns: &Ns, name: &str, spec: &LinkSpec, v: &Vars) -> Option<String> {
             lab_mode: Some(on_),
             ..
         } => format!("{on}bridge({}, #{{ lab_mode: {on_} }});", lit(name)),
-        LinkSpec::Macvlan { parent, mode } => format!(
-            "{on}macvlan({}, #{{ parent: {}, mode: {} }});",
-            lit(name),
-            lit(parent),
-            lit(mode.as_str())
-        ),
+        LinkSpec::Macvlan {
+            parent,
+            mode,
+            parent_ns,
+        } => {
+            // The parent is in host() unless parent_ns says otherwise.
+            let parent_ns = match parent_ns.as_ref().unwrap_or(ns) {
+                Some(p) => format!(", parent_ns: {}", lit(p)),
+                None => String::new(),
+            };
+            format!(
+                "{on}macvlan({}, #{{ parent: {}{parent_ns}, mode: {} }});",
+                lit(name),
+                lit(parent),
+                lit(mode.as_str())
+            )
+        }
         LinkSpec::Tun { tap, owner, group } => {
             let mut opts = vec![format!("tap: {tap}")];
             if let Some(o) = owner {

@@ -424,15 +424,19 @@ impl Translator {
         }
     }
 
-    /// `[name] NAME link PARENT type macvlan [mode M]`, the words before `type` in any
-    /// order (`link PARENT name NAME` too). Without a mode iproute2 makes a vepa one.
+    /// `[name] NAME link PARENT [netns NS] type macvlan [mode M]`, the words before `type`
+    /// in any order (`link PARENT name NAME` too). Without a mode iproute2 makes a vepa
+    /// one. The parent is in the namespace the command runs in (`-n`), the macvlan is made
+    /// in `netns NS` if given.
     fn macvlan(&mut self, w: &[&str], ns: Option<&str>) -> bool {
-        let (mut name, mut parent, mut mode) = (None, None, "vepa");
+        let (mut name, mut parent, mut mode, mut into) = (None, None, "vepa", None);
         let mut i = 0;
         while i < w.len() {
             match (w[i], w.get(i + 1)) {
                 ("name" | "dev", Some(n)) if name.is_none() => name = Some(*n),
                 ("link", Some(p)) => parent = Some(*p),
+                // A namespace by name (not a pid).
+                ("netns", Some(n)) if n.parse::<u32>().is_err() => into = Some(*n),
                 ("type", Some(&"macvlan")) => {}
                 ("mode", Some(m)) => mode = m,
                 (n, _) if name.is_none() && !n.starts_with('-') => {
@@ -447,9 +451,13 @@ impl Translator {
         let (Some(name), Some(parent)) = (name, parent) else {
             return false;
         };
+        let parent_ns = match ns {
+            Some(n) => format!(", parent_ns: {}", q(n)),
+            None => String::new(),
+        };
         self.emit(format!(
-            "{}macvlan({}, #{{ parent: {}, mode: {} }});",
-            self.recv(ns),
+            "{}macvlan({}, #{{ parent: {}{parent_ns}, mode: {} }});",
+            self.recv(into.or(ns)),
             q(name),
             q(parent),
             q(mode)
@@ -883,14 +891,15 @@ mod tests {
     fn macvlan_and_tuntap_lines() {
         let out = translate(
             "x.sh",
-            "ip netns add red\nip link add mv0 link eth0 type macvlan mode bridge\nip link add link eth0 name mv1 type macvlan\nip -n red link add name mv2 link br0 type macvlan mode private\nip tuntap add dev tap0 mode tap user 1000\nip netns exec red ip tuntap add mode tun tun0\nip tuntap add tap1 mode tap user alice\nip tuntap add tap2 mode tap group 100 user 7\nip tuntap add tun3 mode tun group netdev\n",
+            "ip netns add red\nip netns add blue\nip link add mv0 link eth0 type macvlan mode bridge\nip link add link eth0 name mv1 type macvlan\nip -n red link add name mv2 link br0 type macvlan mode private\nip link add mv3 link eth0 netns blue type macvlan mode bridge\nip tuntap add dev tap0 mode tap user 1000\nip netns exec red ip tuntap add mode tun tun0\nip tuntap add tap1 mode tap user alice\nip tuntap add tap2 mode tap group 100 user 7\nip tuntap add tun3 mode tun group netdev\n",
         )
         .unwrap();
         for want in [
             "macvlan(\"mv0\", #{ parent: \"eth0\", mode: \"bridge\" });",
             // iproute2's default mode.
             "macvlan(\"mv1\", #{ parent: \"eth0\", mode: \"vepa\" });",
-            "red.macvlan(\"mv2\", #{ parent: \"br0\", mode: \"private\" });",
+            "red.macvlan(\"mv2\", #{ parent: \"br0\", parent_ns: \"red\", mode: \"private\" });",
+            "blue.macvlan(\"mv3\", #{ parent: \"eth0\", mode: \"bridge\" });",
             "tun(\"tap0\", #{ tap: true, owner: 1000 });",
             "red.tun(\"tun0\", #{ tap: false });",
             "tun(\"tap1\", #{ tap: true, owner: \"alice\" });",

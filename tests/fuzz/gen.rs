@@ -499,7 +499,7 @@ fn statement(rng: &mut Rng, w: &mut World) -> Option<String> {
                 master: None,
             });
             Some(format!(
-                "{}.macvlan(\"{name}\", #{{ parent: \"{}\", mode: \"{mode}\" }});",
+                "{0}.macvlan(\"{name}\", #{{ parent: \"{1}\", parent_ns: {0}, mode: \"{mode}\" }});",
                 ns_expr(&ns),
                 parent.name
             ))

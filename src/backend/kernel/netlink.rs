@@ -658,11 +658,13 @@ pub async fn link_info(h: &Handle, m: &LinkMessage) -> Result<LinkInfo, rtnetlin
     Ok(info)
 }
 
-/// `ip link add NAME link PARENT type macvlan mode MODE`.
+/// `ip link add NAME link PARENT [netns NS] type macvlan mode MODE`: sent in the parent's
+/// namespace, made in the one `into` (a namespace file) is, if given.
 pub fn macvlan_message(
     name: &str,
     parent: u32,
     mode: crate::lab::link_kind::MacvlanMode,
+    into: Option<std::os::fd::RawFd>,
 ) -> LinkMessage {
     use crate::lab::link_kind::MacvlanMode as M;
     use rtnetlink::packet_route::link::MacVlanMode;
@@ -672,5 +674,9 @@ pub fn macvlan_message(
         M::Vepa => MacVlanMode::Vepa,
         M::Passthru => MacVlanMode::Passthrough,
     };
-    rtnetlink::LinkMacVlan::new(name, parent, mode).build()
+    let b = rtnetlink::LinkMacVlan::new(name, parent, mode);
+    match into {
+        Some(fd) => b.setns_by_fd(fd).build(),
+        None => b.build(),
+    }
 }

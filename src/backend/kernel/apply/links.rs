@@ -172,10 +172,23 @@ impl KernelBackend {
 
     /// A single-ended link: one netlink request (tun/tap: the ioctls, see `tun`).
     fn link_add(&mut self, ns: &Ns, name: &str, spec: &LinkSpec) -> Result<()> {
-        // The link it sits on, in the same namespace: missing, it is named as such.
-        let lower = match spec.lower() {
-            Some(d) => Some(self.index(ns, d)?),
-            None => None,
+        // The link it sits on: missing, it is named as such. The request goes to the
+        // namespace that link is in (a macvlan's parent may be in another one, and the
+        // macvlan is then made directly in `ns`).
+        let (sent_in, lower) = match spec.lower(ns) {
+            Some((lns, d)) => {
+                let index = self.index(&lns, d)?;
+                (lns, Some(index))
+            }
+            None => (ns.clone(), None),
+        };
+        // The name is checked where the link is made, as the kernel does.
+        let into = match &sent_in != ns {
+            true => {
+                self.space(ns)?;
+                Some(self.ns_fd(ns)?)
+            }
+            false => None,
         };
         let msg = match spec {
             LinkSpec::Bridge { mcast_snooping, .. } => {
@@ -196,13 +209,13 @@ impl KernelBackend {
                 ..
             } => netlink::vxlan_message(name, *vni, *remote, *group, *local, lower, *port),
             LinkSpec::Macvlan { mode, .. } => {
-                netlink::macvlan_message(name, lower.expect("a macvlan has a parent"), *mode)
+                netlink::macvlan_message(name, lower.expect("a macvlan has a parent"), *mode, into)
             }
             LinkSpec::Tun { tap, owner, group } => {
                 return self.tun_add(ns, name, *tap, *owner, *group)
             }
         };
-        let h = self.handle(ns)?;
+        let h = self.handle(&sent_in)?;
         self.rt.block_on(h.link().add(msg).execute()).map_err(|e| {
             match (netlink::errno(&e), spec) {
                 (Some(libc::EOPNOTSUPP), LinkSpec::Vxlan { .. }) => Error::Other(format!(
@@ -216,13 +229,15 @@ impl KernelBackend {
                 // No MTU is asked: a parent that is no Ethernet link, or a passthru
                 // macvlan beside another (macvlan_common_newlink).
                 (Some(libc::EINVAL), LinkSpec::Macvlan { parent, .. }) => {
-                    match self.not_ethernet(ns, parent) {
-                        Some(kind) => messages::macvlan_not_ethernet(ns, name, parent, &kind),
-                        None => messages::macvlan_passthru_alone(ns, name, parent),
+                    match self.not_ethernet(&sent_in, parent) {
+                        Some(kind) => {
+                            messages::macvlan_not_ethernet(ns, name, &sent_in, parent, &kind)
+                        }
+                        None => messages::macvlan_passthru_alone(ns, name, &sent_in, parent),
                     }
                 }
                 (Some(libc::EBUSY), LinkSpec::Macvlan { parent, .. }) => {
-                    messages::macvlan_on_port(ns, name, parent)
+                    messages::macvlan_on_port(ns, name, &sent_in, parent)
                 }
                 _ => nl_err(link_label(ns, name), e),
             }
