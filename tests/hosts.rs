@@ -391,6 +391,8 @@ printf 'Host d\n HostName 10.99.0.1\n Port 2222\n' >> ssh.conf
 cat hosts.toml > four.toml; printf '[hosts.d]\nssh = "d"\nunderlay = "10.99.0.4"\n' >> four.toml
 run unreachable netscript --hosts four.toml x.rhai
 run nohost netscript --hosts hosts.toml exec z:x -- true
+run nons netscript --hosts hosts.toml exec a: -- true
+run emptyhost netscript --hosts hosts.toml exec :x -- true
 "#,
     );
     let s = r.sections();
@@ -419,6 +421,14 @@ run nohost netscript --hosts hosts.toml exec z:x -- true
         "{r}"
     );
     assert!(s.get("nohost").contains("no host \"z\""), "{r}");
+    // An empty half of HOST:NS is a usage error, before any host is reached.
+    for (key, why) in [
+        ("nons", "not \"a:\" (the namespace is empty)"),
+        ("emptyhost", "not \":x\" (the host is empty)"),
+    ] {
+        let out = s.get(key);
+        assert!(out.contains(why) && out.ends_with("rc=2\n"), "{key}\n{r}");
+    }
     assert_as_before(&r);
 }
 

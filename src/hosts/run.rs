@@ -598,12 +598,18 @@ pub fn graph(hosts: &Path, format: &str, lab: Option<&str>, json: bool) -> ExitC
     }
 }
 
-/// `HOST:NS`, split; a clear usage error otherwise.
+/// `HOST:NS`, split; a clear usage error otherwise (before any host is reached).
 pub fn split_target<'a>(cmd: &str, target: &'a str) -> Result<(&'a str, &'a str), ExitCode> {
-    target.split_once(':').ok_or_else(|| {
-        errln!("netscript {cmd} --hosts: name the namespace as HOST:NS, not {target:?}");
+    let usage = |why: &str| {
+        errln!("netscript {cmd} --hosts: name the namespace as HOST:NS, not {target:?}{why}");
         ExitCode::from(USAGE)
-    })
+    };
+    match target.split_once(':') {
+        None => Err(usage("")),
+        Some(("", _)) => Err(usage(" (the host is empty)")),
+        Some((_, "")) => Err(usage(" (the namespace is empty)")),
+        Some(parts) => Ok(parts),
+    }
 }
 
 /// `exec` / `capture` with `--hosts`: the subcommand `rest` on the one host, on this
