@@ -20,11 +20,16 @@ fn path(lab: &str, ext: &str) -> PathBuf {
 pub struct Lock(#[allow(dead_code)] crate::lab::lock::FileLock);
 
 pub fn lock(lab: &str) -> Result<Lock> {
+    lock_or(lab, "wait for it, or pick another name with --lab")
+}
+
+/// [`lock`], saying `then` (what to do instead) when another run holds the lab.
+fn lock_or(lab: &str, then: &str) -> Result<Lock> {
     fs::create_dir_all(RUN_DIR).map_err(|e| Error::os(RUN_DIR, e))?;
     match crate::lab::lock::exclusive(&path(lab, "lock"), false)? {
         Some(l) => Ok(Lock(l)),
         None => Err(Error::Other(format!(
-            "lab {lab:?} is in use by another netscript run; wait for it, or pick another name with --lab"
+            "lab {lab:?} is in use by another netscript run; {then}"
         ))),
     }
 }
@@ -58,7 +63,8 @@ pub fn down(
     trace: bool,
     force: bool,
 ) -> Result<DownResult, Vec<Error>> {
-    let _lock = lock(lab).map_err(|e| vec![e])?;
+    // Another name is no answer here: the holder may be a run, a REPL or another `down`.
+    let _lock = lock_or(lab, "wait for it to end, then try again").map_err(|e| vec![e])?;
     let (entries, skipped) = match Journal::load_with(lab, force).map_err(|e| vec![e])? {
         Some(e) => e,
         None if path(lab, "down").exists() => return Ok(DownResult::AlreadyDown),
