@@ -247,6 +247,23 @@ pub fn age(secs: u64) -> String {
     }
 }
 
+/// Whether some process holds `lab`'s lock, read from /proc/locks: taking the lock to
+/// find out would, for that moment, refuse the lab's own run or `down`.
+fn locked(lab: &str) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(meta) = fs::metadata(path(lab, "lock")) else {
+        return false;
+    };
+    let (dev, ino) = (meta.dev(), meta.ino());
+    // `MAJ:MIN:INODE`, the device numbers in hex, as /proc/locks writes them.
+    let id = format!("{:02x}:{:02x}:{ino}", libc::major(dev), libc::minor(dev));
+    fs::read_to_string("/proc/locks").is_ok_and(|locks| {
+        locks
+            .lines()
+            .any(|l| l.contains("FLOCK") && l.split_whitespace().any(|w| w == id))
+    })
+}
+
 /// For an error that says a name is taken (`link "br0" already exists`): the lab that is
 /// up and made an object of that name, and what to do about it; `None` when no lab did.
 pub fn clash_hint(message: &str, running: &str) -> Option<String> {
@@ -265,6 +282,13 @@ pub fn clash_hint(message: &str, running: &str) -> Option<String> {
         if holds {
             let lab = &info.name;
             let name = quoted.first().copied().unwrap_or_default();
+            // A lab whose run is still going (being built, a REPL, a `down`): --replace
+            // and down would only be told it is in use.
+            if lab != running && locked(lab) {
+                return Some(format!(
+                    "lab {lab:?} holds {name:?} and is in use by a netscript run that is still running (a script, a REPL or a down): wait for it to end, or stop it"
+                ));
+            }
             let again = match lab == running {
                 true => format!("this script's lab {lab:?} is already up"),
                 false => format!("lab {lab:?}, which is up, holds {name:?}"),
