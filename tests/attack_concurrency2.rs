@@ -286,3 +286,70 @@ fn ctrl_c_never_ends_the_repl() {
     assert_eq!(r.wait_exit(), 0, "{}", r.capture());
     assert_sane_terminal(&r);
 }
+
+/// SIGTERM while an input waits on a long `exec` (a `sleep` that would last minutes) or
+/// a ping with a long timeout: the REPL ends at once with 143, nothing waits it out.
+#[test]
+fn sigterm_during_a_long_exec_or_ping_ends_the_repl() {
+    for input in [
+        r#"let n = netns("e"); print("waiting"); n.exec("sleep 600")"#,
+        r#"let n = netns("e"); n.up("lo"); print("waiting"); n.ping("10.9.9.9", #{ count: 1, timeout_ms: 600000 })"#,
+        r#"let n = netns("e"); let p = n.start("sleep 600"); print("waiting"); p.wait()"#,
+    ] {
+        let state = StateDir::new();
+        let r = repl_then_stty(&state);
+        r.wait_for("the first prompt", |p| prompt_lines(p).len() == 1);
+        r.type_text(input);
+        r.key("Enter");
+        r.wait_for("the input to run", |p| p.lines().any(|l| l == "waiting"));
+        kill("TERM", &netscript_pid(&r));
+        assert_eq!(r.wait_exit(), 143, "{input}\n{}", r.capture());
+        assert_sane_terminal(&r);
+    }
+}
+
+/// A REPL reading its input from a pipe (no terminal): SIGTERM while it waits for the
+/// next line ends it with 143, its lab left up for `down`; SIGTERM during an input ends
+/// that input and the REPL the same way. (It used to wait forever: a read from a pipe
+/// is retried after the signal, so nothing ended the wait.)
+#[test]
+fn sigterm_ends_a_repl_that_reads_a_pipe() {
+    let s = sh_ok(&format!(
+        r#"{WAIT_FOR}
+mkfifo $T/in
+# stop PID: SIGTERM, then its status once it ends (or `hung` after a minute).
+stop() {{
+    kill -TERM $1
+    for i in $(seq 1200); do kill -0 $1 2>/dev/null || break; sleep 0.05; done
+    if kill -0 $1 2>/dev/null; then kill -KILL $1; echo hung; fi
+    rc=0; wait $1 || rc=$?; echo $rc
+}}
+n=0
+for input in 'print("built")' 'print("built"); loop {{ sleep(10); }}'; do
+    n=$((n+1))
+    netscript --lab R < $T/in > $T/r.out 2>&1 & pr=$!
+    exec 3>$T/in
+    echo "netns(\"r1\"); $input" >&3
+    wait_for $T/r.out built
+    echo @@stop$n; stop $pr; cat $T/r.out
+    exec 3>&-
+    echo @@ls$n; netscript ls | tail -n +2 | cut -d' ' -f1; ip netns list
+    netscript down R > /dev/null
+done
+"#
+    ))
+    .sections();
+    for n in 1..=2 {
+        let stop = s.text(&format!("stop{n}"));
+        assert!(
+            stop.starts_with("143\n") && stop.contains("netscript: SIGTERM: the REPL ends"),
+            "input {n}\n{}",
+            s.context()
+        );
+        assert_eq!(
+            s.text(&format!("ls{n}")),
+            "R\nr1",
+            "the REPL's lab stays up for down"
+        );
+    }
+}
