@@ -73,8 +73,9 @@ pub fn end_prompt_on_terminate() {
     let Ok((read, write)) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC) else {
         return;
     };
-    // SAFETY: pthread_self has no preconditions.
+    // SAFETY: pthread_self and isatty have no preconditions.
     let reader = unsafe { libc::pthread_self() };
+    let tty = unsafe { libc::isatty(libc::STDIN_FILENO) } == 1;
     WAKE.store(write.into_raw_fd(), Ordering::SeqCst);
     let _ = std::thread::Builder::new()
         .name("prompt-watch".into())
@@ -82,7 +83,15 @@ pub fn end_prompt_on_terminate() {
             let mut byte = [0u8; 1];
             // SAFETY: read(2) into a live one-byte buffer, on a descriptor this owns.
             while unsafe { libc::read(read.as_raw_fd(), byte.as_mut_ptr().cast(), 1) } == 1 {
-                while terminated().is_some() && AT_PROMPT.load(Ordering::SeqCst) {
+                while let Some(sig) = terminated().filter(|_| AT_PROMPT.load(Ordering::SeqCst)) {
+                    if !tty {
+                        // Without a terminal rustyline reads the line with a plain read,
+                        // retried after any signal: nothing would end the wait. What the
+                        // REPL built is journaled already and stays up, as at a terminal.
+                        let name = Signal::try_from(sig).map_or("a signal", |s| s.as_str());
+                        crate::errln!("netscript: {name}: the REPL ends");
+                        std::process::exit(128 + sig);
+                    }
                     // SAFETY: the reading thread lives as long as the REPL, which
                     // leaves the prompt (clearing AT_PROMPT) before it returns.
                     unsafe {
