@@ -49,9 +49,12 @@ pub fn interrupted() -> bool {
     INTERRUPTED.load(Ordering::SeqCst)
 }
 
-/// Clear the flag (the REPL goes on after a Ctrl-C).
+/// Clear the flag (the REPL goes on after a Ctrl-C), unless a terminating signal came:
+/// then what runs next must stop too.
 pub fn reset() {
-    INTERRUPTED.store(false, Ordering::SeqCst);
+    if terminated().is_none() {
+        INTERRUPTED.store(false, Ordering::SeqCst);
+    }
 }
 
 /// The terminating signal (SIGTERM, SIGHUP) received, if any: the REPL ends.
@@ -83,14 +86,15 @@ pub fn end_prompt_on_terminate() {
             let mut byte = [0u8; 1];
             // SAFETY: read(2) into a live one-byte buffer, on a descriptor this owns.
             while unsafe { libc::read(read.as_raw_fd(), byte.as_mut_ptr().cast(), 1) } == 1 {
-                while let Some(sig) = terminated().filter(|_| AT_PROMPT.load(Ordering::SeqCst)) {
-                    if !tty {
+                let mut ended_input = false;
+                while terminated().is_some() && AT_PROMPT.load(Ordering::SeqCst) {
+                    if !tty && !ended_input {
                         // Without a terminal rustyline reads the line with a plain read,
-                        // retried after any signal: nothing would end the wait. What the
-                        // REPL built is journaled already and stays up, as at a terminal.
-                        let name = Signal::try_from(sig).map_or("a signal", |s| s.as_str());
-                        crate::errln!("netscript: {name}: the REPL ends");
-                        std::process::exit(128 + sig);
+                        // retried after any signal: that read must find the end of its
+                        // input, so the REPL ends the way Ctrl-D ends it (stopping what
+                        // it started).
+                        end_stdin();
+                        ended_input = true;
                     }
                     // SAFETY: the reading thread lives as long as the REPL, which
                     // leaves the prompt (clearing AT_PROMPT) before it returns.
@@ -101,4 +105,14 @@ pub fn end_prompt_on_terminate() {
                 }
             }
         });
+}
+
+/// /dev/null in place of stdin: the next read of it finds the end of the input.
+fn end_stdin() {
+    if let Ok(null) = std::fs::File::open("/dev/null") {
+        // SAFETY: dup2 onto stdin of a descriptor we own (closed when `null` drops).
+        unsafe {
+            libc::dup2(null.as_raw_fd(), libc::STDIN_FILENO);
+        }
+    }
 }
