@@ -1,6 +1,6 @@
-//! An attacker's pass over `--hosts` (hosts simulated as in tests/hosts.rs: each a
-//! network namespace with its own mount namespace and sshd, inside one sandbox),
-//! concurrency between labs, REPL signals, and impairment.
+//! An attacker's pass over `--hosts`, on the simulated machines of `common::hosts` (each
+//! a network namespace with its own mount namespace and sshd, inside one sandbox): odd
+//! host names, and signals while connecting and mid-run.
 
 mod common;
 

@@ -70,19 +70,6 @@ echo "left $(ip -o link show fa | wc -l)""#,
     assert_eq!(value(&run, "left"), "1", "{run}");
 }
 
-/// br0 (10.100.0.1/24) with containers c1, c2; an upstream namespace at 203.0.113.2
-/// behind veth-host; forwarding on and masquerade; c1 pings c2 over br0 and the upstream.
-const BRIDGE_LAB: &str = r#"import "lab" as lab;
-bridge("br0", "10.100.0.1/24");
-let c1 = lab::container("c1", "10.100.0.2/24", "br0", "10.100.0.1");
-let c2 = lab::container("c2", "10.100.0.3/24", "br0", "10.100.0.1");
-lab::p2p(host(), "203.0.113.1/24", netns("upstream"), "203.0.113.2/24");
-forward(true);
-masquerade("10.100.0.0/24", #{ not_out: "br0" });
-print(`c1-c2 ${c1.ping("10.100.0.3")}`);
-print(`c1-upstream ${c1.ping("203.0.113.2")}`);
-"#;
-
 /// A forward chain that ends in a catch-all *reject* drops what it does not know just as
 /// one with policy drop does: firewalld's (`inet firewalld`, `reject with icmpx
 /// admin-prohibited` last) and the RHEL iptables default (`-A FORWARD -j REJECT

@@ -184,10 +184,7 @@ impl KernelBackend {
         };
         // The name is checked where the link is made, as the kernel does.
         let into = match &sent_in != ns {
-            true => {
-                self.space(ns)?;
-                Some(self.ns_fd(ns)?)
-            }
+            true => Some(self.ns_fd(ns)?),
             false => None,
         };
         let msg = match spec {
